@@ -1,1 +1,45 @@
-//! strata-archive
+//! strata-archive — layer tars: deterministic writing, reading/applying,
+//! compression.
+//!
+//! Owns:
+//! - **writing** layers ([`LayerWriter`], [`write_layer`]): entries
+//!   ([`Entry`], built by hand or with [`entry_from_fs`]) become a
+//!   normalised ustar/PAX tar (see [`writer`] for the exact rules), compressed
+//!   with gzip (a parallel block compressor whose output does not depend on
+//!   the thread count), zstd, or not at all, while the diff_id and digest are
+//!   hashed in the same pass ([`LayerInfo`]). Same entries → same bytes.
+//! - **reading**: sniffing and decompressing gzip/bzip2/xz/zstd streams
+//!   ([`open_decompressed`], [`is_archive`] for ADD's auto-extract rule).
+//! - **applying** a layer to a directory ([`apply_layer`]) with containment
+//!   of every path, and whiteouts applied, converted to overlayfs form, or
+//!   kept literally ([`WhiteoutMode`]).
+//!
+//! Must not: know about images, manifests, the content store or the build
+//! graph; depend on other strata crates; hold state between calls; install
+//! a tracing subscriber. Mounting overlays and diffing upper dirs belong to
+//! `strata-snapshot`, which uses this crate.
+
+pub mod apply;
+pub mod compression;
+pub mod digest;
+pub mod entry;
+pub mod error;
+mod header;
+mod pgzip;
+mod rootpath;
+mod sys;
+pub mod whiteout;
+pub mod writer;
+
+pub use apply::{apply_layer, ApplyOptions, ApplyStats};
+pub use compression::{
+    is_archive, open_decompressed, Compression, Detected, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL,
+};
+pub use digest::{sha256_digest, HashingWriter};
+pub use entry::{entry_from_fs, normalize_rel, Entry, EntryKind, FileSource, HardlinkDetector};
+pub use error::{Error, Result};
+pub use sys::{get_xattr, list_xattrs, set_xattr};
+pub use whiteout::{
+    is_overlay_whiteout, WhiteoutMode, OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX,
+};
+pub use writer::{sort_entries, write_layer, LayerInfo, LayerWriter, WriteOptions};

@@ -1,1 +1,29 @@
-//! strata-executor
+//! strata-executor: run a process in a container through an OCI runtime.
+//!
+//! - [`Runtime::detect`] finds runc (preferred) or crun and checks it runs.
+//! - [`RunSpec`] says what to run over an already mounted rootfs (usually a
+//!   [`strata_snapshot::ActiveMount`]); [`config`] turns it into the runtime's
+//!   `config.json` (Docker-like namespaces, mounts, capabilities).
+//! - [`Executor::run`] writes the bundle, runs `runc --root <state>/runc run`,
+//!   streams stdout/stderr to a callback and returns the exit code. It removes
+//!   the mount-point stubs the runtime created in the rootfs ([`stubs`]) and,
+//!   through a [`strata_snapshot::CleanupGuard`], the container, its cgroup,
+//!   runtime state and bundle, on success, failure, panic and (after
+//!   [`install_signal_cleanup`]) SIGINT/SIGTERM.
+//!
+//! This crate does not mount the rootfs or diff it (that is `strata-snapshot`)
+//! and knows nothing of Dockerfiles or caches.
+
+mod bundle;
+pub mod config;
+mod error;
+pub mod run;
+pub mod runtime;
+pub mod spec;
+pub mod stubs;
+
+pub use error::{Error, Result};
+pub use run::{Executor, RunOutcome, Stream};
+pub use runtime::{CgroupLayout, Runtime};
+pub use spec::{MountKind, MountSpec, Network, RunSpec, DEFAULT_PATH};
+pub use strata_snapshot::cleanup::{install_signal_cleanup, CleanupGuard, Registry};

@@ -1,0 +1,43 @@
+//! Writing layers into the store: entries → deterministic tar → compressed blob.
+
+use std::io::BufWriter;
+
+use strata_archive::{write_layer, Compression, Entry, WriteOptions};
+use strata_content::Store;
+use strata_oci::{Descriptor, Digest};
+
+use crate::error::{BuildError, Result};
+use crate::state::{layer_media_type, LayerRef};
+
+/// Writes `entries` as one layer blob and returns its reference. The blob is committed
+/// only after the stream completed and its digest checked, so a failure leaves nothing.
+pub fn store_layer(
+    store: &Store,
+    entries: Vec<Entry>,
+    compression: Compression,
+    source_date_epoch: Option<i64>,
+) -> Result<LayerRef> {
+    let writer = BufWriter::with_capacity(1 << 20, store.blob_writer()?);
+    let opts = WriteOptions {
+        source_date_epoch,
+        ..WriteOptions::default()
+    };
+    let (info, writer) = write_layer(entries, writer, compression, opts)?;
+    let blob = writer
+        .into_inner()
+        .map_err(|e| BuildError::io("writing layer", store.root())(e.into_error()))?;
+    let expected: Digest = parse_digest(&info.digest)?;
+    let (digest, size) = blob.commit(Some(&expected))?;
+    Ok(LayerRef {
+        descriptor: Descriptor::new(&layer_media_type(&compression), digest, size),
+        diff_id: parse_digest(&info.diff_id)?,
+    })
+}
+
+fn parse_digest(s: &str) -> Result<Digest> {
+    s.parse()
+        .map_err(|e: strata_oci::DigestError| BuildError::Input {
+            path: "layer".into(),
+            message: e.to_string(),
+        })
+}

@@ -1,0 +1,225 @@
+//! Instructions that only change the image config (ENV, LABEL, CMD, …), shared by the build
+//! and by `strata import --change`. Each returns the history text docker would record.
+
+use std::time::Duration;
+
+use strata_dockerfile::instructions::{Healthcheck, Instruction, KeyValue, ShellOrExec};
+use strata_oci::config::Empty;
+use strata_oci::{HealthConfig, ImageConfig};
+
+/// The default `PATH` docker gives a Linux image that sets none.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Per-stage facts metadata instructions need besides the config.
+#[derive(Debug, Default)]
+pub struct MetaState {
+    /// CMD was set in this stage (an ENTRYPOINT then keeps it).
+    pub cmd_set: bool,
+}
+
+/// Applies a metadata instruction (already expanded) to `config`. Returns the history
+/// `created_by`, or `None` when `instr` is not a metadata instruction.
+pub fn apply(config: &mut ImageConfig, instr: &Instruction, st: &mut MetaState) -> Option<String> {
+    let rc = &mut config.config;
+    let text = match instr {
+        Instruction::Env(kvs) => {
+            for kv in kvs {
+                rc.env_set(&kv.key, &kv.value);
+            }
+            format!("ENV {}", pairs(kvs))
+        }
+        Instruction::Label(kvs) => {
+            for kv in kvs {
+                rc.labels.insert(kv.key.clone(), kv.value.clone());
+            }
+            format!("LABEL {}", pairs(kvs))
+        }
+        Instruction::Maintainer(m) => {
+            config.author = Some(m.clone());
+            format!("MAINTAINER {m}")
+        }
+        Instruction::Expose(ports) => {
+            for p in ports {
+                rc.exposed_ports.insert(port_key(p), Empty {});
+            }
+            format!(
+                "EXPOSE map[{}]",
+                ports
+                    .iter()
+                    .map(|p| format!("{}:{{}}", port_key(p)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        }
+        Instruction::Volume(vols) => {
+            for v in vols {
+                rc.volumes.insert(v.clone(), Empty {});
+            }
+            format!("VOLUME [{}]", vols.join(" "))
+        }
+        Instruction::User(u) => {
+            rc.user = u.clone();
+            format!("USER {u}")
+        }
+        Instruction::StopSignal(s) => {
+            rc.stop_signal = s.clone();
+            format!("STOPSIGNAL {s}")
+        }
+        Instruction::Shell(sh) => {
+            rc.shell = sh.clone();
+            format!("SHELL {}", json(sh))
+        }
+        Instruction::Onbuild(expr) => {
+            rc.on_build.push(expr.clone());
+            format!("ONBUILD {expr}")
+        }
+        Instruction::Cmd(c) => {
+            let args = with_shell(c, &rc.shell);
+            rc.cmd = Some(args.clone());
+            st.cmd_set = true;
+            format!("CMD {}", json(&args))
+        }
+        Instruction::Entrypoint(c) => {
+            let args = with_shell(c, &rc.shell);
+            rc.entrypoint = Some(args.clone());
+            if !st.cmd_set {
+                rc.cmd = None;
+            }
+            format!("ENTRYPOINT {}", json(&args))
+        }
+        Instruction::Healthcheck(h) => {
+            rc.healthcheck = Some(health(h));
+            format!("HEALTHCHECK {}", json(&h.test))
+        }
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// A shell-form command wrapped in the image's SHELL (default `/bin/sh -c`).
+pub fn with_shell(c: &ShellOrExec, shell: &[String]) -> Vec<String> {
+    if !c.prepend_shell {
+        return c.args.clone();
+    }
+    let mut out = default_shell(shell);
+    out.push(c.args.join(" "));
+    out
+}
+
+pub fn default_shell(shell: &[String]) -> Vec<String> {
+    if shell.is_empty() {
+        vec!["/bin/sh".to_owned(), "-c".to_owned()]
+    } else {
+        shell.to_vec()
+    }
+}
+
+/// `80` → `80/tcp`, as docker stores exposed ports.
+fn port_key(p: &str) -> String {
+    if p.contains('/') {
+        p.to_ascii_lowercase()
+    } else {
+        format!("{p}/tcp")
+    }
+}
+
+fn health(h: &Healthcheck) -> HealthConfig {
+    let ns = |d: Option<Duration>| d.map_or(0, |d| d.as_nanos() as u64);
+    HealthConfig {
+        test: h.test.clone(),
+        interval: ns(h.interval),
+        timeout: ns(h.timeout),
+        start_period: ns(h.start_period),
+        start_interval: ns(h.start_interval),
+        retries: h.retries.map_or(0, u64::from),
+    }
+}
+
+fn pairs(kvs: &[KeyValue]) -> String {
+    kvs.iter()
+        .map(|kv| format!("{}={}", kv.key, kv.value))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn json(v: &[String]) -> String {
+    serde_json::to_string(v).expect("strings serialise")
+}
+
+/// Adds `PATH` when the image sets none, as docker does for every Linux stage.
+pub fn ensure_default_path(config: &mut ImageConfig) {
+    if config.config.env_get("PATH").is_none() {
+        config.config.env_set("PATH", DEFAULT_PATH);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn se(args: &[&str], shell: bool) -> ShellOrExec {
+        ShellOrExec {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            prepend_shell: shell,
+        }
+    }
+
+    #[test]
+    fn entrypoint_clears_inherited_cmd_but_not_one_set_here() {
+        let mut c = ImageConfig::scratch("amd64");
+        c.config.cmd = Some(vec!["inherited".into()]);
+        let mut st = MetaState::default();
+        apply(
+            &mut c,
+            &Instruction::Entrypoint(se(&["/app"], false)),
+            &mut st,
+        );
+        assert_eq!(c.config.cmd, None);
+        apply(&mut c, &Instruction::Cmd(se(&["--help"], false)), &mut st);
+        apply(
+            &mut c,
+            &Instruction::Entrypoint(se(&["/app2"], false)),
+            &mut st,
+        );
+        assert_eq!(c.config.cmd, Some(vec!["--help".to_string()]));
+    }
+
+    #[test]
+    fn shell_form_uses_shell_instruction() {
+        let mut c = ImageConfig::scratch("amd64");
+        let mut st = MetaState::default();
+        apply(
+            &mut c,
+            &Instruction::Shell(vec!["/bin/bash".into(), "-ec".into()]),
+            &mut st,
+        );
+        let by = apply(
+            &mut c,
+            &Instruction::Cmd(se(&["echo", "hi"], true)),
+            &mut st,
+        )
+        .unwrap();
+        assert_eq!(
+            c.config.cmd.as_ref().unwrap(),
+            &["/bin/bash", "-ec", "echo hi"]
+        );
+        assert_eq!(by, r#"CMD ["/bin/bash","-ec","echo hi"]"#);
+    }
+
+    #[test]
+    fn ports_env_and_path() {
+        let mut c = ImageConfig::scratch("amd64");
+        let mut st = MetaState::default();
+        apply(
+            &mut c,
+            &Instruction::Expose(vec!["80".into(), "53/UDP".into()]),
+            &mut st,
+        );
+        assert_eq!(
+            c.config.exposed_ports.keys().collect::<Vec<_>>(),
+            ["53/udp", "80/tcp"]
+        );
+        ensure_default_path(&mut c);
+        assert_eq!(c.config.env_get("PATH"), Some(DEFAULT_PATH));
+    }
+}

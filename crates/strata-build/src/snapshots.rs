@@ -1,0 +1,48 @@
+//! Garbage collection of layer snapshots: a snapshot no stored image uses is removed (it can
+//! always be unpacked again from its blob).
+
+use std::collections::HashSet;
+
+use strata_content::Store;
+use strata_snapshot::{chain_ids, SnapshotStore};
+
+use crate::error::{BuildError, Result};
+
+/// What `prune_snapshots` removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotPrune {
+    pub removed: usize,
+}
+
+/// Removes every snapshot whose chain ID belongs to no image in the store.
+pub fn prune_snapshots(store: &Store) -> Result<SnapshotPrune> {
+    let snapshots = SnapshotStore::open(store.root())?;
+    let mut keep = HashSet::new();
+    for row in store.list_images()? {
+        let ids: Vec<String> = row
+            .image
+            .config
+            .rootfs
+            .diff_ids
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        keep.extend(chain_ids(&ids));
+    }
+    let dir = snapshots.dir().join("sha256");
+    let mut report = SnapshotPrune::default();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(report),
+        Err(e) => return Err(BuildError::io("reading", &dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(BuildError::io("reading", &dir))?;
+        let chain = format!("sha256:{}", entry.file_name().to_string_lossy());
+        if !keep.contains(&chain) {
+            snapshots.remove(&chain)?;
+            report.removed += 1;
+        }
+    }
+    Ok(report)
+}

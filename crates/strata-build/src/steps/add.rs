@@ -1,0 +1,262 @@
+//! ADD's extras: sources fetched over HTTP(S) (verified with `--checksum`), local tar
+//! archives unpacked into the destination, and heredoc bodies as files.
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use strata_archive::{open_decompressed, Entry, EntryKind};
+use strata_content::Store;
+use strata_oci::Digest;
+
+use crate::copy::{Node, Overrides, Planned};
+use crate::error::{BuildError, Result};
+use crate::steps::copy::Pending;
+
+pub fn is_url(src: &str) -> bool {
+    src.starts_with("http://") || src.starts_with("https://")
+}
+
+/// A scratch directory for sources that must become files first; removed when dropped.
+pub struct TempSources {
+    dir: tempfile::TempDir,
+}
+
+impl TempSources {
+    pub fn new(store: &Store) -> Result<TempSources> {
+        let base = store.root().join("tmp");
+        let dir = tempfile::Builder::new()
+            .prefix("sources-")
+            .tempdir_in(&base)
+            .map_err(BuildError::io("creating a temp dir in", &base))?;
+        Ok(TempSources { dir })
+    }
+
+    /// Whether `path` is one of the files made here (never unpacked by ADD).
+    pub fn holds(&self, path: &Path) -> bool {
+        path.starts_with(self.dir.path())
+    }
+
+    fn file(&self, name: &str) -> Result<PathBuf> {
+        let d = self
+            .dir
+            .path()
+            .join(format!("{}", Digest::of(name.as_bytes()).short()));
+        std::fs::create_dir_all(&d).map_err(BuildError::io("creating", &d))?;
+        Ok(d.join(name))
+    }
+
+    /// Turns every pending source into a node on disk.
+    pub fn materialise(
+        &self,
+        pending: Vec<Pending>,
+        spec_err: &impl Fn(String) -> BuildError,
+    ) -> Result<Vec<Node>> {
+        pending
+            .into_iter()
+            .map(|p| match p {
+                Pending::Node(n) => Ok(n),
+                Pending::Heredoc { name, content } => {
+                    let path = self.file(&name)?;
+                    write_file(&path, content.as_bytes(), 0o644, None)?;
+                    node(&name, path)
+                }
+                Pending::Url {
+                    url,
+                    checksum,
+                    path,
+                } => {
+                    let path = match path {
+                        Some(p) => p,
+                        None => self.download(&url, checksum.as_deref()).map_err(spec_err)?,
+                    };
+                    node(&url_name(&url).map_err(spec_err)?, path)
+                }
+            })
+            .collect()
+    }
+
+    fn download(&self, url: &str, checksum: Option<&str>) -> std::result::Result<PathBuf, String> {
+        let name = url_name(url)?;
+        let (bytes, modified) = fetch(url)?;
+        if let Some(c) = checksum {
+            let got = Digest::of(&bytes).to_string();
+            if got != c {
+                return Err(format!(
+                    "digest mismatch for {url}: expected {c}, got {got}"
+                ));
+            }
+        }
+        let path = self.file(&name).map_err(|e| e.to_string())?;
+        write_file(&path, &bytes, 0o600, modified).map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+}
+
+/// The cache-key line of a URL source. With `--checksum` nothing is downloaded until the
+/// step misses the cache; without it the content is fetched now and its digest used.
+pub fn describe_url(
+    url: &str,
+    checksum: Option<&str>,
+    tmp: &TempSources,
+) -> std::result::Result<(String, Pending), String> {
+    url_name(url)?;
+    if let Some(c) = checksum {
+        c.parse::<Digest>()
+            .map_err(|e| format!("invalid --checksum: {e}"))?;
+        let line = format!("url {url} {c}\n");
+        return Ok((
+            line,
+            Pending::Url {
+                url: url.to_owned(),
+                checksum: Some(c.to_owned()),
+                path: None,
+            },
+        ));
+    }
+    let path = tmp.download(url, None)?;
+    let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+    let line = format!("url {url} {}\n", Digest::of(&bytes));
+    Ok((
+        line,
+        Pending::Url {
+            url: url.to_owned(),
+            checksum: None,
+            path: Some(path),
+        },
+    ))
+}
+
+fn url_name(url: &str) -> std::result::Result<String, String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL {url:?}: {e}"))?;
+    parsed
+        .path_segments()
+        .and_then(|mut s| s.next_back().map(str::to_owned))
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            format!("cannot determine a file name from URL {url:?}: give a destination file name")
+        })
+}
+
+fn fetch(url: &str) -> std::result::Result<(Vec<u8>, Option<i64>), String> {
+    let resp = ureq::get(url)
+        .call()
+        .map_err(|e| format!("fetching {url}: {e}"))?;
+    let modified = resp
+        .header("Last-Modified")
+        .and_then(|h| httpdate::parse_http_date(h).ok())
+        .and_then(|t| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_secs() as i64)
+        });
+    let mut bytes = Vec::new();
+    resp.into_reader()
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("reading {url}: {e}"))?;
+    Ok((bytes, modified))
+}
+
+fn write_file(path: &Path, bytes: &[u8], mode: u32, mtime: Option<i64>) -> Result<()> {
+    std::fs::write(path, bytes).map_err(BuildError::io("writing", path))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(BuildError::io("chmod", path))?;
+    if let Some(t) = mtime {
+        let ft = filetime::FileTime::from_unix_time(t, 0);
+        filetime::set_file_mtime(path, ft).map_err(BuildError::io("setting mtime of", path))?;
+    }
+    Ok(())
+}
+
+fn node(name: &str, real: PathBuf) -> Result<Node> {
+    let meta = std::fs::symlink_metadata(&real).map_err(BuildError::io("reading", &real))?;
+    Ok(Node {
+        path: name.to_owned(),
+        real,
+        meta,
+    })
+}
+
+/// Unpacks a local tar archive (plain or compressed) under `dest`: entries keep their modes,
+/// owners and mtimes (`--chown` overrides owners); whiteout names are written literally.
+pub fn add_archive(
+    p: &mut Planned,
+    archive: &Path,
+    dest: &str,
+    ov: Overrides,
+) -> std::result::Result<(), String> {
+    let f = std::fs::File::open(archive).map_err(|e| format!("{}: {e}", archive.display()))?;
+    let (reader, _) = open_decompressed(std::io::BufReader::new(f)).map_err(|e| e.to_string())?;
+    let mut ar = tar::Archive::new(reader);
+    let base = dest.trim_start_matches('/').trim_end_matches('/');
+    for item in ar.entries().map_err(|e| e.to_string())? {
+        let mut item = item.map_err(|e| format!("reading {}: {e}", archive.display()))?;
+        let Some(entry) = archive_entry(&mut item, base, ov)? else {
+            continue;
+        };
+        p.entries.insert(entry.path.clone(), entry);
+    }
+    Ok(())
+}
+
+fn archive_entry<R: Read>(
+    item: &mut tar::Entry<'_, R>,
+    base: &str,
+    ov: Overrides,
+) -> std::result::Result<Option<Entry>, String> {
+    let raw = item
+        .path()
+        .map_err(|e| e.to_string())?
+        .to_string_lossy()
+        .into_owned();
+    let rel = crate::copy::clean_source(&raw);
+    if rel.is_empty() {
+        return Ok(None);
+    }
+    let path = if base.is_empty() {
+        rel
+    } else {
+        format!("{base}/{rel}")
+    };
+    let h = item.header().clone();
+    let link = || {
+        h.link_name()
+            .ok()
+            .flatten()
+            .map(|l| l.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let kind = match h.entry_type() {
+        tar::EntryType::Directory => EntryKind::Dir,
+        tar::EntryType::Symlink => EntryKind::Symlink { target: link() },
+        tar::EntryType::Link => {
+            let t = crate::copy::clean_source(&link());
+            EntryKind::Hardlink {
+                target: if base.is_empty() {
+                    t
+                } else {
+                    format!("{base}/{t}")
+                },
+            }
+        }
+        tar::EntryType::Regular | tar::EntryType::Continuous => {
+            let mut data = Vec::with_capacity(h.size().unwrap_or(0) as usize);
+            item.read_to_end(&mut data)
+                .map_err(|e| format!("reading {raw}: {e}"))?;
+            EntryKind::File {
+                size: data.len() as u64,
+                source: strata_archive::FileSource::Bytes(data.into()),
+            }
+        }
+        tar::EntryType::Fifo => EntryKind::Fifo,
+        _ => return Ok(None),
+    };
+    let mut e = Entry::new(path, kind);
+    e.mode = h.mode().unwrap_or(0o644) & 0o7777;
+    let (uid, gid) = ov
+        .chown
+        .unwrap_or((h.uid().unwrap_or(0) as u32, h.gid().unwrap_or(0) as u32));
+    (e.uid, e.gid) = (uid, gid);
+    e.mtime = h.mtime().unwrap_or(0) as i64;
+    Ok(Some(e))
+}

@@ -1,0 +1,6 @@
+//! Instructions that make layers: WORKDIR (when it creates the directory), COPY/ADD and RUN.
+
+pub mod add;
+pub mod copy;
+pub mod run;
+pub mod workdir;

@@ -1,0 +1,118 @@
+//! The embedded database (SQLite, WAL): schema, migrations and connection settings.
+//!
+//! The schema version lives in `PRAGMA user_version`. Migrations run in an immediate
+//! transaction that re-reads the version, so two processes opening a fresh store at once
+//! apply each migration exactly once.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// Migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE images (
+        manifest_digest TEXT PRIMARY KEY,
+        config_digest   TEXT NOT NULL,
+        size            INTEGER NOT NULL,
+        created         TEXT,
+        added_at        INTEGER NOT NULL
+    );
+    CREATE INDEX images_config ON images(config_digest);
+    CREATE TABLE tags (
+        reference       TEXT PRIMARY KEY,
+        manifest_digest TEXT NOT NULL REFERENCES images(manifest_digest),
+        updated_at      INTEGER NOT NULL
+    );
+    CREATE INDEX tags_manifest ON tags(manifest_digest);
+    CREATE TABLE cache (
+        key       TEXT PRIMARY KEY,
+        value     BLOB NOT NULL,
+        created   INTEGER NOT NULL,
+        last_used INTEGER NOT NULL
+    );
+    CREATE TABLE cache_blobs (
+        key    TEXT NOT NULL REFERENCES cache(key) ON DELETE CASCADE,
+        digest TEXT NOT NULL,
+        PRIMARY KEY (key, digest)
+    ) WITHOUT ROWID;
+    CREATE INDEX cache_blobs_digest ON cache_blobs(digest);
+    CREATE TABLE context_files (
+        context    TEXT PRIMARY KEY,
+        stamps     BLOB NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+"#];
+
+/// The schema version this code writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Opens (creating and migrating) the database at `path`.
+pub(crate) fn open(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrate(&mut conn, path)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            path: path.to_owned(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tracing::debug!(from = i, to = i + 1, "migrating store database");
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Now, as nanoseconds since the Unix epoch (the time unit of every DB column).
+pub(crate) fn now_ns() -> i64 {
+    to_ns(SystemTime::now())
+}
+
+pub(crate) fn to_ns(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+pub(crate) fn from_ns(ns: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(ns.max(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_rejects_newer_schemas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        drop(open(&path).unwrap());
+        let conn = open(&path).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        assert!(matches!(
+            open(&path),
+            Err(Error::SchemaTooNew { found: 99, .. })
+        ));
+    }
+}

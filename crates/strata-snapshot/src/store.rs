@@ -1,0 +1,218 @@
+//! The snapshot store: unpacked layers keyed by chain id.
+//!
+//! Layout under `<root>/snapshots/`:
+//! ```text
+//! sha256/<hex>/          one unpacked layer per chain id, whiteouts in overlay form
+//! tmp/<hex>-<nonce>/     unpacks in progress (removed on open when their lock is free)
+//! locks/<hex>.lock       flock per chain id, held while unpacking or removing
+//! active/<id>/           read-write overlay mounts of running steps (see ActiveMount)
+//! ```
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+use strata_archive::{ApplyOptions, WhiteoutMode};
+use tracing::{debug, info, warn};
+
+use crate::chain::hex_of;
+use crate::error::{io_err, Error, Result};
+use crate::lock::FileLock;
+use crate::mounter::{LinuxMounter, Mounter};
+
+/// Opens a layer's decompressed tar stream.
+pub type LayerOpener = Box<dyn FnOnce() -> io::Result<Box<dyn Read>> + Send>;
+
+/// A layer to make present in the store.
+pub struct LayerSource {
+    /// `sha256:` digest of the uncompressed tar; verified while unpacking.
+    pub diff_id: String,
+    /// Chain id of the layer (see [`crate::chain_id`]); names the snapshot dir.
+    pub chain_id: String,
+    /// Opens the decompressed tar; called only when the layer must be unpacked.
+    pub open: LayerOpener,
+}
+
+impl std::fmt::Debug for LayerSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LayerSource")
+            .field("diff_id", &self.diff_id)
+            .field("chain_id", &self.chain_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Unpacked layer snapshots under `<root>/snapshots/`.
+#[derive(Debug, Clone)]
+pub struct SnapshotStore {
+    pub(crate) dir: PathBuf,
+    pub(crate) mounter: Arc<dyn Mounter>,
+}
+
+impl SnapshotStore {
+    /// Opens (creating) the store under `root` with the real mounter, removing
+    /// leftovers of crashed processes.
+    pub fn open(root: &Path) -> Result<SnapshotStore> {
+        Self::with_mounter(root, Arc::new(LinuxMounter))
+    }
+
+    /// Opens the store with a given mounter (tests use the recording fake).
+    pub fn with_mounter(root: &Path, mounter: Arc<dyn Mounter>) -> Result<SnapshotStore> {
+        let store = SnapshotStore {
+            dir: root.join("snapshots"),
+            mounter,
+        };
+        for sub in ["sha256", "tmp", "locks", "active"] {
+            let d = store.dir.join(sub);
+            fs::create_dir_all(&d).map_err(io_err("create", &d))?;
+        }
+        store.clean_stale_temps()?;
+        store.clean_stale_active()?;
+        Ok(store)
+    }
+
+    /// The `snapshots/` dir.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the snapshot of `chain_id` lives (whether or not it exists).
+    pub fn path(&self, chain_id: &str) -> Result<PathBuf> {
+        Ok(self.dir.join("sha256").join(hex_of(chain_id)?))
+    }
+
+    /// Whether the snapshot of `chain_id` is unpacked.
+    pub fn contains(&self, chain_id: &str) -> Result<bool> {
+        Ok(self.path(chain_id)?.is_dir())
+    }
+
+    /// Makes sure `layer` is unpacked and returns its dir (an overlay lowerdir).
+    ///
+    /// The first caller unpacks into `tmp/` under a per-chain-id flock, verifies
+    /// the diff id, syncs and renames into place; concurrent callers (threads or
+    /// processes) wait on the lock and then find the dir.
+    pub fn ensure(&self, layer: LayerSource) -> Result<PathBuf> {
+        let hex = hex_of(&layer.chain_id)?.to_string();
+        hex_of(&layer.diff_id)?;
+        let dest = self.dir.join("sha256").join(&hex);
+        if dest.is_dir() {
+            return Ok(dest);
+        }
+        let _lock = FileLock::acquire(&self.lock_path(&hex))?;
+        if dest.is_dir() {
+            return Ok(dest);
+        }
+        let tmp = self.dir.join("tmp").join(format!("{hex}-{}", nonce()));
+        fs::create_dir(&tmp).map_err(io_err("create", &tmp))?;
+        if let Err(e) = self.fill(layer, &tmp, &dest) {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        Ok(dest)
+    }
+
+    fn fill(&self, layer: LayerSource, tmp: &Path, dest: &Path) -> Result<()> {
+        info!(chain_id = %layer.chain_id, diff_id = %layer.diff_id, "unpacking layer");
+        let reader = (layer.open)().map_err(|source| Error::OpenLayer {
+            diff_id: layer.diff_id.clone(),
+            source,
+        })?;
+        unpack_verified(reader, &layer.diff_id, tmp)?;
+        let dir = fs::File::open(tmp).map_err(io_err("open", tmp))?;
+        rustix::fs::syncfs(&dir).map_err(|e| io_err("sync", tmp)(e.into()))?;
+        fs::rename(tmp, dest).map_err(io_err("rename into place", dest))
+    }
+
+    /// Removes the snapshot of `chain_id` (callers make sure no mount uses it).
+    pub fn remove(&self, chain_id: &str) -> Result<()> {
+        let hex = hex_of(chain_id)?.to_string();
+        let _lock = FileLock::acquire(&self.lock_path(&hex))?;
+        let dest = self.dir.join("sha256").join(&hex);
+        let trash = self.dir.join("tmp").join(format!("{hex}-{}", nonce()));
+        match fs::rename(&dest, &trash) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            other => other.map_err(io_err("remove", &dest))?,
+        }
+        fs::remove_dir_all(&trash).map_err(io_err("remove", &trash))
+    }
+
+    fn lock_path(&self, hex: &str) -> PathBuf {
+        self.dir.join("locks").join(format!("{hex}.lock"))
+    }
+
+    fn clean_stale_temps(&self) -> Result<()> {
+        let tmp = self.dir.join("tmp");
+        for item in fs::read_dir(&tmp).map_err(io_err("read", &tmp))? {
+            let path = item.map_err(io_err("read", &tmp))?.path();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let hex = name.split('-').next().unwrap_or_default();
+            if let Some(_lock) = FileLock::try_acquire(&self.lock_path(hex))? {
+                warn!(path = %path.display(), "removing leftover unpack dir");
+                fs::remove_dir_all(&path).map_err(io_err("remove", &path))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies `reader` into `dest` (overlay whiteouts, owners kept), hashing every
+/// byte read, and checks the digest against `diff_id`.
+fn unpack_verified(reader: Box<dyn Read>, diff_id: &str, dest: &Path) -> Result<()> {
+    let mut hashing = HashingReader {
+        inner: reader,
+        hasher: Sha256::new(),
+    };
+    let opts = ApplyOptions {
+        same_owner: true,
+        whiteouts: WhiteoutMode::Overlay,
+        ..ApplyOptions::default()
+    };
+    let stats =
+        strata_archive::apply_layer(&mut hashing, dest, &opts).map_err(|source| Error::Unpack {
+            diff_id: diff_id.to_string(),
+            path: dest.to_path_buf(),
+            source,
+        })?;
+    io::copy(&mut hashing, &mut io::sink()).map_err(io_err("read layer into", dest))?;
+    let actual = format!("sha256:{}", hex::encode(hashing.hasher.finalize()));
+    debug!(%diff_id, ?stats, "layer unpacked");
+    if actual != diff_id {
+        return Err(Error::DiffIdMismatch {
+            expected: diff_id.to_string(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+struct HashingReader {
+    inner: Box<dyn Read>,
+    hasher: Sha256,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// A name part unique within this host: pid, time and a counter.
+pub(crate) fn nonce() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{:x}-{n}", std::process::id(), nanos)
+}

@@ -1,0 +1,25 @@
+//! `strata inspect`: the manifest and config of images, as JSON on stdout.
+
+use anyhow::Result;
+use serde_json::json;
+use strata_content::Store;
+
+use crate::cli::InspectArgs;
+
+pub fn run(store: &Store, args: InspectArgs) -> Result<()> {
+    let mut out = Vec::new();
+    for name in &args.images {
+        let image = store.resolve(name)?;
+        let tags: Vec<String> = store.tags_of(&image.manifest_digest)?.iter().map(|r| r.to_string()).collect();
+        out.push(json!({
+            "Id": image.id().to_string(),
+            "Digest": image.manifest_digest.to_string(),
+            "RepoTags": tags,
+            "Size": image.size,
+            "Manifest": image.manifest,
+            "Config": image.config,
+        }));
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}

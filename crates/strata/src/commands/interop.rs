@@ -1,0 +1,52 @@
+//! `strata save`, `load` and `export`: moving images in and out as files other tools read.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use strata_content::{docker_archive, load as loader, oci_layout, Store};
+use strata_oci::Reference;
+
+use crate::cli::ExportArgs;
+
+pub fn save(store: &Store, output: &Path, names: &[String]) -> Result<()> {
+    let mut images = Vec::new();
+    for name in names {
+        let image = store.resolve(name)?;
+        let tags = match Reference::parse(name) {
+            Ok(r) if r.digest().is_none() && store.lookup_tag(&r)?.is_some() => vec![r],
+            _ => Vec::new(),
+        };
+        images.push((image, tags));
+    }
+    docker_archive::save_to_file(store, &images, output)
+        .with_context(|| format!("saving to {}", output.display()))?;
+    Ok(())
+}
+
+pub fn load(store: &Store, input: &Path) -> Result<()> {
+    let loaded = loader::load(store, input).with_context(|| format!("loading {}", input.display()))?;
+    for image in loaded {
+        if image.references.is_empty() {
+            println!("Loaded image ID: {}", image.manifest_digest);
+        }
+        for r in image.references {
+            println!("Loaded image: {}", r.familiar());
+        }
+    }
+    Ok(())
+}
+
+pub fn export(store: &Store, args: ExportArgs) -> Result<()> {
+    if args.format != "oci" {
+        bail!("unsupported export format {:?}: only \"oci\" is supported (use `strata save` for docker-archive)", args.format);
+    }
+    let mut images = Vec::new();
+    for name in &args.images {
+        let image = store.resolve(name)?;
+        let reference = Reference::parse(name).ok().filter(|r| r.digest().is_none());
+        images.push((image, reference));
+    }
+    oci_layout::export(store, &images, &args.output)
+        .with_context(|| format!("exporting to {}", args.output.display()))?;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! One module per verb. Each takes its parsed arguments and the open store; data goes to
+//! stdout, progress and logs to stderr.
+
+mod build;
+mod images;
+mod import;
+mod inspect;
+mod interop;
+mod prune;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use strata_content::Store;
+
+use crate::cli::{Cli, Command, Global};
+
+pub fn run(cli: Cli) -> Result<()> {
+    let store = open_store(&cli.global)?;
+    match cli.command {
+        Command::Build(args) => build::run(&store, args),
+        Command::Images(args) => images::run(&store, args),
+        Command::Inspect(args) => inspect::run(&store, args),
+        Command::Tag { source, target } => images::tag(&store, &source, &target),
+        Command::Rmi { images, force } => images::rmi(&store, &images, force),
+        Command::Prune { all } => prune::run(&store, all),
+        Command::Save { output, images } => interop::save(&store, &output, &images),
+        Command::Load { input } => interop::load(&store, &input),
+        Command::Import(args) => import::run(&store, args),
+        Command::Export(args) => interop::export(&store, args),
+    }
+}
+
+/// `--root`, `STRATA_ROOT`, else `/var/lib/strata` for root and `$XDG_DATA_HOME/strata`.
+fn default_root() -> PathBuf {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return PathBuf::from("/var/lib/strata");
+    }
+    let data = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        home.join(".local/share")
+    });
+    data.join("strata")
+}
+
+fn open_store(global: &Global) -> Result<Store> {
+    let root = global.root.clone().unwrap_or_else(default_root);
+    Store::open(&root).with_context(|| format!("opening the store at {}", root.display()))
+}
