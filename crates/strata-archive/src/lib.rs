@@ -14,6 +14,11 @@
 //!   of every path, and whiteouts applied, converted to overlayfs form, or
 //!   kept literally ([`WhiteoutMode`]).
 //!
+//! Performance (`examples/throughput.rs`, 2 cores, 273 MB context of 26,861
+//! files): uncompressed ~740 MB/s, gzip level 1 ~390 MB/s (~225 MB per
+//! CPU-second), zstd level 1 ~500 MB/s, zstd level 3 ~440 MB/s. Digests cost
+//! no extra pass: the tar and the compressed stream are hashed as written.
+//!
 //! Must not: know about images, manifests, the content store or the build
 //! graph; depend on other strata crates; hold state between calls; install
 //! a tracing subscriber. Mounting overlays and diffing upper dirs belong to

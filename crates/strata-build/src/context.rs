@@ -32,12 +32,6 @@ pub struct ContextEntry {
     pub meta: Metadata,
 }
 
-impl ContextEntry {
-    pub fn is_dir(&self) -> bool {
-        self.meta.is_dir()
-    }
-}
-
 /// A walked context: its entries by relative path, in path order.
 pub struct Context {
     root: PathBuf,

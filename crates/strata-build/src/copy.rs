@@ -18,7 +18,6 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 
 use strata_archive::{Entry, EntryKind, FileSource};
-use strata_oci::Digest;
 
 use crate::context::Context;
 use crate::glob::{has_meta, path_match};
@@ -465,26 +464,6 @@ pub fn add_parents(p: &mut Planned, image: Option<&RootfsView>, now: i64) {
         }
         p.entries.insert(parent, e);
     }
-}
-
-/// The cache-key description of a planned layer: every entry's path, kind, mode, owner and
-/// link target, and the content digest of every file (mtimes do not count, as in BuildKit).
-pub fn describe(p: &Planned, digests: &BTreeMap<String, Digest>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (path, e) in &p.entries {
-        let kind = match &e.kind {
-            EntryKind::File { .. } => digests
-                .get(path)
-                .map_or_else(String::new, |d| format!("f {d}")),
-            EntryKind::Dir => "d".to_owned(),
-            EntryKind::Symlink { target } => format!("l {target}"),
-            other => format!("{other:?}"),
-        };
-        out.extend_from_slice(
-            format!("{path}\0{kind}\0{:o}\0{}:{}\n", e.mode, e.uid, e.gid).as_bytes(),
-        );
-    }
-    out
 }
 
 #[cfg(test)]

@@ -116,7 +116,7 @@ fn apply_changes(config: &mut ImageConfig, changes: &[String]) -> Result<()> {
 /// Streams the tarball into a gzip layer blob, hashing the uncompressed bytes for the diffID
 /// and walking the tar so that corrupt input is rejected before the blob is committed.
 fn store_rootfs(store: &Store, input: &Path) -> Result<LayerRef> {
-    let raw: Box<dyn Read> = if input == Path::new("-") {
+    let raw: Box<dyn Read + Send> = if input == Path::new("-") {
         Box::new(io::stdin())
     } else {
         Box::new(std::fs::File::open(input).map_err(|e| BuildError::Input {

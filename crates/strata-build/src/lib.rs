@@ -39,3 +39,10 @@ pub use import::{import_rootfs, ImportOptions};
 pub use options::{BuildOptions, NetworkMode, Output, SecretSource};
 pub use progress::{Event, Progress, Silent, StepName};
 pub use snapshots::{prune_snapshots, SnapshotPrune};
+
+/// Installs the SIGINT/SIGTERM handler that unmounts overlays and removes containers and
+/// temp dirs before exiting (130/143).
+pub fn install_signal_cleanup() -> Result<(), BuildError> {
+    strata_snapshot::install_signal_cleanup()?;
+    Ok(())
+}

@@ -35,10 +35,6 @@ impl RootfsView {
         RootfsView { layers }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.layers.is_empty()
-    }
-
     /// Looks up `path` without following a final symlink (intermediate ones are followed).
     pub fn lstat(&self, path: &str) -> Option<Found> {
         let resolved = self.resolve(path, false)?;

@@ -16,7 +16,7 @@ use crate::build::Base;
 use crate::cache::KeyBuilder;
 use crate::context::Context;
 use crate::copy::{
-    absolute_dest, clean_source, describe, parse_chmod, plan, Node, Overrides, SourceFs,
+    absolute_dest, clean_source, parse_chmod, plan, Node, Overrides, SourceFs,
 };
 use crate::error::{BuildError, Result};
 use crate::layer::store_layer;
@@ -304,7 +304,10 @@ fn describe_node(
     Ok(())
 }
 
-fn context_digests(ctx: &Context, items: &[(String, Node)]) -> Result<BTreeMap<String, Digest>> {
+pub(crate) fn context_digests(
+    ctx: &Context,
+    items: &[(String, Node)],
+) -> Result<BTreeMap<String, Digest>> {
     let files: Vec<(&String, &crate::context::ContextEntry)> = items
         .iter()
         .filter(|(_, n)| n.meta.is_file())
@@ -327,7 +330,10 @@ fn context_digests(ctx: &Context, items: &[(String, Node)]) -> Result<BTreeMap<S
         .collect())
 }
 
-fn describe_items(items: &[(String, Node)], digests: &BTreeMap<String, Digest>) -> Vec<u8> {
+pub(crate) fn describe_items(
+    items: &[(String, Node)],
+    digests: &BTreeMap<String, Digest>,
+) -> Vec<u8> {
     use std::os::unix::fs::PermissionsExt;
     let mut out = Vec::new();
     for (sub, n) in items {

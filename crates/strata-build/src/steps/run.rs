@@ -1,22 +1,448 @@
 //! RUN: a command in a container over the stage's filesystem.
+//!
+//! The key covers the parent key, the final argv (shell form wrapped in SHELL, heredoc bodies
+//! included), the environment (image ENV plus the ARGs in scope), the ARG values the
+//! instruction used, USER, WORKDIR, the network mode and every mount's definition (with the
+//! content digests of bound context files; secrets by id only). On a miss the stage's
+//! snapshots are mounted as an overlay, the command runs in it through the OCI runtime, and
+//! the upper dir's changes become the layer (none when nothing changed).
+//!
+//! Heredocs follow BuildKit: `RUN <<EOF` alone runs the body with the shell
+//! (`/bin/sh -c <body>`); otherwise (`RUN python3 <<EOF`, several heredocs) the command line
+//! and the bodies with their terminators are handed to the shell as one script, which then
+//! feeds each body to its command's stdin. Limitation: a body starting with `#!` is not run as
+//! its own executable, it is run by the shell too.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
-use strata_dockerfile::instructions::{Command, RunCommand};
+use strata_dockerfile::instructions::{Command, NetworkMode as DfNetwork, RunCommand};
+use strata_dockerfile::Heredoc;
+use strata_executor::{Executor, Network, RunSpec, Runtime, Stream, DEFAULT_PATH};
+use strata_oci::Digest;
 
-use crate::error::Result;
-use crate::progress::StepName;
+use crate::cache::KeyBuilder;
+use crate::error::{BuildError, Result};
+use crate::layer::store_layer;
+use crate::metadata::{default_shell, with_shell};
+use crate::options::NetworkMode;
+use crate::progress::{Event, StepName};
+use crate::rootfs::RootfsView;
 use crate::stage::StageRunner;
+use crate::steps::mounts::{self, Prepared};
+use crate::users::resolve_user;
+
+/// Output lines kept for the error of a failed RUN.
+const TAIL_LINES: usize = 20;
+
+/// Everything a RUN step needs besides the stage: decided before the cache lookup.
+struct Plan {
+    argv: Vec<String>,
+    env: Vec<String>,
+    user: String,
+    cwd: String,
+    network: Network,
+}
 
 pub fn run(
     r: &mut StageRunner<'_, '_>,
     cmd: &Command,
-    _run: &RunCommand,
-    _used: &BTreeSet<String>,
-    _name: &StepName,
+    run: &RunCommand,
+    used: &BTreeSet<String>,
+    name: &StepName,
 ) -> Result<bool> {
-    Err(r.step_error(
-        cmd,
-        "RUN is not supported yet: the container executor is not wired in".into(),
-    ))
+    if run.security.as_deref() == Some("insecure") {
+        return Err(r.step_error(cmd, "--security=insecure is not supported".into()));
+    }
+    let plan = plan(r, run);
+    let key = key(r, cmd, run, used, &plan)?;
+    let created_by = created_by(r, &plan.argv);
+    if let Some(rec) = r.cached(&key)? {
+        r.commit_layer(key, &rec, created_by);
+        return Ok(true);
+    }
+    execute(r, cmd, run, &plan, name)?;
+    let layer = take_layer(r, cmd, run, &plan, name)?;
+    r.record_layer(key, layer, created_by)?;
+    Ok(false)
+}
+
+fn plan(r: &StageRunner<'_, '_>, run: &RunCommand) -> Plan {
+    let config = &r.state.config.config;
+    Plan {
+        argv: command_args(run, &config.shell),
+        env: run_env(&config.env, &r.scope.run_args()),
+        user: config.user.clone(),
+        cwd: r.workdir().to_owned(),
+        network: network(run.network, r.b.opts.network),
+    }
+}
+
+/// The argv of a RUN: SHELL-wrapped shell form (with heredocs), or the exec form as is.
+fn command_args(run: &RunCommand, shell: &[String]) -> Vec<String> {
+    if !run.cmd.prepend_shell || run.heredocs.is_empty() {
+        return with_shell(&run.cmd, shell);
+    }
+    let line = run.cmd.args.join(" ");
+    let mut argv = default_shell(shell);
+    match run.heredocs.as_slice() {
+        [h] if is_only_heredoc(line.trim(), h) => argv.push(h.content.clone()),
+        docs => argv.push(heredoc_script(&line, docs)),
+    }
+    argv
+}
+
+/// Whether a command line is nothing but the heredoc marker (`<<EOF`, `<<-"EOF"`).
+fn is_only_heredoc(line: &str, h: &Heredoc) -> bool {
+    let Some(rest) = line.strip_prefix("<<") else {
+        return false;
+    };
+    let rest = rest.strip_prefix('-').unwrap_or(rest);
+    let unquoted = rest.trim_matches(|c| c == '"' || c == '\'');
+    unquoted == h.name
+}
+
+/// The command line followed by each heredoc body and its terminator: a script the shell
+/// runs with the bodies as here-documents.
+fn heredoc_script(line: &str, docs: &[Heredoc]) -> String {
+    let mut script = line.to_owned();
+    for h in docs {
+        script.push('\n');
+        script.push_str(&h.content);
+        if !h.content.is_empty() && !h.content.ends_with('\n') {
+            script.push('\n');
+        }
+        script.push_str(&h.name);
+    }
+    script
+}
+
+/// Image ENV, then the ARGs in scope that ENV does not shadow; PATH defaulted.
+fn run_env(image_env: &[String], args: &BTreeMap<String, String>) -> Vec<String> {
+    let mut env: Vec<String> = image_env.to_vec();
+    env.extend(args.iter().map(|(k, v)| format!("{k}={v}")));
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.push(DEFAULT_PATH.to_owned());
+    }
+    env
+}
+
+fn network(flag: Option<DfNetwork>, default: NetworkMode) -> Network {
+    match (flag, default) {
+        (Some(DfNetwork::None), _) => Network::None,
+        (Some(DfNetwork::Host), _) => Network::Host,
+        (_, NetworkMode::None) => Network::None,
+        (_, NetworkMode::Host) => Network::Host,
+    }
+}
+
+fn key(
+    r: &StageRunner<'_, '_>,
+    cmd: &Command,
+    run: &RunCommand,
+    used: &BTreeSet<String>,
+    plan: &Plan,
+) -> Result<Digest> {
+    let mut env = plan.env.clone();
+    env.sort();
+    let args = r.scope.run_args();
+    let used_args: Vec<String> = used
+        .iter()
+        .filter_map(|k| args.get(k).map(|v| format!("{k}={v}")))
+        .collect();
+    let mounts = mounts::describe(r, cmd, &run.mounts)?;
+    Ok(KeyBuilder::new("run", &r.key)
+        .field("args", plan.argv.join("\0"))
+        .field("env", env.join("\0"))
+        .field("used-args", used_args.join("\0"))
+        .field("user", &plan.user)
+        .field("cwd", &plan.cwd)
+        .field("network", format!("{:?}", plan.network))
+        .field("mounts", mounts)
+        .finish())
+}
+
+/// History as BuildKit writes it: `RUN |2 A=1 B=2 /bin/sh -c make # strata`.
+fn created_by(r: &StageRunner<'_, '_>, argv: &[String]) -> String {
+    let args = r.scope.run_args();
+    let prefix = if args.is_empty() {
+        String::new()
+    } else {
+        let kv: Vec<String> = args.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("|{} {} ", args.len(), kv.join(" "))
+    };
+    format!("RUN {prefix}{} # strata", argv.join(" "))
+}
+
+/// The overlay the command ran in, kept until its diff is taken.
+struct Ran {
+    active: strata_snapshot::ActiveMount,
+}
+
+thread_local! {
+    static LAST_RUN: std::cell::RefCell<Option<Ran>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Mounts the stage, runs the command, and leaves the overlay for [`take_layer`].
+fn execute(
+    r: &StageRunner<'_, '_>,
+    cmd: &Command,
+    run: &RunCommand,
+    plan: &Plan,
+    name: &StepName,
+) -> Result<()> {
+    let dirs = r.state.snapshot_dirs(r.b.store, &r.b.snapshots)?;
+    let view = RootfsView::new(dirs.clone());
+    let user = resolve_user(&plan.user, Some(&view)).map_err(|e| r.step_error(cmd, e.to_string()))?;
+    let lowers: Vec<PathBuf> = dirs.into_iter().rev().collect();
+    let active = r.b.snapshots.mount_rw(&lowers)?;
+    let rootfs = active.rootfs();
+    create_workdir(&rootfs, &view, &plan.cwd)
+        .map_err(BuildError::io("creating the working directory in", &rootfs))?;
+    let prepared = mounts::prepare(r, cmd, &run.mounts)?;
+    let mut spec = RunSpec::new(&rootfs, plan.argv.clone());
+    spec.env = plan.env.clone();
+    spec.env.extend(prepared.secret_env.iter().cloned());
+    spec.cwd = plan.cwd.clone();
+    (spec.uid, spec.gid) = (user.uid, user.gid);
+    spec.additional_gids = user.additional_gids;
+    spec.network = plan.network;
+    spec.mounts = prepared.specs.clone();
+    let outcome = run_container(r, &spec, name);
+    release(prepared);
+    let (exit_code, tail) = outcome?;
+    if exit_code != 0 {
+        active.release();
+        return Err(BuildError::RunFailed {
+            location: r.b.location(cmd.location.start_line),
+            command: plan.argv.join(" "),
+            exit_code,
+            tail,
+        });
+    }
+    LAST_RUN.with(|l| *l.borrow_mut() = Some(Ran { active }));
+    Ok(())
+}
+
+fn release(prepared: Prepared) {
+    prepared.release();
+}
+
+/// Runs `spec`, streaming lines to progress; returns the exit code and the output tail.
+fn run_container(r: &StageRunner<'_, '_>, spec: &RunSpec, name: &StepName) -> Result<(i32, String)> {
+    let executor = executor(r)?;
+    tracing::info!(step = name.id, argv = ?spec.args, "running");
+    let mut lines = LineSink::new(|line: String| {
+        r.b.progress.event(Event::Log { id: name.id, line });
+    });
+    let outcome = executor.run(spec, &mut |stream, chunk| lines.push(stream, chunk))?;
+    lines.flush();
+    Ok((outcome.exit_code, lines.tail()))
+}
+
+/// Takes the diff of the overlay [`execute`] left and stores it as a layer.
+fn take_layer(
+    r: &StageRunner<'_, '_>,
+    cmd: &Command,
+    _run: &RunCommand,
+    _plan: &Plan,
+    _name: &StepName,
+) -> Result<Option<crate::state::LayerRef>> {
+    let ran = LAST_RUN
+        .with(|l| l.borrow_mut().take())
+        .ok_or_else(|| r.step_error(cmd, "internal error: no finished run".into()))?;
+    let entries = ran.active.diff();
+    ran.active.release();
+    let entries = entries?;
+    tracing::debug!(entries = entries.len(), "RUN changes");
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let layer = store_layer(r.b.store, entries, r.b.opts.compression, r.b.clock.epoch())?;
+    Ok(Some(layer))
+}
+
+/// Creates the working directory (root-owned, 0755) inside the rootfs when the image lacks
+/// it, as BuildKit does. Never follows a link on the host side: the path is resolved inside
+/// the image first, and a link met on the way leaves the rest to the runtime.
+fn create_workdir(rootfs: &Path, view: &RootfsView, cwd: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let resolved = view.resolve(cwd, true).unwrap_or_else(|| cwd.to_owned());
+    let mut path = rootfs.to_path_buf();
+    for comp in resolved.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        path.push(comp);
+        match path.symlink_metadata() {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&path)?;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// One executor per runtime choice, for the whole process (detecting probes the runtime).
+fn executor(r: &StageRunner<'_, '_>) -> Result<Executor> {
+    static RUNTIMES: OnceLock<Mutex<HashMap<Option<String>, Runtime>>> = OnceLock::new();
+    let preferred = r.b.opts.runtime.clone();
+    let runtime = {
+        let mut map = RUNTIMES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match map.get(&preferred) {
+            Some(rt) => rt.clone(),
+            None => {
+                let rt = Runtime::detect(preferred.as_deref())?;
+                tracing::debug!(runtime = %rt.path.display(), "using OCI runtime");
+                map.insert(preferred, rt.clone());
+                rt
+            }
+        }
+    };
+    let state = r.b.store.root().join("executor");
+    Ok(Executor::new(runtime, &state)?)
+}
+
+/// Splits output chunks into lines per stream, hands each to `emit`, keeps the last few.
+struct LineSink<F: FnMut(String)> {
+    emit: F,
+    partial: [Vec<u8>; 2],
+    tail: VecDeque<String>,
+}
+
+impl<F: FnMut(String)> LineSink<F> {
+    fn new(emit: F) -> Self {
+        LineSink {
+            emit,
+            partial: [Vec::new(), Vec::new()],
+            tail: VecDeque::new(),
+        }
+    }
+
+    fn push(&mut self, stream: Stream, chunk: &[u8]) {
+        let i = usize::from(stream == Stream::Stderr);
+        self.partial[i].extend_from_slice(chunk);
+        while let Some(pos) = self.partial[i].iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial[i].drain(..=pos).collect();
+            self.line(&line[..line.len() - 1]);
+        }
+    }
+
+    fn flush(&mut self) {
+        for i in 0..2 {
+            let rest = std::mem::take(&mut self.partial[i]);
+            if !rest.is_empty() {
+                self.line(&rest);
+            }
+        }
+    }
+
+    fn line(&mut self, bytes: &[u8]) {
+        let line = String::from_utf8_lossy(bytes).trim_end_matches('\r').to_owned();
+        if self.tail.len() == TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line.clone());
+        (self.emit)(line);
+    }
+
+    fn tail(&self) -> String {
+        self.tail.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_dockerfile::instructions::ShellOrExec;
+
+    fn run_cmd(args: &[&str], shell: bool, heredocs: Vec<Heredoc>) -> RunCommand {
+        RunCommand {
+            cmd: ShellOrExec {
+                args: args.iter().map(|s| s.to_string()).collect(),
+                prepend_shell: shell,
+            },
+            heredocs,
+            mounts: Vec::new(),
+            mount_specs: Vec::new(),
+            network: None,
+            security: None,
+        }
+    }
+
+    fn doc(name: &str, content: &str) -> Heredoc {
+        Heredoc {
+            name: name.into(),
+            content: content.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn shell_and_exec_forms() {
+        let c = run_cmd(&["echo hi"], true, vec![]);
+        assert_eq!(command_args(&c, &[]), ["/bin/sh", "-c", "echo hi"]);
+        let shell = ["bash".to_string(), "-ec".to_string()];
+        assert_eq!(command_args(&c, &shell), ["bash", "-ec", "echo hi"]);
+        let e = run_cmd(&["ls", "-l"], false, vec![]);
+        assert_eq!(command_args(&e, &shell), ["ls", "-l"]);
+    }
+
+    #[test]
+    fn heredoc_alone_runs_its_body() {
+        let c = run_cmd(&["<<EOF"], true, vec![doc("EOF", "echo a\necho b\n")]);
+        assert_eq!(command_args(&c, &[]), ["/bin/sh", "-c", "echo a\necho b\n"]);
+        let q = run_cmd(&["<<-\"EOT\""], true, vec![doc("EOT", "x\n")]);
+        assert_eq!(command_args(&q, &[])[2], "x\n");
+    }
+
+    #[test]
+    fn heredoc_with_command_becomes_a_script() {
+        let c = run_cmd(&["cat <<EOF > /f"], true, vec![doc("EOF", "hello\n")]);
+        assert_eq!(command_args(&c, &[])[2], "cat <<EOF > /f\nhello\nEOF");
+    }
+
+    #[test]
+    fn env_gets_args_and_default_path() {
+        let mut args = BTreeMap::new();
+        args.insert("A".to_string(), "1".to_string());
+        let env = run_env(&["X=y".into()], &args);
+        assert_eq!(env, ["X=y", "A=1", DEFAULT_PATH]);
+        let env = run_env(&["PATH=/bin".into()], &BTreeMap::new());
+        assert_eq!(env, ["PATH=/bin"]);
+    }
+
+    #[test]
+    fn network_flag_overrides_default() {
+        assert_eq!(network(None, NetworkMode::Host), Network::Host);
+        assert_eq!(network(None, NetworkMode::None), Network::None);
+        assert_eq!(
+            network(Some(DfNetwork::None), NetworkMode::Host),
+            Network::None
+        );
+        assert_eq!(
+            network(Some(DfNetwork::Default), NetworkMode::None),
+            Network::None
+        );
+    }
+
+    #[test]
+    fn lines_are_split_per_stream_and_tailed() {
+        let mut got = Vec::new();
+        let mut sink = LineSink::new(|l| got.push(l));
+        sink.push(Stream::Stdout, b"a\nb");
+        sink.push(Stream::Stderr, b"e\n");
+        sink.push(Stream::Stdout, b"c\n");
+        sink.push(Stream::Stdout, b"d");
+        sink.flush();
+        let tail = sink.tail();
+        drop(sink);
+        assert_eq!(got, ["a", "e", "bc", "d"]);
+        assert_eq!(tail, "a\ne\nbc\nd");
+    }
 }

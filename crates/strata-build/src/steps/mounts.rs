@@ -1,0 +1,507 @@
+//! `RUN --mount=`: what each mount adds to the cache key, and its host side for the run.
+//!
+//! - `bind`: a path of the build context or of another stage / image, read-only unless `rw`.
+//!   Writes through `rw` are discarded: a context source is copied to a temp dir first, a
+//!   stage source is bound out of a throwaway overlay of that stage. The key covers the
+//!   content digests of the bound context files (or the stage's key / image digest).
+//!   Limitation: a context bind exposes the directory as it is on disk, `.dockerignore`d
+//!   files included (they are not part of the key).
+//! - `cache`: a persistent dir `<store>/cache-mounts/<sha256(id)>/`, created with
+//!   `mode`/`uid`/`gid` on first use and seeded from `from`+`source` then. Its content is
+//!   never part of the key. `sharing=locked` holds an exclusive flock on `<dir>.lock` for the
+//!   step; `private` takes the same lock without waiting and, when another step holds it,
+//!   uses a fresh empty dir that is thrown away afterwards; `shared` takes no lock.
+//! - `tmpfs`: a fresh tmpfs (`size` honoured).
+//! - `secret`: the value (from `--secret`) goes to a temp file under `<store>/tmp/`, bound
+//!   read-only at the target, and/or to the env var named by `env=`. Only the id enters the
+//!   key; the value never enters a key, a layer, the history or a log line strata writes.
+//! - `ssh`: not supported.
+
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+use strata_dockerfile::instructions::Command;
+use strata_dockerfile::mount::{Mount, MountKind as Kind, Sharing};
+use strata_executor::{MountKind, MountSpec};
+use strata_snapshot::ActiveMount;
+
+use crate::build::Base;
+use crate::copy::{clean_source, SourceFs};
+use crate::error::{BuildError, Result};
+use crate::options::SecretSource;
+use crate::stage::StageRunner;
+use crate::state::ImageState;
+use crate::steps::copy::{context_digests, describe_items};
+
+/// The host side of a step's mounts, alive until the container exited.
+pub struct Prepared {
+    pub specs: Vec<MountSpec>,
+    /// `NAME=value` for secrets exposed as env vars: never keyed, logged or recorded.
+    pub secret_env: Vec<String>,
+    holds: Vec<Hold>,
+}
+
+/// Something that must outlive the run: released (unlocked, removed, unmounted) on drop.
+enum Hold {
+    Lock(#[allow(dead_code)] File),
+    Temp(#[allow(dead_code)] tempfile::TempDir),
+    Overlay(#[allow(dead_code)] ActiveMount),
+}
+
+impl Prepared {
+    /// Releases every lock, temp dir and overlay now.
+    pub fn release(self) {
+        for hold in self.holds.into_iter().rev() {
+            if let Hold::Overlay(m) = hold {
+                m.release();
+            }
+        }
+    }
+}
+
+/// Where a bind or cache mount's `from` points.
+enum Origin {
+    Context,
+    State { state: ImageState, identity: String },
+}
+
+/// The mounts' definitions (and bound context content) as key material.
+pub fn describe(r: &StageRunner<'_, '_>, cmd: &Command, mounts: &[Mount]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for (i, m) in mounts.iter().enumerate() {
+        out.extend_from_slice(definition(i, m, r.workdir()).as_bytes());
+        match m.kind {
+            Kind::Bind | Kind::Cache => match origin(r, cmd, m)? {
+                Origin::State { identity, .. } => {
+                    out.extend_from_slice(format!("from {identity}\n").as_bytes());
+                }
+                Origin::Context if m.kind == Kind::Bind => {
+                    out.extend_from_slice(&context_content(r, cmd, m)?);
+                }
+                Origin::Context => {}
+            },
+            Kind::Ssh => return Err(ssh_unsupported(r, cmd)),
+            Kind::Tmpfs | Kind::Secret => {}
+        }
+    }
+    Ok(out)
+}
+
+/// One line naming everything that defines a mount (for secrets: the id, never the value).
+fn definition(i: usize, m: &Mount, workdir: &str) -> String {
+    format!(
+        "mount {i} type={} target={:?} id={:?} sharing={:?} source={:?} from={:?} ro={} \
+         mode={:?} uid={:?} gid={:?} required={} env={:?} size={:?}\n",
+        m.kind,
+        absolute_target(&m.target, workdir),
+        m.id,
+        m.sharing,
+        m.source,
+        m.from,
+        m.read_only,
+        m.mode,
+        m.uid,
+        m.gid,
+        m.required,
+        m.env,
+        m.size
+    )
+}
+
+fn ssh_unsupported(r: &StageRunner<'_, '_>, cmd: &Command) -> BuildError {
+    r.step_error(cmd, "--mount=type=ssh is not supported".into())
+}
+
+/// A mount target made absolute against WORKDIR, as BuildKit does.
+fn absolute_target(target: &str, workdir: &str) -> String {
+    if target.starts_with('/') || target.is_empty() {
+        target.to_owned()
+    } else {
+        format!("{}/{target}", workdir.trim_end_matches('/'))
+    }
+}
+
+fn origin(r: &StageRunner<'_, '_>, cmd: &Command, m: &Mount) -> Result<Origin> {
+    let Some(from) = &m.from else {
+        return Ok(Origin::Context);
+    };
+    let b = r.b;
+    let err = |msg: String| r.step_error(cmd, format!("--mount from={from}: {msg}"));
+    Ok(match b.resolve_from(from, r.idx).map_err(err)? {
+        Base::Stage(j) => {
+            let dep = b
+                .board
+                .result(j)
+                .ok_or_else(|| err("stage has not been built".into()))?;
+            Origin::State {
+                state: dep.state.clone(),
+                identity: format!("stage {}", dep.key),
+            }
+        }
+        Base::Image(name) => {
+            let image = b.store.resolve(&name).map_err(|e| err(e.to_string()))?;
+            Origin::State {
+                state: ImageState::from_image(&image)?,
+                identity: format!("image {}", image.manifest_digest),
+            }
+        }
+        Base::Scratch => Origin::State {
+            state: ImageState::scratch(&b.architecture),
+            identity: "scratch".into(),
+        },
+    })
+}
+
+/// Path, kind, mode and content digest of every context file a bind mount exposes.
+fn context_content(r: &StageRunner<'_, '_>, cmd: &Command, m: &Mount) -> Result<Vec<u8>> {
+    let ctx = r.b.context()?;
+    let fs = SourceFs::Context(&ctx);
+    let source = clean_source(m.source.as_deref().unwrap_or(""));
+    let nodes = fs.resolve(&source).map_err(|e| {
+        r.step_error(
+            cmd,
+            format!("--mount source {source:?} in the build context: {e}"),
+        )
+    })?;
+    let mut out = Vec::new();
+    for node in nodes {
+        let mut items = vec![(String::new(), node.clone())];
+        if node.meta.is_dir() {
+            items.extend(fs.walk(&node));
+        }
+        let digests = context_digests(&ctx, &items)?;
+        out.extend_from_slice(&describe_items(&items, &digests));
+    }
+    Ok(out)
+}
+
+/// Makes the host side of every mount.
+pub fn prepare(r: &StageRunner<'_, '_>, cmd: &Command, mounts: &[Mount]) -> Result<Prepared> {
+    let mut p = Prepared {
+        specs: Vec::new(),
+        secret_env: Vec::new(),
+        holds: Vec::new(),
+    };
+    for m in mounts {
+        let target = absolute_target(&m.target, r.workdir());
+        match m.kind {
+            Kind::Bind => bind(r, cmd, m, &target, &mut p)?,
+            Kind::Cache => cache(r, cmd, m, &target, &mut p)?,
+            Kind::Tmpfs => p.specs.push(MountSpec {
+                target,
+                kind: MountKind::Tmpfs { size: m.size },
+            }),
+            Kind::Secret => secret(r, cmd, m, &target, &mut p)?,
+            Kind::Ssh => return Err(ssh_unsupported(r, cmd)),
+        }
+    }
+    Ok(p)
+}
+
+fn bind_spec(target: &str, source: PathBuf, readonly: bool) -> MountSpec {
+    MountSpec {
+        target: target.to_owned(),
+        kind: MountKind::Bind { source, readonly },
+    }
+}
+
+fn bind(
+    r: &StageRunner<'_, '_>,
+    cmd: &Command,
+    m: &Mount,
+    target: &str,
+    p: &mut Prepared,
+) -> Result<()> {
+    let source = m.source.as_deref().unwrap_or("");
+    let host = match origin(r, cmd, m)? {
+        Origin::Context => {
+            let real = context_path(r, cmd, source)?;
+            if m.read_only {
+                real
+            } else {
+                let tmp = temp_dir(r, "bind-")?;
+                let copy = tmp.path().join("src");
+                copy_tree(&real, &copy).map_err(BuildError::io("copying", &real))?;
+                p.holds.push(Hold::Temp(tmp));
+                copy
+            }
+        }
+        Origin::State { state, .. } => {
+            let (active, host) = state_path(r, cmd, &state, source)?;
+            p.holds.push(Hold::Overlay(active));
+            host
+        }
+    };
+    p.specs.push(bind_spec(target, host, m.read_only));
+    Ok(())
+}
+
+/// The real path of a context source (symlinks followed inside the context).
+fn context_path(r: &StageRunner<'_, '_>, cmd: &Command, source: &str) -> Result<PathBuf> {
+    let ctx = r.b.context()?;
+    let clean = clean_source(source);
+    let nodes = SourceFs::Context(&ctx).resolve(&clean).map_err(|e| {
+        r.step_error(
+            cmd,
+            format!("--mount source {source:?} in the build context: {e}"),
+        )
+    })?;
+    nodes
+        .into_iter()
+        .next()
+        .map(|n| n.real)
+        .ok_or_else(|| r.step_error(cmd, format!("--mount source {source:?}: not found")))
+}
+
+/// Mounts a throwaway overlay of `state` and returns it with the host path of `source`
+/// inside it (symlinks resolved inside the image). Writes land in the overlay's upper dir
+/// and vanish with it.
+fn state_path(
+    r: &StageRunner<'_, '_>,
+    cmd: &Command,
+    state: &ImageState,
+    source: &str,
+) -> Result<(ActiveMount, PathBuf)> {
+    let dirs = state.snapshot_dirs(r.b.store, &r.b.snapshots)?;
+    let view = crate::rootfs::RootfsView::new(dirs.clone());
+    let abs = format!("/{}", clean_source(source));
+    let resolved = view.resolve(&abs, true).unwrap_or(abs.clone());
+    let lowers: Vec<PathBuf> = dirs.into_iter().rev().collect();
+    let active = r.b.snapshots.mount_rw(&lowers)?;
+    let host = active.rootfs().join(resolved.trim_start_matches('/'));
+    if host.symlink_metadata().is_err() {
+        return Err(r.step_error(
+            cmd,
+            format!("--mount source {abs:?}: not found in the source stage or image"),
+        ));
+    }
+    Ok((active, host))
+}
+
+fn cache(
+    r: &StageRunner<'_, '_>,
+    cmd: &Command,
+    m: &Mount,
+    target: &str,
+    p: &mut Prepared,
+) -> Result<()> {
+    let id = m.id.clone().unwrap_or_else(|| target.to_owned());
+    let base = r.b.store.root().join("cache-mounts");
+    fs::create_dir_all(&base).map_err(BuildError::io("creating", &base))?;
+    let dir = base.join(hex::encode(Sha256::digest(id.as_bytes())));
+    let lock_path = dir.with_extension("lock");
+    let dir = match m.sharing {
+        Sharing::Shared => dir,
+        Sharing::Locked => {
+            p.holds.push(Hold::Lock(lock(&lock_path, true)?.ok_or_else(|| {
+                r.step_error(cmd, format!("cannot lock cache mount {id:?}"))
+            })?));
+            dir
+        }
+        Sharing::Private => match lock(&lock_path, false)? {
+            Some(f) => {
+                p.holds.push(Hold::Lock(f));
+                dir
+            }
+            None => {
+                tracing::debug!(%id, "private cache mount busy: using a fresh dir");
+                let tmp = temp_dir(r, "cache-")?;
+                let fresh = tmp.path().join("cache");
+                p.holds.push(Hold::Temp(tmp));
+                fresh
+            }
+        },
+    };
+    if !dir.exists() {
+        create_cache_dir(r, cmd, m, &dir)?;
+    }
+    p.specs.push(bind_spec(target, dir, m.read_only));
+    Ok(())
+}
+
+/// Creates a cache dir (via a temp name, so a half-seeded dir is never used), seeded from
+/// `from`+`source` when given.
+fn create_cache_dir(r: &StageRunner<'_, '_>, cmd: &Command, m: &Mount, dir: &Path) -> Result<()> {
+    let partial = dir.with_extension(format!("new-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&partial);
+    if let Origin::State { state, .. } = origin(r, cmd, m)? {
+        let (active, host) = state_path(r, cmd, &state, m.source.as_deref().unwrap_or(""))?;
+        let copied = copy_tree(&host, &partial);
+        active.release();
+        copied.map_err(BuildError::io("seeding cache mount from", &host))?;
+    } else {
+        fs::create_dir(&partial).map_err(BuildError::io("creating", &partial))?;
+    }
+    let mode = m.mode.unwrap_or(0o755);
+    fs::set_permissions(&partial, fs::Permissions::from_mode(mode))
+        .map_err(BuildError::io("setting the mode of", &partial))?;
+    std::os::unix::fs::chown(&partial, Some(m.uid.unwrap_or(0)), Some(m.gid.unwrap_or(0)))
+        .map_err(BuildError::io("changing the owner of", &partial))?;
+    match fs::rename(&partial, dir) {
+        Ok(()) => Ok(()),
+        // Another build created it meanwhile: use theirs.
+        Err(_) if dir.is_dir() => {
+            let _ = fs::remove_dir_all(&partial);
+            Ok(())
+        }
+        Err(e) => Err(BuildError::io("creating", dir)(e)),
+    }
+}
+
+/// Takes an exclusive flock on `path`; `None` when `wait` is false and it is held.
+fn lock(path: &Path, wait: bool) -> Result<Option<File>> {
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(BuildError::io("opening", path))?;
+    let op = if wait {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
+    loop {
+        // SAFETY: flock on a file descriptor we own; no memory is passed.
+        if unsafe { libc::flock(f.as_raw_fd(), op) } == 0 {
+            return Ok(Some(f));
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) if !wait => return Ok(None),
+            _ => return Err(BuildError::io("locking", path)(e)),
+        }
+    }
+}
+
+fn secret(
+    r: &StageRunner<'_, '_>,
+    cmd: &Command,
+    m: &Mount,
+    target: &str,
+    p: &mut Prepared,
+) -> Result<()> {
+    let id = m.id.clone().unwrap_or_default();
+    let Some(value) = secret_value(r, cmd, &id)? else {
+        if m.required {
+            return Err(r.step_error(cmd, format!("secret {id} not found")));
+        }
+        tracing::debug!(%id, "optional secret not given: skipping its mount");
+        return Ok(());
+    };
+    if let Some(name) = &m.env {
+        let text = String::from_utf8(value.clone())
+            .map_err(|_| r.step_error(cmd, format!("secret {id} is not UTF-8: cannot use env")))?;
+        p.secret_env.push(format!("{name}={text}"));
+    }
+    if target.is_empty() {
+        return Ok(());
+    }
+    let tmp = temp_dir(r, "secret-")?;
+    let file = tmp.path().join("secret");
+    fs::write(&file, &value).map_err(BuildError::io("writing", &file))?;
+    fs::set_permissions(&file, fs::Permissions::from_mode(m.mode.unwrap_or(0o400)))
+        .map_err(BuildError::io("setting the mode of", &file))?;
+    std::os::unix::fs::chown(&file, Some(m.uid.unwrap_or(0)), Some(m.gid.unwrap_or(0)))
+        .map_err(BuildError::io("changing the owner of", &file))?;
+    p.holds.push(Hold::Temp(tmp));
+    p.specs.push(bind_spec(target, file, true));
+    Ok(())
+}
+
+/// A secret's value, `None` when the build was not given it.
+fn secret_value(r: &StageRunner<'_, '_>, cmd: &Command, id: &str) -> Result<Option<Vec<u8>>> {
+    match r.b.opts.secrets.get(id) {
+        None => Ok(None),
+        Some(SecretSource::File(path)) => fs::read(path)
+            .map(Some)
+            .map_err(BuildError::io("reading secret file", path)),
+        Some(SecretSource::Env(var)) => std::env::var_os(var)
+            .map(|v| Some(std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str()).to_vec()))
+            .ok_or_else(|| {
+                r.step_error(
+                    cmd,
+                    format!("secret {id}: environment variable {var} is not set"),
+                )
+            }),
+    }
+}
+
+fn temp_dir(r: &StageRunner<'_, '_>, prefix: &str) -> Result<tempfile::TempDir> {
+    let base = r.b.store.root().join("tmp");
+    fs::create_dir_all(&base).map_err(BuildError::io("creating", &base))?;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(&base)
+        .map_err(BuildError::io("creating a temp dir in", &base))
+}
+
+/// Copies a file or a directory tree (links kept as links, modes kept).
+fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
+    let meta = fs::symlink_metadata(src)?;
+    if !meta.is_dir() {
+        fs::copy(src, dst)?;
+        return Ok(());
+    }
+    fs::create_dir(dst)?;
+    fs::set_permissions(dst, meta.permissions())?;
+    for entry in walkdir::WalkDir::new(src).min_depth(1) {
+        let entry = entry?;
+        let rel = entry.path().strip_prefix(src).map_err(io::Error::other)?;
+        let to = dst.join(rel);
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            fs::create_dir(&to)?;
+            fs::set_permissions(&to, entry.metadata()?.permissions())?;
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(entry.path())?, &to)?;
+        } else if ft.is_file() {
+            fs::copy(entry.path(), &to)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_made_absolute() {
+        assert_eq!(absolute_target("/a", "/w"), "/a");
+        assert_eq!(absolute_target("a/b", "/w/"), "/w/a/b");
+        assert_eq!(absolute_target("a", "/"), "/a");
+    }
+
+    #[test]
+    fn copy_tree_keeps_links_and_files() {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("s");
+        fs::create_dir_all(src.join("d")).unwrap();
+        fs::write(src.join("d/f"), b"x").unwrap();
+        std::os::unix::fs::symlink("d/f", src.join("l")).unwrap();
+        let dst = t.path().join("o");
+        copy_tree(&src, &dst).unwrap();
+        assert_eq!(fs::read(dst.join("d/f")).unwrap(), b"x");
+        assert_eq!(
+            fs::read_link(dst.join("l")).unwrap(),
+            PathBuf::from("d/f")
+        );
+    }
+
+    #[test]
+    fn lock_is_exclusive() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("l.lock");
+        let held = lock(&p, false).unwrap();
+        assert!(held.is_some());
+        assert!(lock(&p, false).unwrap().is_none());
+        drop(held);
+        assert!(lock(&p, false).unwrap().is_some());
+    }
+}

@@ -1,0 +1,94 @@
+//! Build progress on stderr: a live list of steps on a terminal (like buildx), numbered lines
+//! for CI logs (`--progress=plain`), or nothing (`-q`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use strata_build::{Event, Progress, StepName};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Tty,
+    Plain,
+    Quiet,
+}
+
+pub struct Display {
+    mode: Mode,
+    multi: MultiProgress,
+    bars: Mutex<HashMap<usize, ProgressBar>>,
+}
+
+impl Display {
+    pub fn new(mode: Mode) -> Display {
+        let multi = MultiProgress::with_draw_target(match mode {
+            Mode::Tty => ProgressDrawTarget::stderr(),
+            _ => ProgressDrawTarget::hidden(),
+        });
+        Display { mode, multi, bars: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn finish(&self) {
+        let _ = self.multi.clear();
+    }
+
+    fn tty(&self, event: Event) {
+        let mut bars = self.bars.lock().expect("progress lock poisoned");
+        match event {
+            Event::Started(s) => {
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed:>4}").expect("valid template"));
+                bar.set_message(title(&s));
+                bar.enable_steady_tick(Duration::from_millis(100));
+                bars.insert(s.id, bar);
+            }
+            Event::Cached(s) => finish_bar(bars.remove(&s.id), format!("=> CACHED {}", title(&s))),
+            Event::Done { step, elapsed } => finish_bar(bars.remove(&step.id), format!("=> {} {:.1}s", title(&step), elapsed.as_secs_f64())),
+            Event::Failed { step, elapsed } => {
+                finish_bar(bars.remove(&step.id), format!("=> ERROR {} {:.1}s", title(&step), elapsed.as_secs_f64()))
+            }
+            Event::Log { id, line } => {
+                if let Some(bar) = bars.get(&id) {
+                    bar.println(format!("#{id} {line}"));
+                }
+            }
+            Event::Message(m) => self.multi.println(format!("=> {m}")).unwrap_or(()),
+            Event::Warning(w) => self.multi.println(format!("WARNING: {w}")).unwrap_or(()),
+        }
+    }
+}
+
+fn finish_bar(bar: Option<ProgressBar>, msg: String) {
+    if let Some(bar) = bar {
+        bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
+        bar.finish_with_message(msg);
+    }
+}
+
+fn title(s: &StepName) -> String {
+    format!("{} {}", s.prefix, s.text)
+}
+
+fn plain(event: Event) {
+    match event {
+        Event::Started(s) => eprintln!("#{} {}", s.id, title(&s)),
+        Event::Cached(s) => eprintln!("#{} CACHED", s.id),
+        Event::Done { step, elapsed } => eprintln!("#{} DONE {:.1}s", step.id, elapsed.as_secs_f64()),
+        Event::Failed { step, elapsed } => eprintln!("#{} ERROR {:.1}s", step.id, elapsed.as_secs_f64()),
+        Event::Log { id, line } => eprintln!("#{id} {line}"),
+        Event::Message(m) => eprintln!("=> {m}"),
+        Event::Warning(w) => eprintln!("WARNING: {w}"),
+    }
+}
+
+impl Progress for Display {
+    fn event(&self, event: Event) {
+        match self.mode {
+            Mode::Tty => self.tty(event),
+            Mode::Plain => plain(event),
+            Mode::Quiet => {}
+        }
+    }
+}
