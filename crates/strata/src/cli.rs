@@ -5,7 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "strata", version, about = "Build, check, ship and serve container images", propagate_version = true)]
+#[command(
+    name = "strata",
+    version,
+    about = "Build, check, ship and serve container images",
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -43,7 +43,9 @@ fn init_logging(global: &cli::Global) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if global.log_format == cli::LogFormat::Json {
         builder.json().init();
     } else {

@@ -27,7 +27,11 @@ impl Display {
             Mode::Tty => ProgressDrawTarget::stderr(),
             _ => ProgressDrawTarget::hidden(),
         });
-        Display { mode, multi, bars: Mutex::new(HashMap::new()) }
+        Display {
+            mode,
+            multi,
+            bars: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn finish(&self) {
@@ -39,16 +43,23 @@ impl Display {
         match event {
             Event::Started(s) => {
                 let bar = self.multi.add(ProgressBar::new_spinner());
-                bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed:>4}").expect("valid template"));
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {msg} {elapsed:>4}")
+                        .expect("valid template"),
+                );
                 bar.set_message(title(&s));
                 bar.enable_steady_tick(Duration::from_millis(100));
                 bars.insert(s.id, bar);
             }
             Event::Cached(s) => finish_bar(bars.remove(&s.id), format!("=> CACHED {}", title(&s))),
-            Event::Done { step, elapsed } => finish_bar(bars.remove(&step.id), format!("=> {} {:.1}s", title(&step), elapsed.as_secs_f64())),
-            Event::Failed { step, elapsed } => {
-                finish_bar(bars.remove(&step.id), format!("=> ERROR {} {:.1}s", title(&step), elapsed.as_secs_f64()))
-            }
+            Event::Done { step, elapsed } => finish_bar(
+                bars.remove(&step.id),
+                format!("=> {} {:.1}s", title(&step), elapsed.as_secs_f64()),
+            ),
+            Event::Failed { step, elapsed } => finish_bar(
+                bars.remove(&step.id),
+                format!("=> ERROR {} {:.1}s", title(&step), elapsed.as_secs_f64()),
+            ),
             Event::Log { id, line } => {
                 if let Some(bar) = bars.get(&id) {
                     bar.println(format!("#{id} {line}"));
@@ -75,8 +86,12 @@ fn plain(event: Event) {
     match event {
         Event::Started(s) => eprintln!("#{} {}", s.id, title(&s)),
         Event::Cached(s) => eprintln!("#{} CACHED", s.id),
-        Event::Done { step, elapsed } => eprintln!("#{} DONE {:.1}s", step.id, elapsed.as_secs_f64()),
-        Event::Failed { step, elapsed } => eprintln!("#{} ERROR {:.1}s", step.id, elapsed.as_secs_f64()),
+        Event::Done { step, elapsed } => {
+            eprintln!("#{} DONE {:.1}s", step.id, elapsed.as_secs_f64())
+        }
+        Event::Failed { step, elapsed } => {
+            eprintln!("#{} ERROR {:.1}s", step.id, elapsed.as_secs_f64())
+        }
         Event::Log { id, line } => eprintln!("#{id} {line}"),
         Event::Message(m) => eprintln!("=> {m}"),
         Event::Warning(w) => eprintln!("WARNING: {w}"),

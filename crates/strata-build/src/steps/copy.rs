@@ -15,9 +15,7 @@ use strata_oci::Digest;
 use crate::build::Base;
 use crate::cache::KeyBuilder;
 use crate::context::Context;
-use crate::copy::{
-    absolute_dest, clean_source, parse_chmod, plan, Node, Overrides, SourceFs,
-};
+use crate::copy::{absolute_dest, clean_source, parse_chmod, plan, Node, Overrides, SourceFs};
 use crate::error::{BuildError, Result};
 use crate::layer::store_layer;
 use crate::rootfs::RootfsView;

@@ -2,5 +2,6 @@
 
 pub mod add;
 pub mod copy;
+pub mod mounts;
 pub mod run;
 pub mod workdir;

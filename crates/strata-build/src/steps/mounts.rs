@@ -297,9 +297,10 @@ fn cache(
     let dir = match m.sharing {
         Sharing::Shared => dir,
         Sharing::Locked => {
-            p.holds.push(Hold::Lock(lock(&lock_path, true)?.ok_or_else(|| {
-                r.step_error(cmd, format!("cannot lock cache mount {id:?}"))
-            })?));
+            p.holds
+                .push(Hold::Lock(lock(&lock_path, true)?.ok_or_else(|| {
+                    r.step_error(cmd, format!("cannot lock cache mount {id:?}"))
+                })?));
             dir
         }
         Sharing::Private => match lock(&lock_path, false)? {
@@ -488,10 +489,7 @@ mod tests {
         let dst = t.path().join("o");
         copy_tree(&src, &dst).unwrap();
         assert_eq!(fs::read(dst.join("d/f")).unwrap(), b"x");
-        assert_eq!(
-            fs::read_link(dst.join("l")).unwrap(),
-            PathBuf::from("d/f")
-        );
+        assert_eq!(fs::read_link(dst.join("l")).unwrap(), PathBuf::from("d/f"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ use strata_dockerfile::instructions::{Command, NetworkMode as DfNetwork, RunComm
 use strata_dockerfile::Heredoc;
 use strata_executor::{Executor, Network, RunSpec, Runtime, Stream, DEFAULT_PATH};
 use strata_oci::Digest;
+use strata_snapshot::ActiveMount;
 
 use crate::cache::KeyBuilder;
 use crate::error::{BuildError, Result};
@@ -30,7 +31,8 @@ use crate::options::NetworkMode;
 use crate::progress::{Event, StepName};
 use crate::rootfs::RootfsView;
 use crate::stage::StageRunner;
-use crate::steps::mounts::{self, Prepared};
+use crate::state::LayerRef;
+use crate::steps::mounts;
 use crate::users::resolve_user;
 
 /// Output lines kept for the error of a failed RUN.
@@ -62,8 +64,8 @@ pub fn run(
         r.commit_layer(key, &rec, created_by);
         return Ok(true);
     }
-    execute(r, cmd, run, &plan, name)?;
-    let layer = take_layer(r, cmd, run, &plan, name)?;
+    let active = execute(r, cmd, run, &plan, name)?;
+    let layer = take_layer(r, active)?;
     r.record_layer(key, layer, created_by)?;
     Ok(false)
 }
@@ -175,26 +177,19 @@ fn created_by(r: &StageRunner<'_, '_>, argv: &[String]) -> String {
     format!("RUN {prefix}{} # strata", argv.join(" "))
 }
 
-/// The overlay the command ran in, kept until its diff is taken.
-struct Ran {
-    active: strata_snapshot::ActiveMount,
-}
-
-thread_local! {
-    static LAST_RUN: std::cell::RefCell<Option<Ran>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Mounts the stage, runs the command, and leaves the overlay for [`take_layer`].
+/// Mounts the stage and runs the command; returns the overlay it ran in, for
+/// [`take_layer`]. On failure the overlay is released and nothing is recorded.
 fn execute(
     r: &StageRunner<'_, '_>,
     cmd: &Command,
     run: &RunCommand,
     plan: &Plan,
     name: &StepName,
-) -> Result<()> {
+) -> Result<ActiveMount> {
     let dirs = r.state.snapshot_dirs(r.b.store, &r.b.snapshots)?;
     let view = RootfsView::new(dirs.clone());
-    let user = resolve_user(&plan.user, Some(&view)).map_err(|e| r.step_error(cmd, e.to_string()))?;
+    let user =
+        resolve_user(&plan.user, Some(&view)).map_err(|e| r.step_error(cmd, e.to_string()))?;
     let lowers: Vec<PathBuf> = dirs.into_iter().rev().collect();
     let active = r.b.snapshots.mount_rw(&lowers)?;
     let rootfs = active.rootfs();
@@ -210,7 +205,7 @@ fn execute(
     spec.network = plan.network;
     spec.mounts = prepared.specs.clone();
     let outcome = run_container(r, &spec, name);
-    release(prepared);
+    prepared.release();
     let (exit_code, tail) = outcome?;
     if exit_code != 0 {
         active.release();
@@ -221,16 +216,15 @@ fn execute(
             tail,
         });
     }
-    LAST_RUN.with(|l| *l.borrow_mut() = Some(Ran { active }));
-    Ok(())
-}
-
-fn release(prepared: Prepared) {
-    prepared.release();
+    Ok(active)
 }
 
 /// Runs `spec`, streaming lines to progress; returns the exit code and the output tail.
-fn run_container(r: &StageRunner<'_, '_>, spec: &RunSpec, name: &StepName) -> Result<(i32, String)> {
+fn run_container(
+    r: &StageRunner<'_, '_>,
+    spec: &RunSpec,
+    name: &StepName,
+) -> Result<(i32, String)> {
     let executor = executor(r)?;
     tracing::info!(step = name.id, argv = ?spec.args, "running");
     let mut lines = LineSink::new(|line: String| {
@@ -241,19 +235,11 @@ fn run_container(r: &StageRunner<'_, '_>, spec: &RunSpec, name: &StepName) -> Re
     Ok((outcome.exit_code, lines.tail()))
 }
 
-/// Takes the diff of the overlay [`execute`] left and stores it as a layer.
-fn take_layer(
-    r: &StageRunner<'_, '_>,
-    cmd: &Command,
-    _run: &RunCommand,
-    _plan: &Plan,
-    _name: &StepName,
-) -> Result<Option<crate::state::LayerRef>> {
-    let ran = LAST_RUN
-        .with(|l| l.borrow_mut().take())
-        .ok_or_else(|| r.step_error(cmd, "internal error: no finished run".into()))?;
-    let entries = ran.active.diff();
-    ran.active.release();
+/// Stores the changes of the overlay a command ran in as a layer (`None` when there are
+/// none), then releases the overlay.
+fn take_layer(r: &StageRunner<'_, '_>, active: ActiveMount) -> Result<Option<LayerRef>> {
+    let entries = active.diff();
+    active.release();
     let entries = entries?;
     tracing::debug!(entries = entries.len(), "RUN changes");
     if entries.is_empty() {
@@ -343,7 +329,9 @@ impl<F: FnMut(String)> LineSink<F> {
     }
 
     fn line(&mut self, bytes: &[u8]) {
-        let line = String::from_utf8_lossy(bytes).trim_end_matches('\r').to_owned();
+        let line = String::from_utf8_lossy(bytes)
+            .trim_end_matches('\r')
+            .to_owned();
         if self.tail.len() == TAIL_LINES {
             self.tail.pop_front();
         }

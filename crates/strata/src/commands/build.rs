@@ -54,14 +54,18 @@ fn progress_mode(args: &BuildArgs) -> Result<Mode> {
 
 fn options(args: &BuildArgs) -> Result<BuildOptions> {
     if !args.context.is_dir() {
-        bail!("build context {} is not a directory", args.context.display());
+        bail!(
+            "build context {} is not a directory",
+            args.context.display()
+        );
     }
     let mut o = BuildOptions::new(&args.context);
     if let Some(f) = &args.file {
         o.dockerfile = f.clone();
     }
     for t in &args.tags {
-        o.tags.push(Reference::parse(t).with_context(|| format!("invalid tag {t:?}"))?);
+        o.tags
+            .push(Reference::parse(t).with_context(|| format!("invalid tag {t:?}"))?);
     }
     o.target = args.target.clone();
     o.build_args = build_args(&args.build_args);
@@ -72,7 +76,11 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
         "none" => NetworkMode::None,
         other => bail!("invalid --network {other:?}: expected host or none"),
     };
-    o.outputs = args.outputs.iter().map(|s| output(s)).collect::<Result<_>>()?;
+    o.outputs = args
+        .outputs
+        .iter()
+        .map(|s| output(s))
+        .collect::<Result<_>>()?;
     o.source_date_epoch = args.source_date_epoch;
     o.compression = compression(&args.compression)?;
     if let Some(j) = args.jobs {
@@ -102,14 +110,20 @@ fn build_args(list: &[String]) -> BTreeMap<String, String> {
 }
 
 fn csv(s: &str) -> BTreeMap<String, String> {
-    s.split(',').filter(|p| !p.is_empty()).map(split_kv).collect()
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(split_kv)
+        .collect()
 }
 
 fn secrets(list: &[String]) -> Result<BTreeMap<String, SecretSource>> {
     let mut out = BTreeMap::new();
     for s in list {
         let kv = csv(s);
-        let id = kv.get("id").cloned().with_context(|| format!("invalid --secret {s:?}: id= is required"))?;
+        let id = kv
+            .get("id")
+            .cloned()
+            .with_context(|| format!("invalid --secret {s:?}: id= is required"))?;
         let source = match (kv.get("src").or_else(|| kv.get("source")), kv.get("env")) {
             (Some(p), _) => {
                 let p = PathBuf::from(p);
@@ -128,23 +142,37 @@ fn secrets(list: &[String]) -> Result<BTreeMap<String, SecretSource>> {
 
 fn output(s: &str) -> Result<Output> {
     let kv = csv(s);
-    let dest = || kv.get("dest").map(PathBuf::from).with_context(|| format!("--output {s:?}: dest= is required"));
+    let dest = || {
+        kv.get("dest")
+            .map(PathBuf::from)
+            .with_context(|| format!("--output {s:?}: dest= is required"))
+    };
     Ok(match kv.get("type").map(String::as_str) {
         Some("image") => Output::Image,
         Some("oci") => Output::Oci { dest: dest()? },
         Some("docker") => Output::Docker { dest: dest()? },
         Some("local") => Output::Local { dest: dest()? },
-        Some("registry") => bail!("--output type=registry needs the registry client, which strata does not have yet"),
-        Some(other) => bail!("unknown --output type {other:?}: expected image, oci, docker or local"),
-        None if kv.len() == 1 && !s.contains('=') => Output::Local { dest: PathBuf::from(s) },
+        Some("registry") => bail!(
+            "--output type=registry needs the registry client, which strata does not have yet"
+        ),
+        Some(other) => {
+            bail!("unknown --output type {other:?}: expected image, oci, docker or local")
+        }
+        None if kv.len() == 1 && !s.contains('=') => Output::Local {
+            dest: PathBuf::from(s),
+        },
         None => bail!("--output {s:?}: type= is required"),
     })
 }
 
 fn compression(s: &str) -> Result<Compression> {
     Ok(match s {
-        "gzip" => Compression::Gzip { level: strata_archive::DEFAULT_GZIP_LEVEL },
-        "zstd" => Compression::Zstd { level: strata_archive::DEFAULT_ZSTD_LEVEL },
+        "gzip" => Compression::Gzip {
+            level: strata_archive::DEFAULT_GZIP_LEVEL,
+        },
+        "zstd" => Compression::Zstd {
+            level: strata_archive::DEFAULT_ZSTD_LEVEL,
+        },
         "uncompressed" | "none" => Compression::None,
         other => bail!("unknown --compression {other:?}: expected gzip, zstd or uncompressed"),
     })

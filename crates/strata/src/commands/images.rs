@@ -23,7 +23,9 @@ struct Row {
 
 pub fn run(store: &Store, args: ImagesArgs) -> Result<()> {
     let filter = match &args.reference {
-        Some(r) => Some(Reference::parse_name_only(r).with_context(|| format!("invalid filter {r:?}"))?),
+        Some(r) => {
+            Some(Reference::parse_name_only(r).with_context(|| format!("invalid filter {r:?}"))?)
+        }
         None => None,
     };
     let rows: Vec<ImageRow> = store
@@ -50,7 +52,9 @@ pub fn run(store: &Store, args: ImagesArgs) -> Result<()> {
 
 fn matches_filter(row: &ImageRow, filter: Option<&Reference>) -> bool {
     let Some(f) = filter else { return true };
-    let Some(r) = &row.reference else { return false };
+    let Some(r) = &row.reference else {
+        return false;
+    };
     r.name() == f.name() && f.tag().is_none_or(|t| r.tag() == Some(t))
 }
 
@@ -78,9 +82,17 @@ fn short_id(id: &str, no_trunc: bool) -> String {
 }
 
 fn print_table(rows: &[Row], no_trunc: bool) {
-    let mut lines = vec![["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"].map(String::from).to_vec()];
+    let mut lines = vec![
+        ["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
+            .map(String::from)
+            .to_vec(),
+    ];
     for r in rows {
-        let digest = if no_trunc { r.digest.clone() } else { format!("{}…", &r.digest[..19]) };
+        let digest = if no_trunc {
+            r.digest.clone()
+        } else {
+            format!("{}…", &r.digest[..19])
+        };
         lines.push(vec![
             r.repository.clone(),
             r.tag.clone(),
@@ -90,16 +102,30 @@ fn print_table(rows: &[Row], no_trunc: bool) {
             human_size(r.size),
         ]);
     }
-    let widths: Vec<usize> = (0..6).map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..6)
+        .map(|c| {
+            lines
+                .iter()
+                .map(|l| l[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     for l in lines {
-        let cells: Vec<String> = l.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let cells: Vec<String> = l
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         println!("{}", cells.join("   ").trim_end());
     }
 }
 
 /// `2 hours ago`, as docker shows the creation time.
 fn ago(rfc3339: &str) -> String {
-    let Ok(t) = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339) else {
+    let Ok(t) =
+        time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+    else {
         return "N/A".to_owned();
     };
     let now = time::OffsetDateTime::from(SystemTime::now());
@@ -118,7 +144,8 @@ fn ago(rfc3339: &str) -> String {
 
 pub fn tag(store: &Store, source: &str, target: &str) -> Result<()> {
     let image = store.resolve(source)?;
-    let target = Reference::parse(target).with_context(|| format!("invalid target name {target:?}"))?;
+    let target =
+        Reference::parse(target).with_context(|| format!("invalid target name {target:?}"))?;
     if target.digest().is_some() {
         anyhow::bail!("refusing to create a tag with a digest reference: {target}");
     }

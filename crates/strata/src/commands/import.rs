@@ -13,14 +13,20 @@ pub fn run(store: &Store, args: ImportArgs) -> Result<()> {
         None => None,
     };
     let architecture = match &args.platform {
-        Some(p) => Some(p.strip_prefix("linux/").with_context(|| format!("unsupported platform {p:?}: only linux/<arch>"))?.to_owned()),
+        Some(p) => Some(
+            p.strip_prefix("linux/")
+                .with_context(|| format!("unsupported platform {p:?}: only linux/<arch>"))?
+                .to_owned(),
+        ),
         None => None,
     };
     let opts = ImportOptions {
         changes: args.change.clone(),
         message: args.message.clone(),
         architecture,
-        source_date_epoch: std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.parse().ok()),
+        source_date_epoch: std::env::var("SOURCE_DATE_EPOCH")
+            .ok()
+            .and_then(|v| v.parse().ok()),
     };
     let image = strata_build::import_rootfs(store, &args.file, reference.as_ref(), &opts)
         .with_context(|| format!("importing {}", args.file.display()))?;

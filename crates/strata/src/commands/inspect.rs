@@ -10,7 +10,11 @@ pub fn run(store: &Store, args: InspectArgs) -> Result<()> {
     let mut out = Vec::new();
     for name in &args.images {
         let image = store.resolve(name)?;
-        let tags: Vec<String> = store.tags_of(&image.manifest_digest)?.iter().map(|r| r.to_string()).collect();
+        let tags: Vec<String> = store
+            .tags_of(&image.manifest_digest)?
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
         out.push(json!({
             "Id": image.id().to_string(),
             "Digest": image.manifest_digest.to_string(),

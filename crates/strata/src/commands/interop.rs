@@ -24,7 +24,8 @@ pub fn save(store: &Store, output: &Path, names: &[String]) -> Result<()> {
 }
 
 pub fn load(store: &Store, input: &Path) -> Result<()> {
-    let loaded = loader::load(store, input).with_context(|| format!("loading {}", input.display()))?;
+    let loaded =
+        loader::load(store, input).with_context(|| format!("loading {}", input.display()))?;
     for image in loaded {
         if image.references.is_empty() {
             println!("Loaded image ID: {}", image.manifest_digest);

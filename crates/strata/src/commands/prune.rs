@@ -5,7 +5,10 @@ use anyhow::Result;
 use strata_content::{PruneOptions, Store};
 
 pub fn run(store: &Store, all: bool) -> Result<()> {
-    let opts = PruneOptions { cache: all, ..PruneOptions::default() };
+    let opts = PruneOptions {
+        cache: all,
+        ..PruneOptions::default()
+    };
     let report = store.prune(&opts)?;
     let snapshots = strata_build::prune_snapshots(store)?;
     println!("{report}");

@@ -1,0 +1,349 @@
+//! RUN end to end: a busybox base image, real containers through the OCI runtime.
+//! These need root (overlay mounts, runc); they are skipped when not running as root.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use strata_build::{BuildError, BuildOptions, Event, Progress, SecretSource};
+use strata_content::Store;
+use strata_oci::Reference;
+
+const APPLETS: &[&str] = &[
+    "sh",
+    "ls",
+    "cat",
+    "wc",
+    "echo",
+    "rm",
+    "mkdir",
+    "sleep",
+    "date",
+    "id",
+    "sha256sum",
+    "dd",
+    "touch",
+];
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A store holding `busybox:test` and a context dir.
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    store: Store,
+    ctx: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("store");
+        let store = Store::open(&root).unwrap();
+        let tar_path = tmp.path().join("rootfs.tar");
+        write_base_tar(&tar_path);
+        let reference = Reference::parse("busybox:test").unwrap();
+        strata_build::import_rootfs(&store, &tar_path, Some(&reference), &Default::default())
+            .unwrap();
+        let ctx = tmp.path().join("ctx");
+        std::fs::create_dir(&ctx).unwrap();
+        Fixture {
+            _tmp: tmp,
+            root,
+            store,
+            ctx,
+        }
+    }
+
+    fn opts(&self, dockerfile: &str) -> BuildOptions {
+        std::fs::write(self.ctx.join("Dockerfile"), dockerfile).unwrap();
+        let mut o = BuildOptions::new(&self.ctx);
+        o.jobs = 1;
+        o
+    }
+
+    fn build(
+        &self,
+        opts: &BuildOptions,
+    ) -> (Result<strata_build::BuildOutcome, BuildError>, Recorder) {
+        let rec = Recorder::default();
+        let out = strata_build::build(&self.store, opts, &rec);
+        (out, rec)
+    }
+
+    /// Builds and writes the image's root filesystem into a fresh dir.
+    fn rootfs(&self, opts: &BuildOptions) -> (tempfile::TempDir, Recorder) {
+        let (out, rec) = self.build(opts);
+        let out = out.unwrap_or_else(|e| panic!("build failed: {e}\nlogs: {:?}", rec.logs()));
+        let dir = tempfile::tempdir().unwrap();
+        strata_build::write_rootfs(&self.store, &out.image, dir.path()).unwrap();
+        (dir, rec)
+    }
+}
+
+fn header() -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(1_700_000_000);
+    h
+}
+
+fn write_base_tar(path: &Path) {
+    let mut b = tar::Builder::new(std::fs::File::create(path).unwrap());
+    let dir = |b: &mut tar::Builder<std::fs::File>, name: &str| {
+        let mut h = header();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_size(0);
+        b.append_data(&mut h, name, std::io::empty()).unwrap();
+    };
+    let file = |b: &mut tar::Builder<std::fs::File>, name: &str, data: &[u8], mode: u32| {
+        let mut h = header();
+        h.set_mode(mode);
+        h.set_size(data.len() as u64);
+        b.append_data(&mut h, name, data).unwrap();
+    };
+    for d in ["bin", "etc", "tmp", "home", "home/app"] {
+        dir(&mut b, d);
+    }
+    let busybox = std::fs::read("/bin/busybox").unwrap();
+    file(&mut b, "bin/busybox", &busybox, 0o755);
+    for applet in APPLETS {
+        let mut h = header();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        h.set_mode(0o777);
+        b.append_link(&mut h, format!("bin/{applet}"), "busybox")
+            .unwrap();
+    }
+    file(
+        &mut b,
+        "etc/passwd",
+        b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+        0o644,
+    );
+    file(&mut b, "etc/group", b"root:x:0:\napp:x:1000:\n", 0o644);
+    file(&mut b, "etc/base-file", b"base\n", 0o644);
+    b.finish().unwrap();
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Event>>);
+
+impl Progress for Recorder {
+    fn event(&self, event: Event) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+impl Recorder {
+    fn cached(&self) -> usize {
+        let events = self.0.lock().unwrap();
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Cached(_)))
+            .count()
+    }
+
+    fn logs(&self) -> Vec<String> {
+        let events = self.0.lock().unwrap();
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Log { line, .. } => Some(line.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn read(dir: &Path, rel: &str) -> String {
+    std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+macro_rules! require_root {
+    () => {
+        if !is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+    };
+}
+
+#[test]
+fn run_creates_files_and_whiteouts() {
+    require_root!();
+    let f = Fixture::new();
+    let opts = f.opts(
+        "FROM busybox:test\nRUN echo hello > /made && rm /etc/base-file\nWORKDIR /new/dir\nRUN pwd > here\n",
+    );
+    let (root, _) = f.rootfs(&opts);
+    assert_eq!(read(root.path(), "made"), "hello\n");
+    assert!(!root.path().join("etc/base-file").exists());
+    assert_eq!(read(root.path(), "new/dir/here"), "/new/dir\n");
+    // mount-point stubs (/proc, /etc/hosts, ...) never reach the layer
+    assert!(!root.path().join("proc").exists());
+    assert!(!root.path().join("etc/hosts").exists());
+}
+
+#[test]
+fn warm_rebuild_is_cached_and_no_cache_reruns() {
+    require_root!();
+    let f = Fixture::new();
+    let df = "FROM busybox:test\nARG V=1\nRUN echo $V > /v\nRUN date +%s%N > /t\n";
+    let opts = f.opts(df);
+    let (first, rec) = f.rootfs(&opts);
+    assert_eq!(rec.cached(), 0);
+    let (second, rec) = f.rootfs(&opts);
+    assert_eq!(rec.cached(), 2);
+    assert_eq!(read(first.path(), "t"), read(second.path(), "t"));
+    let mut changed = opts.clone();
+    changed.build_args.insert("V".into(), "2".into());
+    let (third, rec) = f.rootfs(&changed);
+    assert_eq!(rec.cached(), 0);
+    assert_eq!(read(third.path(), "v"), "2\n");
+}
+
+#[test]
+fn failing_run_reports_exit_code_and_tail() {
+    require_root!();
+    let f = Fixture::new();
+    let opts = f.opts("FROM busybox:test\nRUN echo first; echo oops >&2; exit 3\n");
+    let (out, rec) = f.build(&opts);
+    match out {
+        Err(BuildError::RunFailed {
+            exit_code,
+            tail,
+            location,
+            command,
+        }) => {
+            assert_eq!(exit_code, 3);
+            assert!(tail.contains("oops") && tail.contains("first"), "{tail}");
+            assert_eq!(location.line, 2);
+            assert!(command.starts_with("/bin/sh -c echo first"), "{command}");
+        }
+        other => panic!("expected RunFailed, got {other:?}"),
+    }
+    assert!(rec.logs().iter().any(|l| l == "oops"));
+}
+
+#[test]
+fn cache_mount_persists_across_builds() {
+    require_root!();
+    let f = Fixture::new();
+    let opts = f.opts(
+        "FROM busybox:test\nRUN --mount=type=cache,target=/cache,sharing=locked \
+         echo x >> /cache/count && cat /cache/count | wc -l > /seen\n",
+    );
+    let (first, _) = f.rootfs(&opts);
+    assert_eq!(read(first.path(), "seen").trim(), "1");
+    let mut again = opts.clone();
+    again.no_cache = true;
+    let (second, _) = f.rootfs(&again);
+    assert_eq!(read(second.path(), "seen").trim(), "2");
+    // the cache mount's content is not in the image
+    assert!(!second.path().join("cache/count").exists());
+}
+
+#[test]
+fn secrets_are_readable_but_never_stored() {
+    require_root!();
+    let f = Fixture::new();
+    let secret = b"s3cr3t-value-4711";
+    let src = f.ctx.join("..").join("tok.txt");
+    std::fs::write(&src, secret).unwrap();
+    let mut opts = f.opts(
+        "FROM busybox:test\nRUN --mount=type=secret,id=tok sha256sum /run/secrets/tok > /sum && cat /run/secrets/tok | wc -c > /len\n\
+         RUN --mount=type=secret,id=tok,env=TOK echo ${#TOK} > /envlen\n",
+    );
+    opts.secrets
+        .insert("tok".into(), SecretSource::File(src.clone()));
+    let (root, _) = f.rootfs(&opts);
+    assert_eq!(read(root.path(), "len").trim(), secret.len().to_string());
+    assert_eq!(read(root.path(), "envlen").trim(), secret.len().to_string());
+    assert!(!root.path().join("run/secrets/tok").exists());
+    for entry in walkdir::WalkDir::new(f.root.join("blobs")) {
+        let entry = entry.unwrap();
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let raw = std::fs::read(entry.path()).unwrap();
+        let mut data = Vec::new();
+        if raw.starts_with(&[0x1f, 0x8b]) {
+            flate2::read::GzDecoder::new(&raw[..])
+                .read_to_end(&mut data)
+                .unwrap();
+        } else {
+            data = raw;
+        }
+        assert!(
+            !data.windows(secret.len()).any(|w| w == secret),
+            "secret found in {}",
+            entry.path().display()
+        );
+    }
+}
+
+#[test]
+fn missing_required_secret_fails() {
+    require_root!();
+    let f = Fixture::new();
+    let opts = f.opts("FROM busybox:test\nRUN --mount=type=secret,id=nope,required true\n");
+    let (out, _) = f.build(&opts);
+    let msg = out.unwrap_err().to_string();
+    assert!(msg.contains("secret nope not found"), "{msg}");
+}
+
+#[test]
+fn user_and_network_none() {
+    require_root!();
+    let f = Fixture::new();
+    let opts = f.opts(
+        "FROM busybox:test\nUSER app\nRUN id -u > /tmp/uid\nUSER root\n\
+         RUN --network=none cat /proc/net/dev > /netdev\n",
+    );
+    let (root, _) = f.rootfs(&opts);
+    assert_eq!(read(root.path(), "tmp/uid").trim(), "1000");
+    let netdev = read(root.path(), "netdev");
+    let ifaces: Vec<&str> = netdev
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(ifaces, ["lo"], "{netdev}");
+}
+
+#[test]
+fn bind_mounts_from_context_and_stage_and_heredoc() {
+    require_root!();
+    let f = Fixture::new();
+    std::fs::write(f.ctx.join("input.txt"), "from context\n").unwrap();
+    let opts = f.opts(
+        "FROM busybox:test AS src\nRUN echo from stage > /out.txt\n\
+         FROM busybox:test\n\
+         RUN --mount=type=bind,source=input.txt,target=/in cat /in > /a\n\
+         RUN --mount=type=bind,from=src,source=/out.txt,target=/in cat /in > /b\n\
+         RUN --mount=type=bind,target=/ctx,rw echo scribble > /ctx/input.txt\n\
+         RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /c\n\
+         RUN <<EOF\necho one > /d\necho two >> /d\nEOF\n\
+         RUN cat <<EOF > /e\nheredoc body\nEOF\n",
+    );
+    let (root, _) = f.rootfs(&opts);
+    assert_eq!(read(root.path(), "a"), "from context\n");
+    assert_eq!(read(root.path(), "b"), "from stage\n");
+    assert_eq!(read(root.path(), "c"), "x\n");
+    assert_eq!(read(root.path(), "d"), "one\ntwo\n");
+    assert_eq!(read(root.path(), "e"), "heredoc body\n");
+    assert!(!root.path().join("ctx").exists());
+    assert!(!root.path().join("scratch").exists());
+    assert_eq!(read(&f.ctx, "input.txt"), "from context\n");
+    // changing the bound file invalidates the step that reads it
+    std::fs::write(f.ctx.join("input.txt"), "changed\n").unwrap();
+    let (root, _) = f.rootfs(&opts);
+    assert_eq!(read(root.path(), "a"), "changed\n");
+}

@@ -1,0 +1,129 @@
+//! Shared helpers of the CLI end-to-end tests: a temp store, the real `strata` binary, and a
+//! busybox base image made from Debian's busybox-static package.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    /// A fresh store with `busybox:test` imported.
+    pub fn with_base() -> Env {
+        let env = Env::empty();
+        let out = env.strata(&["import", base_tarball().to_str().unwrap(), "busybox:test"]);
+        assert!(out.status.success(), "import failed: {}", stderr(&out));
+        env
+    }
+
+    pub fn empty() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn strata(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg("--root")
+            .arg(self.root())
+            .args(args)
+            .env_remove("SOURCE_DATE_EPOCH")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs strata and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.strata(args);
+        assert!(
+            out.status.success(),
+            "strata {args:?} failed:\n{}",
+            stderr(&out)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Writes a build context from (path, content) pairs; returns its directory.
+    pub fn context(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = self.dir.path().join(name);
+        for (rel, content) in files {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, content).unwrap();
+        }
+        dir
+    }
+
+    pub fn inspect(&self, image: &str) -> serde_json::Value {
+        let text = self.ok(&["inspect", image]);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v[0].clone()
+    }
+
+    /// Builds with --progress=plain and returns (stdout, stderr).
+    pub fn build(&self, args: &[&str]) -> (String, String) {
+        let mut all = vec!["build", "--progress=plain"];
+        all.extend_from_slice(args);
+        let out = self.strata(&all);
+        assert!(out.status.success(), "build failed:\n{}", stderr(&out));
+        let err = stderr(&out);
+        (String::from_utf8(out.stdout).unwrap(), err)
+    }
+
+    /// The whole store listing, to check that a failed command changed nothing.
+    pub fn snapshot_of_store(&self) -> (String, Vec<PathBuf>) {
+        let images = self.ok(&["images", "--no-trunc"]);
+        let mut blobs: Vec<PathBuf> = std::fs::read_dir(self.root().join("blobs/sha256"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        blobs.sort();
+        (images, blobs)
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The busybox rootfs tarball, made once per test run under target/.
+pub fn base_tarball() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let out = root.join("target/test-busybox-rootfs.tar.gz");
+        let tmp = root.join(format!(
+            "target/test-busybox-rootfs.{}.tar.gz",
+            std::process::id()
+        ));
+        let status = Command::new("bash")
+            .arg(root.join("scripts/busybox-rootfs.sh"))
+            .arg(&tmp)
+            .status()
+            .unwrap();
+        assert!(status.success(), "making the busybox rootfs failed");
+        std::fs::rename(&tmp, &out).unwrap();
+        out
+    })
+    .clone()
+}
+
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
+}

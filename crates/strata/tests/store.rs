@@ -1,0 +1,191 @@
+//! End-to-end tests of the store commands and interop with real tools: images, tag, rmi,
+//! prune, save (skopeo, podman), export (skopeo, umoci), load, import (incl. corrupt input).
+
+mod common;
+
+use common::{have, stderr, Env};
+
+fn build_app(env: &Env) {
+    let ctx = env.context(
+        "ctx",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox:test\nCOPY f /f\nCMD [\"cat\", \"/f\"]\n",
+            ),
+            ("f", "content\n"),
+        ],
+    );
+    env.build(&["-t", "app:1", ctx.to_str().unwrap()]);
+}
+
+#[test]
+fn images_tag_rmi_and_prune() {
+    let env = Env::with_base();
+    build_app(&env);
+    env.ok(&["tag", "app:1", "registry.local:5000/team/app:v2"]);
+    let table = env.ok(&["images"]);
+    assert!(table.starts_with("REPOSITORY"));
+    assert!(table.contains("registry.local:5000/team/app") && table.contains("v2"));
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["images", "--format", "json"])).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3);
+    assert_eq!(env.ok(&["rmi", "app:1"]).trim(), "Untagged: app:1");
+    let out = env.ok(&["rmi", "registry.local:5000/team/app:v2"]);
+    assert!(out.contains("Deleted: sha256:"), "{out}");
+    let pruned = env.ok(&["prune", "--all"]);
+    assert!(pruned.contains("Total reclaimed space"), "{pruned}");
+    let out = env.strata(&["inspect", "app:1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no such image"));
+    env.ok(&["inspect", "busybox:test"]);
+}
+
+#[test]
+fn save_is_read_by_skopeo_and_podman_and_loads_back() {
+    let env = Env::with_base();
+    build_app(&env);
+    let tar = env.path("app.tar");
+    env.ok(&["save", "-o", tar.to_str().unwrap(), "app:1"]);
+    if have("skopeo") {
+        let out = std::process::Command::new("skopeo")
+            .args(["inspect", &format!("docker-archive:{}", tar.display())])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    if have("podman") {
+        let p = env.path("podman");
+        let out = std::process::Command::new("podman")
+            .args([
+                "--root",
+                p.join("r").to_str().unwrap(),
+                "--runroot",
+                p.join("rr").to_str().unwrap(),
+                "--storage-driver",
+                "vfs",
+            ])
+            .args(["load", "-i", tar.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "podman load: {}", stderr(&out));
+    }
+    let other = Env::empty();
+    let out = other.ok(&["load", "-i", tar.to_str().unwrap()]);
+    assert_eq!(out.trim(), "Loaded image: app:1");
+    assert_eq!(other.inspect("app:1")["Id"], env.inspect("app:1")["Id"]);
+}
+
+#[test]
+fn oci_export_is_read_by_skopeo_and_umoci() {
+    let env = Env::with_base();
+    build_app(&env);
+    let dir = env.path("layout");
+    env.ok(&[
+        "export",
+        "--format",
+        "oci",
+        "-o",
+        dir.to_str().unwrap(),
+        "app:1",
+    ]);
+    if have("skopeo") {
+        let out = std::process::Command::new("skopeo")
+            .args(["inspect", &format!("oci:{}:1", dir.display())])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    if have("umoci") {
+        let bundle = env.path("bundle");
+        let out = std::process::Command::new("umoci")
+            .args([
+                "unpack",
+                "--image",
+                &format!("{}:1", dir.display()),
+                bundle.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(
+            std::fs::read_to_string(bundle.join("rootfs/f")).unwrap(),
+            "content\n"
+        );
+        assert!(bundle.join("rootfs/bin/busybox").exists());
+    }
+    let tar = env.path("app-oci.tar");
+    env.ok(&[
+        "build",
+        "-q",
+        "--output",
+        &format!("type=oci,dest={}", tar.display()),
+        env.path("ctx").to_str().unwrap(),
+    ]);
+    let other = Env::empty();
+    other.ok(&["load", "-i", tar.to_str().unwrap()]);
+}
+
+#[test]
+fn corrupt_or_truncated_imports_and_loads_change_nothing() {
+    let env = Env::with_base();
+    let before = env.snapshot_of_store();
+    let good = std::fs::read(common::base_tarball()).unwrap();
+    let truncated = env.path("truncated.tar.gz");
+    std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+    let garbage = env.path("garbage.tar");
+    std::fs::write(
+        &garbage,
+        b"this is not a tar archive at all, just text\n".repeat(40),
+    )
+    .unwrap();
+    for bad in [&truncated, &garbage] {
+        let out = env.strata(&["import", bad.to_str().unwrap(), "broken:1"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains(bad.file_name().unwrap().to_str().unwrap()),
+            "{}",
+            stderr(&out)
+        );
+        let out = env.strata(&["load", "-i", bad.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+    }
+    let after = env.snapshot_of_store();
+    assert_eq!(before.0, after.0, "image list unchanged");
+    assert_eq!(before.1, after.1, "no blob added");
+    let leftovers: Vec<_> = std::fs::read_dir(env.root().join("tmp")).unwrap().collect();
+    assert!(
+        leftovers.is_empty(),
+        "temp files left behind: {leftovers:?}"
+    );
+}
+
+#[test]
+fn import_applies_changes() {
+    let env = Env::empty();
+    let tar = common::base_tarball();
+    env.ok(&[
+        "import",
+        "--change",
+        "ENV A=1",
+        "--change",
+        "CMD [\"/bin/sh\"]",
+        "--change",
+        "WORKDIR /srv",
+        tar.to_str().unwrap(),
+        "base:1",
+    ]);
+    let c = &env.inspect("base:1")["Config"]["config"];
+    assert_eq!(c["Env"], serde_json::json!(["A=1"]));
+    assert_eq!(c["Cmd"], serde_json::json!(["/bin/sh"]));
+    assert_eq!(c["WorkingDir"], "/srv");
+    let out = env.strata(&[
+        "import",
+        "--change",
+        "RUN true",
+        tar.to_str().unwrap(),
+        "base:2",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not supported by import"));
+}
