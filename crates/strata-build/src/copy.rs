@@ -314,8 +314,7 @@ pub struct Planned {
 pub fn plan(
     fs: &SourceFs<'_>,
     sources: &[Node],
-    dest: &str,
-    dest_is_dir_hint: bool,
+    (dest, dest_is_dir_hint): (&str, bool),
     image: Option<&RootfsView>,
     ov: Overrides,
     now: i64,

@@ -265,10 +265,7 @@ mod tests {
         assert_eq!(v.resolve("/var/run/x", true).unwrap(), "/run/x");
         assert_eq!(v.read_file("/etc").unwrap(), b"new");
         assert_eq!(v.resolve("/escape/etc", true).unwrap(), "/etc");
-        assert_eq!(
-            v.lstat("/var/run").unwrap().meta.file_type().is_symlink(),
-            true
-        );
+        assert!(v.lstat("/var/run").unwrap().meta.file_type().is_symlink());
     }
 
     #[test]

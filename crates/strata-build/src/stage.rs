@@ -100,7 +100,7 @@ impl<'b, 'a> StageRunner<'b, 'a> {
         };
         let name = r.begin(&text);
         let result = r.load_base();
-        r.end(name, started, result.as_ref().map(|_| ()))?;
+        r.end(name, started, result.as_ref().map(|_| ()));
         result.map(|_| r)
     }
 
@@ -146,27 +146,25 @@ impl<'b, 'a> StageRunner<'b, 'a> {
         name
     }
 
-    /// Reports how a step ended; `Ok(true)` means it came from the cache.
+    /// Reports how a step ended.
     pub fn end<T>(
         &self,
         name: StepName,
         started: Instant,
         result: std::result::Result<T, &BuildError>,
-    ) -> Result<()> {
+    ) {
         let elapsed = started.elapsed();
-        match result {
-            Ok(_) => Ok(self.b.progress.event(Event::Done {
+        let event = match result {
+            Ok(_) => Event::Done {
                 step: name,
                 elapsed,
-            })),
-            Err(_) => {
-                self.b.progress.event(Event::Failed {
-                    step: name,
-                    elapsed,
-                });
-                Ok(())
-            }
-        }
+            },
+            Err(_) => Event::Failed {
+                step: name,
+                elapsed,
+            },
+        };
+        self.b.progress.event(event);
     }
 
     fn dispatch(&mut self, cmd: &Command) -> Result<()> {

@@ -47,7 +47,7 @@ pub enum Format {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Build an image from a Dockerfile
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// List images
     Images(ImagesArgs),
     /// Show an image's manifest and config as JSON

@@ -38,10 +38,7 @@ impl TempSources {
     }
 
     fn file(&self, name: &str) -> Result<PathBuf> {
-        let d = self
-            .dir
-            .path()
-            .join(format!("{}", Digest::of(name.as_bytes()).short()));
+        let d = self.dir.path().join(Digest::of(name.as_bytes()).short());
         std::fs::create_dir_all(&d).map_err(BuildError::io("creating", &d))?;
         Ok(d.join(name))
     }

@@ -124,8 +124,7 @@ pub fn run(r: &mut StageRunner<'_, '_>, cmd: &Command) -> Result<bool> {
     let planned = plan(
         &fs,
         &nodes,
-        &dest,
-        dir_hint,
+        (&dest, dir_hint),
         image.as_ref(),
         ov,
         r.b.clock.now_secs(),

@@ -18,7 +18,7 @@ use crate::cli::{Cli, Command, Global};
 pub fn run(cli: Cli) -> Result<()> {
     let store = open_store(&cli.global)?;
     match cli.command {
-        Command::Build(args) => build::run(&store, args),
+        Command::Build(args) => build::run(&store, *args),
         Command::Images(args) => images::run(&store, args),
         Command::Inspect(args) => inspect::run(&store, args),
         Command::Tag { source, target } => images::tag(&store, &source, &target),
