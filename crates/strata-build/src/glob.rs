@@ -97,7 +97,7 @@ fn match_class(p: &[char], c: char) -> Option<Option<usize>> {
 fn class_char(p: &[char]) -> Option<(char, usize)> {
     match p.first()? {
         '\\' => Some((*p.get(1)?, 2)),
-        '-' | ']' if p.len() == 1 => None,
+        '-' | ']' => None,
         &c => Some((c, 1)),
     }
 }

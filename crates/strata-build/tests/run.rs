@@ -97,7 +97,7 @@ fn write_base_tar(path: &Path) {
     let dir = |b: &mut tar::Builder<std::fs::File>, name: &str| {
         let mut h = header();
         h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(0o755);
+        h.set_mode(if name == "tmp" { 0o1777 } else { 0o755 });
         h.set_size(0);
         b.append_data(&mut h, name, std::io::empty()).unwrap();
     };
@@ -346,4 +346,79 @@ fn bind_mounts_from_context_and_stage_and_heredoc() {
     std::fs::write(f.ctx.join("input.txt"), "changed\n").unwrap();
     let (root, _) = f.rootfs(&opts);
     assert_eq!(read(root.path(), "a"), "changed\n");
+}
+
+/// Nothing a build left behind: temp files, overlay mounts, container state.
+fn assert_no_leftovers(f: &Fixture) {
+    for dir in ["tmp", "snapshots/active", "executor/bundles"] {
+        let d = f.root.join(dir);
+        let left: Vec<_> = std::fs::read_dir(&d)
+            .map(|it| it.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "left in {dir}: {left:?}");
+    }
+}
+
+#[test]
+fn empty_run_makes_no_layer_and_cleans_up() {
+    require_root!();
+    let f = Fixture::new();
+    let opts = f.opts(
+        "FROM busybox:test\nRUN --mount=type=secret,id=tok --mount=type=bind,target=/c true\n",
+    );
+    let mut opts = opts;
+    let src = f.ctx.join("..").join("tok2.txt");
+    std::fs::write(&src, b"x").unwrap();
+    opts.secrets.insert("tok".into(), SecretSource::File(src));
+    let (out, rec) = f.build(&opts);
+    let image = out
+        .unwrap_or_else(|e| panic!("{e}: {:?}", rec.logs()))
+        .image;
+    assert_eq!(image.manifest.layers.len(), 1, "an empty RUN adds no layer");
+    let last = image.config.history.last().unwrap();
+    assert!(last.empty_layer);
+    assert!(last
+        .created_by
+        .as_deref()
+        .unwrap()
+        .starts_with("RUN /bin/sh -c true"));
+    let failing = f.opts("FROM busybox:test\nRUN --mount=type=cache,target=/x false\n");
+    assert!(f.build(&failing).0.is_err());
+    assert_no_leftovers(&f);
+}
+
+#[test]
+fn shebang_heredoc_runs_as_a_file() {
+    require_root!();
+    let f = Fixture::new();
+    let opts = f.opts("FROM busybox:test\nRUN <<EOF\n#!/bin/sh -e\necho \"$0\" > /which\nEOF\n");
+    let (root, _) = f.rootfs(&opts);
+    assert_eq!(read(root.path(), "which"), "/dev/pipes/EOF\n");
+    assert!(!root.path().join("dev/pipes").exists());
+}
+
+#[test]
+fn cache_mount_seeded_from_stage_and_ssh_rejected() {
+    require_root!();
+    let f = Fixture::new();
+    let opts = f.opts(
+        "FROM busybox:test AS seed\nRUN mkdir /s && echo seeded > /s/f\n\
+         FROM busybox:test\n\
+         RUN --mount=type=cache,id=c1,target=/c,from=seed,source=/s,sharing=private cat /c/f > /got\n",
+    );
+    let (root, _) = f.rootfs(&opts);
+    assert_eq!(read(root.path(), "got"), "seeded\n");
+    let ssh = f.opts("FROM busybox:test\nRUN --mount=type=ssh true\n");
+    let msg = f.build(&ssh).0.unwrap_err().to_string();
+    assert!(msg.contains("ssh is not supported"), "{msg}");
+}
+
+#[test]
+fn command_that_cannot_start_names_the_line() {
+    require_root!();
+    let f = Fixture::new();
+    let opts = f.opts("FROM busybox:test\nRUN [\"/no/such/binary\"]\n");
+    let msg = f.build(&opts).0.unwrap_err().to_string();
+    assert!(msg.starts_with("Dockerfile:2:"), "{msg}");
+    assert_no_leftovers(&f);
 }

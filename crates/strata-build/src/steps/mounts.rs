@@ -53,6 +53,38 @@ enum Hold {
 }
 
 impl Prepared {
+    /// Binds `content` read-only at `target` as a file with `mode` (a heredoc script).
+    pub fn add_file(
+        &mut self,
+        r: &StageRunner<'_, '_>,
+        target: &str,
+        content: &[u8],
+        mode: u32,
+    ) -> Result<()> {
+        let file = self.temp_file(r, content, mode, (0, 0))?;
+        self.specs.push(bind_spec(target, file, true));
+        Ok(())
+    }
+
+    /// Writes `content` to a new temp file (removed with this value) owned by `owner`.
+    fn temp_file(
+        &mut self,
+        r: &StageRunner<'_, '_>,
+        content: &[u8],
+        mode: u32,
+        owner: (u32, u32),
+    ) -> Result<PathBuf> {
+        let tmp = temp_dir(r, "file-")?;
+        let file = tmp.path().join("file");
+        fs::write(&file, content).map_err(BuildError::io("writing", &file))?;
+        fs::set_permissions(&file, fs::Permissions::from_mode(mode))
+            .map_err(BuildError::io("setting the mode of", &file))?;
+        std::os::unix::fs::chown(&file, Some(owner.0), Some(owner.1))
+            .map_err(BuildError::io("changing the owner of", &file))?;
+        self.holds.push(Hold::Temp(tmp));
+        Ok(file)
+    }
+
     /// Releases every lock, temp dir and overlay now.
     pub fn release(self) {
         for hold in self.holds.into_iter().rev() {
@@ -66,7 +98,10 @@ impl Prepared {
 /// Where a bind or cache mount's `from` points.
 enum Origin {
     Context,
-    State { state: ImageState, identity: String },
+    State {
+        state: Box<ImageState>,
+        identity: String,
+    },
 }
 
 /// The mounts' definitions (and bound context content) as key material.
@@ -138,19 +173,19 @@ fn origin(r: &StageRunner<'_, '_>, cmd: &Command, m: &Mount) -> Result<Origin> {
                 .result(j)
                 .ok_or_else(|| err("stage has not been built".into()))?;
             Origin::State {
-                state: dep.state.clone(),
+                state: Box::new(dep.state.clone()),
                 identity: format!("stage {}", dep.key),
             }
         }
         Base::Image(name) => {
             let image = b.store.resolve(&name).map_err(|e| err(e.to_string()))?;
             Origin::State {
-                state: ImageState::from_image(&image)?,
+                state: Box::new(ImageState::from_image(&image)?),
                 identity: format!("image {}", image.manifest_digest),
             }
         }
         Base::Scratch => Origin::State {
-            state: ImageState::scratch(&b.architecture),
+            state: Box::new(ImageState::scratch(&b.architecture)),
             identity: "scratch".into(),
         },
     })
@@ -403,14 +438,8 @@ fn secret(
     if target.is_empty() {
         return Ok(());
     }
-    let tmp = temp_dir(r, "secret-")?;
-    let file = tmp.path().join("secret");
-    fs::write(&file, &value).map_err(BuildError::io("writing", &file))?;
-    fs::set_permissions(&file, fs::Permissions::from_mode(m.mode.unwrap_or(0o400)))
-        .map_err(BuildError::io("setting the mode of", &file))?;
-    std::os::unix::fs::chown(&file, Some(m.uid.unwrap_or(0)), Some(m.gid.unwrap_or(0)))
-        .map_err(BuildError::io("changing the owner of", &file))?;
-    p.holds.push(Hold::Temp(tmp));
+    let owner = (m.uid.unwrap_or(0), m.gid.unwrap_or(0));
+    let file = p.temp_file(r, &value, m.mode.unwrap_or(0o400), owner)?;
     p.specs.push(bind_spec(target, file, true));
     Ok(())
 }

@@ -10,13 +10,14 @@
 //! Heredocs follow BuildKit: `RUN <<EOF` alone runs the body with the shell
 //! (`/bin/sh -c <body>`); otherwise (`RUN python3 <<EOF`, several heredocs) the command line
 //! and the bodies with their terminators are handed to the shell as one script, which then
-//! feeds each body to its command's stdin. Limitation: a body starting with `#!` is not run as
-//! its own executable, it is run by the shell too.
+//! feeds each body to its command's stdin. A lone heredoc whose body starts with `#!` is bound
+//! read-only (mode 0755) at `/dev/pipes/<NAME>` and run as the command itself.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
+use strata_archive::{Entry, EntryKind};
 use strata_dockerfile::instructions::{Command, NetworkMode as DfNetwork, RunCommand};
 use strata_dockerfile::Heredoc;
 use strata_executor::{Executor, Network, RunSpec, Runtime, Stream, DEFAULT_PATH};
@@ -35,12 +36,20 @@ use crate::state::LayerRef;
 use crate::steps::mounts;
 use crate::users::resolve_user;
 
+/// A `RUN <<EOF` body starting with `#!`: bound at `path` and run as the command.
+#[derive(Debug, PartialEq, Eq)]
+struct Script {
+    path: String,
+    content: String,
+}
+
 /// Output lines kept for the error of a failed RUN.
 const TAIL_LINES: usize = 20;
 
 /// Everything a RUN step needs besides the stage: decided before the cache lookup.
 struct Plan {
     argv: Vec<String>,
+    script: Option<Script>,
     env: Vec<String>,
     user: String,
     cwd: String,
@@ -64,16 +73,18 @@ pub fn run(
         r.commit_layer(key, &rec, created_by);
         return Ok(true);
     }
-    let active = execute(r, cmd, run, &plan, name)?;
-    let layer = take_layer(r, active)?;
+    let ran = execute(r, cmd, run, &plan, name)?;
+    let layer = take_layer(r, ran)?;
     r.record_layer(key, layer, created_by)?;
     Ok(false)
 }
 
 fn plan(r: &StageRunner<'_, '_>, run: &RunCommand) -> Plan {
     let config = &r.state.config.config;
+    let (argv, script) = command_args(run, &config.shell);
     Plan {
-        argv: command_args(run, &config.shell),
+        argv,
+        script,
         env: run_env(&config.env, &r.scope.run_args()),
         user: config.user.clone(),
         cwd: r.workdir().to_owned(),
@@ -81,18 +92,27 @@ fn plan(r: &StageRunner<'_, '_>, run: &RunCommand) -> Plan {
     }
 }
 
-/// The argv of a RUN: SHELL-wrapped shell form (with heredocs), or the exec form as is.
-fn command_args(run: &RunCommand, shell: &[String]) -> Vec<String> {
+/// The argv of a RUN: SHELL-wrapped shell form (with heredocs), or the exec form as is;
+/// plus the script file to bind for a `#!` heredoc.
+fn command_args(run: &RunCommand, shell: &[String]) -> (Vec<String>, Option<Script>) {
     if !run.cmd.prepend_shell || run.heredocs.is_empty() {
-        return with_shell(&run.cmd, shell);
+        return (with_shell(&run.cmd, shell), None);
     }
     let line = run.cmd.args.join(" ");
     let mut argv = default_shell(shell);
     match run.heredocs.as_slice() {
+        [h] if is_only_heredoc(line.trim(), h) && h.content.starts_with("#!") => {
+            let path = format!("/dev/pipes/{}", h.name);
+            let script = Script {
+                path: path.clone(),
+                content: h.content.clone(),
+            };
+            return (vec![path], Some(script));
+        }
         [h] if is_only_heredoc(line.trim(), h) => argv.push(h.content.clone()),
         docs => argv.push(heredoc_script(&line, docs)),
     }
-    argv
+    (argv, None)
 }
 
 /// Whether a command line is nothing but the heredoc marker (`<<EOF`, `<<-"EOF"`).
@@ -156,6 +176,10 @@ fn key(
     let mounts = mounts::describe(r, cmd, &run.mounts)?;
     Ok(KeyBuilder::new("run", &r.key)
         .field("args", plan.argv.join("\0"))
+        .field(
+            "script",
+            plan.script.as_ref().map_or("", |s| s.content.as_str()),
+        )
         .field("env", env.join("\0"))
         .field("used-args", used_args.join("\0"))
         .field("user", &plan.user)
@@ -177,6 +201,14 @@ fn created_by(r: &StageRunner<'_, '_>, argv: &[String]) -> String {
     format!("RUN {prefix}{} # strata", argv.join(" "))
 }
 
+/// A command that ran successfully: its overlay (released by [`take_layer`]), the image's
+/// view below it and the mount-point stubs the executor removed.
+struct Ran {
+    active: ActiveMount,
+    view: RootfsView,
+    stubs: Vec<PathBuf>,
+}
+
 /// Mounts the stage and runs the command; returns the overlay it ran in, for
 /// [`take_layer`]. On failure the overlay is released and nothing is recorded.
 fn execute(
@@ -185,7 +217,7 @@ fn execute(
     run: &RunCommand,
     plan: &Plan,
     name: &StepName,
-) -> Result<ActiveMount> {
+) -> Result<Ran> {
     let dirs = r.state.snapshot_dirs(r.b.store, &r.b.snapshots)?;
     let view = RootfsView::new(dirs.clone());
     let user =
@@ -195,7 +227,10 @@ fn execute(
     let rootfs = active.rootfs();
     create_workdir(&rootfs, &view, &plan.cwd)
         .map_err(BuildError::io("creating the working directory in", &rootfs))?;
-    let prepared = mounts::prepare(r, cmd, &run.mounts)?;
+    let mut prepared = mounts::prepare(r, cmd, &run.mounts)?;
+    if let Some(s) = &plan.script {
+        prepared.add_file(r, &s.path, s.content.as_bytes(), 0o755)?;
+    }
     let mut spec = RunSpec::new(&rootfs, plan.argv.clone());
     spec.env = plan.env.clone();
     spec.env.extend(prepared.secret_env.iter().cloned());
@@ -204,9 +239,13 @@ fn execute(
     spec.additional_gids = user.additional_gids;
     spec.network = plan.network;
     spec.mounts = prepared.specs.clone();
-    let outcome = run_container(r, &spec, name);
+    let outcome = run_container(r, &spec, name).map_err(|e| match e {
+        // The runtime could not start the process (no runtime, no such command...).
+        BuildError::Executor(e) => r.step_error(cmd, e.to_string()),
+        other => other,
+    });
     prepared.release();
-    let (exit_code, tail) = outcome?;
+    let (exit_code, tail, stubs) = outcome?;
     if exit_code != 0 {
         active.release();
         return Err(BuildError::RunFailed {
@@ -216,15 +255,20 @@ fn execute(
             tail,
         });
     }
-    Ok(active)
+    Ok(Ran {
+        active,
+        view,
+        stubs,
+    })
 }
 
-/// Runs `spec`, streaming lines to progress; returns the exit code and the output tail.
+/// Runs `spec`, streaming lines to progress; returns the exit code, the output tail and
+/// the mount-point stubs the executor created and removed again.
 fn run_container(
     r: &StageRunner<'_, '_>,
     spec: &RunSpec,
     name: &StepName,
-) -> Result<(i32, String)> {
+) -> Result<(i32, String, Vec<PathBuf>)> {
     let executor = executor(r)?;
     tracing::info!(step = name.id, argv = ?spec.args, "running");
     let mut lines = LineSink::new(|line: String| {
@@ -232,21 +276,75 @@ fn run_container(
     });
     let outcome = executor.run(spec, &mut |stream, chunk| lines.push(stream, chunk))?;
     lines.flush();
-    Ok((outcome.exit_code, lines.tail()))
+    Ok((outcome.exit_code, lines.tail(), outcome.created_mountpoints))
 }
 
 /// Stores the changes of the overlay a command ran in as a layer (`None` when there are
-/// none), then releases the overlay.
-fn take_layer(r: &StageRunner<'_, '_>, active: ActiveMount) -> Result<Option<LayerRef>> {
-    let entries = active.diff();
-    active.release();
-    let entries = entries?;
+/// none), then releases the overlay (the entries read their content from its upper dir).
+fn take_layer(r: &StageRunner<'_, '_>, ran: Ran) -> Result<Option<LayerRef>> {
+    let layer = store_changes(r, &ran);
+    ran.active.release();
+    layer
+}
+
+fn store_changes(r: &StageRunner<'_, '_>, ran: &Ran) -> Result<Option<LayerRef>> {
+    let entries = ran.active.diff()?;
+    let entries = prune_stub_parents(entries, &ran.active.rootfs(), &ran.stubs, &ran.view);
     tracing::debug!(entries = entries.len(), "RUN changes");
     if entries.is_empty() {
         return Ok(None);
     }
     let layer = store_layer(r.b.store, entries, r.b.opts.compression, r.b.clock.epoch())?;
     Ok(Some(layer))
+}
+
+/// Drops the dirs that are in the upper dir only because a mount-point stub was created
+/// (and removed again) in them: nothing changed below them and their mode, owner and xattrs
+/// are those of the image's dir. BuildKit's overlay differ ignores such dirs too.
+fn prune_stub_parents(
+    mut entries: Vec<Entry>,
+    rootfs: &Path,
+    stubs: &[PathBuf],
+    view: &RootfsView,
+) -> Vec<Entry> {
+    let parents: BTreeSet<String> = stubs
+        .iter()
+        .filter_map(|s| s.strip_prefix(rootfs).ok())
+        .flat_map(|rel| rel.ancestors().skip(1))
+        .map(|p| p.to_string_lossy().into_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    // Children sort after their parents: reversed, a dir is judged after everything below it.
+    for dir in parents.iter().rev() {
+        let Some(i) = entries
+            .iter()
+            .position(|e| e.path.trim_end_matches('/') == dir)
+        else {
+            continue;
+        };
+        let prefix = format!("{dir}/");
+        let below = entries
+            .iter()
+            .any(|e| e.path.starts_with(&prefix) && e.path.len() > prefix.len());
+        if !below && unchanged_dir(&entries[i], view, dir) {
+            tracing::debug!(%dir, "dropping dir copied up only for a mount point");
+            entries.remove(i);
+        }
+    }
+    entries
+}
+
+fn unchanged_dir(e: &Entry, view: &RootfsView, dir: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(found) = view.lstat(&format!("/{dir}")) else {
+        return false;
+    };
+    let m = &found.meta;
+    matches!(e.kind, EntryKind::Dir)
+        && m.is_dir()
+        && e.xattrs.is_empty()
+        && e.mode & 0o7777 == m.mode() & 0o7777
+        && (e.uid, e.gid) == (m.uid(), m.gid())
 }
 
 /// Creates the working directory (root-owned, 0755) inside the rootfs when the image lacks
@@ -374,25 +472,32 @@ mod tests {
     #[test]
     fn shell_and_exec_forms() {
         let c = run_cmd(&["echo hi"], true, vec![]);
-        assert_eq!(command_args(&c, &[]), ["/bin/sh", "-c", "echo hi"]);
+        assert_eq!(command_args(&c, &[]).0, ["/bin/sh", "-c", "echo hi"]);
         let shell = ["bash".to_string(), "-ec".to_string()];
-        assert_eq!(command_args(&c, &shell), ["bash", "-ec", "echo hi"]);
+        assert_eq!(command_args(&c, &shell).0, ["bash", "-ec", "echo hi"]);
         let e = run_cmd(&["ls", "-l"], false, vec![]);
-        assert_eq!(command_args(&e, &shell), ["ls", "-l"]);
+        assert_eq!(command_args(&e, &shell).0, ["ls", "-l"]);
     }
 
     #[test]
     fn heredoc_alone_runs_its_body() {
         let c = run_cmd(&["<<EOF"], true, vec![doc("EOF", "echo a\necho b\n")]);
-        assert_eq!(command_args(&c, &[]), ["/bin/sh", "-c", "echo a\necho b\n"]);
+        assert_eq!(
+            command_args(&c, &[]).0,
+            ["/bin/sh", "-c", "echo a\necho b\n"]
+        );
         let q = run_cmd(&["<<-\"EOT\""], true, vec![doc("EOT", "x\n")]);
-        assert_eq!(command_args(&q, &[])[2], "x\n");
+        assert_eq!(command_args(&q, &[]).0[2], "x\n");
+        let s = run_cmd(&["<<EOF"], true, vec![doc("EOF", "#!/bin/cat\nhi\n")]);
+        let (argv, script) = command_args(&s, &[]);
+        assert_eq!(argv, ["/dev/pipes/EOF"]);
+        assert_eq!(script.unwrap().content, "#!/bin/cat\nhi\n");
     }
 
     #[test]
     fn heredoc_with_command_becomes_a_script() {
         let c = run_cmd(&["cat <<EOF > /f"], true, vec![doc("EOF", "hello\n")]);
-        assert_eq!(command_args(&c, &[])[2], "cat <<EOF > /f\nhello\nEOF");
+        assert_eq!(command_args(&c, &[]).0[2], "cat <<EOF > /f\nhello\nEOF");
     }
 
     #[test]
