@@ -3,7 +3,7 @@
 # example application image on it with strata, then show the result. No registry is used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v busybox >/dev/null && [ ! -x /bin/busybox ]; then
+if { ! command -v busybox >/dev/null && [ ! -x /bin/busybox ]; } || ! command -v runc >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static runc
 fi
 cargo build --release -q -p strata
