@@ -50,9 +50,9 @@ impl Context {
             .map_err(BuildError::io("reading build context", root))?;
         let ignore = read_dockerignore(&root)?;
         let started_ns = now_ns();
-        let entries = walk(&root, &ignore)?;
         let key = root.to_string_lossy().into_owned();
-        let stamps = store.file_hashes(&key)?;
+        let (entries, stamps) = rayon::join(|| walk(&root, &ignore), || store.file_hashes(&key));
+        let (entries, stamps) = (entries?, stamps?);
         tracing::debug!(
             entries = entries.len(),
             stamps = stamps.len(),
@@ -111,7 +111,13 @@ impl Context {
     /// The cached digest of a regular file, if its stamp still matches.
     pub fn cached_digest(&self, entry: &ContextEntry) -> Option<Digest> {
         let stamp = self.stamps.get(&entry.rel)?;
-        (stamp_of(&entry.meta, stamp.digest.clone()) == *stamp).then(|| stamp.digest.clone())
+        let m = &entry.meta;
+        let same = stamp.size == m.size()
+            && stamp.mtime_ns == m.mtime() * 1_000_000_000 + m.mtime_nsec()
+            && stamp.ctime_ns == m.ctime() * 1_000_000_000 + m.ctime_nsec()
+            && stamp.ino == m.ino()
+            && stamp.mode == m.mode();
+        same.then(|| stamp.digest.clone())
     }
 
     /// Records a digest computed by reading the file, for the stat cache.
@@ -184,52 +190,95 @@ fn read_dockerignore(root: &Path) -> Result<DockerIgnore> {
     })
 }
 
-/// Walks the context with the ignore rules; directories that are excluded and cannot have a
-/// re-included child are not descended into.
+/// Walks the context with the ignore rules, directories in parallel; directories that are
+/// excluded and cannot have a re-included child are not descended into.
 fn walk(root: &Path, ignore: &DockerIgnore) -> Result<BTreeMap<String, ContextEntry>> {
-    let mut out = BTreeMap::new();
     let meta = std::fs::symlink_metadata(root).map_err(BuildError::io("reading", root))?;
-    out.insert(
-        String::new(),
-        ContextEntry {
-            rel: String::new(),
-            meta,
-        },
-    );
-    let mut it = walkdir::WalkDir::new(root)
-        .min_depth(1)
-        .follow_links(false)
-        .into_iter();
-    while let Some(item) = it.next() {
-        let item = item.map_err(|e| {
-            let path = e
-                .path()
-                .map_or_else(|| root.to_path_buf(), Path::to_path_buf);
-            BuildError::Input {
-                path,
-                message: e.to_string(),
-            }
-        })?;
-        let rel = relative(root, item.path());
-        let is_dir = item.file_type().is_dir();
-        if ignore.matches(&rel) {
-            if is_dir && !ignore.may_reinclude_under(&rel) {
-                it.skip_current_dir();
-            }
-            continue;
-        }
-        let meta = item.metadata().map_err(|e| BuildError::Input {
-            path: item.path().to_path_buf(),
-            message: e.to_string(),
-        })?;
-        out.insert(rel.clone(), ContextEntry { rel, meta });
+    let found = Mutex::new(vec![ContextEntry {
+        rel: String::new(),
+        meta,
+    }]);
+    let failure = Mutex::new(None);
+    let walker = Walker {
+        root,
+        ignore,
+        found: &found,
+        failure: &failure,
+    };
+    rayon::scope(|s| walker.dir(s, String::new()));
+    if let Some(e) = failure.into_inner().expect("walk lock poisoned") {
+        return Err(e);
     }
-    Ok(out)
+    let found = found.into_inner().expect("walk lock poisoned");
+    Ok(found.into_iter().map(|e| (e.rel.clone(), e)).collect())
 }
 
-fn relative(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .into_owned()
+struct Walker<'w> {
+    root: &'w Path,
+    ignore: &'w DockerIgnore,
+    found: &'w Mutex<Vec<ContextEntry>>,
+    failure: &'w Mutex<Option<BuildError>>,
+}
+
+impl<'w> Walker<'w> {
+    fn dir<'s>(&'s self, scope: &rayon::Scope<'s>, rel: String)
+    where
+        'w: 's,
+    {
+        let path = if rel.is_empty() {
+            self.root.to_path_buf()
+        } else {
+            self.root.join(&rel)
+        };
+        let mut local = Vec::new();
+        if let Err(e) = self.read(scope, &path, &rel, &mut local) {
+            self.failure
+                .lock()
+                .expect("walk lock poisoned")
+                .get_or_insert(e);
+        }
+        self.found.lock().expect("walk lock poisoned").extend(local);
+    }
+
+    fn read<'s>(
+        &'s self,
+        scope: &rayon::Scope<'s>,
+        path: &Path,
+        rel: &str,
+        local: &mut Vec<ContextEntry>,
+    ) -> Result<()>
+    where
+        'w: 's,
+    {
+        let rd = std::fs::read_dir(path).map_err(BuildError::io("reading", path))?;
+        for item in rd {
+            let item = item.map_err(BuildError::io("reading", path))?;
+            let name = item.file_name();
+            let name = name.to_string_lossy();
+            let child = if rel.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let is_dir = item
+                .file_type()
+                .map_err(BuildError::io("reading", item.path()))?
+                .is_dir();
+            if self.ignore.matches(&child) {
+                if is_dir && self.ignore.may_reinclude_under(&child) {
+                    scope.spawn(move |s| self.dir(s, child));
+                }
+                continue;
+            }
+            let meta = item
+                .metadata()
+                .map_err(BuildError::io("reading", item.path()))?;
+            if is_dir {
+                let sub = child.clone();
+                scope.spawn(move |s| self.dir(s, sub));
+            }
+            local.push(ContextEntry { rel: child, meta });
+        }
+        Ok(())
+    }
 }

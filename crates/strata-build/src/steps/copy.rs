@@ -5,7 +5,6 @@
 //! as in BuildKit. Destination resolution needs the image's filesystem, but the parent key
 //! already fixes it, so a cache hit never unpacks a layer.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -90,7 +89,13 @@ pub fn run(r: &mut StageRunner<'_, '_>, cmd: &Command) -> Result<bool> {
     reject_unsupported(cmd).map_err(err)?;
     let origin = open_origin(r, cmd, &spec)?;
     let tmp = TempSources::new(r.b.store)?;
+    let t0 = std::time::Instant::now();
     let (nodes, description) = gather(r, cmd, &spec, &origin, &tmp)?;
+    tracing::debug!(
+        elapsed_ms = t0.elapsed().as_millis() as u64,
+        bytes = description.len(),
+        "sources described"
+    );
     let (dest, dir_hint) = absolute_dest(&spec.dest, r.workdir());
     let key = KeyBuilder::new(if spec.add { "add" } else { "copy" }, &r.key)
         .field("dest", &dest)
@@ -294,69 +299,71 @@ fn describe_node(
     }
     let digests = match origin {
         Origin::Context(ctx) => context_digests(ctx, &items)?,
-        Origin::View { .. } => BTreeMap::new(),
+        Origin::View { .. } => Vec::new(),
     };
     let lines = describe_items(&items, &digests);
     desc.extend_from_slice(&lines);
     Ok(())
 }
 
+/// Content digests of the regular files among `items` (aligned with `items`; `None` for
+/// everything else), from the context's stat cache where it still matches.
 pub(crate) fn context_digests(
     ctx: &Context,
     items: &[(String, Node)],
-) -> Result<BTreeMap<String, Digest>> {
-    let files: Vec<(&String, &crate::context::ContextEntry)> = items
+) -> Result<Vec<Option<Digest>>> {
+    let entries: Vec<Option<&crate::context::ContextEntry>> = items
         .iter()
-        .filter(|(_, n)| n.meta.is_file())
-        .filter_map(|(sub, n)| {
-            let rel = n
-                .real
-                .strip_prefix(ctx.root())
-                .ok()?
-                .to_string_lossy()
-                .into_owned();
-            ctx.get(&rel).map(|e| (sub, e))
+        .map(|(_, n)| {
+            if n.meta.is_file() {
+                context_entry(ctx, n)
+            } else {
+                None
+            }
         })
         .collect();
-    let entries: Vec<&crate::context::ContextEntry> = files.iter().map(|(_, e)| *e).collect();
-    let digests = ctx.digests(&entries)?;
-    Ok(files
-        .into_iter()
-        .map(|(sub, _)| sub.clone())
-        .zip(digests)
+    let files: Vec<&crate::context::ContextEntry> = entries.iter().flatten().copied().collect();
+    let mut digests = ctx.digests(&files)?.into_iter();
+    Ok(entries
+        .iter()
+        .map(|e| e.and_then(|_| digests.next()))
         .collect())
 }
 
-pub(crate) fn describe_items(
-    items: &[(String, Node)],
-    digests: &BTreeMap<String, Digest>,
-) -> Vec<u8> {
+/// The context entry behind a node: by its own path, or (a followed symlink) by its target.
+fn context_entry<'c>(ctx: &'c Context, n: &Node) -> Option<&'c crate::context::ContextEntry> {
+    use std::os::unix::fs::MetadataExt;
+    match ctx.get(&n.path) {
+        Some(e) if e.meta.ino() == n.meta.ino() => Some(e),
+        _ => ctx.get(&n.real.strip_prefix(ctx.root()).ok()?.to_string_lossy()),
+    }
+}
+
+/// One key line per item: path, kind (with content digest or link target) and mode.
+pub(crate) fn describe_items(items: &[(String, Node)], digests: &[Option<Digest>]) -> Vec<u8> {
+    use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
-    let mut out = Vec::new();
-    for (sub, n) in items {
+    let mut out = Vec::with_capacity(items.len() * 96);
+    for ((sub, n), digest) in items
+        .iter()
+        .zip(digests.iter().chain(std::iter::repeat(&None)))
+    {
         let ft = n.meta.file_type();
-        let kind = if ft.is_dir() {
-            "d".to_owned()
+        let mode = n.meta.permissions().mode() & 0o7777;
+        let _ = if ft.is_dir() {
+            write!(out, "{sub}\0d")
         } else if ft.is_symlink() {
-            format!(
-                "l {}",
-                std::fs::read_link(&n.real)
-                    .map(|t| t.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            )
+            let target = std::fs::read_link(&n.real)
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            write!(out, "{sub}\0l {target}")
         } else {
-            digests.get(sub).map_or_else(
-                || format!("f {} {}", n.path, n.meta.len()),
-                |d| format!("f {d}"),
-            )
+            match digest {
+                Some(d) => write!(out, "{sub}\0f {d}"),
+                None => write!(out, "{sub}\0f {} {}", n.path, n.meta.len()),
+            }
         };
-        out.extend_from_slice(
-            format!(
-                "{sub}\0{kind}\0{:o}\n",
-                n.meta.permissions().mode() & 0o7777
-            )
-            .as_bytes(),
-        );
+        let _ = writeln!(out, "\0{mode:o}");
     }
     out
 }
