@@ -34,8 +34,20 @@ impl Display {
         }
     }
 
+    /// Stops drawing; the lines of finished steps stay on screen, as buildx leaves them.
     pub fn finish(&self) {
-        let _ = self.multi.clear();
+        for (_, bar) in self.bars.lock().expect("progress lock poisoned").drain() {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// A finished step becomes a permanent line above the spinners of the running ones.
+    fn settle(&self, bar: Option<ProgressBar>, line: String) {
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+        let _ = self.multi.println(line);
     }
 
     fn tty(&self, event: Event) {
@@ -51,12 +63,12 @@ impl Display {
                 bar.enable_steady_tick(Duration::from_millis(100));
                 bars.insert(s.id, bar);
             }
-            Event::Cached(s) => finish_bar(bars.remove(&s.id), format!("=> CACHED {}", title(&s))),
-            Event::Done { step, elapsed } => finish_bar(
+            Event::Cached(s) => self.settle(bars.remove(&s.id), format!("=> CACHED {}", title(&s))),
+            Event::Done { step, elapsed } => self.settle(
                 bars.remove(&step.id),
                 format!("=> {} {:.1}s", title(&step), elapsed.as_secs_f64()),
             ),
-            Event::Failed { step, elapsed } => finish_bar(
+            Event::Failed { step, elapsed } => self.settle(
                 bars.remove(&step.id),
                 format!("=> ERROR {} {:.1}s", title(&step), elapsed.as_secs_f64()),
             ),
@@ -71,12 +83,6 @@ impl Display {
     }
 }
 
-fn finish_bar(bar: Option<ProgressBar>, msg: String) {
-    if let Some(bar) = bar {
-        bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
-        bar.finish_with_message(msg);
-    }
-}
 
 fn title(s: &StepName) -> String {
     format!("{} {}", s.prefix, s.text)
