@@ -14,7 +14,9 @@ use strata_oci::Digest;
 use crate::build::Base;
 use crate::cache::KeyBuilder;
 use crate::context::Context;
-use crate::copy::{absolute_dest, clean_source, parse_chmod, plan, Node, Overrides, SourceFs};
+use crate::copy::{
+    absolute_dest, clean_source, parse_chmod, plan, CopyError, Node, Overrides, SourceFs,
+};
 use crate::error::{BuildError, Result};
 use crate::layer::store_layer;
 use crate::rootfs::RootfsView;
@@ -255,7 +257,7 @@ fn gather(
         }
         let nodes = fs
             .resolve(src)
-            .map_err(|e| not_found(r, cmd, spec, src, e.to_string()))?;
+            .map_err(|e| not_found(r, cmd, spec, src, e))?;
         for node in nodes {
             describe_node(&fs, origin, &node, &mut desc)?;
             pending.push(Pending::Node(node));
@@ -269,20 +271,21 @@ fn not_found(
     cmd: &Command,
     spec: &Spec,
     src: &str,
-    detail: String,
+    err: CopyError,
 ) -> BuildError {
     let where_ = if spec.from.is_some() {
         "the source stage or image"
     } else {
         "the build context"
     };
-    r.step_error(
-        cmd,
-        format!(
-            "failed to compute cache key: {:?} not found in {where_} ({detail})",
+    let message = match err {
+        CopyError::NotFound { .. } => format!(
+            "failed to compute cache key: \"/{}\" not found in {where_}",
             clean_source(src)
         ),
-    )
+        other => format!("failed to compute cache key: {other}"),
+    };
+    r.step_error(cmd, message)
 }
 
 /// One line per file, directory and link under `node`: path, kind, mode, and for context
