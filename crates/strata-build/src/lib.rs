@@ -46,3 +46,9 @@ pub fn install_signal_cleanup() -> Result<(), BuildError> {
     strata_snapshot::install_signal_cleanup()?;
     Ok(())
 }
+
+/// Blocks forever when a SIGINT/SIGTERM teardown is under way (the signal thread exits the
+/// process with 130/143 when it is done); returns at once otherwise.
+pub fn yield_to_signal_cleanup() {
+    strata_snapshot::yield_to_signal_cleanup();
+}

@@ -10,7 +10,7 @@
 //! `strata-executor` (containers) can use it without a dependency cycle.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -19,6 +19,29 @@ use tracing::{debug, info};
 use crate::error::{Error, Result};
 
 type Action = Box<dyn FnOnce() + Send>;
+
+/// The signal being handled (0 while none): once set, the signal thread owns the teardown
+/// and the exit of the process.
+static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
+
+/// The signal (SIGINT/SIGTERM) whose cleanup is under way, if any.
+pub fn interrupted() -> Option<i32> {
+    match INTERRUPTED.load(Ordering::SeqCst) {
+        0 => None,
+        sig => Some(sig),
+    }
+}
+
+/// Called by a thread that must not go on once a signal's cleanup has started (it would
+/// report a failure the user did not cause, or exit before the teardown is done): it waits
+/// for the signal thread to end the process.
+pub fn yield_to_signal_cleanup() {
+    if interrupted().is_some() {
+        loop {
+            std::thread::park();
+        }
+    }
+}
 
 #[derive(Default)]
 struct Inner {
@@ -120,6 +143,8 @@ impl Registry {
 
     fn run_one(&self, id: u64) {
         let Some((label, action)) = self.take(id) else {
+            // Another thread runs it: during a signal's teardown, wait for the exit.
+            yield_to_signal_cleanup();
             return;
         };
         debug!(id, %label, "running cleanup");
@@ -189,6 +214,7 @@ pub fn install_signal_cleanup() -> Result<()> {
         .spawn(move || {
             if let Some(sig) = signals.forever().next() {
                 info!(signal = sig, "interrupted, cleaning up");
+                INTERRUPTED.store(sig, Ordering::SeqCst);
                 Registry::global().run_all(Duration::from_secs(10));
                 std::process::exit(128 + sig);
             }

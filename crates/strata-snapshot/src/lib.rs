@@ -26,7 +26,9 @@ pub mod store;
 
 pub use active::ActiveMount;
 pub use chain::{chain_id, chain_ids};
-pub use cleanup::{install_signal_cleanup, CleanupGuard, Registry};
+pub use cleanup::{
+    install_signal_cleanup, interrupted, yield_to_signal_cleanup, CleanupGuard, Registry,
+};
 pub use diff::diff_upper;
 pub use error::{Error, Result};
 pub use mounter::{LinuxMounter, MountCall, MountRequest, Mounter, RecordingMounter};

@@ -83,7 +83,6 @@ impl Display {
     }
 }
 
-
 fn title(s: &StepName) -> String {
     format!("{} {}", s.prefix, s.text)
 }

@@ -22,6 +22,10 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
     let _ = strata_build::install_signal_cleanup();
     let display = progress::Display::new(mode);
     let outcome = strata_build::build(store, &opts, &display);
+    if outcome.is_err() {
+        // A failure caused by Ctrl-C is not reported: the teardown exits with 130/143.
+        strata_build::yield_to_signal_cleanup();
+    }
     display.finish();
     let outcome = outcome?;
     let id = outcome.image.id().to_string();
