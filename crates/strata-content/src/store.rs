@@ -51,9 +51,12 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens the store at `root`, creating its layout and database if needed. Holds a shared
+    /// Opens the store at `root` (made absolute), creating its layout and database if needed.
+    /// Holds a shared
     /// process lock until the last clone is dropped (blocks while another process prunes).
     pub fn open(root: &Path) -> Result<Store> {
+        // Paths handed to other processes (the OCI runtime, overlay mounts) must be absolute.
+        let root = &std::path::absolute(root).map_err(Error::io(root))?;
         let blobs_dir = root.join("blobs").join("sha256");
         let tmp_dir = root.join("tmp");
         for dir in [&blobs_dir, &tmp_dir] {

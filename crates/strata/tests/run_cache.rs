@@ -79,3 +79,19 @@ fn a_changed_file_reruns_only_the_steps_that_read_it_and_after() {
         "{log}"
     );
 }
+
+#[test]
+fn a_relative_root_works_for_run() {
+    if !is_root() {
+        eprintln!("skipped: RUN needs root");
+        return;
+    }
+    let env = Env::with_base();
+    let ctx = env.context("ctx", &[("Dockerfile", "FROM busybox:test\nRUN echo ok > /ok\n")]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .current_dir(env.dir.path())
+        .args(["--root", "root", "build", "-q", ctx.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
