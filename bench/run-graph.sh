@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-# Absolute: strata (RUN) rejects a relative --root ("rootfs ... is not an absolute dir").
+# Work files live under target/bench/graph (contexts and the base are kept between runs).
 work=$PWD/target/bench/graph
 strata=target/release/strata
 cargo build --release -q -p strata
