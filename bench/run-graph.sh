@@ -9,7 +9,8 @@
 # changed. Prints the median of RUNS for strata and for `buildah bud --layers --runtime runc`
 # (vfs storage), the ratio buildah/strata, and BuildKit's reference figures from the issue.
 # Usage: bench/run-graph.sh [RUNS]   (default 5; needs root, buildah, busybox-static)
-# Env: BUILDAH_C_RUNS=N caps the buildah runs of (c) (it is set to 1 automatically when the
+# Env: BASE=busybox uses a busybox base instead of Debian minbase;
+#      BUILDAH_C_RUNS=N caps the buildah runs of (c) (it is set to 1 automatically when the
 #      first buildah (c) build takes more than 180 s); NO_BUILDAH=1 skips buildah.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,7 +84,14 @@ edit_on() { cp -p "$edit_file" "$work/b/edit.orig"; printf 'edited = 1\n' >> "$e
 edit_off() { cp -p "$work/b/edit.orig" "$edit_file"; }
 
 make_inputs
-scripts/busybox-rootfs.sh "$work/base.tar.gz"
+# The base: Debian 12 minbase from debootstrap (cached under target/), as the issue's
+# "debian-like base"; BASE=busybox uses the tiny busybox-static base instead.
+if [ "${BASE:-debian}" = busybox ]; then
+  scripts/busybox-rootfs.sh "$work/base.tar.gz"
+else
+  scripts/debian-rootfs.sh "$PWD/target/bench/debian-rootfs.tar.gz"
+  cp "$PWD/target/bench/debian-rootfs.tar.gz" "$work/base.tar.gz"
+fi
 for s in a b c; do
   sed 's|${BASE}|bench/base:1|' "$work/$s/Dockerfile.in" > "$work/$s/Dockerfile.strata"
 done

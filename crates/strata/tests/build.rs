@@ -273,3 +273,43 @@ fn bad_dockerfiles_point_at_the_line_and_change_nothing() {
     ]);
     assert!(stderr(&out).contains("target stage \"nope\" could not be found"));
 }
+
+#[test]
+fn copy_from_an_index_and_from_an_image() {
+    let env = Env::with_base();
+    let df = "FROM busybox:test\nCOPY a /a\nFROM busybox:test\nCOPY --from=0 /a /from-index\nCOPY --from=busybox:test /etc/passwd /from-image\n";
+    let ctx = env.context("ctx", &[("Dockerfile", df), ("a", "A")]);
+    let out = env.path("out");
+    env.build(&[
+        "--output",
+        &format!("type=local,dest={}", out.display()),
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("from-index")).unwrap(),
+        "A"
+    );
+    assert!(std::fs::read_to_string(out.join("from-image"))
+        .unwrap()
+        .contains("app:x:1000"));
+    let bad = env.context(
+        "bad",
+        &[("Dockerfile", "FROM busybox:test\nCOPY --from=1 /a /b\n")],
+    );
+    let out = env.strata(&["build", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("earlier stage"), "{}", stderr(&out));
+}
+
+#[test]
+fn invalid_references_are_rejected_before_building() {
+    let env = Env::with_base();
+    let ctx = env.context("ctx", &[("Dockerfile", "FROM busybox:test\n")]);
+    for bad in ["Upper:1", "a//b", "app:-x"] {
+        let out = env.strata(&["build", "-t", bad, ctx.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        assert!(stderr(&out).contains("invalid"), "{bad}: {}", stderr(&out));
+    }
+    let out = env.strata(&["tag", "busybox:test", "Bad Name"]);
+    assert_eq!(out.status.code(), Some(1));
+}
