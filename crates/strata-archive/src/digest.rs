@@ -1,12 +1,18 @@
-//! A writer wrapper that hashes (sha256) and counts every byte passing through.
+//! Writer wrappers that hash (sha256) and count every byte passing through:
+//! [`HashingWriter`] hashes on the writing thread, the crate-internal
+//! `OffloadHashingWriter` hands 1 MiB chunks to a helper thread so that a
+//! second hash (or the compressor) can run concurrently.
 
 use sha2::{Digest, Sha256};
 use std::io::{self, Write};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 /// Passes writes to `inner`, hashing and counting the bytes actually written.
 pub struct HashingWriter<W> {
     inner: W,
-    hasher: Sha256,
+    /// `None` counts only (see [`HashingWriter::counting`]).
+    hasher: Option<Sha256>,
     count: u64,
 }
 
@@ -15,7 +21,17 @@ impl<W: Write> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
         Self {
             inner,
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
+            count: 0,
+        }
+    }
+
+    /// Counts without hashing; [`HashingWriter::finish`] then returns an
+    /// empty digest.
+    pub(crate) fn counting(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: None,
             count: 0,
         }
     }
@@ -32,23 +48,201 @@ impl<W: Write> HashingWriter<W> {
 
     /// Returns `("sha256:<hex>", byte count, inner)`.
     pub fn finish(self) -> (String, u64, W) {
-        let hex = hex::encode(self.hasher.finalize());
-        (format!("sha256:{hex}"), self.count, self.inner)
+        let digest = match self.hasher {
+            Some(h) => format!("sha256:{}", hex::encode(h.finalize())),
+            None => String::new(),
+        };
+        (digest, self.count, self.inner)
     }
 }
 
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
         self.count += n as u64;
         Ok(n)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.inner.write_all(buf)?;
-        self.hasher.update(buf);
+        if let Some(h) = &mut self.hasher {
+            h.update(buf);
+        }
         self.count += buf.len() as u64;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Bytes per chunk handed to the hashing thread.
+const CHUNK: usize = 1 << 20;
+/// Chunks queued for the hashing thread before the writer waits.
+const QUEUE: usize = 4;
+/// Free space below which [`OffloadHashingWriter::spare`] starts a new chunk
+/// rather than return a small slice (keeps reads into it large).
+const MIN_SPARE: usize = 64 * 1024;
+
+/// The hashing thread: chunks `(buffer, filled)` in, buffers back for reuse.
+struct HashThread {
+    tx: Option<SyncSender<(Vec<u8>, usize)>>,
+    back: Receiver<Vec<u8>>,
+    handle: Option<JoinHandle<[u8; 32]>>,
+}
+
+impl HashThread {
+    fn spawn(hasher: Sha256) -> io::Result<Self> {
+        let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(QUEUE);
+        let (back_tx, back) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("strata-sha256".into())
+            .spawn(move || {
+                let mut hasher = hasher;
+                for (buf, n) in rx {
+                    hasher.update(&buf[..n]);
+                    let _ = back_tx.send(buf);
+                }
+                hasher.finalize().into()
+            })?;
+        Ok(Self {
+            tx: Some(tx),
+            back,
+            handle: Some(handle),
+        })
+    }
+
+    fn died() -> io::Error {
+        io::Error::other("sha256 thread died")
+    }
+
+    /// Stops the thread after it has hashed everything sent and returns the hash.
+    fn finish(&mut self) -> io::Result<[u8; 32]> {
+        self.tx.take();
+        let handle = self.handle.take().ok_or_else(Self::died)?;
+        handle.join().map_err(|_| Self::died())
+    }
+}
+
+impl Drop for HashThread {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Like [`HashingWriter`], but the sha256 runs on a helper thread: written
+/// bytes are copied into 1 MiB chunks that are queued (bounded) to it, in
+/// order, so the result is the same as hashing inline. The thread is only
+/// started once a first chunk fills up; smaller streams hash inline.
+///
+/// [`OffloadHashingWriter::spare`] and [`OffloadHashingWriter::commit`] let
+/// a reader fill the chunk directly, saving the copy.
+pub(crate) struct OffloadHashingWriter<W> {
+    inner: W,
+    buf: Vec<u8>,
+    filled: usize,
+    count: u64,
+    thread: Option<HashThread>,
+}
+
+impl<W: Write> OffloadHashingWriter<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Self {
+            inner,
+            buf: Vec::new(),
+            filled: 0,
+            count: 0,
+            thread: None,
+        }
+    }
+
+    /// Queues the current chunk to the hashing thread (starting it if
+    /// needed) and takes a fresh buffer.
+    fn send(&mut self) -> io::Result<()> {
+        if self.filled == 0 {
+            return Ok(());
+        }
+        if self.thread.is_none() {
+            self.thread = Some(HashThread::spawn(Sha256::new())?);
+        }
+        let Some(t) = &self.thread else {
+            return Ok(());
+        };
+        let next = t.back.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+        let full = std::mem::replace(&mut self.buf, next);
+        let tx = t.tx.as_ref().ok_or_else(HashThread::died)?;
+        tx.send((full, self.filled))
+            .map_err(|_| HashThread::died())?;
+        self.filled = 0;
+        Ok(())
+    }
+
+    /// At least `min.min(MIN_SPARE)` bytes of free chunk space to read
+    /// into; pass what was filled to [`OffloadHashingWriter::commit`].
+    pub(crate) fn spare(&mut self, min: usize) -> io::Result<&mut [u8]> {
+        if self.buf.is_empty() {
+            self.buf = vec![0u8; CHUNK];
+        }
+        if CHUNK - self.filled < min.min(MIN_SPARE) {
+            self.send()?;
+        }
+        Ok(&mut self.buf[self.filled..])
+    }
+
+    /// Writes the first `n` bytes of the last [`OffloadHashingWriter::spare`]
+    /// slice to the inner writer and hashes them.
+    pub(crate) fn commit(&mut self, n: usize) -> io::Result<()> {
+        let end = self.filled + n;
+        self.inner.write_all(&self.buf[self.filled..end])?;
+        self.filled = end;
+        self.count += n as u64;
+        if self.filled == CHUNK {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    /// Returns `("sha256:<hex>", byte count, inner)`.
+    pub(crate) fn finish(mut self) -> io::Result<(String, u64, W)> {
+        let hash: [u8; 32] = match &mut self.thread {
+            None => Sha256::digest(&self.buf[..self.filled]).into(),
+            Some(_) => {
+                self.send()?;
+                match &mut self.thread {
+                    Some(t) => t.finish()?,
+                    None => return Err(HashThread::died()),
+                }
+            }
+        };
+        Ok((
+            format!("sha256:{}", hex::encode(hash)),
+            self.count,
+            self.inner,
+        ))
+    }
+}
+
+impl<W: Write> Write for OffloadHashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let dst = self.spare(1)?;
+            let n = dst.len().min(buf.len());
+            dst[..n].copy_from_slice(&buf[..n]);
+            self.commit(n)?;
+            buf = &buf[n..];
+        }
         Ok(())
     }
 
@@ -79,5 +273,71 @@ mod tests {
             digest,
             "sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
         );
+    }
+
+    fn sample(len: usize) -> Vec<u8> {
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn offload_matches_inline_hash_for_any_length_and_write_pattern() {
+        for len in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 7 * CHUNK + 12345] {
+            let data = sample(len);
+            for step in [1000, CHUNK / 3, 3 * CHUNK] {
+                let mut w = OffloadHashingWriter::new(Vec::new());
+                for c in data.chunks(step) {
+                    w.write_all(c).unwrap();
+                }
+                let (digest, n, inner) = w.finish().unwrap();
+                assert_eq!(n, len as u64);
+                assert_eq!(inner, data);
+                assert_eq!(digest, sha256_digest(&data), "len {len} step {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn offload_spare_and_commit_mix_with_writes() {
+        let data = sample(5 * CHUNK + 777);
+        let mut w = OffloadHashingWriter::new(Vec::new());
+        let mut rest = &data[..];
+        let mut i = 0;
+        while !rest.is_empty() {
+            // Alternate header-like small writes and large reads.
+            let n = if i % 2 == 0 {
+                let n = rest.len().min(512);
+                w.write_all(&rest[..n]).unwrap();
+                n
+            } else {
+                let dst = w.spare(CHUNK).unwrap();
+                assert!(dst.len() >= MIN_SPARE);
+                let n = dst.len().min(rest.len()).min(CHUNK - 1000);
+                dst[..n].copy_from_slice(&rest[..n]);
+                w.commit(n).unwrap();
+                n
+            };
+            rest = &rest[n..];
+            i += 1;
+        }
+        let (digest, n, inner) = w.finish().unwrap();
+        assert_eq!(n, data.len() as u64);
+        assert_eq!(inner, data);
+        assert_eq!(digest, sha256_digest(&data));
+    }
+
+    #[test]
+    fn offload_dropped_unfinished_stops_its_thread() {
+        let mut w = OffloadHashingWriter::new(io::sink());
+        w.write_all(&sample(3 * CHUNK)).unwrap();
+        assert!(w.thread.is_some());
+        drop(w);
     }
 }

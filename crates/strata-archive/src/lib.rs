@@ -17,7 +17,10 @@
 //! Performance (`examples/throughput.rs`, 2 cores, 273 MB context of 26,861
 //! files): uncompressed ~740 MB/s, gzip level 1 ~390 MB/s (~225 MB per
 //! CPU-second), zstd level 1 ~500 MB/s, zstd level 3 ~440 MB/s. Digests cost
-//! no extra pass: the tar and the compressed stream are hashed as written.
+//! no extra pass: the tar and the compressed stream are hashed as written,
+//! the tar (diff_id) on a helper thread so the two sha256 run concurrently;
+//! uncompressed, the one hash serves as both. `examples/big_layer.rs` (1 GB,
+//! ⅓ random/zeros/text, 2 cores): gzip:1 ~1.15 s, uncompressed ~0.5 s.
 //!
 //! Must not: know about images, manifests, the content store or the build
 //! graph; depend on other strata crates; hold state between calls; install

@@ -1,6 +1,9 @@
 //! Deterministic layer writing: entries → normalised tar → compressor, with
 //! the diff_id (sha256 of the tar) and digest (sha256 of the compressed
-//! bytes) computed in the same pass.
+//! bytes) computed in the same pass. The diff_id is hashed on a helper
+//! thread (see `OffloadHashingWriter`), so it runs concurrently with the
+//! digest, which is hashed as the compressed bytes are written; without
+//! compression the two are the same hash, computed once.
 //!
 //! Normalisation: ustar headers with empty uname/gname; mode = permission
 //! bits incl. setuid/setgid/sticky; mtime in whole seconds (sub-second parts
@@ -11,7 +14,7 @@
 //! Whiteouts are empty regular files with mode 0.
 
 use crate::compression::{Compression, Compressor};
-use crate::digest::HashingWriter;
+use crate::digest::{HashingWriter, OffloadHashingWriter};
 use crate::entry::{normalize_rel, Entry, EntryKind, FileSource};
 use crate::error::{Error, Result};
 use crate::header::{self, HeaderFields};
@@ -20,6 +23,8 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 
+/// Largest read of source file content (reads go straight into the
+/// diff_id hasher's 1 MiB chunk, so most are ~1 MiB).
 const READ_BUF: usize = 1 << 20;
 
 /// Options of [`LayerWriter`].
@@ -47,9 +52,10 @@ pub struct LayerInfo {
 
 /// Streams entries into a compressed layer; see the module docs.
 pub struct LayerWriter<W: Write> {
-    tar: HashingWriter<Compressor<HashingWriter<W>>>,
+    tar: OffloadHashingWriter<Compressor<HashingWriter<W>>>,
+    /// Without compression the digest is the diff_id.
+    uncompressed: bool,
     opts: WriteOptions,
-    buf: Vec<u8>,
     hdr: Vec<u8>,
 }
 
@@ -61,17 +67,21 @@ impl<W: Write> LayerWriter<W> {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
+        let uncompressed = compression == Compression::None;
+        let out = if uncompressed {
+            HashingWriter::counting(out)
+        } else {
+            HashingWriter::new(out)
+        };
         let comp =
-            Compressor::new(HashingWriter::new(out), compression, threads).map_err(|source| {
-                Error::Compressor {
-                    compression: compression.to_string(),
-                    source,
-                }
+            Compressor::new(out, compression, threads).map_err(|source| Error::Compressor {
+                compression: compression.to_string(),
+                source,
             })?;
         Ok(Self {
-            tar: HashingWriter::new(comp),
+            tar: OffloadHashingWriter::new(comp),
+            uncompressed,
             opts,
-            buf: Vec::new(),
             hdr: Vec::with_capacity(4096),
         })
     }
@@ -193,13 +203,13 @@ impl<W: Write> LayerWriter<W> {
                 let Some(mut file) = file else {
                     return Err(invalid(path, "source file not opened"));
                 };
-                if self.buf.is_empty() {
-                    self.buf = vec![0u8; READ_BUF];
-                }
                 let mut left = size;
                 while left > 0 {
                     let want = left.min(READ_BUF as u64) as usize;
-                    let n = match file.read(&mut self.buf[..want]) {
+                    // Read straight into the diff_id hasher's chunk.
+                    let dst = self.tar.spare(want).map_err(werr)?;
+                    let want = want.min(dst.len());
+                    let n = match file.read(&mut dst[..want]) {
                         Ok(0) => {
                             return Err(Error::SourceChanged {
                                 entry: path.to_string(),
@@ -212,7 +222,7 @@ impl<W: Write> LayerWriter<W> {
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                         Err(e) => return Err(rerr(e)),
                     };
-                    self.tar.write_all(&self.buf[..n]).map_err(werr)?;
+                    self.tar.commit(n).map_err(werr)?;
                     left -= n as u64;
                 }
             }
@@ -230,9 +240,14 @@ impl<W: Write> LayerWriter<W> {
         self.tar
             .write_all(&[0u8; 2 * header::BLOCK])
             .map_err(ferr)?;
-        let (diff_id, uncompressed_size, comp) = self.tar.finish();
+        let (diff_id, uncompressed_size, comp) = self.tar.finish().map_err(ferr)?;
         let hashed = comp.finish().map_err(ferr)?;
         let (digest, size, out) = hashed.finish();
+        let digest = if self.uncompressed {
+            diff_id.clone()
+        } else {
+            digest
+        };
         tracing::debug!(%diff_id, %digest, size, uncompressed_size, "layer written");
         Ok((
             LayerInfo {

@@ -63,6 +63,23 @@ fn digests_and_sizes_match_the_streams() {
 }
 
 #[test]
+fn uncompressed_digest_is_the_diff_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = src_file(dir.path());
+    // Large enough for the diff_id to be hashed on its helper thread.
+    let (info, tar) = layer(sample_entries(&src), Compression::None);
+    assert!(tar.len() > 2 << 20);
+    assert_eq!(info.diff_id, sha256_digest(&tar));
+    assert_eq!(info.digest, info.diff_id);
+    assert_eq!(info.size, tar.len() as u64);
+    assert_eq!(info.uncompressed_size, tar.len() as u64);
+    // Small layers hash inline.
+    let (small, tar) = layer(vec![file("a", b"hello", 0o644)], Compression::None);
+    assert_eq!(small.digest, sha256_digest(&tar));
+    assert_eq!(small.diff_id, small.digest);
+}
+
+#[test]
 fn headers_are_normalised() {
     let dir = tempfile::tempdir().unwrap();
     let src = src_file(dir.path());

@@ -27,7 +27,9 @@ fn serve(body: &'static [u8]) -> (String, std::sync::Arc<std::sync::atomic::Atom
                 "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nLast-Modified: Tue, 14 Nov 2023 22:13:20 GMT\r\nConnection: close\r\n\r\n",
                 body.len()
             );
-            let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(body));
+            let _ = stream
+                .write_all(head.as_bytes())
+                .and_then(|_| stream.write_all(body));
         }
     });
     (url, hits)
@@ -42,19 +44,30 @@ fn add_url_with_checksum_downloads_verifies_and_caches() {
     let df = format!("FROM busybox:test\nADD --checksum={sum} {url}/files/tool.txt /opt/\nADD {url}/files/tool.txt /renamed.txt\n");
     let ctx = env.context("ctx", &[("Dockerfile", &df)]);
     let out = env.path("out");
-    env.build(&["--output", &format!("type=local,dest={}", out.display()), ctx.to_str().unwrap()]);
+    env.build(&[
+        "--output",
+        &format!("type=local,dest={}", out.display()),
+        ctx.to_str().unwrap(),
+    ]);
     assert_eq!(std::fs::read(out.join("opt/tool.txt")).unwrap(), BODY);
     assert_eq!(std::fs::read(out.join("renamed.txt")).unwrap(), BODY);
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(out.join("opt/tool.txt")).unwrap();
-    assert_eq!((meta.mode() & 0o7777, meta.mtime()), (0o600, 1_700_000_000), "mode 0600, mtime from Last-Modified");
+    assert_eq!(
+        (meta.mode() & 0o7777, meta.mtime()),
+        (0o600, 1_700_000_000),
+        "mode 0600, mtime from Last-Modified"
+    );
     let before = hits.load(std::sync::atomic::Ordering::SeqCst);
     let (_, log) = env.build(&[ctx.to_str().unwrap()]);
     assert_eq!(log.matches("CACHED").count(), 2, "{log}");
     // With --checksum a cached step needs no download; without, the content is fetched to key it.
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst) - before, 1);
 
-    let bad = format!("FROM busybox:test\nADD --checksum=sha256:{} {url}/x.txt /x\n", "0".repeat(64));
+    let bad = format!(
+        "FROM busybox:test\nADD --checksum=sha256:{} {url}/x.txt /x\n",
+        "0".repeat(64)
+    );
     let ctx = env.context("bad", &[("Dockerfile", &bad)]);
     let out = env.strata(&["build", ctx.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -84,7 +97,17 @@ fn a_full_disk_fails_the_build_cleanly() {
     let env = Env::empty();
     std::fs::create_dir_all(env.root()).unwrap();
     let root = env.root();
-    let status = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=6m", "strata-test", root.to_str().unwrap()]).status().unwrap();
+    let status = std::process::Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=6m",
+            "strata-test",
+            root.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
     assert!(status.success());
     struct Unmount(std::path::PathBuf);
     impl Drop for Unmount {
@@ -93,16 +116,42 @@ fn a_full_disk_fails_the_build_cleanly() {
         }
     }
     let _guard = Unmount(root.clone());
-    env.ok(&["import", common::base_tarball().to_str().unwrap(), "busybox:test"]);
+    env.ok(&[
+        "import",
+        common::base_tarball().to_str().unwrap(),
+        "busybox:test",
+    ]);
     let before = env.snapshot_of_store();
-    let ctx = env.context("ctx", &[("Dockerfile", "FROM busybox:test\nCOPY big.bin /big.bin\n")]);
-    let random: Vec<u8> = (0..12u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let ctx = env.context(
+        "ctx",
+        &[("Dockerfile", "FROM busybox:test\nCOPY big.bin /big.bin\n")],
+    );
+    let random: Vec<u8> = (0..12u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(ctx.join("big.bin"), random).unwrap();
-    let out = env.strata(&["build", "--compression", "uncompressed", "-t", "big:1", ctx.to_str().unwrap()]);
+    let out = env.strata(&[
+        "build",
+        "--compression",
+        "uncompressed",
+        "-t",
+        "big:1",
+        ctx.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("No space left on device") || err.contains("os error 28"), "{err}");
-    assert_eq!(env.snapshot_of_store(), before, "the store is exactly as it was");
+    assert!(
+        err.contains("No space left on device") || err.contains("os error 28"),
+        "{err}"
+    );
+    assert_eq!(
+        env.snapshot_of_store(),
+        before,
+        "the store is exactly as it was"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(root.join("tmp")).unwrap().collect();
-    assert!(leftovers.is_empty(), "temp files left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "temp files left behind: {leftovers:?}"
+    );
 }

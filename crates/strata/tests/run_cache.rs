@@ -87,7 +87,10 @@ fn a_relative_root_works_for_run() {
         return;
     }
     let env = Env::with_base();
-    let ctx = env.context("ctx", &[("Dockerfile", "FROM busybox:test\nRUN echo ok > /ok\n")]);
+    let ctx = env.context(
+        "ctx",
+        &[("Dockerfile", "FROM busybox:test\nRUN echo ok > /ok\n")],
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
         .current_dir(env.dir.path())
         .args(["--root", "root", "build", "-q", ctx.to_str().unwrap()])
