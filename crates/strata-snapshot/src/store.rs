@@ -65,7 +65,7 @@ impl SnapshotStore {
             dir: root.join("snapshots"),
             mounter,
         };
-        for sub in ["sha256", "tmp", "locks", "active"] {
+        for sub in ["sha256", "tmp", "locks", "active", "boot"] {
             let d = store.dir.join(sub);
             fs::create_dir_all(&d).map_err(io_err("create", &d))?;
         }
@@ -92,18 +92,29 @@ impl SnapshotStore {
     /// Makes sure `layer` is unpacked and returns its dir (an overlay lowerdir).
     ///
     /// The first caller unpacks into `tmp/` under a per-chain-id flock, verifies
-    /// the diff id, syncs and renames into place; concurrent callers (threads or
+    /// the diff id and renames into place; concurrent callers (threads or
     /// processes) wait on the lock and then find the dir.
+    ///
+    /// Durability without a `syncfs` per layer: a snapshot is a cache of its blob, so
+    /// instead of flushing the whole filesystem, each snapshot records the boot it was
+    /// unpacked in (`boot/<chain id>`). A killed process loses nothing (the page cache
+    /// survives it); after a power loss (a new boot) a snapshot whose data may never have
+    /// reached the disk is not trusted and is unpacked again from its verified blob. Where
+    /// the boot id cannot be read, the unpack is synced and marked durable instead.
     pub fn ensure(&self, layer: LayerSource) -> Result<PathBuf> {
         let hex = hex_of(&layer.chain_id)?.to_string();
         hex_of(&layer.diff_id)?;
         let dest = self.dir.join("sha256").join(&hex);
-        if dest.is_dir() {
+        if self.trusted(&hex, &dest) {
             return Ok(dest);
         }
         let _lock = FileLock::acquire(&self.lock_path(&hex))?;
-        if dest.is_dir() {
+        if self.trusted(&hex, &dest) {
             return Ok(dest);
+        }
+        if dest.exists() {
+            warn!(chain_id = %layer.chain_id, "snapshot from an earlier boot may be incomplete: unpacking it again");
+            self.discard(&hex, &dest)?;
         }
         let tmp = self.dir.join("tmp").join(format!("{hex}-{}", nonce()));
         fs::create_dir(&tmp).map_err(io_err("create", &tmp))?;
@@ -121,9 +132,41 @@ impl SnapshotStore {
             source,
         })?;
         unpack_verified(reader, &layer.diff_id, tmp)?;
-        let dir = fs::File::open(tmp).map_err(io_err("open", tmp))?;
-        rustix::fs::syncfs(&dir).map_err(|e| io_err("sync", tmp)(e.into()))?;
+        let marker = match boot_id() {
+            Some(id) => id.to_owned(),
+            None => {
+                let dir = fs::File::open(tmp).map_err(io_err("open", tmp))?;
+                rustix::fs::syncfs(&dir).map_err(|e| io_err("sync", tmp)(e.into()))?;
+                DURABLE.to_owned()
+            }
+        };
+        let hex = hex_of(&layer.chain_id)?;
+        let marker_path = self.marker_path(hex);
+        fs::write(&marker_path, marker).map_err(io_err("write", &marker_path))?;
         fs::rename(tmp, dest).map_err(io_err("rename into place", dest))
+    }
+
+    /// Whether the snapshot dir exists and was unpacked in this boot (or synced).
+    fn trusted(&self, hex: &str, dest: &Path) -> bool {
+        if !dest.is_dir() {
+            return false;
+        }
+        match fs::read_to_string(self.marker_path(hex)) {
+            Ok(m) => m == DURABLE || Some(m.as_str()) == boot_id(),
+            Err(_) => false,
+        }
+    }
+
+    /// Moves an untrusted snapshot out of the way and deletes it.
+    fn discard(&self, hex: &str, dest: &Path) -> Result<()> {
+        let trash = self.dir.join("tmp").join(format!("{hex}-{}", nonce()));
+        fs::rename(dest, &trash).map_err(io_err("remove", dest))?;
+        let _ = fs::remove_file(self.marker_path(hex));
+        fs::remove_dir_all(&trash).map_err(io_err("remove", &trash))
+    }
+
+    fn marker_path(&self, hex: &str) -> PathBuf {
+        self.dir.join("boot").join(hex)
     }
 
     /// Removes the snapshot of `chain_id` (callers make sure no mount uses it).
@@ -132,6 +175,7 @@ impl SnapshotStore {
         let _lock = FileLock::acquire(&self.lock_path(&hex))?;
         let dest = self.dir.join("sha256").join(&hex);
         let trash = self.dir.join("tmp").join(format!("{hex}-{}", nonce()));
+        let _ = fs::remove_file(self.marker_path(&hex));
         match fs::rename(&dest, &trash) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             other => other.map_err(io_err("remove", &dest))?,
@@ -206,6 +250,21 @@ impl Read for HashingReader {
 }
 
 /// A name part unique within this host: pid, time and a counter.
+/// The marker of a snapshot whose data was synced to disk.
+const DURABLE: &str = "synced";
+
+/// This boot's id (`/proc/sys/kernel/random/boot_id`), if the kernel exposes it.
+fn boot_id() -> Option<&'static str> {
+    static ID: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    })
+    .as_deref()
+}
+
 pub(crate) fn nonce() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);

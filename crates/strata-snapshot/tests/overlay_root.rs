@@ -356,3 +356,41 @@ fn many_long_lowers_and_no_lowers_both_mount() {
     );
     let _ = diff_upper;
 }
+
+#[test]
+fn snapshots_from_an_earlier_boot_are_unpacked_again() {
+    if !is_root() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let store = SnapshotStore::open(tmp.path()).unwrap();
+    let (diff_id, bytes) = layer(vec![file("f", "content")]);
+    let chain = chain_ids(std::slice::from_ref(&diff_id)).remove(0);
+    let opens = Arc::new(AtomicUsize::new(0));
+    let dir = store
+        .ensure(source(&chain, &diff_id, bytes.clone(), Some(opens.clone())))
+        .unwrap();
+    store
+        .ensure(source(&chain, &diff_id, bytes.clone(), Some(opens.clone())))
+        .unwrap();
+    assert_eq!(opens.load(Ordering::SeqCst), 1, "same boot: unpacked once");
+
+    // Simulate a power loss: the marker names another boot and a file lost its data.
+    let hex = chain.trim_start_matches("sha256:");
+    fs::write(tmp.path().join("snapshots/boot").join(hex), "another-boot").unwrap();
+    fs::write(dir.join("f"), "").unwrap();
+    let dir = store
+        .ensure(source(&chain, &diff_id, bytes, Some(opens.clone())))
+        .unwrap();
+    assert_eq!(
+        opens.load(Ordering::SeqCst),
+        2,
+        "an earlier boot's snapshot is not trusted"
+    );
+    assert_eq!(fs::read_to_string(dir.join("f")).unwrap(), "content");
+    store.remove(&chain).unwrap();
+    assert!(
+        !tmp.path().join("snapshots/boot").join(hex).exists(),
+        "remove drops the marker"
+    );
+}
