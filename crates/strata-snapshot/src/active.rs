@@ -91,6 +91,32 @@ impl ActiveMount {
         diff_upper(&self.upper(), &self.lowers)
     }
 
+    /// Unmounts the overlay and makes its upper dir the snapshot of `chain_id` — the layer
+    /// just written from it — so that a later step never unpacks that layer again (what
+    /// containerd's commit does). The upper dir already holds whiteouts and opaque dirs in
+    /// overlay form. `drop_dirs` (relative paths, deepest last) are directories that were
+    /// copied up only for mount points and are not part of the layer: they are removed from
+    /// the upper dir first. On any error the overlay is torn down as by [`Self::release`].
+    pub fn commit(
+        mut self,
+        store: &SnapshotStore,
+        chain_id: &str,
+        drop_dirs: &[String],
+    ) -> Result<PathBuf> {
+        let target = self.rootfs();
+        unmount_overlay(store.mounter.as_ref(), &target, &self.dir.join("work"))?;
+        let upper = self.upper();
+        for dir in drop_dirs.iter().rev() {
+            let path = upper.join(dir);
+            fs::remove_dir(&path).map_err(io_err("remove", &path))?;
+        }
+        let dest = store.adopt(chain_id, &upper)?;
+        if let Some(guard) = self.guard.take() {
+            guard.run();
+        }
+        Ok(dest)
+    }
+
     /// Unmounts and removes the dirs now.
     pub fn release(mut self) {
         if let Some(guard) = self.guard.take() {

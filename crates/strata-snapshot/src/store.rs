@@ -146,6 +146,34 @@ impl SnapshotStore {
         fs::rename(tmp, dest).map_err(io_err("rename into place", dest))
     }
 
+    /// Moves `dir` (an unmounted overlay upper dir whose content is exactly the layer of
+    /// `chain_id` over its parents) into place as that layer's snapshot. If another build
+    /// made the snapshot meanwhile, `dir` is left for its owner to remove.
+    pub(crate) fn adopt(&self, chain_id: &str, dir: &Path) -> Result<PathBuf> {
+        let hex = hex_of(chain_id)?.to_string();
+        let dest = self.dir.join("sha256").join(&hex);
+        let _lock = FileLock::acquire(&self.lock_path(&hex))?;
+        if self.trusted(&hex, &dest) {
+            return Ok(dest);
+        }
+        if dest.exists() {
+            self.discard(&hex, &dest)?;
+        }
+        let marker = match boot_id() {
+            Some(id) => id.to_owned(),
+            None => {
+                let f = fs::File::open(dir).map_err(io_err("open", dir))?;
+                rustix::fs::syncfs(&f).map_err(|e| io_err("sync", dir)(e.into()))?;
+                DURABLE.to_owned()
+            }
+        };
+        let marker_path = self.marker_path(&hex);
+        fs::write(&marker_path, marker).map_err(io_err("write", &marker_path))?;
+        fs::rename(dir, &dest).map_err(io_err("rename into place", &dest))?;
+        debug!(%chain_id, "adopted an upper dir as snapshot");
+        Ok(dest)
+    }
+
     /// Whether the snapshot dir exists and was unpacked in this boot (or synced).
     fn trusted(&self, hex: &str, dest: &Path) -> bool {
         if !dest.is_dir() {

@@ -98,3 +98,28 @@ fn a_relative_root_works_for_run() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn later_steps_see_deletions_and_replaced_dirs_of_earlier_runs() {
+    if !is_root() {
+        eprintln!("skipped: RUN needs root");
+        return;
+    }
+    let env = Env::with_base();
+    let df = "FROM busybox:test\n\
+RUN mkdir -p /d/sub && echo a > /d/a && echo b > /d/sub/b && echo g > /gone\n\
+RUN rm /gone && rm -rf /d && mkdir /d && echo n > /d/n\n\
+RUN (find /d /gone 2>/dev/null | sort; cat /d/n) > /result\n";
+    let ctx = env.context("ctx", &[("Dockerfile", df)]);
+    let out = env.path("out");
+    env.build(&[
+        "--output",
+        &format!("type=local,dest={}", out.display()),
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("result")).unwrap(),
+        "/d\n/d/n\nn\n"
+    );
+    assert!(!out.join("gone").exists() && !out.join("d/sub").exists());
+}

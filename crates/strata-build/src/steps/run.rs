@@ -281,21 +281,50 @@ fn run_container(
 
 /// Stores the changes of the overlay a command ran in as a layer (`None` when there are
 /// none), then releases the overlay (the entries read their content from its upper dir).
+///
+/// Without `SOURCE_DATE_EPOCH` the upper dir is exactly the layer, so it becomes the layer's
+/// snapshot instead of being deleted (a later step then never unpacks it). With an epoch
+/// the layer's mtimes are clamped and differ from the upper dir, so the layer is unpacked
+/// when needed, and later steps see exactly what a cached build would.
 fn take_layer(r: &StageRunner<'_, '_>, ran: Ran) -> Result<Option<LayerRef>> {
-    let layer = store_changes(r, &ran);
-    ran.active.release();
-    layer
+    let (layer, dropped) = match store_changes(r, &ran) {
+        Ok(v) => v,
+        Err(e) => {
+            ran.active.release();
+            return Err(e);
+        }
+    };
+    match &layer {
+        Some(l) if r.b.clock.epoch().is_none() => {
+            let ids: Vec<String> = r
+                .state
+                .layers
+                .iter()
+                .map(|l| l.diff_id.to_string())
+                .collect();
+            let parent = strata_snapshot::chain_ids(&ids).pop();
+            let chain = strata_snapshot::chain_id(parent.as_deref(), &l.diff_id.to_string());
+            if let Err(e) = ran.active.commit(&r.b.snapshots, &chain, &dropped) {
+                tracing::debug!(error = %e, "upper dir not kept as a snapshot; it is unpacked when needed");
+            }
+        }
+        _ => ran.active.release(),
+    }
+    Ok(layer)
 }
 
-fn store_changes(r: &StageRunner<'_, '_>, ran: &Ran) -> Result<Option<LayerRef>> {
+/// The layer of the overlay's changes (`None` when there are none) and the dirs left out
+/// of it because they were copied up only for mount points.
+fn store_changes(r: &StageRunner<'_, '_>, ran: &Ran) -> Result<(Option<LayerRef>, Vec<String>)> {
     let entries = ran.active.diff()?;
-    let entries = prune_stub_parents(entries, &ran.active.rootfs(), &ran.stubs, &ran.view);
+    let (entries, dropped) =
+        prune_stub_parents(entries, &ran.active.rootfs(), &ran.stubs, &ran.view);
     tracing::debug!(entries = entries.len(), "RUN changes");
     if entries.is_empty() {
-        return Ok(None);
+        return Ok((None, dropped));
     }
     let layer = store_layer(r.b.store, entries, r.b.opts.compression, r.b.clock.epoch())?;
-    Ok(Some(layer))
+    Ok((Some(layer), dropped))
 }
 
 /// Drops the dirs that are in the upper dir only because a mount-point stub was created
@@ -306,7 +335,8 @@ fn prune_stub_parents(
     rootfs: &Path,
     stubs: &[PathBuf],
     view: &RootfsView,
-) -> Vec<Entry> {
+) -> (Vec<Entry>, Vec<String>) {
+    let mut dropped = Vec::new();
     let parents: BTreeSet<String> = stubs
         .iter()
         .filter_map(|s| s.strip_prefix(rootfs).ok())
@@ -329,9 +359,11 @@ fn prune_stub_parents(
         if !below && unchanged_dir(&entries[i], view, dir) {
             tracing::debug!(%dir, "dropping dir copied up only for a mount point");
             entries.remove(i);
+            dropped.push(dir.clone());
         }
     }
-    entries
+    dropped.reverse();
+    (entries, dropped)
 }
 
 fn unchanged_dir(e: &Entry, view: &RootfsView, dir: &str) -> bool {
