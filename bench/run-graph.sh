@@ -6,7 +6,8 @@
 #      over it: cold, warm, and after editing ONE file in app/ (restored after each run).
 #  (c) one RUN writing 1 GB (~1/3 random, ~1/3 zeros, ~1/3 text): cold.
 # Cold = empty build cache, base image already imported/pulled (not timed); warm = nothing
-# changed. Prints the median of RUNS for strata and for `buildah bud --layers --runtime runc`
+# changed. Every timed build starts after `sync`, so no build pays for the writeback of the
+# one before it (the same for both tools). Prints the median of RUNS for strata and for `buildah bud --layers --runtime runc`
 # (vfs storage), the ratio buildah/strata, and BuildKit's reference figures from the issue.
 # Usage: bench/run-graph.sh [RUNS]   (default 5; needs root, buildah, busybox-static)
 # Env: BASE=busybox uses a busybox base instead of Debian minbase;
@@ -113,6 +114,7 @@ strata_case() {
     sync
     for f in "$@"; do
       [ "$f" = edit ] && edit_on
+      sync  # each timed build starts with the previous one's writes on disk (both tools)
       t0=$(now)
       $strata --root "$root" build -q -t "bench/$s:1" -f "$work/$s/Dockerfile.strata" "$work/$s/ctx" >/dev/null
       t1=$(now)
@@ -146,6 +148,7 @@ if command -v buildah >/dev/null && [ -z "${NO_BUILDAH:-}" ]; then
       sync
       for f in "$@"; do
         [ "$f" = edit ] && edit_on
+        sync
         t0=$(now)
         buildah --root "$br/root" --runroot "$br/run" --storage-driver vfs bud -q --layers --runtime runc \
           -t "bench/$s:1" -f "$work/$s/Dockerfile.buildah" "$work/$s/ctx" >/dev/null 2>&1
