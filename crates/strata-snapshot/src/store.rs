@@ -132,18 +132,23 @@ impl SnapshotStore {
             source,
         })?;
         unpack_verified(reader, &layer.diff_id, tmp)?;
+        self.place(hex_of(&layer.chain_id)?, tmp, dest)
+    }
+
+    /// Marks a complete snapshot dir with this boot (or syncs it where the boot id is
+    /// unknown) and renames it into place; the caller holds the chain id's lock.
+    fn place(&self, hex: &str, dir: &Path, dest: &Path) -> Result<()> {
         let marker = match boot_id() {
             Some(id) => id.to_owned(),
             None => {
-                let dir = fs::File::open(tmp).map_err(io_err("open", tmp))?;
-                rustix::fs::syncfs(&dir).map_err(|e| io_err("sync", tmp)(e.into()))?;
+                let f = fs::File::open(dir).map_err(io_err("open", dir))?;
+                rustix::fs::syncfs(&f).map_err(|e| io_err("sync", dir)(e.into()))?;
                 DURABLE.to_owned()
             }
         };
-        let hex = hex_of(&layer.chain_id)?;
         let marker_path = self.marker_path(hex);
         fs::write(&marker_path, marker).map_err(io_err("write", &marker_path))?;
-        fs::rename(tmp, dest).map_err(io_err("rename into place", dest))
+        fs::rename(dir, dest).map_err(io_err("rename into place", dest))
     }
 
     /// Moves `dir` (an unmounted overlay upper dir whose content is exactly the layer of
@@ -159,17 +164,7 @@ impl SnapshotStore {
         if dest.exists() {
             self.discard(&hex, &dest)?;
         }
-        let marker = match boot_id() {
-            Some(id) => id.to_owned(),
-            None => {
-                let f = fs::File::open(dir).map_err(io_err("open", dir))?;
-                rustix::fs::syncfs(&f).map_err(|e| io_err("sync", dir)(e.into()))?;
-                DURABLE.to_owned()
-            }
-        };
-        let marker_path = self.marker_path(&hex);
-        fs::write(&marker_path, marker).map_err(io_err("write", &marker_path))?;
-        fs::rename(dir, &dest).map_err(io_err("rename into place", &dest))?;
+        self.place(&hex, dir, &dest)?;
         debug!(%chain_id, "adopted an upper dir as snapshot");
         Ok(dest)
     }
