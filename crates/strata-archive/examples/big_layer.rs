@@ -132,7 +132,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for _ in 0..runs {
             let opts = WriteOptions {
                 source_date_epoch: Some(0),
-                threads: 0,
+                ..WriteOptions::default()
             };
             let (start, cpu) = (Instant::now(), cpu_secs());
             let (info, out) = write_layer(list.clone(), Counter::default(), compression, opts)?;
@@ -143,7 +143,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 input as f64 / 1e6 / secs,
                 info.size,
                 &info.diff_id[7..19],
-                &info.digest[7..19],
+                &info.digest.as_deref().unwrap_or("sha256:-unhashed-----")[7..19],
             );
         }
     }

@@ -144,6 +144,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let opts = WriteOptions {
             source_date_epoch: Some(0),
             threads,
+            ..WriteOptions::default()
         };
         let list = list.clone();
         let (start, cpu) = (Instant::now(), cpu_secs());

@@ -35,6 +35,10 @@ pub struct WriteOptions {
     /// Compression threads; 0 = `std::thread::available_parallelism()`.
     /// The output does not depend on it.
     pub threads: usize,
+    /// Leave the compressed stream unhashed ([`LayerInfo::digest`] is `None`): for sinks
+    /// that hash what they store themselves (a content store), so that the same bytes are
+    /// not hashed twice on the writing thread.
+    pub skip_output_digest: bool,
 }
 
 /// Identity of a written layer.
@@ -42,8 +46,10 @@ pub struct WriteOptions {
 pub struct LayerInfo {
     /// `sha256:<hex>` of the uncompressed tar.
     pub diff_id: String,
-    /// `sha256:<hex>` of the bytes written to the output.
-    pub digest: String,
+    /// `sha256:<hex>` of the bytes written to the output; `None` when
+    /// [`WriteOptions::skip_output_digest`] is set (for an uncompressed layer it is the
+    /// diff_id either way).
+    pub digest: Option<String>,
     /// Bytes written to the output (compressed size).
     pub size: u64,
     /// Bytes of the uncompressed tar.
@@ -68,7 +74,7 @@ impl<W: Write> LayerWriter<W> {
             n => n,
         };
         let uncompressed = compression == Compression::None;
-        let out = if uncompressed {
+        let out = if uncompressed || opts.skip_output_digest {
             HashingWriter::counting(out)
         } else {
             HashingWriter::new(out)
@@ -244,11 +250,13 @@ impl<W: Write> LayerWriter<W> {
         let hashed = comp.finish().map_err(ferr)?;
         let (digest, size, out) = hashed.finish();
         let digest = if self.uncompressed {
-            diff_id.clone()
+            Some(diff_id.clone())
+        } else if self.opts.skip_output_digest {
+            None
         } else {
-            digest
+            Some(digest)
         };
-        tracing::debug!(%diff_id, %digest, size, uncompressed_size, "layer written");
+        tracing::debug!(%diff_id, ?digest, size, uncompressed_size, "layer written");
         Ok((
             LayerInfo {
                 diff_id,

@@ -31,6 +31,7 @@ fn same_entries_give_identical_bytes_for_any_thread_count() {
                 let opts = WriteOptions {
                     source_date_epoch: None,
                     threads,
+                    ..WriteOptions::default()
                 };
                 write_layer(sample_entries(&src), Vec::new(), c, opts).unwrap()
             })
@@ -51,7 +52,7 @@ fn digests_and_sizes_match_the_streams() {
     let src = src_file(dir.path());
     let (info, gz) = layer(sample_entries(&src), Compression::default());
     let tar = gunzip(&gz);
-    assert_eq!(info.digest, sha256_digest(&gz));
+    assert_eq!(info.digest, Some(sha256_digest(&gz)));
     assert_eq!(info.size, gz.len() as u64);
     assert_eq!(info.diff_id, sha256_digest(&tar));
     assert_eq!(info.uncompressed_size, tar.len() as u64);
@@ -70,13 +71,13 @@ fn uncompressed_digest_is_the_diff_id() {
     let (info, tar) = layer(sample_entries(&src), Compression::None);
     assert!(tar.len() > 2 << 20);
     assert_eq!(info.diff_id, sha256_digest(&tar));
-    assert_eq!(info.digest, info.diff_id);
+    assert_eq!(info.digest.as_deref(), Some(info.diff_id.as_str()));
     assert_eq!(info.size, tar.len() as u64);
     assert_eq!(info.uncompressed_size, tar.len() as u64);
     // Small layers hash inline.
     let (small, tar) = layer(vec![file("a", b"hello", 0o644)], Compression::None);
-    assert_eq!(small.digest, sha256_digest(&tar));
-    assert_eq!(small.diff_id, small.digest);
+    assert_eq!(small.digest, Some(sha256_digest(&tar)));
+    assert_eq!(Some(small.diff_id.clone()), small.digest);
 }
 
 #[test]
@@ -93,6 +94,7 @@ fn headers_are_normalised() {
     let opts = WriteOptions {
         source_date_epoch: Some(1_700_000_000),
         threads: 1,
+        ..WriteOptions::default()
     };
     let (_, tar) = write_layer(entries, Vec::new(), Compression::None, opts).unwrap();
     let mut ar = tar::Archive::new(&tar[..]);
@@ -299,4 +301,20 @@ fn gnu_tar_lists_the_layer() {
         .read_to_end(&mut back)
         .unwrap();
     assert!(!back.is_empty());
+}
+
+#[test]
+fn skip_output_digest_leaves_the_stream_unhashed_but_identical() {
+    let entries = || vec![Entry::file_bytes("a", b"content".to_vec(), 0o644)];
+    let gz = Compression::Gzip { level: 1 };
+    let (full, a) = write_layer(entries(), Vec::new(), gz, WriteOptions::default()).unwrap();
+    let opts = WriteOptions {
+        skip_output_digest: true,
+        ..WriteOptions::default()
+    };
+    let (skipped, b) = write_layer(entries(), Vec::new(), gz, opts).unwrap();
+    assert_eq!(a, b, "same bytes either way");
+    assert_eq!(skipped.digest, None);
+    assert_eq!(full.digest, Some(sha256_digest(&a)));
+    assert_eq!((skipped.diff_id, skipped.size), (full.diff_id, full.size));
 }

@@ -132,7 +132,7 @@ fn store_rootfs(store: &Store, input: &Path) -> Result<LayerRef> {
     })?;
     let blob = store.blob_writer()?;
     let gz = flate2::write::GzEncoder::new(
-        Sha256Writer::new(io::BufWriter::with_capacity(1 << 20, blob)),
+        io::BufWriter::with_capacity(1 << 20, blob),
         flate2::Compression::fast(),
     );
     let mut tee = Tee {
@@ -148,12 +148,12 @@ fn store_rootfs(store: &Store, input: &Path) -> Result<LayerRef> {
         message: e.to_string(),
     })?;
     let (diff_id, _, gz) = tee.diff.finish();
-    let hashed = gz.finish().map_err(BuildError::io("compressing", input))?;
-    let (digest, size, buf) = hashed.finish();
+    let buf = gz.finish().map_err(BuildError::io("compressing", input))?;
     let blob = buf
         .into_inner()
         .map_err(|e| BuildError::io("writing layer of", input)(e.into_error()))?;
-    let (committed, _) = blob.commit(Some(&digest))?;
+    // The blob writer hashes what it stores: that digest is the layer's.
+    let (committed, size) = blob.commit(None)?;
     Ok(LayerRef {
         descriptor: Descriptor::new(media_types::OCI_LAYER_GZIP, committed, size),
         diff_id,
