@@ -127,27 +127,14 @@ fn warm_build_is_cached_and_a_change_is_noticed() {
 
 #[test]
 fn source_date_epoch_makes_builds_byte_identical() {
-    let with_epoch = |env: &Env, args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-            .arg("--root")
-            .arg(env.root())
-            .args(args)
-            .env("SOURCE_DATE_EPOCH", "1700000000")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-    };
     let digest = |env: &Env| {
-        with_epoch(
-            env,
-            &[
-                "import",
-                common::base_tarball().to_str().unwrap(),
-                "busybox:test",
-            ],
-        );
+        env.ok_at_epoch(&[
+            "import",
+            common::base_tarball().to_str().unwrap(),
+            "busybox:test",
+        ]);
         let ctx = app_context(env);
-        with_epoch(env, &["build", "-q", "-t", "app:r", ctx.to_str().unwrap()]);
+        env.ok_at_epoch(&["build", "-q", "-t", "app:r", ctx.to_str().unwrap()]);
         env.inspect("app:r")["Digest"].as_str().unwrap().to_owned()
     };
     let a = Env::empty();

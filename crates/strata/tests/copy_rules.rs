@@ -142,21 +142,7 @@ fn big_context(env: &Env) -> std::path::PathBuf {
 fn two_builds_at_once_on_one_store() {
     let env = Env::with_base();
     let ctx = big_context(&env);
-    let spawn = |tag: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args([
-                "--root",
-                env.root().to_str().unwrap(),
-                "build",
-                "-q",
-                "-t",
-                tag,
-                ctx.to_str().unwrap(),
-            ])
-            .env("SOURCE_DATE_EPOCH", "1700000000")
-            .output()
-            .unwrap()
-    };
+    let spawn = |tag: &str| env.strata_at_epoch(&["build", "-q", "-t", tag, ctx.to_str().unwrap()]);
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(|| spawn("one:1"));
         let b = s.spawn(|| spawn("two:1"));

@@ -18,23 +18,13 @@ fn run_layers_are_reproducible_with_source_date_epoch() {
     let df = "FROM busybox:test\nRUN mkdir -p /out/deep && echo made > /out/deep/f && touch /out/t && ln -s f /out/deep/l && rm -f /etc/group\n";
     let digest = || {
         let env = Env::empty();
-        let run = |args: &[&str]| {
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-                .arg("--root")
-                .arg(env.root())
-                .args(args)
-                .env("SOURCE_DATE_EPOCH", "1700000000")
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{}", stderr(&out));
-        };
-        run(&[
+        env.ok_at_epoch(&[
             "import",
             common::base_tarball().to_str().unwrap(),
             "busybox:test",
         ]);
         let ctx = env.context("ctx", &[("Dockerfile", df)]);
-        run(&["build", "-q", "-t", "r:1", ctx.to_str().unwrap()]);
+        env.ok_at_epoch(&["build", "-q", "-t", "r:1", ctx.to_str().unwrap()]);
         env.inspect("r:1")["Digest"].as_str().unwrap().to_owned()
     };
     let first = digest();

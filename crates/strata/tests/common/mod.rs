@@ -44,6 +44,27 @@ impl Env {
             .unwrap()
     }
 
+    /// Runs strata with `SOURCE_DATE_EPOCH` set (reproducible output); raw output.
+    pub fn strata_at_epoch(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg("--root")
+            .arg(self.root())
+            .args(args)
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .output()
+            .unwrap()
+    }
+
+    /// Like [`Env::strata_at_epoch`], asserting success.
+    pub fn ok_at_epoch(&self, args: &[&str]) {
+        let out = self.strata_at_epoch(args);
+        assert!(
+            out.status.success(),
+            "strata {args:?} failed:\n{}",
+            stderr(&out)
+        );
+    }
+
     /// Runs strata and asserts success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.strata(args);
