@@ -5,6 +5,7 @@
 //! existing entry there is replaced, not written through.
 
 use crate::error::{Error, Result};
+use crate::reuse::{self, Failure, Outcome, Reuse, Wanted};
 use crate::rootpath::{clean_components, resolve_dir};
 use crate::sys;
 use crate::whiteout::{classify, WhiteoutMode, WhiteoutName};
@@ -26,6 +27,10 @@ pub struct ApplyOptions {
     pub whiteouts: WhiteoutMode,
     /// Give every entry this `(uid, gid)` instead (ADD --chown).
     pub chown: Option<(u32, u32)>,
+    /// An immutable directory holding an earlier, similar unpack (on the same filesystem):
+    /// regular files identical there in bytes and metadata are hard-linked from it instead of
+    /// written (see [`crate::reuse`]). The result is the same as without it.
+    pub reuse: Option<PathBuf>,
 }
 
 /// Counts of what [`apply_layer`] did.
@@ -41,8 +46,10 @@ pub struct ApplyStats {
     pub devices: u64,
     /// Whiteouts and opaque markers handled (in `Apply`/`Overlay` mode).
     pub whiteouts: u64,
-    /// Bytes of file content written.
+    /// Bytes of file content written (or linked).
     pub bytes: u64,
+    /// Regular files hard-linked from [`ApplyOptions::reuse`] (counted in `files` too).
+    pub linked: u64,
     /// Entries skipped: the root entry, unsupported types, device nodes
     /// without privilege.
     pub skipped: u64,
@@ -70,8 +77,10 @@ pub fn apply_layer<R: Read>(tar: R, dest: &Path, opts: &ApplyOptions) -> Result<
         created: HashSet::new(),
         dirs: Vec::new(),
         stats: ApplyStats::default(),
-        buf: vec![0u8; 256 * 1024],
+        buf: vec![0u8; BUF_SIZE],
+        cmp_buf: Vec::new(),
         parent_cache: None,
+        reuse: opts.reuse.as_deref().and_then(|r| Reuse::open(r, dest)),
     };
     let mut last: Option<String> = None;
     let entries = archive.entries().map_err(|source| Error::ReadTar {
@@ -98,8 +107,13 @@ struct Applier<'a> {
     dirs: Vec<(PathBuf, String, Meta)>,
     stats: ApplyStats,
     buf: Vec<u8>,
+    /// The candidate's bytes when comparing with [`ApplyOptions::reuse`].
+    cmp_buf: Vec<u8>,
     parent_cache: Option<(PathBuf, PathBuf)>,
+    reuse: Option<Reuse>,
 }
+
+const BUF_SIZE: usize = 256 * 1024;
 
 /// Builds an [`Error::Apply`]; called only on failure.
 fn aerr(entry: &str, path: &Path, source: io::Error) -> Error {
@@ -140,8 +154,12 @@ impl Applier<'_> {
         let err = |s| aerr(&name, &target, s);
         match kind {
             EntryType::Regular | EntryType::Continuous => {
-                self.write_file(e, &target, &name)?;
                 self.stats.files += 1;
+                if self.write_file(e, &target, &name, &meta)? {
+                    // A link to an identical file: its metadata is already right.
+                    self.created.insert(rel);
+                    return Ok(name);
+                }
             }
             EntryType::Directory => {
                 match fs::DirBuilder::new().mode(0o700).create(&target) {
@@ -213,46 +231,91 @@ impl Applier<'_> {
         Ok(())
     }
 
+    /// Writes a regular file's content; true when it was hard-linked from the reuse dir
+    /// instead (metadata included).
     fn write_file<R: Read>(
         &mut self,
         e: &mut tar::Entry<'_, R>,
         target: &Path,
         name: &str,
-    ) -> Result<()> {
+        meta: &Meta,
+    ) -> Result<bool> {
         let err = |s| aerr(name, target, s);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(target)
-            .map_err(&err)?;
+        let read_err = |source| Error::ReadEntry {
+            entry: name.to_string(),
+            source,
+        };
+        let create = || {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(target)
+        };
         let expected = e.size();
-        let mut written = 0u64;
+        let (mut file, mut written) = match self.reuse_candidate(target, meta, expected) {
+            Some(cand) => {
+                self.cmp_buf.resize(BUF_SIZE, 0);
+                let bufs = (&mut self.buf[..], &mut self.cmp_buf[..]);
+                match reuse::link_or_write(e, cand, target, bufs, create) {
+                    Ok(Outcome::Linked(n)) => {
+                        self.check_size(name, expected, n)?;
+                        self.stats.linked += 1;
+                        return Ok(true);
+                    }
+                    Ok(Outcome::Writing(file, n)) => (file, n),
+                    Err(Failure::Read(x)) => return Err(read_err(x)),
+                    Err(Failure::Write(x)) => return Err(err(x)),
+                }
+            }
+            None => (create().map_err(&err)?, 0),
+        };
         loop {
             let n = match e.read(&mut self.buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(x) if x.kind() == io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    return Err(Error::ReadEntry {
-                        entry: name.to_string(),
-                        source,
-                    })
-                }
+                Err(x) => return Err(read_err(x)),
             };
             file.write_all(&self.buf[..n]).map_err(&err)?;
             written += n as u64;
         }
-        if written != expected {
+        self.check_size(name, expected, written)?;
+        Ok(false)
+    }
+
+    /// Counts `actual` bytes of an entry whose header said `expected`.
+    fn check_size(&mut self, name: &str, expected: u64, actual: u64) -> Result<()> {
+        if actual != expected {
             return Err(Error::Truncated {
                 entry: name.to_string(),
                 expected,
-                actual: written,
+                actual,
             });
         }
-        self.stats.bytes += written;
+        self.stats.bytes += actual;
         Ok(())
+    }
+
+    /// A file of the reuse dir at `target`'s place that may be linked: same size, mode, owner
+    /// and mtime, no xattrs (bytes are compared by the caller).
+    fn reuse_candidate(&self, target: &Path, meta: &Meta, size: u64) -> Option<std::fs::File> {
+        let reuse = self.reuse.as_ref()?;
+        let (uid, gid) = self.owner(meta)?;
+        if !meta.xattrs.is_empty() {
+            return None;
+        }
+        let rel = target.strip_prefix(self.dest).ok()?;
+        let want = Wanted {
+            size,
+            mode: meta.mode,
+            uid,
+            gid,
+            mtime: meta.mtime,
+            mtime_nsec: meta.mtime_nsec,
+        };
+        reuse.candidate(rel, &want)
     }
 
     fn hardlink<R: Read>(
@@ -318,12 +381,7 @@ impl Applier<'_> {
     fn set_meta(&mut self, target: &Path, name: &str, meta: &Meta, kind: EntryType) -> Result<()> {
         let err = |s| aerr(name, target, s);
         // Owner first: chown clears setuid bits and security.capability.
-        let owner = match self.opts.chown {
-            Some(o) => Some(o),
-            None if self.opts.same_owner => Some((meta.uid, meta.gid)),
-            None => None,
-        };
-        if let Some((uid, gid)) = owner {
+        if let Some((uid, gid)) = self.owner(meta) {
             std::os::unix::fs::lchown(target, Some(uid), Some(gid)).map_err(&err)?;
         }
         for (k, v) in &meta.xattrs {
@@ -347,6 +405,15 @@ impl Applier<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The owner an entry gets, when one is set (else the unpacking user's).
+    fn owner(&self, meta: &Meta) -> Option<(u32, u32)> {
+        match self.opts.chown {
+            Some(o) => Some(o),
+            None if self.opts.same_owner => Some((meta.uid, meta.gid)),
+            None => None,
+        }
     }
 
     fn whiteout(&mut self, name: &str, parents: &[&OsStr], wh: WhiteoutName<'_>) -> Result<()> {

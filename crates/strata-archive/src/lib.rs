@@ -34,6 +34,7 @@ pub mod entry;
 pub mod error;
 mod header;
 mod pgzip;
+mod reuse;
 mod rootpath;
 mod sys;
 pub mod whiteout;

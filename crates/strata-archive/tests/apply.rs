@@ -20,7 +20,7 @@ fn apply(
     let opts = ApplyOptions {
         same_owner: true,
         whiteouts: mode,
-        chown: None,
+        ..ApplyOptions::default()
     };
     apply_layer(tar, dest, &opts)
 }

@@ -61,7 +61,7 @@ pub fn write_rootfs(store: &Store, image: &Image, dest: &Path) -> Result<()> {
     let opts = ApplyOptions {
         same_owner,
         whiteouts: WhiteoutMode::Apply,
-        chown: None,
+        ..ApplyOptions::default()
     };
     for layer in &image.manifest.layers {
         let blob = store.open_blob(&layer.digest)?;

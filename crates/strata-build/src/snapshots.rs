@@ -44,5 +44,6 @@ pub fn prune_snapshots(store: &Store) -> Result<SnapshotPrune> {
             report.removed += 1;
         }
     }
+    snapshots.clean_hints()?;
     Ok(report)
 }

@@ -80,11 +80,13 @@ impl ImageState {
         let ids: Vec<String> = self.layers.iter().map(|l| l.diff_id.to_string()).collect();
         let chains = chain_ids(&ids);
         let mut dirs = Vec::with_capacity(self.layers.len());
-        for (layer, chain_id) in self.layers.iter().zip(chains) {
+        for (i, layer) in self.layers.iter().enumerate() {
             let blob = store.blob_path(&layer.descriptor.digest);
             let source = LayerSource {
                 diff_id: layer.diff_id.to_string(),
-                chain_id,
+                chain_id: chains[i].clone(),
+                // The parent lets an edited layer link unchanged files from its sibling.
+                parent: i.checked_sub(1).map(|p| chains[p].clone()),
                 open: Box::new(move || {
                     let f = std::fs::File::open(&blob)?;
                     let (r, _) = strata_archive::open_decompressed(

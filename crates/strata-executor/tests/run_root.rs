@@ -283,6 +283,7 @@ fn busybox_snapshot(store: &SnapshotStore, dir: &Path) -> PathBuf {
         .ensure(LayerSource {
             chain_id: diff_id.clone(),
             diff_id,
+            parent: None,
             open,
         })
         .unwrap()

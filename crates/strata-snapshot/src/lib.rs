@@ -19,6 +19,7 @@ pub mod chain;
 pub mod cleanup;
 pub mod diff;
 mod error;
+mod hints;
 mod lock;
 pub mod mounter;
 pub mod overlay;

@@ -5,6 +5,8 @@
 //! sha256/<hex>/          one unpacked layer per chain id, whiteouts in overlay form
 //! tmp/<hex>-<nonce>/     unpacks in progress (removed on open when their lock is free)
 //! locks/<hex>.lock       flock per chain id, held while unpacking or removing
+//! boot/<hex>             the boot a snapshot was made in (see `ensure`)
+//! hints/<parent hex>     the snapshot last unpacked over a parent (see `hints`)
 //! active/<id>/           read-write overlay mounts of running steps (see ActiveMount)
 //! ```
 
@@ -32,6 +34,9 @@ pub struct LayerSource {
     pub diff_id: String,
     /// Chain id of the layer (see [`crate::chain_id`]); names the snapshot dir.
     pub chain_id: String,
+    /// Chain id of the layer below, if any: the unpack hard-links unchanged files from the
+    /// snapshot last unpacked over the same parent (see `hints`).
+    pub parent: Option<String>,
     /// Opens the decompressed tar; called only when the layer must be unpacked.
     pub open: LayerOpener,
 }
@@ -41,6 +46,7 @@ impl std::fmt::Debug for LayerSource {
         f.debug_struct("LayerSource")
             .field("diff_id", &self.diff_id)
             .field("chain_id", &self.chain_id)
+            .field("parent", &self.parent)
             .finish_non_exhaustive()
     }
 }
@@ -65,7 +71,7 @@ impl SnapshotStore {
             dir: root.join("snapshots"),
             mounter,
         };
-        for sub in ["sha256", "tmp", "locks", "active", "boot"] {
+        for sub in ["sha256", "tmp", "locks", "active", "boot", "hints"] {
             let d = store.dir.join(sub);
             fs::create_dir_all(&d).map_err(io_err("create", &d))?;
         }
@@ -126,13 +132,20 @@ impl SnapshotStore {
     }
 
     fn fill(&self, layer: LayerSource, tmp: &Path, dest: &Path) -> Result<()> {
-        info!(chain_id = %layer.chain_id, diff_id = %layer.diff_id, "unpacking layer");
+        let hex = hex_of(&layer.chain_id)?;
+        let parent = layer.parent.as_deref();
+        let reuse = parent.and_then(|p| self.sibling_of(p, hex));
+        info!(chain_id = %layer.chain_id, diff_id = %layer.diff_id, reuse = ?reuse, "unpacking layer");
         let reader = (layer.open)().map_err(|source| Error::OpenLayer {
             diff_id: layer.diff_id.clone(),
             source,
         })?;
-        unpack_verified(reader, &layer.diff_id, tmp)?;
-        self.place(hex_of(&layer.chain_id)?, tmp, dest)
+        unpack_verified(reader, &layer.diff_id, tmp, reuse)?;
+        self.place(hex, tmp, dest)?;
+        if let Some(p) = parent {
+            self.record_sibling(p, hex);
+        }
+        Ok(())
     }
 
     /// Marks a complete snapshot dir with this boot (or syncs it where the boot id is
@@ -170,7 +183,7 @@ impl SnapshotStore {
     }
 
     /// Whether the snapshot dir exists and was unpacked in this boot (or synced).
-    fn trusted(&self, hex: &str, dest: &Path) -> bool {
+    pub(crate) fn trusted(&self, hex: &str, dest: &Path) -> bool {
         if !dest.is_dir() {
             return false;
         }
@@ -229,9 +242,14 @@ impl SnapshotStore {
     }
 }
 
-/// Applies `reader` into `dest` (overlay whiteouts, owners kept), hashing every
-/// byte read, and checks the digest against `diff_id`.
-fn unpack_verified(reader: Box<dyn Read>, diff_id: &str, dest: &Path) -> Result<()> {
+/// Applies `reader` into `dest` (overlay whiteouts, owners kept, identical files linked
+/// from `reuse`), hashing every byte read, and checks the digest against `diff_id`.
+fn unpack_verified(
+    reader: Box<dyn Read>,
+    diff_id: &str,
+    dest: &Path,
+    reuse: Option<PathBuf>,
+) -> Result<()> {
     let mut hashing = HashingReader {
         inner: reader,
         hasher: Sha256::new(),
@@ -239,6 +257,7 @@ fn unpack_verified(reader: Box<dyn Read>, diff_id: &str, dest: &Path) -> Result<
     let opts = ApplyOptions {
         same_owner: true,
         whiteouts: WhiteoutMode::Overlay,
+        reuse,
         ..ApplyOptions::default()
     };
     let stats =

@@ -41,6 +41,7 @@ fn source(
     LayerSource {
         diff_id: diff_id.to_string(),
         chain_id: chain_id.to_string(),
+        parent: None,
         open: Box::new(move || {
             if let Some(n) = opens {
                 n.fetch_add(1, Ordering::SeqCst);
@@ -103,6 +104,7 @@ fn ensure_unpacks_once_and_stores_overlay_whiteouts() {
     let layer = LayerSource {
         diff_id: chain.clone(),
         chain_id: chain,
+        parent: None,
         open: Box::new(|| panic!("must not reopen an unpacked layer")),
     };
     assert_eq!(store.ensure(layer).unwrap(), lowers[1]);
@@ -152,6 +154,7 @@ fn wrong_diff_id_is_rejected_and_leaves_nothing() {
     let failing = LayerSource {
         diff_id: wrong.clone(),
         chain_id: wrong.clone(),
+        parent: None,
         open: Box::new(|| Err(io::Error::other("blob missing"))),
     };
     assert!(matches!(
@@ -393,4 +396,55 @@ fn snapshots_from_an_earlier_boot_are_unpacked_again() {
         !tmp.path().join("snapshots/boot").join(hex).exists(),
         "remove drops the marker"
     );
+}
+
+/// Two layers over the same parent (the same build step before and after a one-file edit):
+/// the second unpack hard-links the first one's unchanged files, writes the changed one,
+/// and a removed sibling is never used again.
+#[test]
+fn sibling_unpacks_share_unchanged_files() {
+    if !is_root() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let store = SnapshotStore::open(root.path()).unwrap();
+    let (base, base_tar) = layer(vec![file("etc/os", "base")]);
+    store.ensure(source(&base, &base, base_tar, None)).unwrap();
+    let app = |edited: &str| {
+        layer(vec![
+            Entry::dir("app", 0o755),
+            file("app/a.py", "a = 1\n"),
+            file("app/b.py", edited),
+            file("app/c.py", "c = 3\n"),
+        ])
+    };
+    let over_base = |diff_id: &str, tar: Vec<u8>| {
+        let chain = strata_snapshot::chain_id(Some(&base), diff_id);
+        let mut s = source(&chain, diff_id, tar, None);
+        s.parent = Some(base.clone());
+        (chain, s)
+    };
+    let (d1, t1) = app("b = 2\n");
+    let (c1, s1) = over_base(&d1, t1);
+    let p1 = store.ensure(s1).unwrap();
+    let (d2, t2) = app("b = 9\n");
+    let (c2, s2) = over_base(&d2, t2);
+    let p2 = store.ensure(s2).unwrap();
+
+    let ino = |p: &Path| fs::metadata(p).unwrap().ino();
+    assert_eq!(ino(&p1.join("app/a.py")), ino(&p2.join("app/a.py")));
+    assert_eq!(ino(&p1.join("app/c.py")), ino(&p2.join("app/c.py")));
+    assert_ne!(ino(&p1.join("app/b.py")), ino(&p2.join("app/b.py")));
+    assert_eq!(fs::read_to_string(p2.join("app/b.py")).unwrap(), "b = 9\n");
+    assert_eq!(fs::read_to_string(p1.join("app/b.py")).unwrap(), "b = 2\n");
+
+    // The newest sibling is the hint; once it is removed, a third unpack writes everything.
+    store.remove(&c2).unwrap();
+    assert_eq!(store.clean_hints().unwrap(), 1);
+    let (d3, t3) = app("b = 10\n");
+    let (_, s3) = over_base(&d3, t3);
+    let p3 = store.ensure(s3).unwrap();
+    assert_ne!(ino(&p1.join("app/a.py")), ino(&p3.join("app/a.py")));
+    assert_eq!(fs::read_to_string(p3.join("app/a.py")).unwrap(), "a = 1\n");
+    assert!(p1.join("app/a.py").exists(), "{c1} untouched");
 }

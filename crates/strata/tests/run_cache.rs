@@ -43,7 +43,7 @@ fn a_changed_file_reruns_only_the_steps_that_read_it_and_after() {
         return;
     }
     let env = Env::with_base();
-    let df = "FROM busybox:test\nCOPY deps.txt /deps.txt\nRUN cat /deps.txt > /deps.out\nCOPY app/ /app/\nRUN ls /app > /app.list\n";
+    let df = "FROM busybox:test\nCOPY deps.txt /deps.txt\nRUN cat /deps.txt > /deps.out\nCOPY app/ /app/\nRUN ls /app > /app.list && cat /app/main.sh > /main.out\n";
     let ctx = env.context(
         "ctx",
         &[
@@ -68,6 +68,45 @@ fn a_changed_file_reruns_only_the_steps_that_read_it_and_after() {
         log.contains("RUN ls /app") && log.matches(" DONE ").count() >= 2,
         "{log}"
     );
+    // The edited COPY's snapshot hard-links the unchanged file from the one before the edit
+    // (the two are siblings over the same parent) and holds the new bytes of the edited one.
+    let copies = copy_snapshots(&env.root());
+    assert_eq!(copies.len(), 2, "{copies:?}");
+    let ino =
+        |p: &std::path::Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    assert_eq!(
+        ino(&copies[0].join("app/util.sh")),
+        ino(&copies[1].join("app/util.sh"))
+    );
+    let mains: std::collections::BTreeSet<String> = copies
+        .iter()
+        .map(|c| std::fs::read_to_string(c.join("app/main.sh")).unwrap())
+        .collect();
+    assert_eq!(mains, ["v1".to_string(), "v2".to_string()].into());
+    // And the image built after the edit holds exactly the edited tree.
+    let out = env.path("out");
+    let dest = format!("type=local,dest={}", out.display());
+    env.build(&["-o", &dest, ctx.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(out.join("main.out")).unwrap(), "v2");
+    assert_eq!(
+        std::fs::read_to_string(out.join("app/main.sh")).unwrap(),
+        "v2"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("app/util.sh")).unwrap(),
+        "u"
+    );
+}
+
+/// The snapshots that hold a COPY of `app/` (and nothing of the base).
+fn copy_snapshots(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(root.join("snapshots/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("app/util.sh").is_file() && !p.join("bin").exists())
+        .collect();
+    found.sort();
+    found
 }
 
 #[test]
