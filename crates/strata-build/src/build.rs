@@ -129,7 +129,7 @@ impl<'a> Build<'a> {
             .collect();
         let mut b = Build {
             store,
-            snapshots: SnapshotStore::open(store.root())?,
+            snapshots: crate::snapshots::open_snapshots(store)?,
             opts,
             progress,
             file,

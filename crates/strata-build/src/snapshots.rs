@@ -1,5 +1,6 @@
-//! Garbage collection of layer snapshots: a snapshot no stored image uses is removed (it can
-//! always be unpacked again from its blob).
+//! Opening the snapshot store (after reaping what killed processes left) and garbage
+//! collection of layer snapshots: a snapshot no stored image uses is removed (it can always be
+//! unpacked again from its blob).
 
 use std::collections::HashSet;
 
@@ -14,9 +15,21 @@ pub struct SnapshotPrune {
     pub removed: usize,
 }
 
+/// The executor's state dir in the store (runtime state and bundles of live runs).
+pub(crate) fn executor_dir(store: &Store) -> std::path::PathBuf {
+    store.root().join("executor")
+}
+
+/// Opens the snapshot store, first removing the containers of strata processes that were
+/// killed: they may still use overlay mounts that opening the store tears down.
+pub(crate) fn open_snapshots(store: &Store) -> Result<SnapshotStore> {
+    strata_executor::reap_stale(&executor_dir(store))?;
+    Ok(SnapshotStore::open(store.root())?)
+}
+
 /// Removes every snapshot whose chain ID belongs to no image in the store.
 pub fn prune_snapshots(store: &Store) -> Result<SnapshotPrune> {
-    let snapshots = SnapshotStore::open(store.root())?;
+    let snapshots = open_snapshots(store)?;
     let mut keep = HashSet::new();
     for row in store.list_images()? {
         let ids: Vec<String> = row

@@ -11,18 +11,23 @@
 //!   runtime state and bundle, on success, failure, panic and (after
 //!   [`install_signal_cleanup`]) SIGINT/SIGTERM.
 //!
+//! - [`reap_stale`] removes the containers of a strata process that was killed
+//!   (SIGKILL): each run holds a flock on `bundles/<id>.lock` while it lives.
+//!
 //! This crate does not mount the rootfs or diff it (that is `strata-snapshot`)
 //! and knows nothing of Dockerfiles or caches.
 
-mod bundle;
+pub mod bundle;
 pub mod config;
 mod error;
+mod reap;
 pub mod run;
 pub mod runtime;
 pub mod spec;
 pub mod stubs;
 
 pub use error::{Error, Result};
+pub use reap::reap_stale;
 pub use run::{Executor, RunOutcome, Stream};
 pub use runtime::{CgroupLayout, Runtime};
 pub use spec::{MountKind, MountSpec, Network, RunSpec, DEFAULT_PATH};

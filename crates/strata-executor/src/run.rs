@@ -12,6 +12,7 @@ use tracing::{debug, info, warn};
 
 use crate::bundle::Bundle;
 use crate::error::{io_err, Error, Result};
+use crate::reap::{lock_path, RunLock};
 use crate::runtime::Runtime;
 use crate::spec::RunSpec;
 use crate::stubs::{missing_mountpoints, remove_stubs};
@@ -83,6 +84,7 @@ impl Executor {
     pub fn run(&self, spec: &RunSpec, output: &mut dyn FnMut(Stream, &[u8])) -> Result<RunOutcome> {
         spec.validate()?;
         let id = container_id();
+        let _run_lock = RunLock::take(&self.bundles_dir(), &id, &self.runtime)?;
         let stubs = missing_mountpoints(&spec.rootfs, mount_targets(spec));
         let bundle_dir = self.bundles_dir().join(&id);
         let guard = self.register_cleanup(&id, &bundle_dir);
@@ -130,12 +132,15 @@ impl Executor {
         }
     }
 
-    /// Registers the teardown of container `id` in the global cleanup registry.
+    /// Registers the teardown of container `id` in the global cleanup registry (on a signal,
+    /// the process exits after it: the run lock file goes too).
     fn register_cleanup(&self, id: &str, bundle_dir: &Path) -> CleanupGuard {
         let (runtime, root) = (self.runtime.clone(), self.runtime_root());
         let (id, bundle_dir) = (id.to_string(), bundle_dir.to_path_buf());
+        let lock = lock_path(&self.bundles_dir(), &id);
         Registry::global().register(format!("container {id}"), move || {
             teardown(&runtime, &root, &id, &bundle_dir);
+            let _ = fs::remove_file(&lock);
         })
     }
 }

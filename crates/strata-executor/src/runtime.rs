@@ -139,6 +139,18 @@ impl Runtime {
         })
     }
 
+    /// The runtime binary at `path`, not probed (to clean up after a run that used it).
+    pub fn at(path: &Path) -> Runtime {
+        Runtime {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path: path.to_path_buf(),
+            version: String::new(),
+        }
+    }
+
     /// `<runtime> --root <state_root>` ready for a subcommand.
     pub fn command(&self, state_root: &Path) -> Command {
         let mut cmd = Command::new(&self.path);

@@ -452,3 +452,62 @@ fn sigterm_during_a_run_leaves_nothing_behind() {
         cgroup_dirs(&prefix)
     );
 }
+
+/// `reap_stale` leaves a live run alone (its lock is held) and removes what a killed run
+/// left: the container of a lock nobody holds, and an old temporary lock file.
+#[test]
+fn reaping_spares_live_runs_and_removes_dead_ones() {
+    if !usable() {
+        return;
+    }
+    let f = fixture();
+    let state = f.dir.join("state");
+    let rootfs = busybox_rootfs(&f.dir);
+    std::thread::scope(|s| {
+        let live = s.spawn(|| run(&f.exec, &sh(&rootfs, "sleep 1; echo survived")));
+        wait_for("the run's lock", || {
+            fs::read_dir(f.exec.bundles_dir())
+                .unwrap()
+                .any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".lock"))
+        });
+        assert_eq!(strata_executor::reap_stale(&state).unwrap(), 0);
+        let (outcome, out, _) = live.join().unwrap();
+        assert_eq!((outcome.exit_code, out.as_str()), (0, "survived\n"));
+    });
+    assert_no_state(&f.exec);
+
+    // A dead run: its lock file exists but nobody holds it, with a container still there.
+    let id = "strata-dead-run";
+    let bundle = f.exec.bundles_dir().join(id);
+    fs::create_dir_all(&bundle).unwrap();
+    let runtime = Runtime::detect(None).unwrap();
+    fs::write(
+        f.exec.bundles_dir().join(format!("{id}.lock")),
+        runtime.path.to_string_lossy().as_bytes(),
+    )
+    .unwrap();
+    strata_executor::bundle::Bundle::write(&bundle, &sh(&rootfs, "sleep 300"), "/strata/dead")
+        .unwrap();
+    let started = runtime
+        .command(&f.exec.runtime_root())
+        .args(["run", "--detach", "--bundle"])
+        .arg(&bundle)
+        .arg(id)
+        .status()
+        .unwrap();
+    assert!(started.success());
+    assert!(f.exec.runtime_root().join(id).exists());
+    // An old temporary lock of a run killed before its lock was in place.
+    let temp = f.exec.bundles_dir().join(".new-strata-x");
+    fs::write(&temp, b"").unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    fs::File::options()
+        .write(true)
+        .open(&temp)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+
+    assert_eq!(strata_executor::reap_stale(&state).unwrap(), 1);
+    assert_no_state(&f.exec);
+}

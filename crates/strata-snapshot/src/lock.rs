@@ -10,7 +10,7 @@ use crate::error::{io_err, Result};
 /// An exclusive flock held until drop.
 #[derive(Debug)]
 pub struct FileLock {
-    _file: File,
+    file: File,
 }
 
 impl FileLock {
@@ -18,17 +18,22 @@ impl FileLock {
     pub fn acquire(path: &Path) -> Result<FileLock> {
         let file = open(path)?;
         flock(&file, FlockOperation::LockExclusive).map_err(|e| io_err("lock", path)(e.into()))?;
-        Ok(FileLock { _file: file })
+        Ok(FileLock { file })
     }
 
     /// Takes the lock if free; `None` when another holder has it.
     pub fn try_acquire(path: &Path) -> Result<Option<FileLock>> {
         let file = open(path)?;
         match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(Some(FileLock { _file: file })),
+            Ok(()) => Ok(Some(FileLock { file })),
             Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
             Err(e) => Err(io_err("lock", path)(e.into())),
         }
+    }
+
+    /// The locked file (opened for writing), to record who holds the lock.
+    pub fn file(&self) -> &File {
+        &self.file
     }
 }
 

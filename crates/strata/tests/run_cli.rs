@@ -434,10 +434,12 @@ fn mounts_under(root: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Interrupts a build while its RUN is in the container and checks nothing is left behind.
+/// Interrupts a build while its RUN is in the container and checks nothing is left behind:
+/// at once for SIGINT/SIGTERM (exit `code`); for SIGKILL (`code` None), which no process can
+/// clean up after, once the next strata command on the store has run.
 /// Each signal uses its own sleep duration so that tests running at once can tell their
 /// processes apart even after a leftover one is reparented.
-fn interrupt_during_run(signal: libc::c_int, secs: &str, code: i32) {
+fn interrupt_during_run(signal: libc::c_int, secs: &str, code: Option<i32>) {
     if !is_root() {
         return;
     }
@@ -509,11 +511,17 @@ fn interrupt_during_run(signal: libc::c_int, secs: &str, code: i32) {
         .unwrap()
         .read_to_string(&mut text)
         .unwrap();
-    assert_eq!(
-        status.code(),
-        Some(code),
-        "exit status {status:?}; log:\n{text}"
-    );
+    assert_eq!(status.code(), code, "exit status {status:?}; log:\n{text}");
+    if code.is_none() {
+        // Killed: its container still runs, on its overlay mount...
+        assert!(
+            !sleep_pids(secs).is_empty(),
+            "the container died with strata"
+        );
+        assert!(!mounts_under(&env.root()).is_empty());
+        // ...until the next command on the store reaps them.
+        env.ok(&["prune"]);
+    }
 
     // The container's process may take a moment to be reaped after runc kills it.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -555,13 +563,18 @@ fn interrupt_during_run(signal: libc::c_int, secs: &str, code: i32) {
 #[test]
 
 fn sigint_during_run_leaves_nothing_behind() {
-    interrupt_during_run(libc::SIGINT, "37", 130);
+    interrupt_during_run(libc::SIGINT, "37", Some(130));
 }
 
 #[test]
 
 fn sigterm_during_run_leaves_nothing_behind() {
-    interrupt_during_run(libc::SIGTERM, "38", 143);
+    interrupt_during_run(libc::SIGTERM, "38", Some(143));
+}
+
+#[test]
+fn sigkill_during_run_is_cleaned_up_by_the_next_command() {
+    interrupt_during_run(libc::SIGKILL, "39", None);
 }
 
 // ---------------------------------------------------------------------------------------------

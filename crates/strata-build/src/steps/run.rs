@@ -420,7 +420,7 @@ fn executor(r: &StageRunner<'_, '_>) -> Result<Executor> {
             }
         }
     };
-    let state = r.b.store.root().join("executor");
+    let state = crate::snapshots::executor_dir(r.b.store);
     Ok(Executor::new(runtime, &state)?)
 }
 
