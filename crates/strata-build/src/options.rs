@@ -21,6 +21,8 @@ pub struct BuildOptions {
     pub build_args: BTreeMap<String, String>,
     /// `--secret id=ID,src=PATH|env=VAR`.
     pub secrets: BTreeMap<String, SecretSource>,
+    /// `--ssh ID=SOCKET`: SSH agent sockets for RUN --mount=type=ssh, by id.
+    pub ssh: BTreeMap<String, PathBuf>,
     /// `--no-cache`: run every step, record the results again.
     pub no_cache: bool,
     /// `--network` default for RUN steps.
@@ -49,6 +51,7 @@ impl BuildOptions {
             target: None,
             build_args: BTreeMap::new(),
             secrets: BTreeMap::new(),
+            ssh: BTreeMap::new(),
             no_cache: false,
             network: NetworkMode::Host,
             outputs: Vec::new(),

@@ -105,6 +105,9 @@ pub struct BuildArgs {
     /// A secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR
     #[arg(long)]
     pub secret: Vec<String>,
+    /// An SSH agent for RUN --mount=type=ssh: default (uses $SSH_AUTH_SOCK) or ID[=SOCKET]
+    #[arg(long)]
+    pub ssh: Vec<String>,
     /// Do not use the build cache
     #[arg(long)]
     pub no_cache: bool,

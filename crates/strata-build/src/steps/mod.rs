@@ -4,4 +4,5 @@ pub mod add;
 pub mod copy;
 pub mod mounts;
 pub mod run;
+pub mod ssh;
 pub mod workdir;

@@ -15,7 +15,9 @@
 //! - `secret`: the value (from `--secret`) goes to a temp file under `<store>/tmp/`, bound
 //!   read-only at the target, and/or to the env var named by `env=`. Only the id enters the
 //!   key; the value never enters a key, a layer, the history or a log line strata writes.
-//! - `ssh`: not supported.
+//! - `ssh`: the agent given with `--ssh ID=SOCKET`, through a proxy socket owned by the
+//!   mount's uid/gid with its mode (see [`super::ssh`]); not forwarded and not `required`,
+//!   the mount is skipped. The first one's target is `SSH_AUTH_SOCK`.
 
 use std::fs::{self, File};
 use std::io;
@@ -36,12 +38,15 @@ use crate::options::SecretSource;
 use crate::stage::StageRunner;
 use crate::state::ImageState;
 use crate::steps::copy::{context_digests, describe_items};
+use crate::steps::ssh::AgentProxy;
 
 /// The host side of a step's mounts, alive until the container exited.
 pub struct Prepared {
     pub specs: Vec<MountSpec>,
     /// `NAME=value` for secrets exposed as env vars: never keyed, logged or recorded.
     pub secret_env: Vec<String>,
+    /// The target of the first ssh mount: `SSH_AUTH_SOCK` unless the step sets it.
+    pub ssh_auth_sock: Option<String>,
     holds: Vec<Hold>,
 }
 
@@ -50,6 +55,7 @@ enum Hold {
     Lock(#[allow(dead_code)] File),
     Temp(#[allow(dead_code)] tempfile::TempDir),
     Overlay(#[allow(dead_code)] ActiveMount),
+    Agent(#[allow(dead_code)] AgentProxy),
 }
 
 impl Prepared {
@@ -119,8 +125,7 @@ pub fn describe(r: &StageRunner<'_, '_>, cmd: &Command, mounts: &[Mount]) -> Res
                 }
                 Origin::Context => {}
             },
-            Kind::Ssh => return Err(ssh_unsupported(r, cmd)),
-            Kind::Tmpfs | Kind::Secret => {}
+            Kind::Tmpfs | Kind::Secret | Kind::Ssh => {}
         }
     }
     Ok(out)
@@ -145,10 +150,6 @@ fn definition(i: usize, m: &Mount, workdir: &str) -> String {
         m.env,
         m.size
     )
-}
-
-fn ssh_unsupported(r: &StageRunner<'_, '_>, cmd: &Command) -> BuildError {
-    r.step_error(cmd, "--mount=type=ssh is not supported".into())
 }
 
 /// A mount target made absolute against WORKDIR, as BuildKit does.
@@ -219,6 +220,7 @@ pub fn prepare(r: &StageRunner<'_, '_>, cmd: &Command, mounts: &[Mount]) -> Resu
     let mut p = Prepared {
         specs: Vec::new(),
         secret_env: Vec::new(),
+        ssh_auth_sock: None,
         holds: Vec::new(),
     };
     for m in mounts {
@@ -231,7 +233,7 @@ pub fn prepare(r: &StageRunner<'_, '_>, cmd: &Command, mounts: &[Mount]) -> Resu
                 kind: MountKind::Tmpfs { size: m.size },
             }),
             Kind::Secret => secret(r, cmd, m, &target, &mut p)?,
-            Kind::Ssh => return Err(ssh_unsupported(r, cmd)),
+            Kind::Ssh => ssh(r, cmd, m, &target, &mut p)?,
         }
     }
     Ok(p)
@@ -441,6 +443,31 @@ fn secret(
     let owner = (m.uid.unwrap_or(0), m.gid.unwrap_or(0));
     let file = p.temp_file(r, &value, m.mode.unwrap_or(0o400), owner)?;
     p.specs.push(bind_spec(target, file, true));
+    Ok(())
+}
+
+fn ssh(
+    r: &StageRunner<'_, '_>,
+    cmd: &Command,
+    m: &Mount,
+    target: &str,
+    p: &mut Prepared,
+) -> Result<()> {
+    p.ssh_auth_sock.get_or_insert_with(|| target.to_owned());
+    let id = m.id.as_deref().unwrap_or("default");
+    let Some(agent) = r.b.opts.ssh.get(id) else {
+        if m.required {
+            let hint = format!("pass --ssh {id}=SOCKET (or --ssh default for $SSH_AUTH_SOCK)");
+            return Err(r.step_error(cmd, format!("no SSH agent forwarded for id {id}: {hint}")));
+        }
+        tracing::debug!(%id, "optional ssh agent not forwarded: skipping its mount");
+        return Ok(());
+    };
+    let owner = (m.uid.unwrap_or(0), m.gid.unwrap_or(0));
+    let proxy = AgentProxy::start(temp_dir(r, "ssh-")?, agent, owner, m.mode.unwrap_or(0o600))?;
+    p.specs
+        .push(bind_spec(target, proxy.socket().to_path_buf(), false));
+    p.holds.push(Hold::Agent(proxy));
     Ok(())
 }
 

@@ -234,6 +234,11 @@ fn execute(
     let mut spec = RunSpec::new(&rootfs, plan.argv.clone());
     spec.env = plan.env.clone();
     spec.env.extend(prepared.secret_env.iter().cloned());
+    if let Some(sock) = &prepared.ssh_auth_sock {
+        if !spec.env.iter().any(|e| e.starts_with("SSH_AUTH_SOCK=")) {
+            spec.env.push(format!("SSH_AUTH_SOCK={sock}"));
+        }
+    }
     spec.cwd = plan.cwd.clone();
     (spec.uid, spec.gid) = (user.uid, user.gid);
     spec.additional_gids = user.additional_gids;

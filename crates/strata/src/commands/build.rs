@@ -74,6 +74,7 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
     o.target = args.target.clone();
     o.build_args = build_args(&args.build_args);
     o.secrets = secrets(&args.secret)?;
+    o.ssh = ssh_agents(&args.ssh)?;
     o.no_cache = args.no_cache;
     o.network = match args.network.as_str() {
         "host" | "default" => NetworkMode::Host,
@@ -140,6 +141,39 @@ fn secrets(list: &[String]) -> Result<BTreeMap<String, SecretSource>> {
             (None, None) => SecretSource::Env(id.clone()),
         };
         out.insert(id, source);
+    }
+    Ok(out)
+}
+
+/// `--ssh default|ID[=SOCKET]` as buildx takes it; a missing socket is `$SSH_AUTH_SOCK`.
+/// Only agent sockets are forwarded: a key file is refused with what to do instead.
+fn ssh_agents(list: &[String]) -> Result<BTreeMap<String, PathBuf>> {
+    use std::os::unix::fs::FileTypeExt;
+    let mut out = BTreeMap::new();
+    for s in list {
+        let (id, path) = match s.split_once('=') {
+            Some((id, p)) => (id, PathBuf::from(p)),
+            None => match std::env::var_os("SSH_AUTH_SOCK") {
+                Some(p) => (s.as_str(), PathBuf::from(p)),
+                None => {
+                    bail!("--ssh {s}: SSH_AUTH_SOCK is not set; start ssh-agent or give ID=SOCKET")
+                }
+            },
+        };
+        if id.is_empty() || path.as_os_str().is_empty() {
+            bail!("invalid --ssh {s:?}: expected default or ID[=SOCKET]");
+        }
+        let meta = std::fs::metadata(&path)
+            .with_context(|| format!("--ssh {id}: cannot use {}", path.display()))?;
+        if !meta.file_type().is_socket() {
+            bail!(
+                "--ssh {id}: {} is not an SSH agent socket (key files are not supported: \
+                 add the key to an agent with `ssh-add {}` and pass --ssh {id})",
+                path.display(),
+                path.display()
+            );
+        }
+        out.insert(id.to_owned(), path);
     }
     Ok(out)
 }
