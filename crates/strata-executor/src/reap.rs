@@ -6,7 +6,8 @@
 //! from before its bundle exists until after its container is deleted. The file appears
 //! already locked (it is locked under a temporary name and renamed into place), so a lock
 //! that another process can take belongs to a dead run: [`reap_stale`] kills and deletes its
-//! container, removes its runtime state and bundle, then the lock file.
+//! container and removes its runtime state, bundle and lock file (the same teardown a live
+//! run ends with).
 
 use std::fs;
 use std::io::Write;
@@ -26,10 +27,9 @@ const TEMP_PREFIX: &str = ".new-";
 /// renames it into place within microseconds).
 const TEMP_GRACE: Duration = Duration::from_secs(60);
 
-/// The lock a live run holds on its container; dropping it removes the file.
+/// The lock a live run holds on its container (the run's teardown removes the file).
 #[derive(Debug)]
 pub(crate) struct RunLock {
-    path: PathBuf,
     _lock: FileLock,
 }
 
@@ -47,13 +47,7 @@ impl RunLock {
             let _ = fs::remove_file(&temp);
             return Err(io_err("write", &path)(e));
         }
-        Ok(RunLock { path, _lock: lock })
-    }
-}
-
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        remove_lock_file(&self.path);
+        Ok(RunLock { _lock: lock })
     }
 }
 
@@ -76,31 +70,25 @@ pub fn reap_stale(state_dir: &Path) -> Result<usize> {
     for entry in entries {
         let path = entry.map_err(io_err("read", &bundles))?.path();
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let (id, temp) = match (
-            name.strip_suffix(LOCK_SUFFIX),
-            name.strip_prefix(TEMP_PREFIX),
-        ) {
-            (Some(id), _) => (id.to_owned(), false),
-            (None, Some(_)) => (String::new(), true),
-            _ => continue,
-        };
-        if temp && !older_than(&path, TEMP_GRACE) {
+        if name.starts_with(TEMP_PREFIX) {
+            // A run killed before its lock was in place.
+            if older_than(&path, TEMP_GRACE) && FileLock::try_acquire(&path)?.is_some() {
+                remove_lock_file(&path);
+            }
             continue;
         }
+        let Some(id) = name.strip_suffix(LOCK_SUFFIX).map(str::to_owned) else {
+            continue;
+        };
         let Some(_held) = FileLock::try_acquire(&path)? else {
             continue; // a live run
         };
-        if temp {
-            remove_lock_file(&path); // a run killed before its lock was in place
-            continue;
-        }
         let Some(runtime) = recorded_runtime(&path).or_else(|| Runtime::detect(None).ok()) else {
             warn!(container = %id, "a killed run left a container, but no OCI runtime is found to remove it");
             continue;
         };
         warn!(container = %id, "removing a container left by a strata process that was killed");
         teardown(&runtime, &state_dir.join("runc"), &id, &bundles.join(&id));
-        remove_lock_file(&path);
         reaped += 1;
     }
     debug!(reaped, "reaped stale containers");
@@ -122,7 +110,7 @@ fn older_than(path: &Path, age: Duration) -> bool {
         .is_some_and(|d| d > age)
 }
 
-fn remove_lock_file(path: &Path) {
+pub(crate) fn remove_lock_file(path: &Path) {
     match fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             warn!(path = %path.display(), error = %e, "failed to remove a run lock");

@@ -12,7 +12,7 @@ use tracing::{debug, info, warn};
 
 use crate::bundle::Bundle;
 use crate::error::{io_err, Error, Result};
-use crate::reap::{lock_path, RunLock};
+use crate::reap::{lock_path, remove_lock_file, RunLock};
 use crate::runtime::Runtime;
 use crate::spec::RunSpec;
 use crate::stubs::{missing_mountpoints, remove_stubs};
@@ -132,21 +132,18 @@ impl Executor {
         }
     }
 
-    /// Registers the teardown of container `id` in the global cleanup registry (on a signal,
-    /// the process exits after it: the run lock file goes too).
+    /// Registers the teardown of container `id` in the global cleanup registry.
     fn register_cleanup(&self, id: &str, bundle_dir: &Path) -> CleanupGuard {
         let (runtime, root) = (self.runtime.clone(), self.runtime_root());
         let (id, bundle_dir) = (id.to_string(), bundle_dir.to_path_buf());
-        let lock = lock_path(&self.bundles_dir(), &id);
         Registry::global().register(format!("container {id}"), move || {
             teardown(&runtime, &root, &id, &bundle_dir);
-            let _ = fs::remove_file(&lock);
         })
     }
 }
 
 /// Kills and deletes the container if the runtime still knows it, then removes
-/// the bundle and any state dir left behind.
+/// the bundle, any state dir left behind and the run's lock file (beside the bundle).
 pub fn teardown(runtime: &Runtime, root: &Path, id: &str, bundle_dir: &Path) {
     let state = root.join(id);
     if state.exists() {
@@ -161,6 +158,9 @@ pub fn teardown(runtime: &Runtime, root: &Path, id: &str, bundle_dir: &Path) {
             }
             _ => {}
         }
+    }
+    if let Some(bundles) = bundle_dir.parent() {
+        remove_lock_file(&lock_path(bundles, id));
     }
 }
 

@@ -24,7 +24,7 @@ impl SnapshotStore {
         if sibling == hex {
             return None;
         }
-        let dir = self.dir.join("sha256").join(sibling);
+        let dir = self.hex_dir(sibling);
         self.trusted(sibling, &dir).then_some(dir)
     }
 
@@ -54,7 +54,7 @@ impl SnapshotStore {
                 .is_some_and(|n| n.as_encoded_bytes()[0] == b'.');
             let live = !temp
                 && fs::read_to_string(&path)
-                    .map(|h| self.dir.join("sha256").join(h.trim()).is_dir())
+                    .map(|h| self.hex_dir(h.trim()).is_dir())
                     .unwrap_or(false);
             if !live {
                 fs::remove_file(&path).map_err(io_err("remove", &path))?;

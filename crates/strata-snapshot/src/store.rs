@@ -87,7 +87,12 @@ impl SnapshotStore {
 
     /// Where the snapshot of `chain_id` lives (whether or not it exists).
     pub fn path(&self, chain_id: &str) -> Result<PathBuf> {
-        Ok(self.dir.join("sha256").join(hex_of(chain_id)?))
+        Ok(self.hex_dir(hex_of(chain_id)?))
+    }
+
+    /// The snapshot dir of a chain id given by its hex part.
+    pub(crate) fn hex_dir(&self, hex: &str) -> PathBuf {
+        self.dir.join("sha256").join(hex)
     }
 
     /// Whether the snapshot of `chain_id` is unpacked.
@@ -110,7 +115,7 @@ impl SnapshotStore {
     pub fn ensure(&self, layer: LayerSource) -> Result<PathBuf> {
         let hex = hex_of(&layer.chain_id)?.to_string();
         hex_of(&layer.diff_id)?;
-        let dest = self.dir.join("sha256").join(&hex);
+        let dest = self.hex_dir(&hex);
         if self.trusted(&hex, &dest) {
             return Ok(dest);
         }
@@ -169,7 +174,7 @@ impl SnapshotStore {
     /// made the snapshot meanwhile, `dir` is left for its owner to remove.
     pub(crate) fn adopt(&self, chain_id: &str, dir: &Path) -> Result<PathBuf> {
         let hex = hex_of(chain_id)?.to_string();
-        let dest = self.dir.join("sha256").join(&hex);
+        let dest = self.hex_dir(&hex);
         let _lock = FileLock::acquire(&self.lock_path(&hex))?;
         if self.trusted(&hex, &dest) {
             return Ok(dest);
@@ -209,7 +214,7 @@ impl SnapshotStore {
     pub fn remove(&self, chain_id: &str) -> Result<()> {
         let hex = hex_of(chain_id)?.to_string();
         let _lock = FileLock::acquire(&self.lock_path(&hex))?;
-        let dest = self.dir.join("sha256").join(&hex);
+        let dest = self.hex_dir(&hex);
         let trash = self.dir.join("tmp").join(format!("{hex}-{}", nonce()));
         let _ = fs::remove_file(self.marker_path(&hex));
         match fs::rename(&dest, &trash) {

@@ -83,10 +83,7 @@ impl Prepared {
         let tmp = temp_dir(r, "file-")?;
         let file = tmp.path().join("file");
         fs::write(&file, content).map_err(BuildError::io("writing", &file))?;
-        fs::set_permissions(&file, fs::Permissions::from_mode(mode))
-            .map_err(BuildError::io("setting the mode of", &file))?;
-        std::os::unix::fs::chown(&file, Some(owner.0), Some(owner.1))
-            .map_err(BuildError::io("changing the owner of", &file))?;
+        set_owner_and_mode(&file, owner, mode)?;
         self.holds.push(Hold::Temp(tmp));
         Ok(file)
     }
@@ -99,6 +96,15 @@ impl Prepared {
             }
         }
     }
+}
+
+/// Gives `path` the owner and then the mode a mount asks for (chown first: it would clear
+/// setuid bits).
+pub(crate) fn set_owner_and_mode(path: &Path, owner: (u32, u32), mode: u32) -> Result<()> {
+    std::os::unix::fs::chown(path, Some(owner.0), Some(owner.1))
+        .map_err(BuildError::io("changing the owner of", path))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(BuildError::io("setting the mode of", path))
 }
 
 /// Where a bind or cache mount's `from` points.

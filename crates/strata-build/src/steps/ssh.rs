@@ -10,7 +10,6 @@
 
 use std::io;
 use std::net::Shutdown;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +17,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::error::{BuildError, Result};
+use crate::steps::mounts::set_owner_and_mode;
 
 /// A listening proxy socket relaying to an agent; stops on drop, then its dir is removed.
 pub struct AgentProxy {
@@ -39,10 +39,7 @@ impl AgentProxy {
         let socket = socket.as_path();
         let listener =
             UnixListener::bind(socket).map_err(BuildError::io("listening on", socket))?;
-        std::os::unix::fs::chown(socket, Some(owner.0), Some(owner.1))
-            .map_err(BuildError::io("changing the owner of", socket))?;
-        std::fs::set_permissions(socket, std::fs::Permissions::from_mode(mode))
-            .map_err(BuildError::io("setting the mode of", socket))?;
+        set_owner_and_mode(socket, owner, mode)?;
         let stop = Arc::new(AtomicBool::new(false));
         let (flag, agent) = (stop.clone(), agent.to_path_buf());
         let thread = std::thread::Builder::new()
