@@ -1,8 +1,15 @@
 //! Build errors. Every error names what failed and where: the Dockerfile line, the path, the
-//! command and its exit code.
+//! command and its exit code. Errors of the lower crates are kept as the `source()` of the
+//! error that says where they happened, so the binary prints the whole chain once.
 
 use std::io;
 use std::path::PathBuf;
+
+use strata_oci::Digest;
+
+use crate::sources::select::SourceError;
+use crate::sources::users::UserError;
+use crate::steps::copy::rules::CopyError;
 
 /// Where in the Dockerfile a step comes from: `Dockerfile:7`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,21 +26,41 @@ impl std::fmt::Display for Location {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("{0}")]
+    #[error(transparent)]
     Dockerfile(#[from] strata_dockerfile::ParseError),
-    #[error("{path}: {message}")]
-    Input { path: PathBuf, message: String },
+    #[error("cannot read Dockerfile {path}")]
+    ReadDockerfile {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// An input file (a root filesystem tarball, `.dockerignore`) is unusable.
+    #[error("{path}")]
+    Input {
+        path: PathBuf,
+        #[source]
+        source: InputError,
+    },
+    /// An `import --change` instruction is not one import takes.
+    #[error("--change {change:?}")]
+    Change {
+        change: String,
+        #[source]
+        source: Box<ChangeError>,
+    },
     #[error("{op} {path}")]
     Io {
         op: &'static str,
         path: PathBuf,
         source: io::Error,
     },
-    #[error("{location}: {instruction}: {message}")]
+    /// A step failed: its location and instruction, and why.
+    #[error("{location}: {instruction}")]
     Step {
         location: Location,
         instruction: String,
-        message: String,
+        #[source]
+        source: Box<StepError>,
     },
     #[error("{location}: process \"{command}\" did not complete successfully: exit code: {exit_code}\n{tail}")]
     RunFailed {
@@ -44,8 +71,19 @@ pub enum BuildError {
     },
     #[error("target stage {target:?} could not be found")]
     UnknownTarget { target: String },
-    #[error("{location}: {message}")]
-    Stage { location: Location, message: String },
+    /// A stage cannot be set up (its FROM, its dependencies, an ONBUILD trigger).
+    #[error("{location}")]
+    Stage {
+        location: Location,
+        #[source]
+        source: Box<StageError>,
+    },
+    #[error("image {digest}: its config lists {diff_ids} layers but its manifest has {layers}")]
+    LayerCount {
+        digest: Digest,
+        diff_ids: usize,
+        layers: usize,
+    },
     #[error(transparent)]
     Store(#[from] strata_content::Error),
     #[error(transparent)]
@@ -58,6 +96,146 @@ pub enum BuildError {
     Reference(#[from] strata_oci::ReferenceError),
     #[error("build interrupted")]
     Interrupted,
+}
+
+/// Why an input file is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error(transparent)]
+    Io(io::Error),
+    #[error(transparent)]
+    Archive(strata_archive::Error),
+    #[error("not a valid tar archive")]
+    NotTar(#[source] io::Error),
+    #[error(transparent)]
+    Dockerignore(strata_dockerfile::IgnoreError),
+}
+
+/// Why an `import --change` is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error(transparent)]
+    Parse(Box<strata_dockerfile::ParseError>),
+    #[error("{name} is not supported by import (use one of {allowed})")]
+    NotChangeable { name: String, allowed: String },
+}
+
+/// Why a stage cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("circular dependency detected on stage: {stage}")]
+    Circular { stage: String },
+    #[error("base name ({name}) should not be blank")]
+    BlankBase { name: String },
+    #[error("invalid stage index {index}: it must refer to an earlier stage")]
+    LaterStage { index: usize },
+    #[error("FROM {name} (load it with `strata load`, `strata import` or pull it first)")]
+    BaseImage {
+        name: String,
+        #[source]
+        source: strata_content::Error,
+    },
+    #[error("FROM {text}")]
+    Expand {
+        text: String,
+        #[source]
+        source: strata_dockerfile::ExpandError,
+    },
+    #[error("ONBUILD {trigger}")]
+    Trigger {
+        trigger: String,
+        #[source]
+        source: Box<strata_dockerfile::ParseError>,
+    },
+    #[error("ONBUILD {trigger}: chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")]
+    ChainedTrigger { trigger: String },
+    #[error("ONBUILD {trigger}: empty trigger")]
+    EmptyTrigger { trigger: String },
+}
+
+/// Why a step failed (the step's location and instruction are in [`BuildError::Step`]).
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Expand(#[from] strata_dockerfile::ExpandError),
+    #[error(transparent)]
+    Stage(#[from] StageError),
+    #[error(transparent)]
+    User(#[from] UserError),
+    #[error(transparent)]
+    Copy(#[from] CopyError),
+    #[error("failed to compute cache key: \"/{path}\" not found in {origin}")]
+    SourceNotFound { path: String, origin: &'static str },
+    #[error("failed to compute cache key")]
+    Source(#[source] SourceError),
+    #[error("{flag} is not supported yet")]
+    Unsupported { flag: &'static str },
+    #[error("unsupported instruction")]
+    UnsupportedInstruction,
+    #[error("--checksum can only be used with an HTTP(S) source")]
+    ChecksumWithoutUrl,
+    #[error("--from={name}")]
+    FromImage {
+        name: String,
+        #[source]
+        source: strata_content::Error,
+    },
+    #[error("{url}")]
+    Fetch {
+        url: String,
+        #[source]
+        source: FetchError,
+    },
+    #[error("--from={from}: stage has not been built")]
+    StageNotBuilt { from: String },
+    #[error("--mount source {source_path:?} in the build context")]
+    MountSource {
+        source_path: String,
+        #[source]
+        source: SourceError,
+    },
+    #[error("--mount source {source_path:?}: not found in the source stage or image")]
+    MountSourceMissing { source_path: String },
+    #[error("cannot lock cache mount {id:?}")]
+    CacheLock { id: String },
+    #[error("secret {id} not found")]
+    SecretNotFound { id: String },
+    #[error("secret {id} is not UTF-8: cannot use env")]
+    SecretNotUtf8 { id: String },
+    #[error("secret {id}: environment variable {var} is not set")]
+    SecretEnvUnset { id: String, var: String },
+    #[error(
+        "no SSH agent forwarded for id {id}: pass --ssh {id}=SOCKET (or --ssh default for $SSH_AUTH_SOCK)"
+    )]
+    NoSshAgent { id: String },
+    #[error("--security=insecure is not supported")]
+    InsecureSecurity,
+    /// The runtime could not start the process (no runtime, no such command...).
+    #[error(transparent)]
+    Start(strata_executor::Error),
+}
+
+/// Why an `ADD <url>` could not be fetched or verified.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("invalid URL")]
+    Url(#[source] url::ParseError),
+    #[error("cannot determine a file name from the URL: give a destination file name")]
+    NoName,
+    #[error("request failed")]
+    Request(#[source] Box<ureq::Error>),
+    #[error("reading the response")]
+    Read(#[source] io::Error),
+    #[error("invalid --checksum {checksum:?}")]
+    BadChecksum {
+        checksum: String,
+        #[source]
+        source: strata_oci::DigestError,
+    },
+    #[error("digest mismatch: expected {expected}, got {actual}")]
+    ChecksumMismatch { expected: String, actual: String },
+    #[error("saving the download")]
+    Save(#[source] Box<BuildError>),
 }
 
 impl BuildError {

@@ -1,44 +1,45 @@
 //! strata-build: the Dockerfile builder.
 //!
-//! Owns the build graph (stages and their dependencies), cache keys and records, the
-//! scheduler that runs independent stages in parallel, the build context (walk,
-//! `.dockerignore`, stat-cached content digests), the steps that make layers (WORKDIR, COPY,
-//! ADD, RUN), image assembly and the exporters' dispatch, and `import` of root filesystems.
+//! Owns, one folder each, the build's story:
+//! - `plan/`: Dockerfile → stages → graph (bases, `--from` dependencies, ARG scoping, order);
+//! - `solve/`: the scheduler that runs independent stages in parallel, and each stage's
+//!   dispatch of its instructions;
+//! - `state/`: the image a stage is building, cache keys and records, config-only
+//!   instructions, the build clock;
+//! - `sources/`: what steps read — the build context (walk, `.dockerignore`, stat-cached
+//!   content digests), an image's rootfs as a read-only view, source patterns, users;
+//! - `steps/`: the steps that make layers (WORKDIR, COPY/ADD with their rules, RUN with its
+//!   mounts and the [`Sandbox`] it runs in), seeing only a narrow `StepEnv`;
+//! - `output/`: layer blobs, image assembly and the exporters, `import` of root filesystems,
+//!   the snapshot store's opening and pruning.
 //!
 //! It is the one crate that knows every implementation: the parser (`strata-dockerfile`), the
 //! store (`strata-content`), layer tars (`strata-archive`), snapshots (`strata-snapshot`) and
 //! the container executor (`strata-executor`). It must not print: progress goes through the
 //! [`Progress`] trait and logs through `tracing`.
 
-mod args;
 mod build;
-mod cache;
-mod context;
-mod copy;
 mod error;
-mod export;
-mod glob;
-mod import;
-mod layer;
-mod metadata;
 mod options;
+mod output;
+mod plan;
 mod progress;
-mod rootfs;
-mod snapshots;
-mod solver;
-mod stage;
+mod solve;
+mod sources;
 mod state;
 mod steps;
-mod time;
-mod users;
 
-pub use build::{build, BuildOutcome};
-pub use error::{BuildError, Location};
-pub use export::write_rootfs;
-pub use import::{import_rootfs, ImportOptions};
+pub use build::{build, build_in, BuildOutcome};
+pub use error::{BuildError, FetchError, Location, StageError, StepError};
 pub use options::{BuildOptions, NetworkMode, Output, SecretSource};
+pub use output::export::write_rootfs;
+pub use output::import::{import_rootfs, ImportOptions};
+pub use output::snapshots::{prune_snapshots, SnapshotPrune};
 pub use progress::{Event, Progress, Silent, StepName};
-pub use snapshots::{prune_snapshots, SnapshotPrune};
+pub use sources::select::SourceError;
+pub use sources::users::UserError;
+pub use steps::copy::rules::CopyError;
+pub use steps::{RuncSandbox, Sandbox};
 
 /// Installs the SIGINT/SIGTERM handler that unmounts overlays and removes containers and
 /// temp dirs before exiting (130/143).

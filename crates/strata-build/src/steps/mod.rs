@@ -1,8 +1,144 @@
 //! Instructions that make layers: WORKDIR (when it creates the directory), COPY/ADD and RUN.
+//!
+//! A step sees a narrow view of the build ([`StepEnv`]: the store, the snapshots, the sandbox
+//! RUN runs in, the options, progress, the clock, the build context and the other stages'
+//! results) and the stage it changes ([`StageState`]); it never reaches into the scheduler
+//! or the plan. Each returns whether its result came from the cache.
 
-pub mod add;
 pub mod copy;
-pub mod mounts;
 pub mod run;
-pub mod ssh;
 pub mod workdir;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use strata_content::{Image, Store};
+use strata_dockerfile::instructions::Command;
+use strata_snapshot::SnapshotStore;
+
+use crate::error::Result;
+use crate::error::{BuildError, Location, StepError};
+use crate::options::BuildOptions;
+use crate::progress::{Progress, StepName};
+use crate::sources::context::{Context, LazyContext};
+use crate::state::cache::{self, LayerRecord};
+use crate::state::clock::BuildClock;
+use crate::state::stage::StageState;
+use crate::state::{ImageState, StageResult};
+
+pub use run::sandbox::{RuncSandbox, Sandbox};
+
+/// What every step of a build may use.
+pub struct StepEnv<'a> {
+    pub store: &'a Store,
+    pub snapshots: &'a SnapshotStore,
+    pub sandbox: &'a dyn Sandbox,
+    pub opts: &'a BuildOptions,
+    pub progress: &'a dyn Progress,
+    pub clock: &'a BuildClock,
+    pub context: &'a LazyContext,
+    pub stages: &'a dyn StageOutputs,
+    pub architecture: &'a str,
+}
+
+impl StepEnv<'_> {
+    /// The build context, walked on first use.
+    pub fn context(&self) -> Result<Arc<Context>> {
+        self.context.get(self.store, &self.opts.context)
+    }
+
+    /// Looks up a layer step's key unless `--no-cache`.
+    pub fn cached(&self, key: &strata_oci::Digest) -> Result<Option<LayerRecord>> {
+        if self.opts.no_cache {
+            return Ok(None);
+        }
+        cache::lookup(self.store, key)
+    }
+
+    /// Records a freshly made layer in the cache, then commits it to the stage.
+    pub fn record_layer(
+        &self,
+        stage: &mut StageState,
+        key: strata_oci::Digest,
+        layer: Option<crate::state::LayerRef>,
+        created_by: String,
+    ) -> Result<()> {
+        let rec = LayerRecord {
+            layer,
+            created: self.clock.now_rfc3339(),
+        };
+        cache::record(self.store, &key, &rec)?;
+        stage.commit_layer(key, &rec, created_by, self.clock);
+        Ok(())
+    }
+
+    /// Writes entries as a layer blob with the build's compression and epoch.
+    pub fn store_layer(
+        &self,
+        entries: Vec<strata_archive::Entry>,
+    ) -> Result<crate::state::LayerRef> {
+        crate::output::layer::store_layer(
+            self.store,
+            entries,
+            self.opts.compression,
+            self.clock.epoch(),
+        )
+    }
+}
+
+/// A stage or image named by `COPY --from` / `RUN --mount=from=`.
+pub enum Source {
+    /// An earlier stage of this build, finished.
+    Stage(Arc<StageResult>),
+    /// An image from the store.
+    Image(Box<Image>),
+    Scratch,
+}
+
+impl Source {
+    /// The image state to read from and how the cache key names it.
+    pub fn state(&self, architecture: &str) -> Result<(ImageState, String)> {
+        Ok(match self {
+            Source::Stage(r) => (r.state.clone(), format!("stage {}", r.key)),
+            Source::Image(image) => (
+                ImageState::from_image(image)?,
+                format!("image {}", image.manifest_digest),
+            ),
+            Source::Scratch => (ImageState::scratch(architecture), "scratch".to_owned()),
+        })
+    }
+}
+
+/// Resolves `--from` values against the build's other stages and the store.
+pub trait StageOutputs: Sync {
+    /// `from` as a finished stage (by name or index), an image, or scratch. `current` is the
+    /// stage asking (a stage cannot read itself or a later one by index).
+    fn source(&self, from: &str, current: usize) -> std::result::Result<Source, StepError>;
+}
+
+/// The step being run: which instruction, where, and its progress name.
+pub struct Step<'s> {
+    pub cmd: &'s Command,
+    pub location: Location,
+    pub name: &'s StepName,
+    /// The stage the step belongs to.
+    pub stage: usize,
+    /// The build args the instruction's words used (they enter RUN's key).
+    pub used_args: &'s BTreeSet<String>,
+}
+
+impl Step<'_> {
+    /// The instruction as written (continuations joined).
+    pub fn instruction(&self) -> String {
+        self.cmd.location.original.trim().to_owned()
+    }
+
+    /// A [`BuildError::Step`] for this step.
+    pub fn fail(&self, source: impl Into<StepError>) -> BuildError {
+        BuildError::Step {
+            location: self.location.clone(),
+            instruction: self.instruction(),
+            source: Box::new(source.into()),
+        }
+    }
+}

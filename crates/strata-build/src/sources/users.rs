@@ -1,6 +1,6 @@
 //! Resolving `USER` and `--chown` names against the image's `/etc/passwd` and `/etc/group`.
 
-use crate::rootfs::RootfsView;
+use crate::sources::rootfs::RootfsView;
 
 /// Why a user or group could not be resolved.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -26,19 +26,19 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
-use strata_dockerfile::instructions::Command;
 use strata_dockerfile::mount::{Mount, MountKind as Kind, Sharing};
 use strata_executor::{MountKind, MountSpec};
 use strata_snapshot::ActiveMount;
 
-use crate::build::Base;
-use crate::copy::{clean_source, SourceFs};
-use crate::error::{BuildError, Result};
+use crate::error::{BuildError, Result, StepError};
 use crate::options::SecretSource;
-use crate::stage::StageRunner;
+use crate::sources::rootfs::RootfsView;
+use crate::sources::select::{clean_source, SourceFs};
+use crate::state::stage::StageState;
 use crate::state::ImageState;
-use crate::steps::copy::{context_digests, describe_items};
-use crate::steps::ssh::AgentProxy;
+use crate::steps::copy::describe::{context_digests, describe_items};
+use crate::steps::run::ssh::AgentProxy;
+use crate::steps::{Step, StepEnv};
 
 /// The host side of a step's mounts, alive until the container exited.
 pub struct Prepared {
@@ -62,12 +62,12 @@ impl Prepared {
     /// Binds `content` read-only at `target` as a file with `mode` (a heredoc script).
     pub fn add_file(
         &mut self,
-        r: &StageRunner<'_, '_>,
+        env: &StepEnv<'_>,
         target: &str,
         content: &[u8],
         mode: u32,
     ) -> Result<()> {
-        let file = self.temp_file(r, content, mode, (0, 0))?;
+        let file = self.temp_file(env, content, mode, (0, 0))?;
         self.specs.push(bind_spec(target, file, true));
         Ok(())
     }
@@ -75,12 +75,12 @@ impl Prepared {
     /// Writes `content` to a new temp file (removed with this value) owned by `owner`.
     fn temp_file(
         &mut self,
-        r: &StageRunner<'_, '_>,
+        env: &StepEnv<'_>,
         content: &[u8],
         mode: u32,
         owner: (u32, u32),
     ) -> Result<PathBuf> {
-        let tmp = temp_dir(r, "file-")?;
+        let tmp = temp_dir(env, "file-")?;
         let file = tmp.path().join("file");
         fs::write(&file, content).map_err(BuildError::io("writing", &file))?;
         set_owner_and_mode(&file, owner, mode)?;
@@ -117,17 +117,22 @@ enum Origin {
 }
 
 /// The mounts' definitions (and bound context content) as key material.
-pub fn describe(r: &StageRunner<'_, '_>, cmd: &Command, mounts: &[Mount]) -> Result<Vec<u8>> {
+pub fn describe(
+    env: &StepEnv<'_>,
+    stage: &StageState,
+    step: &Step<'_>,
+    mounts: &[Mount],
+) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     for (i, m) in mounts.iter().enumerate() {
-        out.extend_from_slice(definition(i, m, r.workdir()).as_bytes());
+        out.extend_from_slice(definition(i, m, stage.workdir()).as_bytes());
         match m.kind {
-            Kind::Bind | Kind::Cache => match origin(r, cmd, m)? {
+            Kind::Bind | Kind::Cache => match origin(env, step, m)? {
                 Origin::State { identity, .. } => {
                     out.extend_from_slice(format!("from {identity}\n").as_bytes());
                 }
                 Origin::Context if m.kind == Kind::Bind => {
-                    out.extend_from_slice(&context_content(r, cmd, m)?);
+                    out.extend_from_slice(&context_content(env, step, m)?);
                 }
                 Origin::Context => {}
             },
@@ -167,47 +172,31 @@ fn absolute_target(target: &str, workdir: &str) -> String {
     }
 }
 
-fn origin(r: &StageRunner<'_, '_>, cmd: &Command, m: &Mount) -> Result<Origin> {
+fn origin(env: &StepEnv<'_>, step: &Step<'_>, m: &Mount) -> Result<Origin> {
     let Some(from) = &m.from else {
         return Ok(Origin::Context);
     };
-    let b = r.b;
-    let err = |msg: String| r.step_error(cmd, format!("--mount from={from}: {msg}"));
-    Ok(match b.resolve_from(from, r.idx).map_err(err)? {
-        Base::Stage(j) => {
-            let dep = b
-                .board
-                .result(j)
-                .ok_or_else(|| err("stage has not been built".into()))?;
-            Origin::State {
-                state: Box::new(dep.state.clone()),
-                identity: format!("stage {}", dep.key),
-            }
-        }
-        Base::Image(name) => {
-            let image = b.store.resolve(&name).map_err(|e| err(e.to_string()))?;
-            Origin::State {
-                state: Box::new(ImageState::from_image(&image)?),
-                identity: format!("image {}", image.manifest_digest),
-            }
-        }
-        Base::Scratch => Origin::State {
-            state: Box::new(ImageState::scratch(&b.architecture)),
-            identity: "scratch".into(),
-        },
+    let source = env
+        .stages
+        .source(from, step.stage)
+        .map_err(|e| step.fail(e))?;
+    let (state, identity) = source.state(env.architecture)?;
+    Ok(Origin::State {
+        state: Box::new(state),
+        identity,
     })
 }
 
 /// Path, kind, mode and content digest of every context file a bind mount exposes.
-fn context_content(r: &StageRunner<'_, '_>, cmd: &Command, m: &Mount) -> Result<Vec<u8>> {
-    let ctx = r.b.context()?;
+fn context_content(env: &StepEnv<'_>, step: &Step<'_>, m: &Mount) -> Result<Vec<u8>> {
+    let ctx = env.context()?;
     let fs = SourceFs::Context(&ctx);
     let source = clean_source(m.source.as_deref().unwrap_or(""));
     let nodes = fs.resolve(&source).map_err(|e| {
-        r.step_error(
-            cmd,
-            format!("--mount source {source:?} in the build context: {e}"),
-        )
+        step.fail(StepError::MountSource {
+            source_path: source.clone(),
+            source: e,
+        })
     })?;
     let mut out = Vec::new();
     for node in nodes {
@@ -222,7 +211,12 @@ fn context_content(r: &StageRunner<'_, '_>, cmd: &Command, m: &Mount) -> Result<
 }
 
 /// Makes the host side of every mount.
-pub fn prepare(r: &StageRunner<'_, '_>, cmd: &Command, mounts: &[Mount]) -> Result<Prepared> {
+pub fn prepare(
+    env: &StepEnv<'_>,
+    stage: &StageState,
+    step: &Step<'_>,
+    mounts: &[Mount],
+) -> Result<Prepared> {
     let mut p = Prepared {
         specs: Vec::new(),
         secret_env: Vec::new(),
@@ -230,16 +224,16 @@ pub fn prepare(r: &StageRunner<'_, '_>, cmd: &Command, mounts: &[Mount]) -> Resu
         holds: Vec::new(),
     };
     for m in mounts {
-        let target = absolute_target(&m.target, r.workdir());
+        let target = absolute_target(&m.target, stage.workdir());
         match m.kind {
-            Kind::Bind => bind(r, cmd, m, &target, &mut p)?,
-            Kind::Cache => cache(r, cmd, m, &target, &mut p)?,
+            Kind::Bind => bind(env, step, m, &target, &mut p)?,
+            Kind::Cache => cache(env, step, m, &target, &mut p)?,
             Kind::Tmpfs => p.specs.push(MountSpec {
                 target,
                 kind: MountKind::Tmpfs { size: m.size },
             }),
-            Kind::Secret => secret(r, cmd, m, &target, &mut p)?,
-            Kind::Ssh => ssh(r, cmd, m, &target, &mut p)?,
+            Kind::Secret => secret(env, step, m, &target, &mut p)?,
+            Kind::Ssh => ssh(env, step, m, &target, &mut p)?,
         }
     }
     Ok(p)
@@ -253,20 +247,20 @@ fn bind_spec(target: &str, source: PathBuf, readonly: bool) -> MountSpec {
 }
 
 fn bind(
-    r: &StageRunner<'_, '_>,
-    cmd: &Command,
+    env: &StepEnv<'_>,
+    step: &Step<'_>,
     m: &Mount,
     target: &str,
     p: &mut Prepared,
 ) -> Result<()> {
     let source = m.source.as_deref().unwrap_or("");
-    let host = match origin(r, cmd, m)? {
+    let host = match origin(env, step, m)? {
         Origin::Context => {
-            let real = context_path(r, cmd, source)?;
+            let real = context_path(env, step, source)?;
             if m.read_only {
                 real
             } else {
-                let tmp = temp_dir(r, "bind-")?;
+                let tmp = temp_dir(env, "bind-")?;
                 let copy = tmp.path().join("src");
                 copy_tree(&real, &copy).map_err(BuildError::io("copying", &real))?;
                 p.holds.push(Hold::Temp(tmp));
@@ -274,7 +268,7 @@ fn bind(
             }
         }
         Origin::State { state, .. } => {
-            let (active, host) = state_path(r, cmd, &state, source)?;
+            let (active, host) = state_path(env, step, &state, source)?;
             p.holds.push(Hold::Overlay(active));
             host
         }
@@ -284,56 +278,53 @@ fn bind(
 }
 
 /// The real path of a context source (symlinks followed inside the context).
-fn context_path(r: &StageRunner<'_, '_>, cmd: &Command, source: &str) -> Result<PathBuf> {
-    let ctx = r.b.context()?;
+fn context_path(env: &StepEnv<'_>, step: &Step<'_>, source: &str) -> Result<PathBuf> {
+    let ctx = env.context()?;
     let clean = clean_source(source);
     let nodes = SourceFs::Context(&ctx).resolve(&clean).map_err(|e| {
-        r.step_error(
-            cmd,
-            format!("--mount source {source:?} in the build context: {e}"),
-        )
+        step.fail(StepError::MountSource {
+            source_path: source.to_owned(),
+            source: e,
+        })
     })?;
-    nodes
-        .into_iter()
-        .next()
-        .map(|n| n.real)
-        .ok_or_else(|| r.step_error(cmd, format!("--mount source {source:?}: not found")))
+    nodes.into_iter().next().map(|n| n.real).ok_or_else(|| {
+        step.fail(StepError::MountSourceMissing {
+            source_path: source.to_owned(),
+        })
+    })
 }
 
 /// Mounts a throwaway overlay of `state` and returns it with the host path of `source`
 /// inside it (symlinks resolved inside the image). Writes land in the overlay's upper dir
 /// and vanish with it.
 fn state_path(
-    r: &StageRunner<'_, '_>,
-    cmd: &Command,
+    env: &StepEnv<'_>,
+    step: &Step<'_>,
     state: &ImageState,
     source: &str,
 ) -> Result<(ActiveMount, PathBuf)> {
-    let dirs = state.snapshot_dirs(r.b.store, &r.b.snapshots)?;
-    let view = crate::rootfs::RootfsView::new(dirs.clone());
+    let dirs = state.snapshot_dirs(env.store, env.snapshots)?;
+    let view = RootfsView::new(dirs.clone());
     let abs = format!("/{}", clean_source(source));
     let resolved = view.resolve(&abs, true).unwrap_or(abs.clone());
     let lowers: Vec<PathBuf> = dirs.into_iter().rev().collect();
-    let active = r.b.snapshots.mount_rw(&lowers)?;
+    let active = env.snapshots.mount_rw(&lowers)?;
     let host = active.rootfs().join(resolved.trim_start_matches('/'));
     if host.symlink_metadata().is_err() {
-        return Err(r.step_error(
-            cmd,
-            format!("--mount source {abs:?}: not found in the source stage or image"),
-        ));
+        return Err(step.fail(StepError::MountSourceMissing { source_path: abs }));
     }
     Ok((active, host))
 }
 
 fn cache(
-    r: &StageRunner<'_, '_>,
-    cmd: &Command,
+    env: &StepEnv<'_>,
+    step: &Step<'_>,
     m: &Mount,
     target: &str,
     p: &mut Prepared,
 ) -> Result<()> {
     let id = m.id.clone().unwrap_or_else(|| target.to_owned());
-    let base = r.b.store.root().join("cache-mounts");
+    let base = env.store.root().join("cache-mounts");
     fs::create_dir_all(&base).map_err(BuildError::io("creating", &base))?;
     let dir = base.join(hex::encode(Sha256::digest(id.as_bytes())));
     let lock_path = dir.with_extension("lock");
@@ -342,7 +333,7 @@ fn cache(
         Sharing::Locked => {
             p.holds
                 .push(Hold::Lock(lock(&lock_path, true)?.ok_or_else(|| {
-                    r.step_error(cmd, format!("cannot lock cache mount {id:?}"))
+                    step.fail(StepError::CacheLock { id: id.clone() })
                 })?));
             dir
         }
@@ -353,7 +344,7 @@ fn cache(
             }
             None => {
                 tracing::debug!(%id, "private cache mount busy: using a fresh dir");
-                let tmp = temp_dir(r, "cache-")?;
+                let tmp = temp_dir(env, "cache-")?;
                 let fresh = tmp.path().join("cache");
                 p.holds.push(Hold::Temp(tmp));
                 fresh
@@ -361,7 +352,7 @@ fn cache(
         },
     };
     if !dir.exists() {
-        create_cache_dir(r, cmd, m, &dir)?;
+        create_cache_dir(env, step, m, &dir)?;
     }
     p.specs.push(bind_spec(target, dir, m.read_only));
     Ok(())
@@ -369,11 +360,11 @@ fn cache(
 
 /// Creates a cache dir (via a temp name, so a half-seeded dir is never used), seeded from
 /// `from`+`source` when given.
-fn create_cache_dir(r: &StageRunner<'_, '_>, cmd: &Command, m: &Mount, dir: &Path) -> Result<()> {
+fn create_cache_dir(env: &StepEnv<'_>, step: &Step<'_>, m: &Mount, dir: &Path) -> Result<()> {
     let partial = dir.with_extension(format!("new-{}", std::process::id()));
     let _ = fs::remove_dir_all(&partial);
-    if let Origin::State { state, .. } = origin(r, cmd, m)? {
-        let (active, host) = state_path(r, cmd, &state, m.source.as_deref().unwrap_or(""))?;
+    if let Origin::State { state, .. } = origin(env, step, m)? {
+        let (active, host) = state_path(env, step, &state, m.source.as_deref().unwrap_or(""))?;
         let copied = copy_tree(&host, &partial);
         active.release();
         copied.map_err(BuildError::io("seeding cache mount from", &host))?;
@@ -424,53 +415,57 @@ fn lock(path: &Path, wait: bool) -> Result<Option<File>> {
 }
 
 fn secret(
-    r: &StageRunner<'_, '_>,
-    cmd: &Command,
+    env: &StepEnv<'_>,
+    step: &Step<'_>,
     m: &Mount,
     target: &str,
     p: &mut Prepared,
 ) -> Result<()> {
     let id = m.id.clone().unwrap_or_default();
-    let Some(value) = secret_value(r, cmd, &id)? else {
+    let Some(value) = secret_value(env, step, &id)? else {
         if m.required {
-            return Err(r.step_error(cmd, format!("secret {id} not found")));
+            return Err(step.fail(StepError::SecretNotFound { id }));
         }
         tracing::debug!(%id, "optional secret not given: skipping its mount");
         return Ok(());
     };
     if let Some(name) = &m.env {
         let text = String::from_utf8(value.clone())
-            .map_err(|_| r.step_error(cmd, format!("secret {id} is not UTF-8: cannot use env")))?;
+            .map_err(|_| step.fail(StepError::SecretNotUtf8 { id: id.clone() }))?;
         p.secret_env.push(format!("{name}={text}"));
     }
     if target.is_empty() {
         return Ok(());
     }
     let owner = (m.uid.unwrap_or(0), m.gid.unwrap_or(0));
-    let file = p.temp_file(r, &value, m.mode.unwrap_or(0o400), owner)?;
+    let file = p.temp_file(env, &value, m.mode.unwrap_or(0o400), owner)?;
     p.specs.push(bind_spec(target, file, true));
     Ok(())
 }
 
 fn ssh(
-    r: &StageRunner<'_, '_>,
-    cmd: &Command,
+    env: &StepEnv<'_>,
+    step: &Step<'_>,
     m: &Mount,
     target: &str,
     p: &mut Prepared,
 ) -> Result<()> {
     p.ssh_auth_sock.get_or_insert_with(|| target.to_owned());
     let id = m.id.as_deref().unwrap_or("default");
-    let Some(agent) = r.b.opts.ssh.get(id) else {
+    let Some(agent) = env.opts.ssh.get(id) else {
         if m.required {
-            let hint = format!("pass --ssh {id}=SOCKET (or --ssh default for $SSH_AUTH_SOCK)");
-            return Err(r.step_error(cmd, format!("no SSH agent forwarded for id {id}: {hint}")));
+            return Err(step.fail(StepError::NoSshAgent { id: id.to_owned() }));
         }
         tracing::debug!(%id, "optional ssh agent not forwarded: skipping its mount");
         return Ok(());
     };
     let owner = (m.uid.unwrap_or(0), m.gid.unwrap_or(0));
-    let proxy = AgentProxy::start(temp_dir(r, "ssh-")?, agent, owner, m.mode.unwrap_or(0o600))?;
+    let proxy = AgentProxy::start(
+        temp_dir(env, "ssh-")?,
+        agent,
+        owner,
+        m.mode.unwrap_or(0o600),
+    )?;
     p.specs
         .push(bind_spec(target, proxy.socket().to_path_buf(), false));
     p.holds.push(Hold::Agent(proxy));
@@ -478,8 +473,8 @@ fn ssh(
 }
 
 /// A secret's value, `None` when the build was not given it.
-fn secret_value(r: &StageRunner<'_, '_>, cmd: &Command, id: &str) -> Result<Option<Vec<u8>>> {
-    match r.b.opts.secrets.get(id) {
+fn secret_value(env: &StepEnv<'_>, step: &Step<'_>, id: &str) -> Result<Option<Vec<u8>>> {
+    match env.opts.secrets.get(id) {
         None => Ok(None),
         Some(SecretSource::File(path)) => fs::read(path)
             .map(Some)
@@ -487,16 +482,16 @@ fn secret_value(r: &StageRunner<'_, '_>, cmd: &Command, id: &str) -> Result<Opti
         Some(SecretSource::Env(var)) => std::env::var_os(var)
             .map(|v| Some(std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str()).to_vec()))
             .ok_or_else(|| {
-                r.step_error(
-                    cmd,
-                    format!("secret {id}: environment variable {var} is not set"),
-                )
+                step.fail(StepError::SecretEnvUnset {
+                    id: id.to_owned(),
+                    var: var.clone(),
+                })
             }),
     }
 }
 
-fn temp_dir(r: &StageRunner<'_, '_>, prefix: &str) -> Result<tempfile::TempDir> {
-    let base = r.b.store.root().join("tmp");
+fn temp_dir(env: &StepEnv<'_>, prefix: &str) -> Result<tempfile::TempDir> {
+    let base = env.store.root().join("tmp");
     fs::create_dir_all(&base).map_err(BuildError::io("creating", &base))?;
     tempfile::Builder::new()
         .prefix(prefix)

@@ -57,7 +57,7 @@ pub fn export(store: &Store, image: &Image, tags: &[Reference], output: &Output)
 /// when running as root).
 pub fn write_rootfs(store: &Store, image: &Image, dest: &Path) -> Result<()> {
     std::fs::create_dir_all(dest).map_err(BuildError::io("creating", dest))?;
-    let same_owner = rustix_is_root();
+    let same_owner = rustix::process::geteuid().is_root();
     let opts = ApplyOptions {
         same_owner,
         whiteouts: WhiteoutMode::Apply,
@@ -70,9 +70,4 @@ pub fn write_rootfs(store: &Store, image: &Image, dest: &Path) -> Result<()> {
         apply_layer(reader, dest, &opts)?;
     }
     Ok(())
-}
-
-fn rustix_is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::error::{BuildError, Result};
-use crate::steps::mounts::set_owner_and_mode;
+use crate::steps::run::mounts::set_owner_and_mode;
 
 /// A listening proxy socket relaying to an agent; stops on drop, then its dir is removed.
 pub struct AgentProxy {

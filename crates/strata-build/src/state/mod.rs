@@ -1,4 +1,11 @@
-//! The state of a stage as it is built: its image config and layers so far.
+//! The image a stage is building: its config and layers so far ([`ImageState`]), the stage's
+//! mutable state as instructions change it ([`stage`]), the cache keys and records of layer
+//! steps ([`cache`]), the config-only instructions ([`metadata`]) and the build's clock.
+
+pub mod cache;
+pub mod clock;
+pub mod metadata;
+pub mod stage;
 
 use serde::{Deserialize, Serialize};
 use strata_content::{Image, Store};
@@ -6,13 +13,21 @@ use strata_oci::{media_types, Descriptor, Digest, ImageConfig};
 use strata_snapshot::{chain_ids, LayerSource, SnapshotStore};
 
 use crate::error::{BuildError, Result};
-use crate::rootfs::RootfsView;
+use crate::sources::rootfs::RootfsView;
 
 /// A layer of an image: its blob descriptor and the digest of its uncompressed tar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerRef {
     pub descriptor: Descriptor,
     pub diff_id: Digest,
+}
+
+/// What a finished stage hands to its dependents and the exporter.
+#[derive(Debug, Clone)]
+pub struct StageResult {
+    pub state: ImageState,
+    /// The cache key of the stage's last layer step (or its base).
+    pub key: Digest,
 }
 
 /// An image as a stage has built it so far.
@@ -35,13 +50,10 @@ impl ImageState {
     pub fn from_image(image: &Image) -> Result<ImageState> {
         let diff_ids = &image.config.rootfs.diff_ids;
         if diff_ids.len() != image.manifest.layers.len() {
-            return Err(BuildError::Input {
-                path: image.manifest_digest.to_string().into(),
-                message: format!(
-                    "image config lists {} layers but the manifest has {}",
-                    diff_ids.len(),
-                    image.manifest.layers.len()
-                ),
+            return Err(BuildError::LayerCount {
+                digest: image.manifest_digest.clone(),
+                diff_ids: diff_ids.len(),
+                layers: image.manifest.layers.len(),
             });
         }
         let layers = image

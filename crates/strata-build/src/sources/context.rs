@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
@@ -160,6 +160,31 @@ impl Context {
     }
 }
 
+/// The build context of one build, walked on first use and shared by every stage.
+#[derive(Default)]
+pub struct LazyContext(Mutex<Option<Arc<Context>>>);
+
+impl LazyContext {
+    /// The context under `root`, walked (and its stat cache loaded) on the first call.
+    pub fn get(&self, store: &Store, root: &Path) -> Result<Arc<Context>> {
+        let mut slot = self.0.lock().expect("context lock poisoned");
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let ctx = Arc::new(Context::load(store, root)?);
+        *slot = Some(ctx.clone());
+        Ok(ctx)
+    }
+
+    /// Saves the stamps learned by this build, if the context was used.
+    pub fn finish(&self, store: &Store) -> Result<()> {
+        if let Some(ctx) = self.0.lock().expect("context lock poisoned").as_ref() {
+            ctx.save_stamps(store)?;
+        }
+        Ok(())
+    }
+}
+
 fn stamp_of(meta: &Metadata, digest: Digest) -> FileStamp {
     FileStamp {
         size: meta.size(),
@@ -186,7 +211,7 @@ fn read_dockerignore(root: &Path) -> Result<DockerIgnore> {
     };
     DockerIgnore::parse(&text).map_err(|e| BuildError::Input {
         path,
-        message: e.to_string(),
+        source: crate::error::InputError::Dockerignore(e),
     })
 }
 

@@ -1,63 +1,13 @@
-//! The build graph and its scheduler.
-//!
-//! Stages are nodes; an edge goes from a stage to every stage it reads (`FROM <stage>`,
-//! `COPY --from`, `RUN --mount=from=`). Only the stages the target needs are run. Each runs on
-//! its own thread as soon as its dependencies are done, at most `--jobs` at a time; a stage
-//! used by several others is built once. The first failure cancels stages not yet started.
+//! The scheduler: runs the planned stages ([`crate::plan::graph`]), each on its own thread
+//! as soon as its dependencies are done, at most `--jobs` at a time; a stage used by several
+//! others is built once. The first failure cancels stages not yet started.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use strata_oci::Digest;
-
 use crate::error::{BuildError, Result};
-use crate::state::ImageState;
-
-/// What a finished stage hands to its dependents and the exporter.
-#[derive(Debug, Clone)]
-pub struct StageResult {
-    pub state: ImageState,
-    /// The cache key of the stage's last layer step (or its base).
-    pub key: Digest,
-}
-
-/// The stages to run for `target`, in dependency order; fails on a cycle.
-pub fn plan(deps: &[Vec<usize>], target: usize, names: &[String]) -> Result<Vec<usize>> {
-    let mut order = Vec::new();
-    let mut state = vec![0u8; deps.len()]; // 0 new, 1 on stack, 2 done
-    visit(target, deps, &mut state, &mut order, names)?;
-    Ok(order)
-}
-
-fn visit(
-    n: usize,
-    deps: &[Vec<usize>],
-    state: &mut [u8],
-    order: &mut Vec<usize>,
-    names: &[String],
-) -> Result<()> {
-    match state[n] {
-        2 => return Ok(()),
-        1 => {
-            return Err(BuildError::Stage {
-                location: crate::error::Location {
-                    file: "Dockerfile".into(),
-                    line: 0,
-                },
-                message: format!("circular dependency detected on stage: {}", names[n]),
-            })
-        }
-        _ => {}
-    }
-    state[n] = 1;
-    for &d in &deps[n] {
-        visit(d, deps, state, order, names)?;
-    }
-    state[n] = 2;
-    order.push(n);
-    Ok(())
-}
+use crate::state::StageResult;
 
 /// Results of stages, filled in as they finish.
 pub struct Board {
@@ -165,22 +115,8 @@ where
 mod tests {
     use super::*;
 
-    fn names(n: usize) -> Vec<String> {
-        (0..n).map(|i| format!("s{i}")).collect()
-    }
-
-    #[test]
-    fn plans_only_what_the_target_needs() {
-        let deps = vec![vec![], vec![], vec![0], vec![2]];
-        assert_eq!(plan(&deps, 3, &names(4)).unwrap(), [0, 2, 3]);
-    }
-
-    #[test]
-    fn detects_cycles() {
-        let deps = vec![vec![1], vec![0]];
-        let err = plan(&deps, 1, &names(2)).unwrap_err().to_string();
-        assert!(err.contains("circular dependency"), "{err}");
-    }
+    use crate::state::ImageState;
+    use strata_oci::Digest;
 
     #[test]
     fn independent_stages_overlap_and_shared_stage_runs_once() {
@@ -189,23 +125,17 @@ mod tests {
         let runs = AtomicUsize::new(0);
         let live = AtomicUsize::new(0);
         let peak = AtomicUsize::new(0);
-        run_plan(
-            &plan(&deps, 3, &names(4)).unwrap(),
-            &deps,
-            2,
-            &board,
-            |_, _| {
-                runs.fetch_add(1, Ordering::SeqCst);
-                let now = live.fetch_add(1, Ordering::SeqCst) + 1;
-                peak.fetch_max(now, Ordering::SeqCst);
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                live.fetch_sub(1, Ordering::SeqCst);
-                Ok(StageResult {
-                    state: ImageState::scratch("amd64"),
-                    key: Digest::of(b""),
-                })
-            },
-        )
+        run_plan(&[0, 1, 2, 3], &deps, 2, &board, |_, _| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            let now = live.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            live.fetch_sub(1, Ordering::SeqCst);
+            Ok(StageResult {
+                state: ImageState::scratch("amd64"),
+                key: Digest::of(b""),
+            })
+        })
         .unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 4);
         assert_eq!(peak.load(Ordering::SeqCst), 2);

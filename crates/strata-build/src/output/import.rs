@@ -13,11 +13,11 @@ use strata_content::{Image, Store};
 use strata_dockerfile::instructions::{parse_instructions, Instruction};
 use strata_oci::{media_types, Descriptor, History, ImageConfig, Reference, Sha256Writer};
 
-use crate::error::{BuildError, Result};
-use crate::export::commit_image;
-use crate::metadata::{self, MetaState};
+use crate::error::{BuildError, ChangeError, InputError, Result};
+use crate::output::export::commit_image;
+use crate::state::clock::BuildClock;
+use crate::state::metadata::{self, MetaState};
 use crate::state::{ImageState, LayerRef};
-use crate::time::BuildClock;
 
 /// Options of `strata import`.
 #[derive(Debug, Clone, Default)]
@@ -86,21 +86,21 @@ pub fn import_rootfs(
 fn apply_changes(config: &mut ImageConfig, changes: &[String]) -> Result<()> {
     let mut st = MetaState::default();
     for change in changes {
-        let bad = |message: String| BuildError::Input {
-            path: "--change".into(),
-            message: format!("{change:?}: {message}"),
+        let bad = |source| BuildError::Change {
+            change: change.clone(),
+            source: Box::new(source),
         };
         let df = strata_dockerfile::parse(&format!("FROM scratch\n{change}\n"))
-            .map_err(|e| bad(e.to_string()))?;
-        let (_, stages) = parse_instructions(&df).map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(ChangeError::Parse(Box::new(e))))?;
+        let (_, stages) =
+            parse_instructions(&df).map_err(|e| bad(ChangeError::Parse(Box::new(e))))?;
         for cmd in stages.into_iter().flat_map(|s| s.commands) {
             let name = cmd.instruction.name();
             if !CHANGEABLE.contains(&name) {
-                return Err(bad(format!(
-                    "{} is not supported by import (use one of {})",
-                    name.to_uppercase(),
-                    CHANGEABLE.join(", ")
-                )));
+                return Err(bad(ChangeError::NotChangeable {
+                    name: name.to_uppercase(),
+                    allowed: CHANGEABLE.join(", "),
+                }));
             }
             match &cmd.instruction {
                 Instruction::Workdir(w) => config.config.working_dir = w.clone(),
@@ -113,23 +113,23 @@ fn apply_changes(config: &mut ImageConfig, changes: &[String]) -> Result<()> {
     Ok(())
 }
 
+fn bad_input(path: &Path, source: InputError) -> BuildError {
+    BuildError::Input {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// Streams the tarball into a gzip layer blob, hashing the uncompressed bytes for the diffID
 /// and walking the tar so that corrupt input is rejected before the blob is committed.
 fn store_rootfs(store: &Store, input: &Path) -> Result<LayerRef> {
     let raw: Box<dyn Read + Send> = if input == Path::new("-") {
         Box::new(io::stdin())
     } else {
-        Box::new(std::fs::File::open(input).map_err(|e| BuildError::Input {
-            path: input.to_path_buf(),
-            message: e.to_string(),
-        })?)
+        Box::new(std::fs::File::open(input).map_err(|e| bad_input(input, InputError::Io(e)))?)
     };
-    let (reader, _) = open_decompressed(BufReader::with_capacity(1 << 20, raw)).map_err(|e| {
-        BuildError::Input {
-            path: input.to_path_buf(),
-            message: e.to_string(),
-        }
-    })?;
+    let (reader, _) = open_decompressed(BufReader::with_capacity(1 << 20, raw))
+        .map_err(|e| bad_input(input, InputError::Archive(e)))?;
     let blob = store.blob_writer()?;
     let gz = flate2::write::GzEncoder::new(
         io::BufWriter::with_capacity(1 << 20, blob),
@@ -139,14 +139,8 @@ fn store_rootfs(store: &Store, input: &Path) -> Result<LayerRef> {
         inner: reader,
         diff: Sha256Writer::new(gz),
     };
-    walk_tar(&mut tee).map_err(|e| BuildError::Input {
-        path: input.to_path_buf(),
-        message: format!("not a valid tar archive: {e}"),
-    })?;
-    io::copy(&mut tee, &mut io::sink()).map_err(|e| BuildError::Input {
-        path: input.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    walk_tar(&mut tee).map_err(|e| bad_input(input, InputError::NotTar(e)))?;
+    io::copy(&mut tee, &mut io::sink()).map_err(|e| bad_input(input, InputError::Io(e)))?;
     let (diff_id, _, gz) = tee.diff.finish();
     let buf = gz.finish().map_err(BuildError::io("compressing", input))?;
     let blob = buf

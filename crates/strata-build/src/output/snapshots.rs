@@ -3,9 +3,10 @@
 //! unpacked again from its blob).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use strata_content::Store;
-use strata_snapshot::{chain_ids, SnapshotStore};
+use strata_snapshot::{chain_ids, LinuxMounter, Mounter, SnapshotStore};
 
 use crate::error::{BuildError, Result};
 
@@ -22,14 +23,14 @@ pub(crate) fn executor_dir(store: &Store) -> std::path::PathBuf {
 
 /// Opens the snapshot store, first removing the containers of strata processes that were
 /// killed: they may still use overlay mounts that opening the store tears down.
-pub(crate) fn open_snapshots(store: &Store) -> Result<SnapshotStore> {
+pub(crate) fn open_snapshots(store: &Store, mounter: Arc<dyn Mounter>) -> Result<SnapshotStore> {
     strata_executor::reap_stale(&executor_dir(store))?;
-    Ok(SnapshotStore::open(store.root())?)
+    Ok(SnapshotStore::with_mounter(store.root(), mounter)?)
 }
 
 /// Removes every snapshot whose chain ID belongs to no image in the store.
 pub fn prune_snapshots(store: &Store) -> Result<SnapshotPrune> {
-    let snapshots = open_snapshots(store)?;
+    let snapshots = open_snapshots(store, Arc::new(LinuxMounter))?;
     let mut keep = HashSet::new();
     for row in store.list_images()? {
         let ids: Vec<String> = row

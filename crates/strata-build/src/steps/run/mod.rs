@@ -13,28 +13,35 @@
 //! feeds each body to its command's stdin. A lone heredoc whose body starts with `#!` is bound
 //! read-only (mode 0755) at `/dev/pipes/<NAME>` and run as the command itself.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+pub mod mounts;
+pub mod sandbox;
+pub mod ssh;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
 
 use strata_archive::{Entry, EntryKind};
-use strata_dockerfile::instructions::{Command, NetworkMode as DfNetwork, RunCommand};
+use strata_dockerfile::instructions::{NetworkMode as DfNetwork, RunCommand};
 use strata_dockerfile::Heredoc;
-use strata_executor::{Executor, Network, RunSpec, Runtime, Stream, DEFAULT_PATH};
+use strata_executor::{Network, RunSpec, Stream, DEFAULT_PATH};
 use strata_oci::Digest;
 use strata_snapshot::ActiveMount;
 
-use crate::cache::KeyBuilder;
-use crate::error::{BuildError, Result};
-use crate::layer::store_layer;
-use crate::metadata::{default_shell, with_shell};
+use crate::error::{BuildError, Result, StepError};
 use crate::options::NetworkMode;
-use crate::progress::{Event, StepName};
-use crate::rootfs::RootfsView;
-use crate::stage::StageRunner;
+use crate::progress::Event;
+use crate::sources::rootfs::RootfsView;
+use crate::sources::users::resolve_user;
+use crate::state::cache::KeyBuilder;
+use crate::state::metadata::{default_shell, with_shell};
+use crate::state::stage::StageState;
 use crate::state::LayerRef;
-use crate::steps::mounts;
-use crate::users::resolve_user;
+use crate::steps::{Step, StepEnv};
 
 /// A `RUN <<EOF` body starting with `#!`: bound at `path` and run as the command.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,38 +64,37 @@ struct Plan {
 }
 
 pub fn run(
-    r: &mut StageRunner<'_, '_>,
-    cmd: &Command,
+    env: &StepEnv<'_>,
+    stage: &mut StageState,
+    step: &Step<'_>,
     run: &RunCommand,
-    used: &BTreeSet<String>,
-    name: &StepName,
 ) -> Result<bool> {
     if run.security.as_deref() == Some("insecure") {
-        return Err(r.step_error(cmd, "--security=insecure is not supported".into()));
+        return Err(step.fail(StepError::InsecureSecurity));
     }
-    let plan = plan(r, run);
-    let key = key(r, cmd, run, used, &plan)?;
-    let created_by = created_by(r, &plan.argv);
-    if let Some(rec) = r.cached(&key)? {
-        r.commit_layer(key, &rec, created_by);
+    let plan = plan(env, stage, run);
+    let key = key(env, stage, step, run, &plan)?;
+    let created_by = created_by(stage, &plan.argv);
+    if let Some(rec) = env.cached(&key)? {
+        stage.commit_layer(key, &rec, created_by, env.clock);
         return Ok(true);
     }
-    let ran = execute(r, cmd, run, &plan, name)?;
-    let layer = take_layer(r, ran)?;
-    r.record_layer(key, layer, created_by)?;
+    let ran = execute(env, stage, step, run, &plan)?;
+    let layer = take_layer(env, stage, ran)?;
+    env.record_layer(stage, key, layer, created_by)?;
     Ok(false)
 }
 
-fn plan(r: &StageRunner<'_, '_>, run: &RunCommand) -> Plan {
-    let config = &r.state.config.config;
+fn plan(env: &StepEnv<'_>, stage: &StageState, run: &RunCommand) -> Plan {
+    let config = &stage.image.config.config;
     let (argv, script) = command_args(run, &config.shell);
     Plan {
         argv,
         script,
-        env: run_env(&config.env, &r.scope.run_args()),
+        env: run_env(&config.env, &stage.scope.run_args()),
         user: config.user.clone(),
-        cwd: r.workdir().to_owned(),
-        network: network(run.network, r.b.opts.network),
+        cwd: stage.workdir().to_owned(),
+        network: network(run.network, env.opts.network),
     }
 }
 
@@ -160,27 +166,28 @@ fn network(flag: Option<DfNetwork>, default: NetworkMode) -> Network {
 }
 
 fn key(
-    r: &StageRunner<'_, '_>,
-    cmd: &Command,
+    env: &StepEnv<'_>,
+    stage: &StageState,
+    step: &Step<'_>,
     run: &RunCommand,
-    used: &BTreeSet<String>,
     plan: &Plan,
 ) -> Result<Digest> {
-    let mut env = plan.env.clone();
-    env.sort();
-    let args = r.scope.run_args();
-    let used_args: Vec<String> = used
+    let mut vars = plan.env.clone();
+    vars.sort();
+    let args = stage.scope.run_args();
+    let used_args: Vec<String> = step
+        .used_args
         .iter()
         .filter_map(|k| args.get(k).map(|v| format!("{k}={v}")))
         .collect();
-    let mounts = mounts::describe(r, cmd, &run.mounts)?;
-    Ok(KeyBuilder::new("run", &r.key)
+    let mounts = mounts::describe(env, stage, step, &run.mounts)?;
+    Ok(KeyBuilder::new("run", &stage.key)
         .field("args", plan.argv.join("\0"))
         .field(
             "script",
             plan.script.as_ref().map_or("", |s| s.content.as_str()),
         )
-        .field("env", env.join("\0"))
+        .field("env", vars.join("\0"))
         .field("used-args", used_args.join("\0"))
         .field("user", &plan.user)
         .field("cwd", &plan.cwd)
@@ -190,8 +197,8 @@ fn key(
 }
 
 /// History as BuildKit writes it: `RUN |2 A=1 B=2 /bin/sh -c make # strata`.
-fn created_by(r: &StageRunner<'_, '_>, argv: &[String]) -> String {
-    let args = r.scope.run_args();
+fn created_by(stage: &StageState, argv: &[String]) -> String {
+    let args = stage.scope.run_args();
     let prefix = if args.is_empty() {
         String::new()
     } else {
@@ -212,24 +219,23 @@ struct Ran {
 /// Mounts the stage and runs the command; returns the overlay it ran in, for
 /// [`take_layer`]. On failure the overlay is released and nothing is recorded.
 fn execute(
-    r: &StageRunner<'_, '_>,
-    cmd: &Command,
+    env: &StepEnv<'_>,
+    stage: &StageState,
+    step: &Step<'_>,
     run: &RunCommand,
     plan: &Plan,
-    name: &StepName,
 ) -> Result<Ran> {
-    let dirs = r.state.snapshot_dirs(r.b.store, &r.b.snapshots)?;
+    let dirs = stage.image.snapshot_dirs(env.store, env.snapshots)?;
     let view = RootfsView::new(dirs.clone());
-    let user =
-        resolve_user(&plan.user, Some(&view)).map_err(|e| r.step_error(cmd, e.to_string()))?;
+    let user = resolve_user(&plan.user, Some(&view)).map_err(|e| step.fail(e))?;
     let lowers: Vec<PathBuf> = dirs.into_iter().rev().collect();
-    let active = r.b.snapshots.mount_rw(&lowers)?;
+    let active = env.snapshots.mount_rw(&lowers)?;
     let rootfs = active.rootfs();
     create_workdir(&rootfs, &view, &plan.cwd)
         .map_err(BuildError::io("creating the working directory in", &rootfs))?;
-    let mut prepared = mounts::prepare(r, cmd, &run.mounts)?;
+    let mut prepared = mounts::prepare(env, stage, step, &run.mounts)?;
     if let Some(s) = &plan.script {
-        prepared.add_file(r, &s.path, s.content.as_bytes(), 0o755)?;
+        prepared.add_file(env, &s.path, s.content.as_bytes(), 0o755)?;
     }
     let mut spec = RunSpec::new(&rootfs, plan.argv.clone());
     spec.env = plan.env.clone();
@@ -244,17 +250,14 @@ fn execute(
     spec.additional_gids = user.additional_gids;
     spec.network = plan.network;
     spec.mounts = prepared.specs.clone();
-    let outcome = run_container(r, &spec, name).map_err(|e| match e {
-        // The runtime could not start the process (no runtime, no such command...).
-        BuildError::Executor(e) => r.step_error(cmd, e.to_string()),
-        other => other,
-    });
+    let outcome =
+        run_container(env, &active, &spec, step).map_err(|e| step.fail(StepError::Start(e)));
     prepared.release();
     let (exit_code, tail, stubs) = outcome?;
     if exit_code != 0 {
         active.release();
         return Err(BuildError::RunFailed {
-            location: r.b.location(cmd.location.start_line),
+            location: step.location.clone(),
             command: plan.argv.join(" "),
             exit_code,
             tail,
@@ -267,19 +270,22 @@ fn execute(
     })
 }
 
-/// Runs `spec`, streaming lines to progress; returns the exit code, the output tail and
-/// the mount-point stubs the executor created and removed again.
+/// Runs `spec` in the sandbox, streaming lines to progress; returns the exit code, the
+/// output tail and the mount-point stubs the executor created and removed again.
 fn run_container(
-    r: &StageRunner<'_, '_>,
+    env: &StepEnv<'_>,
+    root: &ActiveMount,
     spec: &RunSpec,
-    name: &StepName,
-) -> Result<(i32, String, Vec<PathBuf>)> {
-    let executor = executor(r)?;
-    tracing::info!(step = name.id, argv = ?spec.args, "running");
+    step: &Step<'_>,
+) -> std::result::Result<(i32, String, Vec<PathBuf>), strata_executor::Error> {
+    let id = step.name.id;
+    tracing::info!(step = id, argv = ?spec.args, "running");
     let mut lines = LineSink::new(|line: String| {
-        r.b.progress.event(Event::Log { id: name.id, line });
+        env.progress.event(Event::Log { id, line });
     });
-    let outcome = executor.run(spec, &mut |stream, chunk| lines.push(stream, chunk))?;
+    let outcome = env
+        .sandbox
+        .run(root, spec, &mut |stream, chunk| lines.push(stream, chunk))?;
     lines.flush();
     Ok((outcome.exit_code, lines.tail(), outcome.created_mountpoints))
 }
@@ -291,8 +297,8 @@ fn run_container(
 /// snapshot instead of being deleted (a later step then never unpacks it). With an epoch
 /// the layer's mtimes are clamped and differ from the upper dir, so the layer is unpacked
 /// when needed, and later steps see exactly what a cached build would.
-fn take_layer(r: &StageRunner<'_, '_>, ran: Ran) -> Result<Option<LayerRef>> {
-    let (layer, dropped) = match store_changes(r, &ran) {
+fn take_layer(env: &StepEnv<'_>, stage: &StageState, ran: Ran) -> Result<Option<LayerRef>> {
+    let (layer, dropped) = match store_changes(env, &ran) {
         Ok(v) => v,
         Err(e) => {
             ran.active.release();
@@ -300,16 +306,16 @@ fn take_layer(r: &StageRunner<'_, '_>, ran: Ran) -> Result<Option<LayerRef>> {
         }
     };
     match &layer {
-        Some(l) if r.b.clock.epoch().is_none() => {
-            let ids: Vec<String> = r
-                .state
+        Some(l) if env.clock.epoch().is_none() => {
+            let ids: Vec<String> = stage
+                .image
                 .layers
                 .iter()
                 .map(|l| l.diff_id.to_string())
                 .collect();
             let parent = strata_snapshot::chain_ids(&ids).pop();
             let chain = strata_snapshot::chain_id(parent.as_deref(), &l.diff_id.to_string());
-            if let Err(e) = ran.active.commit(&r.b.snapshots, &chain, &dropped) {
+            if let Err(e) = ran.active.commit(env.snapshots, &chain, &dropped) {
                 tracing::debug!(error = %e, "upper dir not kept as a snapshot; it is unpacked when needed");
             }
         }
@@ -320,7 +326,7 @@ fn take_layer(r: &StageRunner<'_, '_>, ran: Ran) -> Result<Option<LayerRef>> {
 
 /// The layer of the overlay's changes (`None` when there are none) and the dirs left out
 /// of it because they were copied up only for mount points.
-fn store_changes(r: &StageRunner<'_, '_>, ran: &Ran) -> Result<(Option<LayerRef>, Vec<String>)> {
+fn store_changes(env: &StepEnv<'_>, ran: &Ran) -> Result<(Option<LayerRef>, Vec<String>)> {
     let entries = ran.active.diff()?;
     let (entries, dropped) =
         prune_stub_parents(entries, &ran.active.rootfs(), &ran.stubs, &ran.view);
@@ -328,7 +334,7 @@ fn store_changes(r: &StageRunner<'_, '_>, ran: &Ran) -> Result<(Option<LayerRef>
     if entries.is_empty() {
         return Ok((None, dropped));
     }
-    let layer = store_layer(r.b.store, entries, r.b.opts.compression, r.b.clock.epoch())?;
+    let layer = env.store_layer(entries)?;
     Ok((Some(layer), dropped))
 }
 
@@ -406,29 +412,6 @@ fn create_workdir(rootfs: &Path, view: &RootfsView, cwd: &str) -> std::io::Resul
     Ok(())
 }
 
-/// One executor per runtime choice, for the whole process (detecting probes the runtime).
-fn executor(r: &StageRunner<'_, '_>) -> Result<Executor> {
-    static RUNTIMES: OnceLock<Mutex<HashMap<Option<String>, Runtime>>> = OnceLock::new();
-    let preferred = r.b.opts.runtime.clone();
-    let runtime = {
-        let mut map = RUNTIMES
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        match map.get(&preferred) {
-            Some(rt) => rt.clone(),
-            None => {
-                let rt = Runtime::detect(preferred.as_deref())?;
-                tracing::debug!(runtime = %rt.path.display(), "using OCI runtime");
-                map.insert(preferred, rt.clone());
-                rt
-            }
-        }
-    };
-    let state = crate::snapshots::executor_dir(r.b.store);
-    Ok(Executor::new(runtime, &state)?)
-}
-
 /// Splits output chunks into lines per stream, hands each to `emit`, keeps the last few.
 struct LineSink<F: FnMut(String)> {
     emit: F,
@@ -476,103 +459,5 @@ impl<F: FnMut(String)> LineSink<F> {
 
     fn tail(&self) -> String {
         self.tail.iter().cloned().collect::<Vec<_>>().join("\n")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use strata_dockerfile::instructions::ShellOrExec;
-
-    fn run_cmd(args: &[&str], shell: bool, heredocs: Vec<Heredoc>) -> RunCommand {
-        RunCommand {
-            cmd: ShellOrExec {
-                args: args.iter().map(|s| s.to_string()).collect(),
-                prepend_shell: shell,
-            },
-            heredocs,
-            mounts: Vec::new(),
-            mount_specs: Vec::new(),
-            network: None,
-            security: None,
-        }
-    }
-
-    fn doc(name: &str, content: &str) -> Heredoc {
-        Heredoc {
-            name: name.into(),
-            content: content.into(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn shell_and_exec_forms() {
-        let c = run_cmd(&["echo hi"], true, vec![]);
-        assert_eq!(command_args(&c, &[]).0, ["/bin/sh", "-c", "echo hi"]);
-        let shell = ["bash".to_string(), "-ec".to_string()];
-        assert_eq!(command_args(&c, &shell).0, ["bash", "-ec", "echo hi"]);
-        let e = run_cmd(&["ls", "-l"], false, vec![]);
-        assert_eq!(command_args(&e, &shell).0, ["ls", "-l"]);
-    }
-
-    #[test]
-    fn heredoc_alone_runs_its_body() {
-        let c = run_cmd(&["<<EOF"], true, vec![doc("EOF", "echo a\necho b\n")]);
-        assert_eq!(
-            command_args(&c, &[]).0,
-            ["/bin/sh", "-c", "echo a\necho b\n"]
-        );
-        let q = run_cmd(&["<<-\"EOT\""], true, vec![doc("EOT", "x\n")]);
-        assert_eq!(command_args(&q, &[]).0[2], "x\n");
-        let s = run_cmd(&["<<EOF"], true, vec![doc("EOF", "#!/bin/cat\nhi\n")]);
-        let (argv, script) = command_args(&s, &[]);
-        assert_eq!(argv, ["/dev/pipes/EOF"]);
-        assert_eq!(script.unwrap().content, "#!/bin/cat\nhi\n");
-    }
-
-    #[test]
-    fn heredoc_with_command_becomes_a_script() {
-        let c = run_cmd(&["cat <<EOF > /f"], true, vec![doc("EOF", "hello\n")]);
-        assert_eq!(command_args(&c, &[]).0[2], "cat <<EOF > /f\nhello\nEOF");
-    }
-
-    #[test]
-    fn env_gets_args_and_default_path() {
-        let mut args = BTreeMap::new();
-        args.insert("A".to_string(), "1".to_string());
-        let env = run_env(&["X=y".into()], &args);
-        assert_eq!(env, ["X=y", "A=1", DEFAULT_PATH]);
-        let env = run_env(&["PATH=/bin".into()], &BTreeMap::new());
-        assert_eq!(env, ["PATH=/bin"]);
-    }
-
-    #[test]
-    fn network_flag_overrides_default() {
-        assert_eq!(network(None, NetworkMode::Host), Network::Host);
-        assert_eq!(network(None, NetworkMode::None), Network::None);
-        assert_eq!(
-            network(Some(DfNetwork::None), NetworkMode::Host),
-            Network::None
-        );
-        assert_eq!(
-            network(Some(DfNetwork::Default), NetworkMode::None),
-            Network::None
-        );
-    }
-
-    #[test]
-    fn lines_are_split_per_stream_and_tailed() {
-        let mut got = Vec::new();
-        let mut sink = LineSink::new(|l| got.push(l));
-        sink.push(Stream::Stdout, b"a\nb");
-        sink.push(Stream::Stderr, b"e\n");
-        sink.push(Stream::Stdout, b"c\n");
-        sink.push(Stream::Stdout, b"d");
-        sink.flush();
-        let tail = sink.tail();
-        drop(sink);
-        assert_eq!(got, ["a", "e", "bc", "d"]);
-        assert_eq!(tail, "a\ne\nbc\nd");
     }
 }

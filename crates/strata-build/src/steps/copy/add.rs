@@ -9,9 +9,11 @@ use strata_archive::{open_decompressed, Entry, EntryKind};
 use strata_content::Store;
 use strata_oci::Digest;
 
-use crate::copy::{Node, Overrides, Planned};
-use crate::error::{BuildError, Result};
+use crate::error::{BuildError, FetchError, Result, StepError};
+use crate::sources::select::{clean_source, Node};
+use crate::steps::copy::rules::{Overrides, Planned};
 use crate::steps::copy::Pending;
+use crate::steps::Step;
 
 pub fn is_url(src: &str) -> bool {
     src.starts_with("http://") || src.starts_with("https://")
@@ -44,11 +46,7 @@ impl TempSources {
     }
 
     /// Turns every pending source into a node on disk.
-    pub fn materialise(
-        &self,
-        pending: Vec<Pending>,
-        spec_err: &impl Fn(String) -> BuildError,
-    ) -> Result<Vec<Node>> {
+    pub fn materialise(&self, pending: Vec<Pending>, step: &Step<'_>) -> Result<Vec<Node>> {
         pending
             .into_iter()
             .map(|p| match p {
@@ -63,29 +61,38 @@ impl TempSources {
                     checksum,
                     path,
                 } => {
+                    let fail = |source| {
+                        step.fail(StepError::Fetch {
+                            url: url.clone(),
+                            source,
+                        })
+                    };
                     let path = match path {
                         Some(p) => p,
-                        None => self.download(&url, checksum.as_deref()).map_err(spec_err)?,
+                        None => self.download(&url, checksum.as_deref()).map_err(fail)?,
                     };
-                    node(&url_name(&url).map_err(spec_err)?, path)
+                    node(&url_name(&url).map_err(fail)?, path)
                 }
             })
             .collect()
     }
 
-    fn download(&self, url: &str, checksum: Option<&str>) -> std::result::Result<PathBuf, String> {
+    fn download(&self, url: &str, checksum: Option<&str>) -> Result<PathBuf, FetchError> {
         let name = url_name(url)?;
         let (bytes, modified) = fetch(url)?;
         if let Some(c) = checksum {
             let got = Digest::of(&bytes).to_string();
             if got != c {
-                return Err(format!(
-                    "digest mismatch for {url}: expected {c}, got {got}"
-                ));
+                return Err(FetchError::ChecksumMismatch {
+                    expected: c.to_owned(),
+                    actual: got,
+                });
             }
         }
-        let path = self.file(&name).map_err(|e| e.to_string())?;
-        write_file(&path, &bytes, 0o600, modified).map_err(|e| e.to_string())?;
+        let path = self
+            .file(&name)
+            .map_err(|e| FetchError::Save(Box::new(e)))?;
+        write_file(&path, &bytes, 0o600, modified).map_err(|e| FetchError::Save(Box::new(e)))?;
         Ok(path)
     }
 }
@@ -96,11 +103,14 @@ pub fn describe_url(
     url: &str,
     checksum: Option<&str>,
     tmp: &TempSources,
-) -> std::result::Result<(String, Pending), String> {
+) -> Result<(String, Pending), FetchError> {
     url_name(url)?;
     if let Some(c) = checksum {
         c.parse::<Digest>()
-            .map_err(|e| format!("invalid --checksum: {e}"))?;
+            .map_err(|source| FetchError::BadChecksum {
+                checksum: c.to_owned(),
+                source,
+            })?;
         let line = format!("url {url} {c}\n");
         return Ok((
             line,
@@ -112,7 +122,7 @@ pub fn describe_url(
         ));
     }
     let path = tmp.download(url, None)?;
-    let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(&path).map_err(FetchError::Read)?;
     let line = format!("url {url} {}\n", Digest::of(&bytes));
     Ok((
         line,
@@ -124,21 +134,19 @@ pub fn describe_url(
     ))
 }
 
-fn url_name(url: &str) -> std::result::Result<String, String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL {url:?}: {e}"))?;
+fn url_name(url: &str) -> Result<String, FetchError> {
+    let parsed = url::Url::parse(url).map_err(FetchError::Url)?;
     parsed
         .path_segments()
         .and_then(|mut s| s.next_back().map(str::to_owned))
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| {
-            format!("cannot determine a file name from URL {url:?}: give a destination file name")
-        })
+        .ok_or(FetchError::NoName)
 }
 
-fn fetch(url: &str) -> std::result::Result<(Vec<u8>, Option<i64>), String> {
+fn fetch(url: &str) -> Result<(Vec<u8>, Option<i64>), FetchError> {
     let resp = ureq::get(url)
         .call()
-        .map_err(|e| format!("fetching {url}: {e}"))?;
+        .map_err(|e| FetchError::Request(Box::new(e)))?;
     let modified = resp
         .header("Last-Modified")
         .and_then(|h| httpdate::parse_http_date(h).ok())
@@ -150,7 +158,7 @@ fn fetch(url: &str) -> std::result::Result<(Vec<u8>, Option<i64>), String> {
     let mut bytes = Vec::new();
     resp.into_reader()
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("reading {url}: {e}"))?;
+        .map_err(FetchError::Read)?;
     Ok((bytes, modified))
 }
 
@@ -181,13 +189,14 @@ pub fn add_archive(
     archive: &Path,
     dest: &str,
     ov: Overrides,
-) -> std::result::Result<(), String> {
-    let f = std::fs::File::open(archive).map_err(|e| format!("{}: {e}", archive.display()))?;
-    let (reader, _) = open_decompressed(std::io::BufReader::new(f)).map_err(|e| e.to_string())?;
+) -> std::io::Result<()> {
+    let f = std::fs::File::open(archive)?;
+    let (reader, _) =
+        open_decompressed(std::io::BufReader::new(f)).map_err(std::io::Error::other)?;
     let mut ar = tar::Archive::new(reader);
     let base = dest.trim_start_matches('/').trim_end_matches('/');
-    for item in ar.entries().map_err(|e| e.to_string())? {
-        let mut item = item.map_err(|e| format!("reading {}: {e}", archive.display()))?;
+    for item in ar.entries()? {
+        let mut item = item?;
         let Some(entry) = archive_entry(&mut item, base, ov)? else {
             continue;
         };
@@ -200,13 +209,9 @@ fn archive_entry<R: Read>(
     item: &mut tar::Entry<'_, R>,
     base: &str,
     ov: Overrides,
-) -> std::result::Result<Option<Entry>, String> {
-    let raw = item
-        .path()
-        .map_err(|e| e.to_string())?
-        .to_string_lossy()
-        .into_owned();
-    let rel = crate::copy::clean_source(&raw);
+) -> std::io::Result<Option<Entry>> {
+    let raw = item.path()?.to_string_lossy().into_owned();
+    let rel = clean_source(&raw);
     if rel.is_empty() {
         return Ok(None);
     }
@@ -227,7 +232,7 @@ fn archive_entry<R: Read>(
         tar::EntryType::Directory => EntryKind::Dir,
         tar::EntryType::Symlink => EntryKind::Symlink { target: link() },
         tar::EntryType::Link => {
-            let t = crate::copy::clean_source(&link());
+            let t = clean_source(&link());
             EntryKind::Hardlink {
                 target: if base.is_empty() {
                     t
@@ -238,8 +243,7 @@ fn archive_entry<R: Read>(
         }
         tar::EntryType::Regular | tar::EntryType::Continuous => {
             let mut data = Vec::with_capacity(h.size().unwrap_or(0) as usize);
-            item.read_to_end(&mut data)
-                .map_err(|e| format!("reading {raw}: {e}"))?;
+            item.read_to_end(&mut data)?;
             EntryKind::File {
                 size: data.len() as u64,
                 source: strata_archive::FileSource::Bytes(data.into()),

@@ -1,0 +1,258 @@
+//! What to build: the Dockerfile read and parsed, its meta ARGs resolved, each stage's base
+//! decided (scratch, an earlier stage, or an image), the stages each one reads, the target
+//! and the order to run what it needs in ([`graph`]). Pure planning: nothing is run here.
+
+pub mod args;
+pub mod graph;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use strata_dockerfile::instructions::{parse_instructions, Instruction, MetaArg, Stage};
+use strata_dockerfile::{Lexer, ParseError};
+
+use crate::error::{BuildError, Location, Result, StageError};
+use crate::options::BuildOptions;
+use args::Scope;
+
+/// What a stage is built on, or what a `--from` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    Scratch,
+    Stage(usize),
+    Image(String),
+}
+
+/// A planned build.
+pub struct Plan {
+    /// The Dockerfile's name, as errors show it.
+    pub file: String,
+    pub lexer: Lexer,
+    pub stages: Vec<Stage>,
+    /// Each stage's name (`stage-N` when unnamed), for progress.
+    pub names: Vec<String>,
+    /// Meta ARGs with their values (plus the automatic platform ARGs).
+    pub global_args: BTreeMap<String, String>,
+    pub bases: Vec<Base>,
+    /// For every stage, the stages it reads.
+    pub deps: Vec<Vec<usize>>,
+    pub target: usize,
+    /// The stages the target needs, dependencies first.
+    pub order: Vec<usize>,
+    /// `--build-arg`s consumed by the meta ARGs.
+    pub used_args: BTreeSet<String>,
+    /// Parser warnings, as `Dockerfile:LINE: text`.
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// Reads and plans `opts.dockerfile` for a host of `architecture`.
+    pub fn new(opts: &BuildOptions, architecture: &str) -> Result<Plan> {
+        let file = opts
+            .dockerfile
+            .file_name()
+            .map_or("Dockerfile".into(), |n| n.to_string_lossy().into_owned());
+        let text = std::fs::read_to_string(&opts.dockerfile).map_err(|source| {
+            BuildError::ReadDockerfile {
+                path: opts.dockerfile.clone(),
+                source,
+            }
+        })?;
+        let df = strata_dockerfile::parse(&text).map_err(|e| e.with_filename(&file))?;
+        let warnings = df.warnings.iter().map(|w| format!("{file}:{w}")).collect();
+        let (meta, stages) = parse_instructions(&df).map_err(|e| e.with_filename(&file))?;
+        if stages.is_empty() {
+            return Err(ParseError::new(1, "file with no instructions")
+                .with_filename(&file)
+                .into());
+        }
+        let lexer = Lexer::new(df.directives.escape);
+        let mut used_args = BTreeSet::new();
+        let global_args = global_scope(&meta, opts, architecture, &lexer, &mut used_args, &file)?;
+        let names = stages
+            .iter()
+            .enumerate()
+            .map(|(i, s)| s.name.clone().unwrap_or_else(|| format!("stage-{i}")))
+            .collect();
+        let mut plan = Plan {
+            file,
+            lexer,
+            stages,
+            names,
+            global_args,
+            bases: Vec::new(),
+            deps: Vec::new(),
+            target: 0,
+            order: Vec::new(),
+            used_args,
+            warnings,
+        };
+        plan.bases = plan.resolve_bases()?;
+        plan.target = plan.target_index(opts.target.as_deref())?;
+        plan.deps = plan.dependencies()?;
+        plan.order = graph::order(&plan.deps, plan.target, &plan.names)
+            .map_err(|source| plan.stage_error(plan.target, source))?;
+        Ok(plan)
+    }
+
+    /// `Dockerfile:LINE`.
+    pub fn location(&self, line: usize) -> Location {
+        Location {
+            file: self.file.clone(),
+            line,
+        }
+    }
+
+    /// A [`BuildError::Stage`] at the FROM line of `stage`.
+    pub fn stage_error(&self, stage: usize, source: StageError) -> BuildError {
+        BuildError::Stage {
+            location: self.location(self.stages[stage].location.start_line),
+            source: Box::new(source),
+        }
+    }
+
+    /// Expands each FROM with the meta ARGs and decides scratch / stage / image.
+    fn resolve_bases(&self) -> Result<Vec<Base>> {
+        let scope = Scope::new(self.global_args.clone(), &[]);
+        let mut bases = Vec::new();
+        for (i, stage) in self.stages.iter().enumerate() {
+            let base = self
+                .base_of(i, stage, &scope)
+                .map_err(|source| self.stage_error(i, source))?;
+            bases.push(base);
+        }
+        Ok(bases)
+    }
+
+    fn base_of(&self, i: usize, stage: &Stage, scope: &Scope) -> Result<Base, StageError> {
+        let name = self
+            .lexer
+            .process_word(&stage.base_name, scope)
+            .map_err(|source| StageError::Expand {
+                text: stage.base_name.clone(),
+                source,
+            })?;
+        let lower = name.to_ascii_lowercase();
+        let named = |s: &Stage| s.name.as_deref() == Some(lower.as_str());
+        if lower == "scratch" {
+            Ok(Base::Scratch)
+        } else if let Some(j) = self.stages[..i].iter().position(named) {
+            Ok(Base::Stage(j))
+        } else if self.stages[i..].iter().any(named) {
+            Err(StageError::Circular { stage: lower })
+        } else if name.is_empty() {
+            Err(StageError::BlankBase {
+                name: stage.base_name.clone(),
+            })
+        } else {
+            Ok(Base::Image(name))
+        }
+    }
+
+    fn target_index(&self, target: Option<&str>) -> Result<usize> {
+        match target {
+            None => Ok(self.stages.len() - 1),
+            Some(t) => {
+                let t = t.to_ascii_lowercase();
+                self.stages
+                    .iter()
+                    .position(|s| s.name.as_deref() == Some(t.as_str()))
+                    .ok_or(BuildError::UnknownTarget { target: t })
+            }
+        }
+    }
+
+    /// Resolves a `--from` / `from=` value: a stage by name or index, else an image.
+    pub fn resolve_from(&self, from: &str, current: usize) -> Result<Base, StageError> {
+        let lower = from.to_ascii_lowercase();
+        if let Some(j) = self
+            .stages
+            .iter()
+            .position(|s| s.name.as_deref() == Some(lower.as_str()))
+        {
+            return if j == current {
+                Err(StageError::Circular { stage: lower })
+            } else {
+                Ok(Base::Stage(j))
+            };
+        }
+        if let Ok(index) = from.parse::<usize>() {
+            return if index < current {
+                Ok(Base::Stage(index))
+            } else {
+                Err(StageError::LaterStage { index })
+            };
+        }
+        Ok(Base::Image(from.to_owned()))
+    }
+
+    /// For every stage, the stages it reads.
+    fn dependencies(&self) -> Result<Vec<Vec<usize>>> {
+        let scope = Scope::new(self.global_args.clone(), &[]);
+        let mut all = Vec::new();
+        for (i, stage) in self.stages.iter().enumerate() {
+            let mut deps = BTreeSet::new();
+            if let Base::Stage(j) = self.bases[i] {
+                deps.insert(j);
+            }
+            for cmd in &stage.commands {
+                for from in froms(&cmd.instruction) {
+                    let from = self.lexer.process_word(&from, &scope).unwrap_or(from);
+                    match self.resolve_from(&from, i) {
+                        Ok(Base::Stage(j)) => {
+                            deps.insert(j);
+                        }
+                        Ok(_) => {}
+                        Err(source) => {
+                            return Err(BuildError::Stage {
+                                location: self.location(cmd.location.start_line),
+                                source: Box::new(source),
+                            })
+                        }
+                    }
+                }
+            }
+            all.push(deps.into_iter().collect());
+        }
+        Ok(all)
+    }
+}
+
+/// The stage names and images an instruction reads (`COPY --from`, `RUN --mount=from=`).
+fn froms(instr: &Instruction) -> Vec<String> {
+    match instr {
+        Instruction::Copy(c) => c.from.iter().cloned().collect(),
+        Instruction::Run(r) => r.mounts.iter().filter_map(|m| m.from.clone()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Meta ARGs (before the first FROM) with defaults expanded in order, overridden by
+/// `--build-arg`, plus the automatic platform ARGs.
+fn global_scope(
+    meta: &[MetaArg],
+    opts: &BuildOptions,
+    architecture: &str,
+    lexer: &Lexer,
+    used: &mut BTreeSet<String>,
+    file: &str,
+) -> Result<BTreeMap<String, String>> {
+    let mut scope = Scope::new(args::platform_args(architecture), &[]);
+    for m in meta {
+        for decl in &m.args {
+            let default = match &decl.value {
+                Some(v) => Some(lexer.process_word(v, &scope).map_err(|e| {
+                    BuildError::Dockerfile(
+                        ParseError::new(m.location.start_line, e.to_string()).with_filename(file),
+                    )
+                })?),
+                None => None,
+            };
+            if let Some(v) =
+                args::declare(&decl.key, default, &opts.build_args, &BTreeMap::new(), used)
+            {
+                scope.args.insert(decl.key.clone(), v);
+            }
+        }
+    }
+    Ok(scope.args)
+}

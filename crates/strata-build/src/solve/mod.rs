@@ -1,0 +1,130 @@
+//! Running a plan: the scheduler ([`scheduler`]) starts a thread per needed stage, and each
+//! stage ([`stage`]) loads its base, runs inherited ONBUILD triggers, then dispatches every
+//! instruction — config-only ones to [`crate::state::metadata`], layer steps to
+//! [`crate::steps`] through the narrow [`StepEnv`].
+
+pub mod scheduler;
+pub mod stage;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+
+use strata_content::Store;
+use strata_snapshot::SnapshotStore;
+
+use crate::error::{Result, StepError};
+use crate::options::BuildOptions;
+use crate::plan::{Base, Plan};
+use crate::progress::Progress;
+use crate::sources::context::LazyContext;
+use crate::state::clock::BuildClock;
+use crate::state::StageResult;
+use crate::steps::{Sandbox, Source, StageOutputs, StepEnv};
+use scheduler::{run_plan, Board};
+
+/// A build being run: the plan, what steps may use, and the stages' results so far.
+pub struct Solver<'a> {
+    pub plan: &'a Plan,
+    pub store: &'a Store,
+    pub snapshots: &'a SnapshotStore,
+    pub sandbox: &'a dyn Sandbox,
+    pub opts: &'a BuildOptions,
+    pub progress: &'a dyn Progress,
+    pub clock: BuildClock,
+    pub architecture: String,
+    pub context: LazyContext,
+    board: Board,
+    /// `--build-arg`s some ARG consumed (for the "not consumed" warning).
+    used_args: Mutex<BTreeSet<String>>,
+    /// The next step number, across stages (progress ids).
+    next_step: AtomicUsize,
+}
+
+impl<'a> Solver<'a> {
+    pub fn new(
+        plan: &'a Plan,
+        store: &'a Store,
+        snapshots: &'a SnapshotStore,
+        sandbox: &'a dyn Sandbox,
+        opts: &'a BuildOptions,
+        progress: &'a dyn Progress,
+        architecture: &str,
+    ) -> Solver<'a> {
+        Solver {
+            plan,
+            store,
+            snapshots,
+            sandbox,
+            opts,
+            progress,
+            clock: BuildClock::new(opts.source_date_epoch),
+            architecture: architecture.to_owned(),
+            context: LazyContext::default(),
+            board: Board::new(plan.stages.len()),
+            used_args: Mutex::new(plan.used_args.clone()),
+            next_step: AtomicUsize::new(1),
+        }
+    }
+
+    /// Runs every stage the target needs; returns the target's result.
+    pub fn run(&self) -> Result<Arc<StageResult>> {
+        let plan = self.plan;
+        run_plan(
+            &plan.order,
+            &plan.deps,
+            self.opts.jobs,
+            &self.board,
+            |idx, _| stage::run_stage(self, idx),
+        )?;
+        Ok(self
+            .board
+            .result(plan.target)
+            .expect("target stage finished"))
+    }
+
+    /// What the steps of a stage may use.
+    pub fn env(&self) -> StepEnv<'_> {
+        StepEnv {
+            store: self.store,
+            snapshots: self.snapshots,
+            sandbox: self.sandbox,
+            opts: self.opts,
+            progress: self.progress,
+            clock: &self.clock,
+            context: &self.context,
+            stages: self,
+            architecture: &self.architecture,
+        }
+    }
+
+    /// The `--build-arg`s no ARG consumed.
+    pub fn unused_args(&self) -> Vec<String> {
+        let used = self.used_args.lock().expect("arg lock poisoned");
+        self.opts
+            .build_args
+            .keys()
+            .filter(|k| {
+                !used.contains(*k) && !crate::plan::args::BUILTIN_ARGS.contains(&k.as_str())
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+impl StageOutputs for Solver<'_> {
+    fn source(&self, from: &str, current: usize) -> std::result::Result<Source, StepError> {
+        match self.plan.resolve_from(from, current)? {
+            Base::Stage(j) => self
+                .board
+                .result(j)
+                .map(Source::Stage)
+                .ok_or_else(|| StepError::StageNotBuilt { from: from.into() }),
+            Base::Image(name) => match self.store.resolve(&name) {
+                Ok(image) => Ok(Source::Image(Box::new(image))),
+                Err(source) => Err(StepError::FromImage { name, source }),
+            },
+            Base::Scratch => Ok(Source::Scratch),
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! What steps read: the build context (walked once, with `.dockerignore` and a stat cache),
+//! an image's root filesystem as a read-only merged view, source patterns resolved over
+//! either ([`select`]), Go's glob matching, and `USER`/`--chown` names from `/etc/passwd`.
+
+pub mod context;
+pub mod glob;
+pub mod rootfs;
+pub mod select;
+pub mod users;

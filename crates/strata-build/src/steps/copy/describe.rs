@@ -1,0 +1,89 @@
+//! Cache-key material of sources: one line per file, directory and link (path, kind, mode,
+//! and for context files the content digest from the stat cache), shared by COPY/ADD and by
+//! `RUN --mount=type=bind` of context files.
+
+use strata_oci::Digest;
+
+use crate::error::Result;
+use crate::sources::context::{Context, ContextEntry};
+use crate::sources::select::{Node, SourceFs};
+
+/// One line per file, directory and link under `node`: path, kind, mode, and for context
+/// files the content digest (from the stat cache when it still matches).
+pub fn describe_node(
+    fs: &SourceFs<'_>,
+    context: Option<&Context>,
+    node: &Node,
+    desc: &mut Vec<u8>,
+) -> Result<()> {
+    let mut items = vec![(String::new(), node.clone())];
+    if node.meta.is_dir() {
+        items.extend(fs.walk(node));
+    }
+    let digests = match context {
+        Some(ctx) => context_digests(ctx, &items)?,
+        None => Vec::new(),
+    };
+    let lines = describe_items(&items, &digests);
+    desc.extend_from_slice(&lines);
+    Ok(())
+}
+
+/// Content digests of the regular files among `items` (aligned with `items`; `None` for
+/// everything else), from the context's stat cache where it still matches.
+pub fn context_digests(ctx: &Context, items: &[(String, Node)]) -> Result<Vec<Option<Digest>>> {
+    let entries: Vec<Option<&ContextEntry>> = items
+        .iter()
+        .map(|(_, n)| {
+            if n.meta.is_file() {
+                context_entry(ctx, n)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let files: Vec<&ContextEntry> = entries.iter().flatten().copied().collect();
+    let mut digests = ctx.digests(&files)?.into_iter();
+    Ok(entries
+        .iter()
+        .map(|e| e.and_then(|_| digests.next()))
+        .collect())
+}
+
+/// The context entry behind a node: by its own path, or (a followed symlink) by its target.
+fn context_entry<'c>(ctx: &'c Context, n: &Node) -> Option<&'c ContextEntry> {
+    use std::os::unix::fs::MetadataExt;
+    match ctx.get(&n.path) {
+        Some(e) if e.meta.ino() == n.meta.ino() => Some(e),
+        _ => ctx.get(&n.real.strip_prefix(ctx.root()).ok()?.to_string_lossy()),
+    }
+}
+
+/// One key line per item: path, kind (with content digest or link target) and mode.
+pub fn describe_items(items: &[(String, Node)], digests: &[Option<Digest>]) -> Vec<u8> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::with_capacity(items.len() * 96);
+    for ((sub, n), digest) in items
+        .iter()
+        .zip(digests.iter().chain(std::iter::repeat(&None)))
+    {
+        let ft = n.meta.file_type();
+        let mode = n.meta.permissions().mode() & 0o7777;
+        let _ = if ft.is_dir() {
+            write!(out, "{sub}\0d")
+        } else if ft.is_symlink() {
+            let target = std::fs::read_link(&n.real)
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            write!(out, "{sub}\0l {target}")
+        } else {
+            match digest {
+                Some(d) => write!(out, "{sub}\0f {d}"),
+                None => write!(out, "{sub}\0f {} {}", n.path, n.meta.len()),
+            }
+        };
+        let _ = writeln!(out, "\0{mode:o}");
+    }
+    out
+}
