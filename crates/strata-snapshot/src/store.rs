@@ -22,7 +22,7 @@ use tracing::{debug, info, warn};
 
 use crate::chain::hex_of;
 use crate::error::{io_err, Error, Result};
-use crate::lock::FileLock;
+use crate::lock;
 use crate::mounter::{LinuxMounter, Mounter};
 
 /// Opens a layer's decompressed tar stream.
@@ -119,7 +119,7 @@ impl SnapshotStore {
         if self.trusted(&hex, &dest) {
             return Ok(dest);
         }
-        let _lock = FileLock::acquire(&self.lock_path(&hex))?;
+        let _lock = lock::exclusive(&self.lock_path(&hex))?;
         if self.trusted(&hex, &dest) {
             return Ok(dest);
         }
@@ -175,7 +175,7 @@ impl SnapshotStore {
     pub(crate) fn adopt(&self, chain_id: &str, dir: &Path) -> Result<PathBuf> {
         let hex = hex_of(chain_id)?.to_string();
         let dest = self.hex_dir(&hex);
-        let _lock = FileLock::acquire(&self.lock_path(&hex))?;
+        let _lock = lock::exclusive(&self.lock_path(&hex))?;
         if self.trusted(&hex, &dest) {
             return Ok(dest);
         }
@@ -213,7 +213,7 @@ impl SnapshotStore {
     /// Removes the snapshot of `chain_id` (callers make sure no mount uses it).
     pub fn remove(&self, chain_id: &str) -> Result<()> {
         let hex = hex_of(chain_id)?.to_string();
-        let _lock = FileLock::acquire(&self.lock_path(&hex))?;
+        let _lock = lock::exclusive(&self.lock_path(&hex))?;
         let dest = self.hex_dir(&hex);
         let trash = self.dir.join("tmp").join(format!("{hex}-{}", nonce()));
         let _ = fs::remove_file(self.marker_path(&hex));
@@ -238,7 +238,7 @@ impl SnapshotStore {
                 .to_string_lossy()
                 .into_owned();
             let hex = name.split('-').next().unwrap_or_default();
-            if let Some(_lock) = FileLock::try_acquire(&self.lock_path(hex))? {
+            if let Some(_lock) = lock::try_exclusive(&self.lock_path(hex))? {
                 warn!(path = %path.display(), "removing leftover unpack dir");
                 fs::remove_dir_all(&path).map_err(io_err("remove", &path))?;
             }
