@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use strata_archive::Entry;
 use strata_fs::FileLock;
+use strata_oci::Digest;
 use tracing::warn;
 
 use crate::cleanup::{CleanupGuard, Registry};
@@ -101,7 +102,7 @@ impl ActiveMount {
     pub fn commit(
         mut self,
         store: &SnapshotStore,
-        chain_id: &str,
+        chain_id: &Digest,
         drop_dirs: &[String],
     ) -> Result<PathBuf> {
         let target = self.rootfs();

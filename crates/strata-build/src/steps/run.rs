@@ -301,14 +301,9 @@ fn take_layer(r: &StageRunner<'_, '_>, ran: Ran) -> Result<Option<LayerRef>> {
     };
     match &layer {
         Some(l) if r.b.clock.epoch().is_none() => {
-            let ids: Vec<String> = r
-                .state
-                .layers
-                .iter()
-                .map(|l| l.diff_id.to_string())
-                .collect();
-            let parent = strata_snapshot::chain_ids(&ids).pop();
-            let chain = strata_snapshot::chain_id(parent.as_deref(), &l.diff_id.to_string());
+            let parent =
+                strata_snapshot::chain_ids(r.state.layers.iter().map(|l| &l.diff_id)).pop();
+            let chain = strata_snapshot::chain_id(parent.as_ref(), &l.diff_id);
             if let Err(e) = ran.active.commit(&r.b.snapshots, &chain, &dropped) {
                 tracing::debug!(error = %e, "upper dir not kept as a snapshot; it is unpacked when needed");
             }
