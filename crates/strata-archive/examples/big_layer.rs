@@ -142,8 +142,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "{name:13} {secs:6.3} s wall  {cpu:6.3} s cpu  {:7.1} MB/s  size {}  diff_id {}  digest {}",
                 input as f64 / 1e6 / secs,
                 info.size,
-                &info.diff_id[7..19],
-                &info.digest.as_deref().unwrap_or("sha256:-unhashed-----")[7..19],
+                info.diff_id.short(),
+                info.digest.as_ref().map_or("-unhashed---", |d| d.short()),
             );
         }
     }

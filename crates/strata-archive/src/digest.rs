@@ -3,10 +3,11 @@
 //! `OffloadHashingWriter` hands 1 MiB chunks to a helper thread so that a
 //! second hash (or the compressor) can run concurrently.
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
+use strata_oci::Digest;
 
 /// Passes writes to `inner`, hashing and counting the bytes actually written.
 pub struct HashingWriter<W> {
@@ -26,8 +27,8 @@ impl<W: Write> HashingWriter<W> {
         }
     }
 
-    /// Counts without hashing; [`HashingWriter::finish`] then returns an
-    /// empty digest.
+    /// Counts without hashing; [`HashingWriter::finish`] then returns no
+    /// digest.
     pub(crate) fn counting(inner: W) -> Self {
         Self {
             inner,
@@ -46,12 +47,9 @@ impl<W: Write> HashingWriter<W> {
         &mut self.inner
     }
 
-    /// Returns `("sha256:<hex>", byte count, inner)`.
-    pub fn finish(self) -> (String, u64, W) {
-        let digest = match self.hasher {
-            Some(h) => format!("sha256:{}", hex::encode(h.finalize())),
-            None => String::new(),
-        };
+    /// Returns the digest (`None` when only counting), byte count and inner writer.
+    pub fn finish(self) -> (Option<Digest>, u64, W) {
+        let digest = self.hasher.map(|h| Digest::from_raw(h.finalize().into()));
         (digest, self.count, self.inner)
     }
 }
@@ -209,8 +207,8 @@ impl<W: Write> OffloadHashingWriter<W> {
         Ok(())
     }
 
-    /// Returns `("sha256:<hex>", byte count, inner)`.
-    pub(crate) fn finish(mut self) -> io::Result<(String, u64, W)> {
+    /// Returns the digest, byte count and inner writer.
+    pub(crate) fn finish(mut self) -> io::Result<(Digest, u64, W)> {
         let hash: [u8; 32] = match &mut self.thread {
             None => Sha256::digest(&self.buf[..self.filled]).into(),
             Some(_) => {
@@ -221,11 +219,7 @@ impl<W: Write> OffloadHashingWriter<W> {
                 }
             }
         };
-        Ok((
-            format!("sha256:{}", hex::encode(hash)),
-            self.count,
-            self.inner,
-        ))
+        Ok((Digest::from_raw(hash), self.count, self.inner))
     }
 }
 
@@ -251,11 +245,6 @@ impl<W: Write> Write for OffloadHashingWriter<W> {
     }
 }
 
-/// `"sha256:<hex>"` of `data`.
-pub fn sha256_digest(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(data)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,9 +257,10 @@ mod tests {
         let (digest, n, inner) = w.finish();
         assert_eq!(n, 11);
         assert_eq!(inner, b"hello world");
-        assert_eq!(digest, sha256_digest(b"hello world"));
+        let digest = digest.unwrap();
+        assert_eq!(digest, Digest::of(b"hello world"));
         assert_eq!(
-            digest,
+            digest.to_string(),
             "sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
         );
     }
@@ -299,7 +289,7 @@ mod tests {
                 let (digest, n, inner) = w.finish().unwrap();
                 assert_eq!(n, len as u64);
                 assert_eq!(inner, data);
-                assert_eq!(digest, sha256_digest(&data), "len {len} step {step}");
+                assert_eq!(digest, Digest::of(&data), "len {len} step {step}");
             }
         }
     }
@@ -330,7 +320,7 @@ mod tests {
         let (digest, n, inner) = w.finish().unwrap();
         assert_eq!(n, data.len() as u64);
         assert_eq!(inner, data);
-        assert_eq!(digest, sha256_digest(&data));
+        assert_eq!(digest, Digest::of(&data));
     }
 
     #[test]

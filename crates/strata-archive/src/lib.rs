@@ -24,8 +24,9 @@
 //! ⅓ random/zeros/text, 2 cores): gzip:1 ~1.15 s, uncompressed ~0.5 s.
 //!
 //! Must not: know about images, manifests, the content store or the build
-//! graph; depend on other strata crates; hold state between calls; install
-//! a tracing subscriber. Mounting overlays and diffing upper dirs belong to
+//! graph; depend on strata crates other than the pure `strata-oci` (for
+//! [`strata_oci::Digest`] and its path cleaning); hold state between calls;
+//! install a tracing subscriber. Mounting overlays and diffing upper dirs belong to
 //! `strata-snapshot`, which uses this crate.
 
 pub mod apply;
@@ -45,7 +46,7 @@ pub use apply::{apply_layer, ApplyOptions, ApplyStats};
 pub use compression::{
     is_archive, open_decompressed, Compression, Detected, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL,
 };
-pub use digest::{sha256_digest, HashingWriter};
+pub use digest::HashingWriter;
 pub use entry::{entry_from_fs, normalize_rel, Entry, EntryKind, FileSource, HardlinkDetector};
 pub use error::{Error, Result};
 pub use sys::{get_xattr, list_xattrs, set_xattr};

@@ -14,19 +14,13 @@ use std::path::{Path, PathBuf};
 const MAX_LINKS: usize = 255;
 
 /// Splits raw tar path bytes into clean components: empty and `.` dropped,
-/// `..` removes the previous component and never climbs above the start.
+/// `..` removes the previous component and never climbs above the start
+/// ([`strata_oci::path::clean_components`]).
 pub(crate) fn clean_components(raw: &[u8]) -> Vec<&OsStr> {
-    let mut out: Vec<&OsStr> = Vec::new();
-    for c in raw.split(|b| *b == b'/') {
-        match c {
-            b"" | b"." => {}
-            b".." => {
-                out.pop();
-            }
-            _ => out.push(OsStr::from_bytes(c)),
-        }
-    }
-    out
+    strata_oci::path::clean_components(raw)
+        .into_iter()
+        .map(OsStr::from_bytes)
+        .collect()
 }
 
 /// Resolves directory `comps` below `root`, following symlinks within the

@@ -1,10 +1,13 @@
-//! Thin libc wrappers for what `std` lacks: xattrs, mknod, lutimes, device
+//! Thin `rustix` wrappers for what `std` lacks: xattrs, mknod, lutimes, device
 //! numbers. Every call works on the link itself, never following symlinks.
 
 use std::ffi::CString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use rustix::fs::{AtFlags, FileType, Mode, Timespec, Timestamps, XattrFlags, CWD};
+use rustix::io::Errno;
 
 fn cpath(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
@@ -25,24 +28,18 @@ pub fn list_xattrs(path: &Path) -> io::Result<Vec<String>> {
     let p = cpath(path)?;
     let mut buf = vec![0u8; 256];
     loop {
-        // SAFETY: p is NUL-terminated; buf is valid for buf.len() bytes.
-        let n = unsafe { libc::llistxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            buf.truncate(n as usize);
-            break;
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::ERANGE) => {
-                // SAFETY: a NULL buffer of size 0 asks for the needed size.
-                let need = unsafe { libc::llistxattr(p.as_ptr(), std::ptr::null_mut(), 0) };
-                if need < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                buf = vec![0u8; need as usize + 64];
+        match rustix::fs::llistxattr(p.as_c_str(), &mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                break;
             }
-            Some(libc::ENOTSUP) => return Ok(Vec::new()),
-            _ => return Err(err),
+            Err(Errno::RANGE) => {
+                // An empty buffer asks for the needed size.
+                let need = rustix::fs::llistxattr(p.as_c_str(), &mut [])?;
+                buf = vec![0u8; need + 64];
+            }
+            Err(Errno::NOTSUP) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(buf
@@ -59,19 +56,17 @@ pub fn get_xattr(path: &Path, name: &str) -> io::Result<Vec<u8>> {
     let n = cname(name)?;
     let mut buf = vec![0u8; 256];
     loop {
-        // SAFETY: p/n are NUL-terminated; buf is valid for buf.len() bytes.
-        let r =
-            unsafe { libc::lgetxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-        if r >= 0 {
-            buf.truncate(r as usize);
-            return Ok(buf);
+        match rustix::fs::lgetxattr(p.as_c_str(), n.as_c_str(), &mut buf) {
+            Ok(r) => {
+                buf.truncate(r);
+                return Ok(buf);
+            }
+            Err(Errno::RANGE) if buf.len() <= (1 << 20) => {
+                let len = buf.len() * 8;
+                buf = vec![0u8; len];
+            }
+            Err(e) => return Err(e.into()),
         }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::ERANGE) || buf.len() > (1 << 20) {
-            return Err(err);
-        }
-        let len = buf.len() * 8;
-        buf = vec![0u8; len];
     }
 }
 
@@ -79,63 +74,37 @@ pub fn get_xattr(path: &Path, name: &str) -> io::Result<Vec<u8>> {
 pub fn set_xattr(path: &Path, name: &str, value: &[u8]) -> io::Result<()> {
     let p = cpath(path)?;
     let n = cname(name)?;
-    // SAFETY: p/n are NUL-terminated; value is valid for value.len() bytes.
-    let r = unsafe {
-        libc::lsetxattr(
-            p.as_ptr(),
-            n.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    rustix::fs::lsetxattr(p.as_c_str(), n.as_c_str(), value, XattrFlags::empty())?;
+    Ok(())
 }
 
 /// mknod(2): `kind` is one of `libc::S_IFCHR`, `S_IFBLK`, `S_IFIFO`.
 pub fn mknod(path: &Path, kind: libc::mode_t, perm: u32, dev: u64) -> io::Result<()> {
     let p = cpath(path)?;
-    // SAFETY: p is NUL-terminated.
-    let r = unsafe { libc::mknod(p.as_ptr(), kind | (perm & 0o7777) as libc::mode_t, dev as _) };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    let file_type = FileType::from_raw_mode(kind);
+    let mode = Mode::from_raw_mode(perm & 0o7777);
+    rustix::fs::mknodat(CWD, p.as_c_str(), file_type, mode, dev)?;
+    Ok(())
 }
 
 /// Sets atime and mtime of `path` itself (symlinks included).
 pub fn set_times_nofollow(path: &Path, secs: i64, nsecs: u32) -> io::Result<()> {
     let p = cpath(path)?;
-    let t = libc::timespec {
-        tv_sec: secs as libc::time_t,
-        tv_nsec: nsecs.min(999_999_999) as _,
+    let t = Timespec {
+        tv_sec: secs,
+        tv_nsec: nsecs.min(999_999_999).into(),
     };
-    let times = [t, t];
-    // SAFETY: p is NUL-terminated; times points to two timespecs.
-    let r = unsafe {
-        libc::utimensat(
-            libc::AT_FDCWD,
-            p.as_ptr(),
-            times.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
+    let times = Timestamps {
+        last_access: t,
+        last_modification: t,
     };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    rustix::fs::utimensat(CWD, p.as_c_str(), &times, AtFlags::SYMLINK_NOFOLLOW)?;
+    Ok(())
 }
 
 /// Whether the process runs with effective uid 0.
 pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
 /// Linux `major(dev)`.

@@ -22,6 +22,7 @@ use crate::whiteout::{opaque_path, whiteout_path};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
+use strata_oci::Digest;
 
 /// Largest read of source file content (reads go straight into the
 /// diff_id hasher's 1 MiB chunk, so most are ~1 MiB).
@@ -44,12 +45,12 @@ pub struct WriteOptions {
 /// Identity of a written layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerInfo {
-    /// `sha256:<hex>` of the uncompressed tar.
-    pub diff_id: String,
-    /// `sha256:<hex>` of the bytes written to the output; `None` when
+    /// sha256 of the uncompressed tar.
+    pub diff_id: Digest,
+    /// sha256 of the bytes written to the output; `None` when
     /// [`WriteOptions::skip_output_digest`] is set (for an uncompressed layer it is the
     /// diff_id either way).
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
     /// Bytes written to the output (compressed size).
     pub size: u64,
     /// Bytes of the uncompressed tar.
@@ -254,7 +255,7 @@ impl<W: Write> LayerWriter<W> {
         } else if self.opts.skip_output_digest {
             None
         } else {
-            Some(digest)
+            digest
         };
         tracing::debug!(%diff_id, ?digest, size, uncompressed_size, "layer written");
         Ok((

@@ -4,9 +4,8 @@ mod common;
 
 use common::*;
 use std::io::{Read, Write};
-use strata_archive::{
-    sha256_digest, write_layer, Compression, Entry, EntryKind, LayerWriter, WriteOptions,
-};
+use strata_archive::{write_layer, Compression, Entry, EntryKind, LayerWriter, WriteOptions};
+use strata_oci::Digest;
 
 fn src_file(dir: &std::path::Path) -> std::path::PathBuf {
     let p = dir.join("tool");
@@ -52,9 +51,9 @@ fn digests_and_sizes_match_the_streams() {
     let src = src_file(dir.path());
     let (info, gz) = layer(sample_entries(&src), Compression::default());
     let tar = gunzip(&gz);
-    assert_eq!(info.digest, Some(sha256_digest(&gz)));
+    assert_eq!(info.digest, Some(Digest::of(&gz)));
     assert_eq!(info.size, gz.len() as u64);
-    assert_eq!(info.diff_id, sha256_digest(&tar));
+    assert_eq!(info.diff_id, Digest::of(&tar));
     assert_eq!(info.uncompressed_size, tar.len() as u64);
     assert_eq!(tar, tar_bytes(sample_entries(&src)));
     let (zinfo, z) = layer(sample_entries(&src), Compression::Zstd { level: 3 });
@@ -70,13 +69,13 @@ fn uncompressed_digest_is_the_diff_id() {
     // Large enough for the diff_id to be hashed on its helper thread.
     let (info, tar) = layer(sample_entries(&src), Compression::None);
     assert!(tar.len() > 2 << 20);
-    assert_eq!(info.diff_id, sha256_digest(&tar));
-    assert_eq!(info.digest.as_deref(), Some(info.diff_id.as_str()));
+    assert_eq!(info.diff_id, Digest::of(&tar));
+    assert_eq!(info.digest.as_ref(), Some(&info.diff_id));
     assert_eq!(info.size, tar.len() as u64);
     assert_eq!(info.uncompressed_size, tar.len() as u64);
     // Small layers hash inline.
     let (small, tar) = layer(vec![file("a", b"hello", 0o644)], Compression::None);
-    assert_eq!(small.digest, Some(sha256_digest(&tar)));
+    assert_eq!(small.digest, Some(Digest::of(&tar)));
     assert_eq!(Some(small.diff_id.clone()), small.digest);
 }
 
@@ -315,6 +314,6 @@ fn skip_output_digest_leaves_the_stream_unhashed_but_identical() {
     let (skipped, b) = write_layer(entries(), Vec::new(), gz, opts).unwrap();
     assert_eq!(a, b, "same bytes either way");
     assert_eq!(skipped.digest, None);
-    assert_eq!(full.digest, Some(sha256_digest(&a)));
+    assert_eq!(full.digest, Some(Digest::of(&a)));
     assert_eq!((skipped.diff_id, skipped.size), (full.diff_id, full.size));
 }

@@ -109,6 +109,8 @@ pub enum InputError {
     NotTar(#[source] io::Error),
     #[error(transparent)]
     Dockerignore(strata_dockerfile::IgnoreError),
+    #[error("not a snapshot: the name is not a digest")]
+    NotADigest(#[source] strata_oci::DigestError),
 }
 
 /// Why an `import --change` is refused.

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use strata_build::{BuildError, BuildOptions, Event, Progress, SecretSource};
+use strata_build::{BuildError, BuildOptions, Event, Progress, SecretSource, StepError};
 use strata_content::Store;
 use strata_oci::Reference;
 
@@ -294,8 +294,20 @@ fn missing_required_secret_fails() {
     let f = Fixture::new();
     let opts = f.opts("FROM busybox:test\nRUN --mount=type=secret,id=nope,required true\n");
     let (out, _) = f.build(&opts);
-    let msg = out.unwrap_err().to_string();
-    assert!(msg.contains("secret nope not found"), "{msg}");
+    let err = out.unwrap_err();
+    match &err {
+        BuildError::Step {
+            location, source, ..
+        } => {
+            assert_eq!(location.to_string(), "Dockerfile:2");
+            assert!(
+                matches!(&**source, StepError::SecretNotFound { id } if id == "nope"),
+                "{source:?}"
+            );
+            assert_eq!(source.to_string(), "secret nope not found");
+        }
+        other => panic!("expected a step error, got {other:?}"),
+    }
 }
 
 #[test]
@@ -421,7 +433,18 @@ fn command_that_cannot_start_names_the_line() {
     require_root!();
     let f = Fixture::new();
     let opts = f.opts("FROM busybox:test\nRUN [\"/no/such/binary\"]\n");
-    let msg = f.build(&opts).0.unwrap_err().to_string();
-    assert!(msg.starts_with("Dockerfile:2:"), "{msg}");
+    let err = f.build(&opts).0.unwrap_err();
+    match &err {
+        BuildError::Step {
+            location,
+            instruction,
+            source,
+        } => {
+            assert_eq!(location.to_string(), "Dockerfile:2");
+            assert_eq!(instruction, "RUN [\"/no/such/binary\"]");
+            assert!(matches!(**source, StepError::Start(_)), "{source:?}");
+        }
+        other => panic!("expected a step error, got {other:?}"),
+    }
     assert_no_leftovers(&f);
 }

@@ -93,19 +93,9 @@ fn named_digest(name: &str) -> Option<Digest> {
     Digest::from_hex(name.strip_prefix("blobs/sha256/")?).ok()
 }
 
-/// `./a/b/../c` → `a/c`.
+/// `./a/b/../c` → `a/c` (never above the archive's root).
 fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
+    strata_oci::path::clean_in_root(path)
 }
 
 fn read_tar(store: &Store, path: &Path) -> Result<TarFiles> {

@@ -9,13 +9,13 @@
 //! ```
 
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use fs4::fs_std::FileExt;
 use rusqlite::Connection;
+use strata_fs::{FileLock, LockKind};
 use strata_oci::Digest;
 
 use crate::db;
@@ -36,7 +36,7 @@ pub(crate) struct Inner {
     pub(crate) blobs_dir: PathBuf,
     pub(crate) tmp_dir: PathBuf,
     conn: Mutex<Connection>,
-    lock_file: File,
+    lock: FileLock,
     lock_path: PathBuf,
     /// Temp files of this handle's unfinished `BlobWriter`s; GC leaves them alone.
     pub(crate) active_tmp: Mutex<HashSet<PathBuf>>,
@@ -63,14 +63,7 @@ impl Store {
             fs::create_dir_all(dir).map_err(Error::io(dir))?;
         }
         let lock_path = root.join("lock");
-        let lock_file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&lock_path)
-            .map_err(Error::io(&lock_path))?;
-        FileExt::lock_shared(&lock_file).map_err(Error::io(&lock_path))?;
+        let lock = FileLock::shared(&lock_path).map_err(Error::io(&lock_path))?;
         let conn = db::open(&root.join("strata.db"))?;
         let store = Store {
             inner: Arc::new(Inner {
@@ -78,7 +71,7 @@ impl Store {
                 blobs_dir,
                 tmp_dir,
                 conn: Mutex::new(conn),
-                lock_file,
+                lock,
                 lock_path,
                 active_tmp: Mutex::new(HashSet::new()),
             }),
@@ -106,27 +99,22 @@ impl Store {
     /// (other `Store` handles) to close. Dropping the guard returns to a shared lock.
     pub fn exclusive_lock(&self, wait: Duration) -> Result<ExclusiveLock<'_>> {
         let deadline = Instant::now() + wait;
-        let file = &self.inner.lock_file;
+        let lock = &self.inner.lock;
         let path = &self.inner.lock_path;
-        loop {
-            match FileExt::try_lock_exclusive(file) {
-                Ok(()) => return Ok(ExclusiveLock { store: self }),
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        || e.raw_os_error() == Some(11) =>
-                {
-                    // flock converts by dropping the shared lock first: take it back.
-                    FileExt::lock_shared(file).map_err(Error::io(path))?;
-                    if Instant::now() >= deadline {
-                        return Err(Error::Busy {
-                            path: self.inner.root.clone(),
-                        });
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => return Err(Error::io(path)(e)),
+        while !lock
+            .try_convert(LockKind::Exclusive)
+            .map_err(Error::io(path))?
+        {
+            // flock converts by dropping the shared lock first: take it back.
+            lock.convert(LockKind::Shared).map_err(Error::io(path))?;
+            if Instant::now() >= deadline {
+                return Err(Error::Busy {
+                    path: self.inner.root.clone(),
+                });
             }
+            std::thread::sleep(Duration::from_millis(50));
         }
+        Ok(ExclusiveLock { store: self })
     }
 
     /// Removes temp files not held by a live writer of this handle; only those older than
@@ -170,7 +158,7 @@ pub struct ExclusiveLock<'a> {
 
 impl Drop for ExclusiveLock<'_> {
     fn drop(&mut self) {
-        if let Err(e) = FileExt::lock_shared(&self.store.inner.lock_file) {
+        if let Err(e) = self.store.inner.lock.convert(LockKind::Shared) {
             tracing::warn!(error = %e, "cannot downgrade the store lock");
         }
     }
@@ -217,7 +205,7 @@ mod tests {
         let new = dir.path().join("tmp/new");
         fs::write(&old, b"x").unwrap();
         fs::write(&new, b"y").unwrap();
-        let f = File::options().write(true).open(&old).unwrap();
+        let f = fs::File::options().write(true).open(&old).unwrap();
         f.set_modified(SystemTime::now() - Duration::from_secs(7200))
             .unwrap();
         drop(f);

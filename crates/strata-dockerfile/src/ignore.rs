@@ -4,6 +4,8 @@
 //! `**` matches any number of directories, a pattern excludes everything below a matching
 //! directory, `!` re-includes, and the last matching pattern wins.
 
+use strata_oci::path::clean;
+
 use crate::error::IgnoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -323,34 +325,6 @@ fn match_toks(toks: &[Tok], s: &[char]) -> bool {
 fn normalize(path: &str) -> String {
     let cleaned = clean(path);
     cleaned.trim_start_matches('/').to_string()
-}
-
-/// Go's `path.Clean`.
-pub(crate) fn clean(path: &str) -> String {
-    if path.is_empty() {
-        return ".".to_string();
-    }
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for comp in path.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|p| *p != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            c => parts.push(c),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_string(),
-        (false, false) => joined,
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@
 //! - [`instructions`]: typed instructions and stages ([`parse_instructions`]), builder flags,
 //!   `RUN --mount` parsing ([`mount`]) and the rules of which arguments get expanded
 //!   ([`Command::expand`]).
-//! - [`ignore`]: `.dockerignore` matching with Docker (moby/patternmatcher) semantics.
+//! - [`ignore`]: `.dockerignore` matching with Docker (moby/patternmatcher) semantics
+//!   (paths cleaned with `strata_oci::path::clean`, Go's `path.Clean`).
 //!
 //! Must not: do I/O (callers read files and pass text), spawn processes, pull in an async
 //! runtime, or know about images, layers or the build graph. Errors render like BuildKit:

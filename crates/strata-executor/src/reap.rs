@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use strata_snapshot::FileLock;
+use strata_fs::FileLock;
 use tracing::{debug, warn};
 
 use crate::error::{io_err, Result};
@@ -37,7 +37,7 @@ impl RunLock {
     /// Takes the lock of container `id` under `bundles`, recording `runtime` in it.
     pub(crate) fn take(bundles: &Path, id: &str, runtime: &Runtime) -> Result<RunLock> {
         let temp = bundles.join(format!("{TEMP_PREFIX}{id}"));
-        let lock = FileLock::acquire(&temp)?;
+        let lock = FileLock::exclusive(&temp).map_err(io_err("lock", &temp))?;
         let path = lock_path(bundles, id);
         let mut file = lock.file();
         let placed = file
@@ -72,7 +72,11 @@ pub fn reap_stale(state_dir: &Path) -> Result<usize> {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         if name.starts_with(TEMP_PREFIX) {
             // A run killed before its lock was in place.
-            if older_than(&path, TEMP_GRACE) && FileLock::try_acquire(&path)?.is_some() {
+            if older_than(&path, TEMP_GRACE)
+                && FileLock::try_exclusive(&path)
+                    .map_err(io_err("lock", &path))?
+                    .is_some()
+            {
                 remove_lock_file(&path);
             }
             continue;
@@ -80,7 +84,7 @@ pub fn reap_stale(state_dir: &Path) -> Result<usize> {
         let Some(id) = name.strip_suffix(LOCK_SUFFIX).map(str::to_owned) else {
             continue;
         };
-        let Some(_held) = FileLock::try_acquire(&path)? else {
+        let Some(_held) = FileLock::try_exclusive(&path).map_err(io_err("lock", &path))? else {
             continue; // a live run
         };
         let Some(runtime) = recorded_runtime(&path).or_else(|| Runtime::detect(None).ok()) else {

@@ -241,7 +241,7 @@ fn failures_leave_no_state() {
     assert_no_state(&f.exec);
 }
 
-fn layer_from_dir(root: &Path) -> (String, Vec<u8>) {
+fn layer_from_dir(root: &Path) -> (strata_oci::Digest, Vec<u8>) {
     let entries: Vec<Entry> = walkdir(root)
         .into_iter()
         .map(|rel| {

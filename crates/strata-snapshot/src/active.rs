@@ -11,12 +11,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use strata_archive::Entry;
+use strata_fs::FileLock;
+use strata_oci::Digest;
 use tracing::warn;
 
 use crate::cleanup::{CleanupGuard, Registry};
 use crate::diff::diff_upper;
 use crate::error::{io_err, Result};
-use crate::lock::FileLock;
+use crate::lock;
 use crate::mounter::{is_mounted, Mounter};
 use crate::overlay::{mount_overlay, unmount_overlay, OverlayDirs};
 use crate::store::{nonce, SnapshotStore};
@@ -39,7 +41,7 @@ impl SnapshotStore {
             let d = dir.join(sub);
             fs::create_dir_all(&d).map_err(io_err("create", &d))?;
         }
-        let lock = FileLock::acquire(&dir.join("lock"))?;
+        let lock = lock::exclusive(&dir.join("lock"))?;
         let guard = register_cleanup(self.mounter.clone(), dir.clone());
         let (upper, work, target) = (dir.join("upper"), dir.join("work"), dir.join("rootfs"));
         let dirs = OverlayDirs {
@@ -61,7 +63,7 @@ impl SnapshotStore {
         let active = self.dir.join("active");
         for item in fs::read_dir(&active).map_err(io_err("read", &active))? {
             let dir = item.map_err(io_err("read", &active))?.path();
-            if let Some(_lock) = FileLock::try_acquire(&dir.join("lock"))? {
+            if let Some(_lock) = lock::try_exclusive(&dir.join("lock"))? {
                 warn!(dir = %dir.display(), "removing leftover overlay mount");
                 teardown(self.mounter.as_ref(), &dir);
             }
@@ -100,7 +102,7 @@ impl ActiveMount {
     pub fn commit(
         mut self,
         store: &SnapshotStore,
-        chain_id: &str,
+        chain_id: &Digest,
         drop_dirs: &[String],
     ) -> Result<PathBuf> {
         let target = self.rootfs();

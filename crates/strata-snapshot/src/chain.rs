@@ -1,36 +1,21 @@
-//! Layer ids: validation and OCI chain ids.
+//! OCI chain ids: the names of layer snapshots.
 
-use sha2::{Digest, Sha256};
-
-use crate::error::{Error, Result};
-
-/// Returns the hex part of a `sha256:<64 hex>` id, or an error.
-pub fn hex_of(id: &str) -> Result<&str> {
-    let hex = id.strip_prefix("sha256:").filter(|h| {
-        h.len() == 64
-            && h.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    });
-    hex.ok_or_else(|| Error::InvalidId { id: id.to_string() })
-}
+use strata_oci::Digest;
 
 /// The chain id of a layer: `diff_id` for the bottom layer, else
 /// `sha256(parent_chain_id + " " + diff_id)`.
-pub fn chain_id(parent: Option<&str>, diff_id: &str) -> String {
+pub fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
     match parent {
-        None => diff_id.to_string(),
-        Some(parent) => {
-            let digest = Sha256::digest(format!("{parent} {diff_id}").as_bytes());
-            format!("sha256:{}", hex::encode(digest))
-        }
+        None => diff_id.clone(),
+        Some(parent) => Digest::of(format!("{parent} {diff_id}").as_bytes()),
     }
 }
 
 /// The chain ids of a stack of diff ids, bottom layer first.
-pub fn chain_ids<S: AsRef<str>>(diff_ids: &[S]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(diff_ids.len());
+pub fn chain_ids<'a>(diff_ids: impl IntoIterator<Item = &'a Digest>) -> Vec<Digest> {
+    let mut out: Vec<Digest> = Vec::new();
     for diff_id in diff_ids {
-        let next = chain_id(out.last().map(String::as_str), diff_id.as_ref());
+        let next = chain_id(out.last(), diff_id);
         out.push(next);
     }
     out
@@ -39,27 +24,24 @@ pub fn chain_ids<S: AsRef<str>>(diff_ids: &[S]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest as _, Sha256};
 
     const A: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
     const B: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
+    fn d(s: &str) -> Digest {
+        s.parse().unwrap()
+    }
+
     #[test]
     fn chain_of_one_layer_is_its_diff_id() {
-        assert_eq!(chain_ids(&[A]), vec![A.to_string()]);
+        assert_eq!(chain_ids(&[d(A)]), vec![d(A)]);
     }
 
     #[test]
     fn chain_id_hashes_parent_space_diff() {
-        let expected = format!("sha256:{}", hex::encode(Sha256::digest(format!("{A} {B}"))));
-        assert_eq!(chain_ids(&[A, B])[1], expected);
-        assert_eq!(chain_id(Some(A), B), expected);
-    }
-
-    #[test]
-    fn ids_are_validated() {
-        assert_eq!(hex_of(A).unwrap(), &A[7..]);
-        for bad in ["sha256:../../etc", "md5:00", "sha256:ABCDEF", &A[..70]] {
-            assert!(matches!(hex_of(bad), Err(Error::InvalidId { .. })), "{bad}");
-        }
+        let expected = Digest::from_raw(Sha256::digest(format!("{A} {B}")).into());
+        assert_eq!(chain_ids(&[d(A), d(B)])[1], expected);
+        assert_eq!(chain_id(Some(&d(A)), &d(B)), expected);
     }
 }

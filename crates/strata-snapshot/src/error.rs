@@ -3,13 +3,11 @@
 use std::io;
 use std::path::PathBuf;
 
+use strata_oci::Digest;
+
 /// Errors of snapshot storage, overlay mounting and upper-dir diffing.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A chain or diff id is not `sha256:<64 lowercase hex>`.
-    #[error("invalid layer id {id:?}: expected sha256:<64 hex digits>")]
-    InvalidId { id: String },
-
     /// A filesystem operation failed.
     #[error("{op} {path}")]
     Io {
@@ -22,7 +20,7 @@ pub enum Error {
     /// The caller's layer opener failed.
     #[error("failed to open layer {diff_id}")]
     OpenLayer {
-        diff_id: String,
+        diff_id: Digest,
         #[source]
         source: io::Error,
     },
@@ -30,7 +28,7 @@ pub enum Error {
     /// Unpacking a layer tar failed.
     #[error("failed to unpack layer {diff_id} into {path}")]
     Unpack {
-        diff_id: String,
+        diff_id: Digest,
         path: PathBuf,
         #[source]
         source: strata_archive::Error,
@@ -38,7 +36,7 @@ pub enum Error {
 
     /// The unpacked tar stream did not hash to the layer's diff id.
     #[error("layer content does not match its diff id: expected {expected}, got {actual}")]
-    DiffIdMismatch { expected: String, actual: String },
+    DiffIdMismatch { expected: Digest, actual: Digest },
 
     /// mount(2) of an overlay failed.
     #[error("failed to mount overlay on {target} (options: {options})")]

@@ -8,19 +8,18 @@
 use std::fs;
 use std::path::PathBuf;
 
+use strata_oci::Digest;
 use tracing::{debug, warn};
 
-use crate::chain::hex_of;
 use crate::error::{io_err, Result};
 use crate::store::{nonce, SnapshotStore};
 
 impl SnapshotStore {
     /// The trusted snapshot last unpacked over `parent` (a chain id), other than `hex`.
-    pub(crate) fn sibling_of(&self, parent: &str, hex: &str) -> Option<PathBuf> {
-        let parent_hex = hex_of(parent).ok()?;
-        let text = fs::read_to_string(self.hints_dir().join(parent_hex)).ok()?;
+    pub(crate) fn sibling_of(&self, parent: &Digest, hex: &str) -> Option<PathBuf> {
+        let text = fs::read_to_string(self.hints_dir().join(parent.hex())).ok()?;
         let sibling = text.trim();
-        hex_of(&format!("sha256:{sibling}")).ok()?;
+        Digest::from_hex(sibling).ok()?;
         if sibling == hex {
             return None;
         }
@@ -29,10 +28,8 @@ impl SnapshotStore {
     }
 
     /// Records `hex` as the latest snapshot over `parent`; failures only lose the hint.
-    pub(crate) fn record_sibling(&self, parent: &str, hex: &str) {
-        let Ok(parent_hex) = hex_of(parent) else {
-            return;
-        };
+    pub(crate) fn record_sibling(&self, parent: &Digest, hex: &str) {
+        let parent_hex = parent.hex();
         let dir = self.hints_dir();
         let tmp = dir.join(format!(".{parent_hex}-{}", nonce()));
         let done = fs::write(&tmp, hex).and_then(|()| fs::rename(&tmp, dir.join(parent_hex)));

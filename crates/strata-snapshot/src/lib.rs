@@ -9,7 +9,7 @@
 //!   [`overlay`] builds the options (feature flags, lowerdir length limit) and goes
 //!   through the [`Mounter`] trait, whose [`RecordingMounter`] fake unit-tests it.
 //! - [`diff_upper`] turns an upper dir into [`strata_archive::Entry`] values.
-//! - [`FileLock`] (flock) serialises unpacks and marks live mounts and runs, so that a
+//! - flocks ([`strata_fs::FileLock`]) serialise unpacks and mark live mounts and runs, so that a
 //!   later process can tell what a killed one left behind.
 //! - [`cleanup`] is the process-wide registry of things to undo on error or
 //!   SIGINT/SIGTERM, shared with `strata-executor`.
@@ -22,7 +22,7 @@ pub mod cleanup;
 pub mod diff;
 mod error;
 mod hints;
-pub mod lock;
+mod lock;
 pub mod mounter;
 pub mod overlay;
 pub mod store;
@@ -34,7 +34,6 @@ pub use cleanup::{
 };
 pub use diff::diff_upper;
 pub use error::{Error, Result};
-pub use lock::FileLock;
 pub use mounter::{LinuxMounter, MountCall, MountRequest, Mounter, RecordingMounter};
 pub use overlay::{mount_overlay, unmount_overlay, OverlayDirs};
 pub use store::{LayerOpener, LayerSource, SnapshotStore};

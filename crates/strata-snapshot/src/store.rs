@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use strata_archive::{ApplyOptions, WhiteoutMode};
+use strata_oci::Digest;
 use tracing::{debug, info, warn};
 
-use crate::chain::hex_of;
 use crate::error::{io_err, Error, Result};
-use crate::lock::FileLock;
+use crate::lock;
 use crate::mounter::{LinuxMounter, Mounter};
 
 /// Opens a layer's decompressed tar stream.
@@ -30,13 +30,13 @@ pub type LayerOpener = Box<dyn FnOnce() -> io::Result<Box<dyn Read>> + Send>;
 
 /// A layer to make present in the store.
 pub struct LayerSource {
-    /// `sha256:` digest of the uncompressed tar; verified while unpacking.
-    pub diff_id: String,
+    /// Digest of the uncompressed tar; verified while unpacking.
+    pub diff_id: Digest,
     /// Chain id of the layer (see [`crate::chain_id`]); names the snapshot dir.
-    pub chain_id: String,
+    pub chain_id: Digest,
     /// Chain id of the layer below, if any: the unpack hard-links unchanged files from the
     /// snapshot last unpacked over the same parent (see `hints`).
-    pub parent: Option<String>,
+    pub parent: Option<Digest>,
     /// Opens the decompressed tar; called only when the layer must be unpacked.
     pub open: LayerOpener,
 }
@@ -86,8 +86,8 @@ impl SnapshotStore {
     }
 
     /// Where the snapshot of `chain_id` lives (whether or not it exists).
-    pub fn path(&self, chain_id: &str) -> Result<PathBuf> {
-        Ok(self.hex_dir(hex_of(chain_id)?))
+    pub fn path(&self, chain_id: &Digest) -> PathBuf {
+        self.hex_dir(chain_id.hex())
     }
 
     /// The snapshot dir of a chain id given by its hex part.
@@ -96,8 +96,8 @@ impl SnapshotStore {
     }
 
     /// Whether the snapshot of `chain_id` is unpacked.
-    pub fn contains(&self, chain_id: &str) -> Result<bool> {
-        Ok(self.path(chain_id)?.is_dir())
+    pub fn contains(&self, chain_id: &Digest) -> bool {
+        self.path(chain_id).is_dir()
     }
 
     /// Makes sure `layer` is unpacked and returns its dir (an overlay lowerdir).
@@ -113,19 +113,18 @@ impl SnapshotStore {
     /// reached the disk is not trusted and is unpacked again from its verified blob. Where
     /// the boot id cannot be read, the unpack is synced and marked durable instead.
     pub fn ensure(&self, layer: LayerSource) -> Result<PathBuf> {
-        let hex = hex_of(&layer.chain_id)?.to_string();
-        hex_of(&layer.diff_id)?;
-        let dest = self.hex_dir(&hex);
-        if self.trusted(&hex, &dest) {
+        let hex = layer.chain_id.hex();
+        let dest = self.hex_dir(hex);
+        if self.trusted(hex, &dest) {
             return Ok(dest);
         }
-        let _lock = FileLock::acquire(&self.lock_path(&hex))?;
-        if self.trusted(&hex, &dest) {
+        let _lock = lock::exclusive(&self.lock_path(hex))?;
+        if self.trusted(hex, &dest) {
             return Ok(dest);
         }
         if dest.exists() {
             warn!(chain_id = %layer.chain_id, "snapshot from an earlier boot may be incomplete: unpacking it again");
-            self.discard(&hex, &dest)?;
+            self.discard(hex, &dest)?;
         }
         let tmp = self.dir.join("tmp").join(format!("{hex}-{}", nonce()));
         fs::create_dir(&tmp).map_err(io_err("create", &tmp))?;
@@ -137,8 +136,8 @@ impl SnapshotStore {
     }
 
     fn fill(&self, layer: LayerSource, tmp: &Path, dest: &Path) -> Result<()> {
-        let hex = hex_of(&layer.chain_id)?;
-        let parent = layer.parent.as_deref();
+        let hex = layer.chain_id.hex();
+        let parent = layer.parent.as_ref();
         let reuse = parent.and_then(|p| self.sibling_of(p, hex));
         info!(chain_id = %layer.chain_id, diff_id = %layer.diff_id, reuse = ?reuse, "unpacking layer");
         let reader = (layer.open)().map_err(|source| Error::OpenLayer {
@@ -172,17 +171,17 @@ impl SnapshotStore {
     /// Moves `dir` (an unmounted overlay upper dir whose content is exactly the layer of
     /// `chain_id` over its parents) into place as that layer's snapshot. If another build
     /// made the snapshot meanwhile, `dir` is left for its owner to remove.
-    pub(crate) fn adopt(&self, chain_id: &str, dir: &Path) -> Result<PathBuf> {
-        let hex = hex_of(chain_id)?.to_string();
-        let dest = self.hex_dir(&hex);
-        let _lock = FileLock::acquire(&self.lock_path(&hex))?;
-        if self.trusted(&hex, &dest) {
+    pub(crate) fn adopt(&self, chain_id: &Digest, dir: &Path) -> Result<PathBuf> {
+        let hex = chain_id.hex();
+        let dest = self.hex_dir(hex);
+        let _lock = lock::exclusive(&self.lock_path(hex))?;
+        if self.trusted(hex, &dest) {
             return Ok(dest);
         }
         if dest.exists() {
-            self.discard(&hex, &dest)?;
+            self.discard(hex, &dest)?;
         }
-        self.place(&hex, dir, &dest)?;
+        self.place(hex, dir, &dest)?;
         debug!(%chain_id, "adopted an upper dir as snapshot");
         Ok(dest)
     }
@@ -211,12 +210,12 @@ impl SnapshotStore {
     }
 
     /// Removes the snapshot of `chain_id` (callers make sure no mount uses it).
-    pub fn remove(&self, chain_id: &str) -> Result<()> {
-        let hex = hex_of(chain_id)?.to_string();
-        let _lock = FileLock::acquire(&self.lock_path(&hex))?;
-        let dest = self.hex_dir(&hex);
+    pub fn remove(&self, chain_id: &Digest) -> Result<()> {
+        let hex = chain_id.hex();
+        let _lock = lock::exclusive(&self.lock_path(hex))?;
+        let dest = self.hex_dir(hex);
         let trash = self.dir.join("tmp").join(format!("{hex}-{}", nonce()));
-        let _ = fs::remove_file(self.marker_path(&hex));
+        let _ = fs::remove_file(self.marker_path(hex));
         match fs::rename(&dest, &trash) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             other => other.map_err(io_err("remove", &dest))?,
@@ -238,7 +237,7 @@ impl SnapshotStore {
                 .to_string_lossy()
                 .into_owned();
             let hex = name.split('-').next().unwrap_or_default();
-            if let Some(_lock) = FileLock::try_acquire(&self.lock_path(hex))? {
+            if let Some(_lock) = lock::try_exclusive(&self.lock_path(hex))? {
                 warn!(path = %path.display(), "removing leftover unpack dir");
                 fs::remove_dir_all(&path).map_err(io_err("remove", &path))?;
             }
@@ -251,7 +250,7 @@ impl SnapshotStore {
 /// from `reuse`), hashing every byte read, and checks the digest against `diff_id`.
 fn unpack_verified(
     reader: Box<dyn Read>,
-    diff_id: &str,
+    diff_id: &Digest,
     dest: &Path,
     reuse: Option<PathBuf>,
 ) -> Result<()> {
@@ -267,16 +266,16 @@ fn unpack_verified(
     };
     let stats =
         strata_archive::apply_layer(&mut hashing, dest, &opts).map_err(|source| Error::Unpack {
-            diff_id: diff_id.to_string(),
+            diff_id: diff_id.clone(),
             path: dest.to_path_buf(),
             source,
         })?;
     io::copy(&mut hashing, &mut io::sink()).map_err(io_err("read layer into", dest))?;
-    let actual = format!("sha256:{}", hex::encode(hashing.hasher.finalize()));
+    let actual = Digest::from_raw(hashing.hasher.finalize().into());
     debug!(%diff_id, ?stats, "layer unpacked");
-    if actual != diff_id {
+    if actual != *diff_id {
         return Err(Error::DiffIdMismatch {
-            expected: diff_id.to_string(),
+            expected: diff_id.clone(),
             actual,
         });
     }

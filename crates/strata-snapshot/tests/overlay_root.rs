@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use strata_archive::{write_layer, Compression, Entry, EntryKind, WriteOptions};
+use strata_oci::Digest;
 use strata_snapshot::mounter::is_mounted;
 use strata_snapshot::{chain_ids, diff_upper, Error, LayerSource, SnapshotStore};
 
@@ -21,7 +22,7 @@ fn is_root() -> bool {
     false
 }
 
-fn layer(entries: Vec<Entry>) -> (String, Vec<u8>) {
+fn layer(entries: Vec<Entry>) -> (Digest, Vec<u8>) {
     let (info, bytes) = write_layer(
         entries,
         Vec::new(),
@@ -33,14 +34,14 @@ fn layer(entries: Vec<Entry>) -> (String, Vec<u8>) {
 }
 
 fn source(
-    chain_id: &str,
-    diff_id: &str,
+    chain_id: &Digest,
+    diff_id: &Digest,
     bytes: Vec<u8>,
     opens: Option<Arc<AtomicUsize>>,
 ) -> LayerSource {
     LayerSource {
-        diff_id: diff_id.to_string(),
-        chain_id: chain_id.to_string(),
+        diff_id: diff_id.clone(),
+        chain_id: chain_id.clone(),
         parent: None,
         open: Box::new(move || {
             if let Some(n) = opens {
@@ -97,10 +98,7 @@ fn ensure_unpacks_once_and_stores_overlay_whiteouts() {
     assert_eq!(opaque, 1);
     assert!(lowers[0].starts_with(store.dir().join("sha256")));
     // Present: the opener must not be called again.
-    let chain = format!(
-        "sha256:{}",
-        lowers[1].file_name().unwrap().to_string_lossy()
-    );
+    let chain = Digest::from_hex(&lowers[1].file_name().unwrap().to_string_lossy()).unwrap();
     let layer = LayerSource {
         diff_id: chain.clone(),
         chain_id: chain,
@@ -144,12 +142,12 @@ fn wrong_diff_id_is_rejected_and_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let store = SnapshotStore::open(tmp.path()).unwrap();
     let (_, bytes) = layer(vec![file("f", "x")]);
-    let wrong = format!("sha256:{}", "0".repeat(64));
+    let wrong = Digest::from_hex(&"0".repeat(64)).unwrap();
     let err = store
         .ensure(source(&wrong, &wrong, bytes, None))
         .unwrap_err();
     assert!(matches!(err, Error::DiffIdMismatch { .. }), "{err}");
-    assert!(!store.contains(&wrong).unwrap());
+    assert!(!store.contains(&wrong));
     assert_eq!(fs::read_dir(store.dir().join("tmp")).unwrap().count(), 0);
     let failing = LayerSource {
         diff_id: wrong.clone(),
@@ -379,7 +377,7 @@ fn snapshots_from_an_earlier_boot_are_unpacked_again() {
     assert_eq!(opens.load(Ordering::SeqCst), 1, "same boot: unpacked once");
 
     // Simulate a power loss: the marker names another boot and a file lost its data.
-    let hex = chain.trim_start_matches("sha256:");
+    let hex = chain.hex();
     fs::write(tmp.path().join("snapshots/boot").join(hex), "another-boot").unwrap();
     fs::write(dir.join("f"), "").unwrap();
     let dir = store
@@ -418,7 +416,7 @@ fn sibling_unpacks_share_unchanged_files() {
             file("app/c.py", "c = 3\n"),
         ])
     };
-    let over_base = |diff_id: &str, tar: Vec<u8>| {
+    let over_base = |diff_id: &Digest, tar: Vec<u8>| {
         let chain = strata_snapshot::chain_id(Some(&base), diff_id);
         let mut s = source(&chain, diff_id, tar, None);
         s.parent = Some(base.clone());

@@ -4,7 +4,7 @@ use std::io::BufWriter;
 
 use strata_archive::{write_layer, Compression, Entry, WriteOptions};
 use strata_content::Store;
-use strata_oci::{Descriptor, Digest};
+use strata_oci::Descriptor;
 
 use crate::error::{BuildError, Result};
 use crate::state::{layer_media_type, LayerRef};
@@ -33,10 +33,6 @@ pub fn store_layer(
     let (digest, size) = blob.commit(None)?;
     Ok(LayerRef {
         descriptor: Descriptor::new(&layer_media_type(&compression), digest, size),
-        diff_id: parse_digest(&info.diff_id)?,
+        diff_id: info.diff_id,
     })
-}
-
-fn parse_digest(s: &str) -> Result<Digest> {
-    Ok(s.parse().expect("strata-archive writes sha256 digests"))
 }

@@ -6,9 +6,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use strata_content::Store;
+use strata_oci::Digest;
 use strata_snapshot::{chain_ids, LinuxMounter, Mounter, SnapshotStore};
 
-use crate::error::{BuildError, Result};
+use crate::error::{BuildError, InputError, Result};
 
 /// What `prune_snapshots` removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -33,15 +34,7 @@ pub fn prune_snapshots(store: &Store) -> Result<SnapshotPrune> {
     let snapshots = open_snapshots(store, Arc::new(LinuxMounter))?;
     let mut keep = HashSet::new();
     for row in store.list_images()? {
-        let ids: Vec<String> = row
-            .image
-            .config
-            .rootfs
-            .diff_ids
-            .iter()
-            .map(|d| d.to_string())
-            .collect();
-        keep.extend(chain_ids(&ids));
+        keep.extend(chain_ids(&row.image.config.rootfs.diff_ids));
     }
     let dir = snapshots.dir().join("sha256");
     let mut report = SnapshotPrune::default();
@@ -52,7 +45,12 @@ pub fn prune_snapshots(store: &Store) -> Result<SnapshotPrune> {
     };
     for entry in entries {
         let entry = entry.map_err(BuildError::io("reading", &dir))?;
-        let chain = format!("sha256:{}", entry.file_name().to_string_lossy());
+        let chain = Digest::from_hex(&entry.file_name().to_string_lossy()).map_err(|e| {
+            BuildError::Input {
+                path: entry.path(),
+                source: InputError::NotADigest(e),
+            }
+        })?;
         if !keep.contains(&chain) {
             snapshots.remove(&chain)?;
             report.removed += 1;

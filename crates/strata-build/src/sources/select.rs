@@ -242,15 +242,5 @@ pub(crate) fn join(dir: &str, name: &str) -> String {
 
 /// A source path cleaned like BuildKit: relative to the source root, no `.`/`..` escapes.
 pub fn clean_source(p: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    parts.join("/")
+    strata_oci::path::clean_in_root(p)
 }

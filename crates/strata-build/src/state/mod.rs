@@ -89,13 +89,12 @@ impl ImageState {
         store: &Store,
         snapshots: &SnapshotStore,
     ) -> Result<Vec<std::path::PathBuf>> {
-        let ids: Vec<String> = self.layers.iter().map(|l| l.diff_id.to_string()).collect();
-        let chains = chain_ids(&ids);
+        let chains = chain_ids(self.layers.iter().map(|l| &l.diff_id));
         let mut dirs = Vec::with_capacity(self.layers.len());
         for (i, layer) in self.layers.iter().enumerate() {
             let blob = store.blob_path(&layer.descriptor.digest);
             let source = LayerSource {
-                diff_id: layer.diff_id.to_string(),
+                diff_id: layer.diff_id.clone(),
                 chain_id: chains[i].clone(),
                 // The parent lets an edited layer link unchanged files from its sibling.
                 parent: i.checked_sub(1).map(|p| chains[p].clone()),

@@ -33,8 +33,7 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// `--root`, `STRATA_ROOT`, else `/var/lib/strata` for root and `$XDG_DATA_HOME/strata`.
 fn default_root() -> PathBuf {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
+    if rustix::process::geteuid().is_root() {
         return PathBuf::from("/var/lib/strata");
     }
     let data = std::env::var_os("XDG_DATA_HOME")

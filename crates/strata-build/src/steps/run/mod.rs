@@ -307,14 +307,9 @@ fn take_layer(env: &StepEnv<'_>, stage: &StageState, ran: Ran) -> Result<Option<
     };
     match &layer {
         Some(l) if env.clock.epoch().is_none() => {
-            let ids: Vec<String> = stage
-                .image
-                .layers
-                .iter()
-                .map(|l| l.diff_id.to_string())
-                .collect();
-            let parent = strata_snapshot::chain_ids(&ids).pop();
-            let chain = strata_snapshot::chain_id(parent.as_deref(), &l.diff_id.to_string());
+            let parent =
+                strata_snapshot::chain_ids(stage.image.layers.iter().map(|l| &l.diff_id)).pop();
+            let chain = strata_snapshot::chain_id(parent.as_ref(), &l.diff_id);
             if let Err(e) = ran.active.commit(env.snapshots, &chain, &dropped) {
                 tracing::debug!(error = %e, "upper dir not kept as a snapshot; it is unpacked when needed");
             }

@@ -19,15 +19,15 @@
 //!   mount's uid/gid with its mode (see [`super::ssh`]); not forwarded and not `required`,
 //!   the mount is skipped. The first one's target is `SSH_AUTH_SOCK`.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 use strata_dockerfile::mount::{Mount, MountKind as Kind, Sharing};
 use strata_executor::{MountKind, MountSpec};
+use strata_fs::FileLock;
 use strata_snapshot::ActiveMount;
 
 use crate::error::{BuildError, Result, StepError};
@@ -52,7 +52,7 @@ pub struct Prepared {
 
 /// Something that must outlive the run: released (unlocked, removed, unmounted) on drop.
 enum Hold {
-    Lock(#[allow(dead_code)] File),
+    Lock(#[allow(dead_code)] FileLock),
     Temp(#[allow(dead_code)] tempfile::TempDir),
     Overlay(#[allow(dead_code)] ActiveMount),
     Agent(#[allow(dead_code)] AgentProxy),
@@ -388,30 +388,13 @@ fn create_cache_dir(env: &StepEnv<'_>, step: &Step<'_>, m: &Mount, dir: &Path) -
 }
 
 /// Takes an exclusive flock on `path`; `None` when `wait` is false and it is held.
-fn lock(path: &Path, wait: bool) -> Result<Option<File>> {
-    let f = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(BuildError::io("opening", path))?;
-    let op = if wait {
-        libc::LOCK_EX
+fn lock(path: &Path, wait: bool) -> Result<Option<FileLock>> {
+    let held = if wait {
+        FileLock::exclusive(path).map(Some)
     } else {
-        libc::LOCK_EX | libc::LOCK_NB
+        FileLock::try_exclusive(path)
     };
-    loop {
-        // SAFETY: flock on a file descriptor we own; no memory is passed.
-        if unsafe { libc::flock(f.as_raw_fd(), op) } == 0 {
-            return Ok(Some(f));
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) if !wait => return Ok(None),
-            _ => return Err(BuildError::io("locking", path)(e)),
-        }
-    }
+    held.map_err(BuildError::io("locking", path))
 }
 
 fn secret(
