@@ -25,14 +25,14 @@ use scheduler::{run_plan, Board};
 
 /// A build being run: the plan, what steps may use, and the stages' results so far.
 pub struct Solver<'a> {
-    pub plan: &'a Plan,
-    pub store: &'a Store,
-    pub snapshots: &'a SnapshotStore,
-    pub sandbox: &'a dyn Sandbox,
-    pub opts: &'a BuildOptions,
-    pub progress: &'a dyn Progress,
-    pub clock: BuildClock,
-    pub architecture: String,
+    plan: &'a Plan,
+    store: &'a Store,
+    snapshots: &'a SnapshotStore,
+    sandbox: &'a dyn Sandbox,
+    opts: &'a BuildOptions,
+    progress: &'a dyn Progress,
+    clock: BuildClock,
+    architecture: String,
     pub context: LazyContext,
     board: Board,
     /// `--build-arg`s some ARG consumed (for the "not consumed" warning).
