@@ -40,7 +40,7 @@ use crate::sources::users::resolve_user;
 use crate::state::cache::KeyBuilder;
 use crate::state::metadata::{default_shell, with_shell};
 use crate::state::stage::StageState;
-use crate::state::LayerRef;
+use crate::state::{ImageState, LayerRef};
 use crate::steps::{Step, StepEnv};
 
 /// A `RUN <<EOF` body starting with `#!`: bound at `path` and run as the command.
@@ -225,10 +225,8 @@ fn execute(
     run: &RunCommand,
     plan: &Plan,
 ) -> Result<Ran> {
-    let dirs = stage.image.snapshot_dirs(env.store, env.snapshots)?;
-    let view = RootfsView::new(dirs.clone());
+    let (lowers, view) = lowers_and_view(env, &stage.image)?;
     let user = resolve_user(&plan.user, Some(&view)).map_err(|e| step.fail(e))?;
-    let lowers: Vec<PathBuf> = dirs.into_iter().rev().collect();
     let active = env.snapshots.mount_rw(&lowers)?;
     let rootfs = active.rootfs();
     create_workdir(&rootfs, &view, &plan.cwd)
@@ -268,6 +266,14 @@ fn execute(
         view,
         stubs,
     })
+}
+
+/// The snapshot dirs of `image`'s layers as overlay lowers (top first), and the read-only
+/// view of the same layers.
+fn lowers_and_view(env: &StepEnv<'_>, image: &ImageState) -> Result<(Vec<PathBuf>, RootfsView)> {
+    let dirs = image.snapshot_dirs(env.store, env.snapshots)?;
+    let view = RootfsView::new(dirs.clone());
+    Ok((dirs.into_iter().rev().collect(), view))
 }
 
 /// Runs `spec` in the sandbox, streaming lines to progress; returns the exit code, the

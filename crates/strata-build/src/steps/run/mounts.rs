@@ -32,7 +32,6 @@ use strata_snapshot::ActiveMount;
 
 use crate::error::{BuildError, Result, StepError};
 use crate::options::SecretSource;
-use crate::sources::rootfs::RootfsView;
 use crate::sources::select::{clean_source, SourceFs};
 use crate::state::stage::StageState;
 use crate::state::ImageState;
@@ -303,11 +302,9 @@ fn state_path(
     state: &ImageState,
     source: &str,
 ) -> Result<(ActiveMount, PathBuf)> {
-    let dirs = state.snapshot_dirs(env.store, env.snapshots)?;
-    let view = RootfsView::new(dirs.clone());
+    let (lowers, view) = super::lowers_and_view(env, state)?;
     let abs = format!("/{}", clean_source(source));
     let resolved = view.resolve(&abs, true).unwrap_or(abs.clone());
-    let lowers: Vec<PathBuf> = dirs.into_iter().rev().collect();
     let active = env.snapshots.mount_rw(&lowers)?;
     let host = active.rootfs().join(resolved.trim_start_matches('/'));
     if host.symlink_metadata().is_err() {
