@@ -36,7 +36,9 @@ pub use build::{build, BuildOutcome};
 pub use error::{BuildError, Location};
 pub use export::write_rootfs;
 pub use import::{import_rootfs, ImportOptions};
-pub use options::{BuildOptions, NetworkMode, Output, SecretSource};
+pub use options::{
+    BuildOptions, NetworkMode, OptionParseError, Output, SecretArg, SecretSource, SshArg,
+};
 pub use progress::{Event, Progress, Silent, StepName};
 pub use snapshots::{prune_snapshots, SnapshotPrune};
 
