@@ -97,13 +97,13 @@ pub struct BuildArgs {
     #[arg(short = 'f', long = "file")]
     pub file: Option<PathBuf>,
     /// Name and tag the result (repeatable)
-    #[arg(short = 't', long = "tag")]
+    #[arg(short = 't', long = "tag", value_name = "NAME:TAG")]
     pub tags: Vec<Reference>,
     /// The stage to build
     #[arg(long)]
     pub target: Option<String>,
     /// Set a build-time variable: K=V, or K to take it from the environment
-    #[arg(long = "build-arg", value_parser = parse_key_value)]
+    #[arg(long = "build-arg", value_name = "K=V", value_parser = parse_key_value)]
     pub build_args: Vec<KeyValue>,
     /// A secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR (also
     /// source=PATH, type=file|env; id=ID alone reads $ID if set, else the file ID)
@@ -121,7 +121,7 @@ pub struct BuildArgs {
     pub network: Network,
     /// Where the result goes: type=image|oci|docker|local[,dest=PATH] (dest= needed but for
     /// image; other exporter attributes are ignored), or a bare PATH for type=local,dest=PATH
-    #[arg(short = 'o', long = "output")]
+    #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
     pub outputs: Vec<Output>,
     /// Progress output
     #[arg(long, value_enum, default_value_t = ProgressKind::Auto)]
@@ -147,7 +147,7 @@ pub struct BuildArgs {
     #[arg(long)]
     pub iidfile: Option<PathBuf>,
     /// Add a label to the image (K=V; K alone is an empty label)
-    #[arg(long = "label", value_parser = parse_key_value)]
+    #[arg(long = "label", value_name = "K=V", value_parser = parse_key_value)]
     pub labels: Vec<KeyValue>,
     /// Push the result (needs the registry client; not available yet)
     #[arg(long)]
@@ -210,7 +210,7 @@ pub enum Network {
     /// The host's network (docker's `default` is an alias)
     #[value(alias = "default")]
     Host,
-    /// Only a loopback interface
+    /// No network
     None,
 }
 
@@ -226,7 +226,7 @@ impl From<Network> for NetworkMode {
 /// `--progress` of `strata build`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProgressKind {
-    /// tty on a terminal, else plain
+    /// Tty on a terminal, else plain
     Auto,
     /// Numbered lines, for CI logs
     Plain,
