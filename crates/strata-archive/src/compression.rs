@@ -315,10 +315,44 @@ mod tests {
             "uncompressed".parse::<Compression>().unwrap(),
             Compression::None
         );
-        assert!("lz4".parse::<Compression>().is_err());
-        assert!("gzip:12".parse::<Compression>().is_err());
+        assert_eq!(
+            " gz:0 ".parse::<Compression>().unwrap(),
+            Compression::Gzip { level: 0 }
+        );
+        assert_eq!(
+            "zstd:-5".parse::<Compression>().unwrap(),
+            Compression::Zstd { level: -5 }
+        );
+        assert_eq!("None".parse::<Compression>().unwrap(), Compression::None);
         assert_eq!(Compression::Zstd { level: 3 }.media_type_suffix(), "+zstd");
         assert_eq!(Compression::None.to_string(), "uncompressed");
+    }
+
+    #[test]
+    fn refuses_unknown_names_and_bad_levels() {
+        for bad in [
+            "",
+            "lz4",
+            "gzip:12",
+            "gzip:-1",
+            "gzip:",
+            "gzip:x",
+            "zstd:",
+            "zstd:x",
+            "none:1",
+            "uncompressed:0",
+            "gzip:6:1",
+        ] {
+            match bad.parse::<Compression>() {
+                Err(Error::UnknownCompression { name }) => assert_eq!(name, bad),
+                other => panic!("{bad:?} gave {other:?}"),
+            }
+        }
+        let err = "lz4".parse::<Compression>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown compression \"lz4\" (expected gzip, zstd or uncompressed)"
+        );
     }
 
     #[test]

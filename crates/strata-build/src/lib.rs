@@ -31,7 +31,9 @@ mod steps;
 
 pub use build::{build, build_in, BuildOutcome};
 pub use error::{BuildError, FetchError, Location, StageError, StepError};
-pub use options::{BuildOptions, NetworkMode, Output, SecretSource};
+pub use options::{
+    BuildOptions, NetworkMode, OptionParseError, Output, SecretArg, SecretSource, SshArg,
+};
 pub use output::export::write_rootfs;
 pub use output::import::{import_rootfs, ImportOptions};
 pub use output::snapshots::{prune_snapshots, SnapshotPrune};

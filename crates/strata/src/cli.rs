@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use strata_archive::Compression;
+use strata_build::{NetworkMode, Output, SecretArg, SshArg};
+use strata_oci::Reference;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -94,41 +97,46 @@ pub struct BuildArgs {
     #[arg(short = 'f', long = "file")]
     pub file: Option<PathBuf>,
     /// Name and tag the result (repeatable)
-    #[arg(short = 't', long = "tag")]
-    pub tags: Vec<String>,
+    #[arg(short = 't', long = "tag", value_name = "NAME:TAG")]
+    pub tags: Vec<Reference>,
     /// The stage to build
     #[arg(long)]
     pub target: Option<String>,
     /// Set a build-time variable: K=V, or K to take it from the environment
-    #[arg(long = "build-arg")]
-    pub build_args: Vec<String>,
-    /// A secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR
+    #[arg(long = "build-arg", value_name = "K=V", value_parser = parse_key_value)]
+    pub build_args: Vec<KeyValue>,
+    /// A secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR (also
+    /// source=PATH, type=file|env; id=ID alone reads $ID if set, else the file ID)
     #[arg(long)]
-    pub secret: Vec<String>,
-    /// An SSH agent for RUN --mount=type=ssh: default (uses $SSH_AUTH_SOCK) or ID[=SOCKET]
+    pub secret: Vec<SecretArg>,
+    /// An SSH agent for RUN --mount=type=ssh: default or ID, with =SOCKET (an agent socket,
+    /// not a key file) or else $SSH_AUTH_SOCK
     #[arg(long)]
-    pub ssh: Vec<String>,
+    pub ssh: Vec<SshArg>,
     /// Do not use the build cache
     #[arg(long)]
     pub no_cache: bool,
-    /// Network for RUN steps: host or none
-    #[arg(long, default_value = "host")]
-    pub network: String,
-    /// Where the result goes: type=image|oci|docker|local[,dest=PATH][,tar=false]
-    #[arg(short = 'o', long = "output")]
-    pub outputs: Vec<String>,
-    /// Progress output: auto, plain, tty or quiet
-    #[arg(long, default_value = "auto")]
-    pub progress: String,
+    /// Network for RUN steps
+    #[arg(long, value_enum, default_value_t = Network::Host)]
+    pub network: Network,
+    /// Where the result goes: type=image|oci|docker|local[,dest=PATH] (dest= needed but for
+    /// image; other exporter attributes are ignored), or a bare PATH for type=local,dest=PATH
+    #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
+    pub outputs: Vec<Output>,
+    /// Progress output
+    #[arg(long, value_enum, default_value_t = ProgressKind::Auto)]
+    pub progress: ProgressKind,
     /// Print only the image ID
     #[arg(short, long)]
     pub quiet: bool,
     /// Clamp every timestamp to this Unix time (reproducible builds)
     #[arg(long, env = "SOURCE_DATE_EPOCH")]
     pub source_date_epoch: Option<i64>,
-    /// Layer compression: gzip, zstd or uncompressed
+    /// Layer compression: gzip (alias gz), zstd or uncompressed (alias none), case-insensitive;
+    /// gzip and zstd take an optional :LEVEL (gzip:0 to gzip:9, default 1; zstd:LEVEL, default
+    /// 3, negative for zstd's fast modes)
     #[arg(long, default_value = "gzip")]
-    pub compression: String,
+    pub compression: Compression,
     /// How many stages may run at once [default: the number of cores]
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -138,9 +146,9 @@ pub struct BuildArgs {
     /// Write the image ID to this file
     #[arg(long)]
     pub iidfile: Option<PathBuf>,
-    /// Add a label to the image (K=V)
-    #[arg(long = "label")]
-    pub labels: Vec<String>,
+    /// Add a label to the image (K=V; K alone is an empty label)
+    #[arg(long = "label", value_name = "K=V", value_parser = parse_key_value)]
+    pub labels: Vec<KeyValue>,
     /// Push the result (needs the registry client; not available yet)
     #[arg(long)]
     pub push: bool,
@@ -179,19 +187,118 @@ pub struct ImportArgs {
     /// Commit message (history comment)
     #[arg(short, long)]
     pub message: Option<String>,
-    /// Platform of the image (default: this machine's)
-    #[arg(long)]
-    pub platform: Option<String>,
+    /// Platform of the image: linux/ARCH (default: this machine's)
+    #[arg(long = "platform", value_name = "PLATFORM", value_parser = parse_linux_arch)]
+    pub architecture: Option<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// Output format (only oci)
-    #[arg(long, default_value = "oci")]
-    pub format: String,
+    /// Output format (docker-archive is `strata save`)
+    #[arg(long, value_enum, default_value_t = ExportFormat::Oci)]
+    pub format: ExportFormat,
     /// Destination: a directory, or a file ending in .tar
     #[arg(short, long)]
     pub output: PathBuf,
     #[arg(required = true)]
     pub images: Vec<String>,
+}
+
+/// `--network` of `strata build`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Network {
+    /// The host's network (docker's `default` is an alias)
+    #[value(alias = "default")]
+    Host,
+    /// No network
+    None,
+}
+
+impl From<Network> for NetworkMode {
+    fn from(n: Network) -> NetworkMode {
+        match n {
+            Network::Host => NetworkMode::Host,
+            Network::None => NetworkMode::None,
+        }
+    }
+}
+
+/// `--progress` of `strata build`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressKind {
+    /// Tty on a terminal, else plain
+    Auto,
+    /// Numbered lines, for CI logs
+    Plain,
+    /// A live list of steps
+    Tty,
+    /// Nothing
+    Quiet,
+}
+
+/// `--format` of `strata export`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// An OCI image layout
+    Oci,
+}
+
+/// `K=V`, or `K` alone (`value` is `None`), as `--build-arg` and `--label` take them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+fn parse_key_value(s: &str) -> Result<KeyValue, String> {
+    let (key, value) = match s.split_once('=') {
+        Some((k, v)) => (k, Some(v.to_owned())),
+        None => (s, None),
+    };
+    if key.is_empty() {
+        return Err("expected K=V or K: the name is empty".to_owned());
+    }
+    Ok(KeyValue {
+        key: key.to_owned(),
+        value,
+    })
+}
+
+/// `linux/ARCH` → `ARCH`: strata builds and imports Linux images only.
+fn parse_linux_arch(s: &str) -> Result<String, String> {
+    match s.strip_prefix("linux/") {
+        Some(arch) if !arch.is_empty() => Ok(arch.to_owned()),
+        _ => Err("only linux/ARCH is supported".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_values() {
+        let kv = |k: &str, v: Option<&str>| KeyValue {
+            key: k.into(),
+            value: v.map(Into::into),
+        };
+        assert_eq!(parse_key_value("A=b=c"), Ok(kv("A", Some("b=c"))));
+        assert_eq!(parse_key_value("A="), Ok(kv("A", Some(""))));
+        assert_eq!(parse_key_value("A"), Ok(kv("A", None)));
+        assert!(parse_key_value("=b").is_err());
+        assert!(parse_key_value("").is_err());
+    }
+
+    #[test]
+    fn platforms() {
+        assert_eq!(parse_linux_arch("linux/arm64"), Ok("arm64".to_owned()));
+        assert!(parse_linux_arch("linux/").is_err());
+        assert!(parse_linux_arch("windows/amd64").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

@@ -293,9 +293,11 @@ fn invalid_references_are_rejected_before_building() {
     let env = Env::with_base();
     let ctx = env.context("ctx", &[("Dockerfile", "FROM busybox:test\n")]);
     for bad in ["Upper:1", "a//b", "app:-x"] {
+        // A usage error of clap's (exit 2), naming the flag and the value.
         let out = env.strata(&["build", "-t", bad, ctx.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(1), "{bad}");
-        assert!(stderr(&out).contains("invalid"), "{bad}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let want = format!("invalid value '{bad}' for '--tag");
+        assert!(stderr(&out).contains(&want), "{bad}: {}", stderr(&out));
     }
     let out = env.strata(&["tag", "busybox:test", "Bad Name"]);
     assert_eq!(out.status.code(), Some(1));

@@ -5,12 +5,10 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use strata_archive::Compression;
-use strata_build::{BuildOptions, NetworkMode, Output, SecretSource};
+use strata_build::{BuildOptions, SecretArg, SecretSource, SshArg};
 use strata_content::Store;
-use strata_oci::Reference;
 
-use crate::cli::BuildArgs;
+use crate::cli::{BuildArgs, KeyValue, ProgressKind};
 use crate::progress::{self, Mode};
 
 pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
@@ -18,7 +16,7 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
         bail!("--push needs the registry client, which strata does not have yet; use --output type=oci or `strata save`");
     }
     let opts = options(&args)?;
-    let mode = progress_mode(&args)?;
+    let mode = progress_mode(&args);
     let _ = strata_build::install_signal_cleanup();
     let display = progress::Display::new(mode);
     let outcome = strata_build::build(store, &opts, &display);
@@ -43,17 +41,16 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
     Ok(())
 }
 
-fn progress_mode(args: &BuildArgs) -> Result<Mode> {
+fn progress_mode(args: &BuildArgs) -> Mode {
     if args.quiet {
-        return Ok(Mode::Quiet);
+        return Mode::Quiet;
     }
-    Ok(match args.progress.as_str() {
-        "auto" if std::io::stderr().is_terminal() => Mode::Tty,
-        "auto" | "plain" => Mode::Plain,
-        "tty" => Mode::Tty,
-        "quiet" => Mode::Quiet,
-        other => bail!("invalid --progress {other:?}: expected auto, plain, tty or quiet"),
-    })
+    match args.progress {
+        ProgressKind::Auto if std::io::stderr().is_terminal() => Mode::Tty,
+        ProgressKind::Auto | ProgressKind::Plain => Mode::Plain,
+        ProgressKind::Tty => Mode::Tty,
+        ProgressKind::Quiet => Mode::Quiet,
+    }
 }
 
 fn options(args: &BuildArgs) -> Result<BuildOptions> {
@@ -67,102 +64,72 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
     if let Some(f) = &args.file {
         o.dockerfile = f.clone();
     }
-    for t in &args.tags {
-        o.tags
-            .push(Reference::parse(t).with_context(|| format!("invalid tag {t:?}"))?);
-    }
+    o.tags = args.tags.clone();
     o.target = args.target.clone();
     o.build_args = build_args(&args.build_args);
     o.secrets = secrets(&args.secret)?;
     o.ssh = ssh_agents(&args.ssh)?;
     o.no_cache = args.no_cache;
-    o.network = match args.network.as_str() {
-        "host" | "default" => NetworkMode::Host,
-        "none" => NetworkMode::None,
-        other => bail!("invalid --network {other:?}: expected host or none"),
-    };
-    o.outputs = args
-        .outputs
-        .iter()
-        .map(|s| output(s))
-        .collect::<Result<_>>()?;
+    o.network = args.network.into();
+    o.outputs = args.outputs.clone();
     o.source_date_epoch = args.source_date_epoch;
-    o.compression = compression(&args.compression)?;
+    o.compression = args.compression;
     if let Some(j) = args.jobs {
         o.jobs = j.max(1);
     }
     o.runtime = args.runtime.clone();
-    o.labels = args.labels.iter().map(|l| split_kv(l)).collect();
+    o.labels = args
+        .labels
+        .iter()
+        .map(|l| (l.key.clone(), l.value.clone().unwrap_or_default()))
+        .collect();
     Ok(o)
-}
-
-fn split_kv(s: &str) -> (String, String) {
-    match s.split_once('=') {
-        Some((k, v)) => (k.to_owned(), v.to_owned()),
-        None => (s.to_owned(), String::new()),
-    }
 }
 
 /// `K=V`, or `K` alone to take the value from the environment (skipped when unset), as
 /// docker does.
-fn build_args(list: &[String]) -> BTreeMap<String, String> {
+fn build_args(list: &[KeyValue]) -> BTreeMap<String, String> {
     list.iter()
-        .filter_map(|a| match a.split_once('=') {
-            Some((k, v)) => Some((k.to_owned(), v.to_owned())),
-            None => std::env::var(a).ok().map(|v| (a.clone(), v)),
+        .filter_map(|a| {
+            let value = match &a.value {
+                Some(v) => v.clone(),
+                None => std::env::var(&a.key).ok()?,
+            };
+            Some((a.key.clone(), value))
         })
         .collect()
 }
 
-fn csv(s: &str) -> BTreeMap<String, String> {
-    s.split(',')
-        .filter(|p| !p.is_empty())
-        .map(split_kv)
-        .collect()
-}
-
-fn secrets(list: &[String]) -> Result<BTreeMap<String, SecretSource>> {
+/// Each secret's source (buildx's default for `id=ID` alone); a file must exist.
+fn secrets(list: &[SecretArg]) -> Result<BTreeMap<String, SecretSource>> {
     let mut out = BTreeMap::new();
     for s in list {
-        let kv = csv(s);
-        let id = kv
-            .get("id")
-            .cloned()
-            .with_context(|| format!("invalid --secret {s:?}: id= is required"))?;
-        let source = match (kv.get("src").or_else(|| kv.get("source")), kv.get("env")) {
-            (Some(p), _) => {
-                let p = PathBuf::from(p);
-                if !p.is_file() {
-                    bail!("secret {id:?}: {} is not a readable file", p.display());
-                }
-                SecretSource::File(p)
+        let source = s.resolve();
+        if let SecretSource::File(p) = &source {
+            if !p.is_file() {
+                bail!("secret {:?}: {} is not a readable file", s.id, p.display());
             }
-            (None, Some(e)) => SecretSource::Env(e.clone()),
-            (None, None) => SecretSource::Env(id.clone()),
-        };
-        out.insert(id, source);
+        }
+        out.insert(s.id.clone(), source);
     }
     Ok(out)
 }
 
-/// `--ssh default|ID[=SOCKET]` as buildx takes it; a missing socket is `$SSH_AUTH_SOCK`.
-/// Only agent sockets are forwarded: a key file is refused with what to do instead.
-fn ssh_agents(list: &[String]) -> Result<BTreeMap<String, PathBuf>> {
+/// Each `--ssh` agent socket; a missing socket is `$SSH_AUTH_SOCK`. Only agent sockets are
+/// forwarded: a key file is refused with what to do instead.
+fn ssh_agents(list: &[SshArg]) -> Result<BTreeMap<String, PathBuf>> {
     use std::os::unix::fs::FileTypeExt;
     let mut out = BTreeMap::new();
-    for s in list {
-        let (id, path) = match s.split_once('=') {
-            Some((id, p)) => (id, PathBuf::from(p)),
+    for SshArg { id, socket } in list {
+        let path = match socket {
+            Some(p) => p.clone(),
             None => match std::env::var_os("SSH_AUTH_SOCK") {
-                Some(p) => (s.as_str(), PathBuf::from(p)),
-                None => {
-                    bail!("--ssh {s}: SSH_AUTH_SOCK is not set; start ssh-agent or give ID=SOCKET")
+                Some(p) if !p.is_empty() => PathBuf::from(p),
+                _ => {
+                    bail!("--ssh {id}: SSH_AUTH_SOCK is not set; start ssh-agent or give ID=SOCKET")
                 }
             },
         };
-        if id.is_empty() || path.as_os_str().is_empty() {
-            bail!("invalid --ssh {s:?}: expected default or ID[=SOCKET]");
-        }
         let meta = std::fs::metadata(&path)
             .with_context(|| format!("--ssh {id}: cannot use {}", path.display()))?;
         if !meta.file_type().is_socket() {
@@ -173,45 +140,7 @@ fn ssh_agents(list: &[String]) -> Result<BTreeMap<String, PathBuf>> {
                 path.display()
             );
         }
-        out.insert(id.to_owned(), path);
+        out.insert(id.clone(), path);
     }
     Ok(out)
-}
-
-fn output(s: &str) -> Result<Output> {
-    let kv = csv(s);
-    let dest = || {
-        kv.get("dest")
-            .map(PathBuf::from)
-            .with_context(|| format!("--output {s:?}: dest= is required"))
-    };
-    Ok(match kv.get("type").map(String::as_str) {
-        Some("image") => Output::Image,
-        Some("oci") => Output::Oci { dest: dest()? },
-        Some("docker") => Output::Docker { dest: dest()? },
-        Some("local") => Output::Local { dest: dest()? },
-        Some("registry") => bail!(
-            "--output type=registry needs the registry client, which strata does not have yet"
-        ),
-        Some(other) => {
-            bail!("unknown --output type {other:?}: expected image, oci, docker or local")
-        }
-        None if kv.len() == 1 && !s.contains('=') => Output::Local {
-            dest: PathBuf::from(s),
-        },
-        None => bail!("--output {s:?}: type= is required"),
-    })
-}
-
-fn compression(s: &str) -> Result<Compression> {
-    Ok(match s {
-        "gzip" => Compression::Gzip {
-            level: strata_archive::DEFAULT_GZIP_LEVEL,
-        },
-        "zstd" => Compression::Zstd {
-            level: strata_archive::DEFAULT_ZSTD_LEVEL,
-        },
-        "uncompressed" | "none" => Compression::None,
-        other => bail!("unknown --compression {other:?}: expected gzip, zstd or uncompressed"),
-    })
 }

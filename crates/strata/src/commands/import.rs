@@ -12,18 +12,10 @@ pub fn run(store: &Store, args: ImportArgs) -> Result<()> {
         Some(r) => Some(Reference::parse(r).with_context(|| format!("invalid image name {r:?}"))?),
         None => None,
     };
-    let architecture = match &args.platform {
-        Some(p) => Some(
-            p.strip_prefix("linux/")
-                .with_context(|| format!("unsupported platform {p:?}: only linux/<arch>"))?
-                .to_owned(),
-        ),
-        None => None,
-    };
     let opts = ImportOptions {
         changes: args.change.clone(),
         message: args.message.clone(),
-        architecture,
+        architecture: args.architecture.clone(),
         source_date_epoch: std::env::var("SOURCE_DATE_EPOCH")
             .ok()
             .and_then(|v| v.parse().ok()),

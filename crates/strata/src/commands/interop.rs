@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use strata_content::{docker_archive, load as loader, oci_layout, Store};
 use strata_oci::Reference;
 
-use crate::cli::ExportArgs;
+use crate::cli::{ExportArgs, ExportFormat};
 
 pub fn save(store: &Store, output: &Path, names: &[String]) -> Result<()> {
     let mut images = Vec::new();
@@ -38,9 +38,8 @@ pub fn load(store: &Store, input: &Path) -> Result<()> {
 }
 
 pub fn export(store: &Store, args: ExportArgs) -> Result<()> {
-    if args.format != "oci" {
-        bail!("unsupported export format {:?}: only \"oci\" is supported (use `strata save` for docker-archive)", args.format);
-    }
+    // OCI is the only format (clap refused others); docker-archive is `strata save`.
+    let ExportFormat::Oci = args.format;
     let mut images = Vec::new();
     for name in &args.images {
         let image = store.resolve(name)?;
