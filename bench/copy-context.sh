@@ -4,7 +4,8 @@
 #   FROM <base> / WORKDIR /app / COPY . /app
 # Prints the median of N cold (empty build cache) and N warm (nothing changed) builds for
 # strata, side by side with `buildah bud --layers --runtime runc` on the same input.
-# Usage: bench/copy-context.sh [RUNS]   (default 5; needs root, buildah, busybox-static)
+# Usage: bench/copy-context.sh [RUNS]   (default 5; needs root, buildah, busybox-static;
+#        NO_BUILDAH=1 skips buildah)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -60,7 +61,7 @@ done
 s_cold=$(printf '%s\n' "${cold[@]}" | median); s_warm=$(printf '%s\n' "${warm[@]}" | median)
 
 b_cold="n/a"; b_warm="n/a"
-if command -v buildah >/dev/null; then
+if command -v buildah >/dev/null && [ -z "${NO_BUILDAH:-}" ]; then
   $strata --root "$work/export-root" import "$work/base.tar.gz" bench/base:1 >/dev/null
   $strata --root "$work/export-root" save -o "$work/base-docker.tar" bench/base:1
   cold=(); warm=()
