@@ -315,8 +315,12 @@ mod tests {
             "uncompressed".parse::<Compression>().unwrap(),
             Compression::None
         );
-        assert!("lz4".parse::<Compression>().is_err());
-        assert!("gzip:12".parse::<Compression>().is_err());
+        for bad in ["lz4", "gzip:12"] {
+            match bad.parse::<Compression>() {
+                Err(Error::UnknownCompression { name }) => assert_eq!(name, bad),
+                other => panic!("{bad}: expected UnknownCompression, got {other:?}"),
+            }
+        }
         assert_eq!(Compression::Zstd { level: 3 }.media_type_suffix(), "+zstd");
         assert_eq!(Compression::None.to_string(), "uncompressed");
     }
