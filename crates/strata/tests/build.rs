@@ -155,8 +155,10 @@ fn stages_the_target_does_not_need_are_not_built() {
     let ctx = env.context("ctx", &[("Dockerfile", df), ("a", "a")]);
     let (_, log) = env.build(&[ctx.to_str().unwrap()]);
     assert!(!log.contains("[unused"), "the unused stage ran:\n{log}");
+    let images = env.snapshot_of_store().0;
     let out = env.strata(&["build", "--target", "unused", ctx.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
+    assert_eq!(env.snapshot_of_store().0, images, "no image was added");
     let err = stderr(&out);
     assert!(
         err.contains("Dockerfile:2") && err.contains("does-not-exist"),
@@ -258,7 +260,9 @@ fn bad_dockerfiles_point_at_the_line_and_change_nothing() {
         "nope",
         env.path("bad").to_str().unwrap(),
     ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("target stage \"nope\" could not be found"));
+    assert_eq!(env.snapshot_of_store().0, before.0, "no image was added");
 }
 
 #[test]
@@ -283,20 +287,27 @@ fn copy_from_an_index_and_from_an_image() {
         "bad",
         &[("Dockerfile", "FROM busybox:test\nCOPY --from=1 /a /b\n")],
     );
+    let images = env.snapshot_of_store().0;
     let out = env.strata(&["build", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("earlier stage"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Dockerfile:2"), "{}", stderr(&out));
+    assert_eq!(env.snapshot_of_store().0, images, "no image was added");
 }
 
 #[test]
 fn invalid_references_are_rejected_before_building() {
     let env = Env::with_base();
     let ctx = env.context("ctx", &[("Dockerfile", "FROM busybox:test\n")]);
+    let before = env.snapshot_of_store();
     for bad in ["Upper:1", "a//b", "app:-x"] {
         let out = env.strata(&["build", "-t", bad, ctx.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(1), "{bad}");
         assert!(stderr(&out).contains("invalid"), "{bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains(bad), "names {bad}: {}", stderr(&out));
     }
     let out = env.strata(&["tag", "busybox:test", "Bad Name"]);
     assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("Bad Name"), "{}", stderr(&out));
+    assert_eq!(env.snapshot_of_store(), before, "the store is unchanged");
 }

@@ -85,8 +85,11 @@ fn sources_symlinks_globs_modes_and_mtimes() {
             ("two.conf", "2"),
         ],
     );
+    let images = env.snapshot_of_store().0;
     let out = env.strata(&["build", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
+    assert_eq!(env.snapshot_of_store().0, images, "no image was added");
+    assert!(stderr(&out).contains("Dockerfile:2"), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("must be a directory and end with a /"),
         "{}",
@@ -198,9 +201,10 @@ fn a_killed_build_leaves_nothing_a_later_build_trusts() {
     }
     let _ = child.kill();
     let status = child.wait().unwrap();
-    assert!(
-        !status.success(),
-        "the build finished before it could be killed"
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL),
+        "the build finished ({status:?}) before it could be killed"
     );
     assert_eq!(
         env.snapshot_of_store().0,
