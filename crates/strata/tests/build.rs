@@ -33,7 +33,9 @@ fn app_context(env: &Env) -> std::path::PathBuf {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn copy_and_metadata_make_the_image_docker_would() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     let ctx = app_context(&env);
     env.build(&["-t", "app:1", ctx.to_str().unwrap()]);
@@ -96,7 +98,9 @@ fn copy_and_metadata_make_the_image_docker_would() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn warm_build_is_cached_and_a_change_is_noticed() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     let ctx = app_context(&env);
     let (id1, _) = env.build(&["-q", ctx.to_str().unwrap()]);
@@ -126,7 +130,9 @@ fn warm_build_is_cached_and_a_change_is_noticed() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn source_date_epoch_makes_builds_byte_identical() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let digest = |env: &Env| {
         env.ok_at_epoch(&[
             "import",
@@ -149,7 +155,9 @@ fn source_date_epoch_makes_builds_byte_identical() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn stages_the_target_does_not_need_are_not_built() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     let df = "FROM busybox:test AS unused\nCOPY does-not-exist /x\nFROM busybox:test AS used\nCOPY a /a\nFROM busybox:test\nCOPY --from=used /a /b\n";
     let ctx = env.context("ctx", &[("Dockerfile", df), ("a", "a")]);
@@ -167,7 +175,9 @@ fn stages_the_target_does_not_need_are_not_built() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn add_unpacks_local_archives_and_onbuild_triggers_run() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     let ctx = env.context("ctx", &[("payload/inner.txt", "inside\n")]);
     let status = std::process::Command::new("tar")
@@ -266,7 +276,9 @@ fn bad_dockerfiles_point_at_the_line_and_change_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn copy_from_an_index_and_from_an_image() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     let df = "FROM busybox:test\nCOPY a /a\nFROM busybox:test\nCOPY --from=0 /a /from-index\nCOPY --from=busybox:test /etc/passwd /from-image\n";
     let ctx = env.context("ctx", &[("Dockerfile", df), ("a", "A")]);

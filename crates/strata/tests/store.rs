@@ -42,7 +42,9 @@ fn images_tag_rmi_and_prune() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn save_is_read_by_skopeo_and_podman_and_loads_back() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     build_app(&env);
     let tar = env.path("app.tar");
@@ -75,7 +77,9 @@ fn save_is_read_by_skopeo_and_podman_and_loads_back() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn oci_export_is_read_by_skopeo_and_umoci() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     build_app(&env);
     let dir = env.path("layout");
