@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{have, stderr, Env};
+use common::{stderr, Env};
 
 /// Panics unless the test can run: root and openssh-client's tools.
 fn require_usable() {

@@ -43,6 +43,7 @@ pub fn tar_bytes(entries: Vec<Entry>) -> Vec<u8> {
     layer(entries, Compression::None).1
 }
 
+#[allow(unused_imports)] // each test binary uses a different part
 pub use strata_testkit::gunzip;
 
 /// A varied set of entries covering every kind.

@@ -28,6 +28,7 @@ pub fn layer_tar(name: &str, content: &[u8]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
+#[allow(unused_imports)] // each test binary uses a different part
 pub use strata_testkit::gzip;
 
 /// Stores an image with one layer per `(name, content)`; gzip layers when `gz`.

@@ -114,4 +114,5 @@ impl Env {
     }
 }
 
-pub use strata_testkit::{busybox_rootfs_tarball as base_tarball, have, require_root, stderr};
+#[allow(unused_imports)] // each test binary uses a different part
+pub use strata_testkit::{busybox_rootfs_tarball as base_tarball, require_root, stderr};
