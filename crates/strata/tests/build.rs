@@ -221,7 +221,9 @@ fn add_unpacks_local_archives_and_onbuild_triggers_run() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn args_scope_and_build_args() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::with_base();
     let df =
         "ARG TAG=test\nFROM busybox:${TAG}\nARG NAME=default\nARG TAG\nENV WHO=${NAME} T=${TAG}\n";
@@ -245,7 +247,9 @@ fn args_scope_and_build_args() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn bad_dockerfiles_point_at_the_line_and_change_nothing() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::with_base();
     let before = env.snapshot_of_store();
     for (df, want) in [
@@ -308,7 +312,9 @@ fn copy_from_an_index_and_from_an_image() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn invalid_references_are_rejected_before_building() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::with_base();
     let ctx = env.context("ctx", &[("Dockerfile", "FROM busybox:test\n")]);
     let before = env.snapshot_of_store();

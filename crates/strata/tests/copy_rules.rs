@@ -146,7 +146,9 @@ fn big_context(env: &Env) -> std::path::PathBuf {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn two_builds_at_once_on_one_store() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::with_base();
     let ctx = big_context(&env);
     let spawn = |tag: &str| env.strata_at_epoch(&["build", "-q", "-t", tag, ctx.to_str().unwrap()]);
@@ -172,7 +174,9 @@ fn two_builds_at_once_on_one_store() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_killed_build_leaves_nothing_a_later_build_trusts() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::with_base();
     let ctx = big_context(&env);
     let before = env.snapshot_of_store();

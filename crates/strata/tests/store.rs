@@ -20,7 +20,9 @@ fn build_app(env: &Env) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn images_tag_rmi_and_prune() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::with_base();
     build_app(&env);
     env.ok(&["tag", "app:1", "registry.local:5000/team/app:v2"]);
@@ -127,7 +129,9 @@ fn oci_export_is_read_by_skopeo_and_umoci() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn corrupt_or_truncated_imports_and_loads_change_nothing() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::with_base();
     let before = env.snapshot_of_store();
     let good = std::fs::read(common::base_tarball()).unwrap();
@@ -166,7 +170,9 @@ fn corrupt_or_truncated_imports_and_loads_change_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn import_applies_changes() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::empty();
     let tar = common::base_tarball();
     env.ok(&[
