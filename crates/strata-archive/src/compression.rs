@@ -324,6 +324,12 @@ mod tests {
             Compression::Zstd { level: -5 }
         );
         assert_eq!("None".parse::<Compression>().unwrap(), Compression::None);
+        for bad in ["lz4", "gzip:12"] {
+            match bad.parse::<Compression>() {
+                Err(Error::UnknownCompression { name }) => assert_eq!(name, bad),
+                other => panic!("{bad}: expected UnknownCompression, got {other:?}"),
+            }
+        }
         assert_eq!(Compression::Zstd { level: 3 }.media_type_suffix(), "+zstd");
         assert_eq!(Compression::None.to_string(), "uncompressed");
     }

@@ -35,7 +35,9 @@ fn lower(dest: &Path) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn whiteouts_remove_lower_files_and_opaque_dirs_clear() {
+    strata_testkit::require_root(); // unpacking keeps the layers' owners (lchown)
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path();
     lower(dest);
@@ -66,39 +68,33 @@ fn whiteouts_remove_lower_files_and_opaque_dirs_clear() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn overlay_mode_writes_char_devices_and_opaque_xattr() {
-    if unsafe_is_root() {
-        let dir = tempfile::tempdir().unwrap();
-        let tar = tar_bytes(vec![
-            Entry::dir("a", 0o755),
-            Entry::new("a", EntryKind::OpaqueDir),
-            Entry::new("a/x", EntryKind::Whiteout),
-        ]);
-        apply(&tar, dir.path(), WhiteoutMode::Overlay).unwrap();
-        let m = fs::symlink_metadata(dir.path().join("a/x")).unwrap();
-        use std::os::unix::fs::FileTypeExt;
-        assert!(m.file_type().is_char_device());
-        assert_eq!(m.rdev(), 0);
-        assert!(strata_archive::is_overlay_whiteout(&m));
-        let v = strata_archive::get_xattr(&dir.path().join("a"), "trusted.overlay.opaque");
-        assert_eq!(v.unwrap(), b"y");
-        // entry_from_fs never copies overlayfs' private xattrs into a layer.
-        let meta = fs::symlink_metadata(dir.path().join("a")).unwrap();
-        let e = entry_from_fs(dir.path(), "a", &meta).unwrap();
-        assert!(e.xattrs.is_empty(), "{:?}", e.xattrs);
-    }
-}
-
-fn unsafe_is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0"))
-        .unwrap_or(false)
+    strata_testkit::require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let tar = tar_bytes(vec![
+        Entry::dir("a", 0o755),
+        Entry::new("a", EntryKind::OpaqueDir),
+        Entry::new("a/x", EntryKind::Whiteout),
+    ]);
+    apply(&tar, dir.path(), WhiteoutMode::Overlay).unwrap();
+    let m = fs::symlink_metadata(dir.path().join("a/x")).unwrap();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(m.file_type().is_char_device());
+    assert_eq!(m.rdev(), 0);
+    assert!(strata_archive::is_overlay_whiteout(&m));
+    let v = strata_archive::get_xattr(&dir.path().join("a"), "trusted.overlay.opaque");
+    assert_eq!(v.unwrap(), b"y");
+    // entry_from_fs never copies overlayfs' private xattrs into a layer.
+    let meta = fs::symlink_metadata(dir.path().join("a")).unwrap();
+    let e = entry_from_fs(dir.path(), "a", &meta).unwrap();
+    assert!(e.xattrs.is_empty(), "{:?}", e.xattrs);
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ignore_mode_writes_whiteouts_literally() {
+    strata_testkit::require_root(); // unpacking keeps the layers' owners (lchown)
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("x"), b"lower").unwrap();
     let tar = tar_bytes(vec![Entry::new("x", EntryKind::Whiteout)]);
@@ -178,7 +174,7 @@ fn round_trip_preserves_content_modes_times_links_and_xattrs() {
     let meta = fs::symlink_metadata(d.join("bin/su")).unwrap();
     let back = entry_from_fs(d, "bin/su", &meta).unwrap();
     assert_eq!(back.xattrs.get("user.k").map(|v| &v[..]), Some(&b"v"[..]));
-    if unsafe_is_root() {
+    if strata_testkit::is_root() {
         assert_eq!(
             back.xattrs.get("security.capability").map(|v| &v[..]),
             Some(&CAP_NET_BIND[..]),
@@ -191,10 +187,9 @@ fn round_trip_preserves_content_modes_times_links_and_xattrs() {
 const CAP_NET_BIND: [u8; 20] = [1, 0, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 #[test]
+#[ignore = "needs root"]
 fn chown_override_and_ownership() {
-    if !unsafe_is_root() {
-        return;
-    }
+    strata_testkit::require_root();
     let dir = tempfile::tempdir().unwrap();
     let mut f = file("f", b"x", 0o644);
     f.uid = 123;
@@ -213,7 +208,9 @@ fn chown_override_and_ownership() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn hostile_paths_stay_inside_dest() {
+    strata_testkit::require_root(); // unpacking keeps the layers' owners (lchown)
     let outer = tempfile::tempdir().unwrap();
     let dest = outer.path().join("dest");
     let outside = outer.path().join("outside");
@@ -278,7 +275,9 @@ fn hostile_paths_stay_inside_dest() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn truncated_and_corrupt_input_is_an_error_naming_the_entry() {
+    strata_testkit::require_root(); // unpacking keeps the layers' owners (lchown)
     let big: Vec<u8> = (0..500_000u32).map(|i| (i % 13) as u8).collect();
     let entries = vec![
         file("a", b"small", 0o644),
@@ -335,7 +334,14 @@ fn truncated_and_corrupt_input_is_an_error_naming_the_entry() {
         *b ^= 0xa5;
     }
     let (r, _) = open_decompressed(std::io::Cursor::new(gz2)).unwrap();
-    assert!(apply_layer(r, dir.path(), &ApplyOptions::default()).is_err());
+    let err = apply_layer(r, dir.path(), &ApplyOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ReadTar { .. } | Error::ReadEntry { .. } | Error::Truncated { .. }
+        ),
+        "a corrupt stream is a read error, not a write error: {err:?}"
+    );
 
     // Garbage.
     let err = apply(&[0x41u8; 1024], dir.path(), WhiteoutMode::Apply).unwrap_err();
@@ -343,7 +349,9 @@ fn truncated_and_corrupt_input_is_an_error_naming_the_entry() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn replaces_dirs_with_files_and_files_with_dirs() {
+    strata_testkit::require_root(); // unpacking keeps the layers' owners (lchown)
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     fs::create_dir_all(d.join("was-dir/child")).unwrap();

@@ -80,5 +80,13 @@ fn is_archive_follows_dockers_add_rule() {
         std::fs::write(&p, data).unwrap();
         assert!(!is_archive(&p).unwrap(), "{name}");
     }
-    assert!(is_archive(&dir.path().join("missing")).is_err());
+    let missing = dir.path().join("missing");
+    match is_archive(&missing) {
+        Err(strata_archive::Error::ReadSource { path, source }) => {
+            assert_eq!(path, missing);
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("expected ReadSource for a missing file, got {other:?}"),
+    }
+    assert!(!missing.exists(), "sniffing creates nothing");
 }

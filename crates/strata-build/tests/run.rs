@@ -1,5 +1,6 @@
 //! RUN end to end: a busybox base image, real containers through the OCI runtime.
-//! These need root (overlay mounts, runc); they are skipped when not running as root.
+//! These need root (overlay mounts, runc): each is `#[ignore = "needs root"]`, run by CI as
+//! root with `--include-ignored`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -25,11 +26,6 @@ const APPLETS: &[&str] = &[
     "touch",
 ];
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// A store holding `busybox:test` and a context dir.
 struct Fixture {
     _tmp: tempfile::TempDir,
@@ -44,7 +40,7 @@ impl Fixture {
         let root = tmp.path().join("store");
         let store = Store::open(&root).unwrap();
         let tar_path = tmp.path().join("rootfs.tar");
-        write_base_tar(&tar_path);
+        strata_testkit::write_busybox_tar(&tar_path, APPLETS);
         let reference = Reference::parse("busybox:test").unwrap();
         strata_build::import_rootfs(&store, &tar_path, Some(&reference), &Default::default())
             .unwrap();
@@ -84,53 +80,6 @@ impl Fixture {
     }
 }
 
-fn header() -> tar::Header {
-    let mut h = tar::Header::new_gnu();
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_mtime(1_700_000_000);
-    h
-}
-
-fn write_base_tar(path: &Path) {
-    let mut b = tar::Builder::new(std::fs::File::create(path).unwrap());
-    let dir = |b: &mut tar::Builder<std::fs::File>, name: &str| {
-        let mut h = header();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(if name == "tmp" { 0o1777 } else { 0o755 });
-        h.set_size(0);
-        b.append_data(&mut h, name, std::io::empty()).unwrap();
-    };
-    let file = |b: &mut tar::Builder<std::fs::File>, name: &str, data: &[u8], mode: u32| {
-        let mut h = header();
-        h.set_mode(mode);
-        h.set_size(data.len() as u64);
-        b.append_data(&mut h, name, data).unwrap();
-    };
-    for d in ["bin", "etc", "tmp", "home", "home/app"] {
-        dir(&mut b, d);
-    }
-    let busybox = std::fs::read("/bin/busybox").unwrap();
-    file(&mut b, "bin/busybox", &busybox, 0o755);
-    for applet in APPLETS {
-        let mut h = header();
-        h.set_entry_type(tar::EntryType::Symlink);
-        h.set_size(0);
-        h.set_mode(0o777);
-        b.append_link(&mut h, format!("bin/{applet}"), "busybox")
-            .unwrap();
-    }
-    file(
-        &mut b,
-        "etc/passwd",
-        b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
-        0o644,
-    );
-    file(&mut b, "etc/group", b"root:x:0:\napp:x:1000:\n", 0o644);
-    file(&mut b, "etc/base-file", b"base\n", 0o644);
-    b.finish().unwrap();
-}
-
 #[derive(Default)]
 struct Recorder(Mutex<Vec<Event>>);
 
@@ -165,18 +114,10 @@ fn read(dir: &Path, rel: &str) -> String {
     std::fs::read_to_string(dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-macro_rules! require_root {
-    () => {
-        if !is_root() {
-            eprintln!("skipped: needs root");
-            return;
-        }
-    };
-}
-
 #[test]
+#[ignore = "needs root"]
 fn run_creates_files_and_whiteouts() {
-    require_root!();
+    strata_testkit::require_root();
     let f = Fixture::new();
     let opts = f.opts(
         "FROM busybox:test\nRUN echo hello > /made && rm /etc/base-file\nWORKDIR /new/dir\nRUN pwd > here\n",
@@ -191,8 +132,9 @@ fn run_creates_files_and_whiteouts() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn warm_rebuild_is_cached_and_no_cache_reruns() {
-    require_root!();
+    strata_testkit::require_root();
     let f = Fixture::new();
     let df = "FROM busybox:test\nARG V=1\nRUN echo $V > /v\nRUN date +%s%N > /t\n";
     let opts = f.opts(df);
@@ -209,8 +151,9 @@ fn warm_rebuild_is_cached_and_no_cache_reruns() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn failing_run_reports_exit_code_and_tail() {
-    require_root!();
+    strata_testkit::require_root();
     let f = Fixture::new();
     let opts = f.opts("FROM busybox:test\nRUN echo first; echo oops >&2; exit 3\n");
     let (out, rec) = f.build(&opts);
@@ -232,8 +175,9 @@ fn failing_run_reports_exit_code_and_tail() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn cache_mount_persists_across_builds() {
-    require_root!();
+    strata_testkit::require_root();
     let f = Fixture::new();
     let opts = f.opts(
         "FROM busybox:test\nRUN --mount=type=cache,target=/cache,sharing=locked \
@@ -250,8 +194,9 @@ fn cache_mount_persists_across_builds() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn secrets_are_readable_but_never_stored() {
-    require_root!();
+    strata_testkit::require_root();
     let f = Fixture::new();
     let secret = b"s3cr3t-value-4711";
     let src = f.ctx.join("..").join("tok.txt");
@@ -289,8 +234,9 @@ fn secrets_are_readable_but_never_stored() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn missing_required_secret_fails() {
-    require_root!();
+    strata_testkit::require_root();
     let f = Fixture::new();
     let opts = f.opts("FROM busybox:test\nRUN --mount=type=secret,id=nope,required true\n");
     let (out, _) = f.build(&opts);
@@ -311,8 +257,9 @@ fn missing_required_secret_fails() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn user_and_network_none() {
-    require_root!();
+    strata_testkit::require_root();
     let f = Fixture::new();
     let opts = f.opts(
         "FROM busybox:test\nUSER app\nRUN id -u > /tmp/uid\nUSER root\n\
@@ -331,8 +278,9 @@ fn user_and_network_none() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn bind_mounts_from_context_and_stage_and_heredoc() {
-    require_root!();
+    strata_testkit::require_root();
     let f = Fixture::new();
     std::fs::write(f.ctx.join("input.txt"), "from context\n").unwrap();
     let opts = f.opts(
@@ -372,8 +320,9 @@ fn assert_no_leftovers(f: &Fixture) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn empty_run_makes_no_layer_and_cleans_up() {
-    require_root!();
+    strata_testkit::require_root();
     let f = Fixture::new();
     let opts = f.opts(
         "FROM busybox:test\nRUN --mount=type=secret,id=tok --mount=type=bind,target=/c true\n",
@@ -395,13 +344,30 @@ fn empty_run_makes_no_layer_and_cleans_up() {
         .unwrap()
         .starts_with("RUN /bin/sh -c true"));
     let failing = f.opts("FROM busybox:test\nRUN --mount=type=cache,target=/x false\n");
-    assert!(f.build(&failing).0.is_err());
+    let blobs_before = f.store.list_blobs().unwrap();
+    match f.build(&failing).0 {
+        Err(BuildError::RunFailed {
+            exit_code,
+            location,
+            ..
+        }) => {
+            assert_eq!(exit_code, 1, "`false` exits 1");
+            assert_eq!(location.line, 2);
+        }
+        other => panic!("expected RunFailed, got {other:?}"),
+    }
+    assert_eq!(
+        f.store.list_blobs().unwrap(),
+        blobs_before,
+        "a failed RUN stores no blob"
+    );
     assert_no_leftovers(&f);
 }
 
 #[test]
+#[ignore = "needs root"]
 fn shebang_heredoc_runs_as_a_file() {
-    require_root!();
+    strata_testkit::require_root();
     let f = Fixture::new();
     let opts = f.opts("FROM busybox:test\nRUN <<EOF\n#!/bin/sh -e\necho \"$0\" > /which\nEOF\n");
     let (root, _) = f.rootfs(&opts);
@@ -410,8 +376,9 @@ fn shebang_heredoc_runs_as_a_file() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn cache_mount_seeded_from_stage_and_optional_ssh_skipped() {
-    require_root!();
+    strata_testkit::require_root();
     let f = Fixture::new();
     let opts = f.opts(
         "FROM busybox:test AS seed\nRUN mkdir /s && echo seeded > /s/f\n\
@@ -429,8 +396,9 @@ fn cache_mount_seeded_from_stage_and_optional_ssh_skipped() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn command_that_cannot_start_names_the_line() {
-    require_root!();
+    strata_testkit::require_root();
     let f = Fixture::new();
     let opts = f.opts("FROM busybox:test\nRUN [\"/no/such/binary\"]\n");
     let err = f.build(&opts).0.unwrap_err();

@@ -5,9 +5,10 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{have, make_image, open, run};
+use common::{make_image, open, run};
 use strata_content::{docker_archive, load::load, oci_layout, Image, Store};
 use strata_oci::Reference;
+use strata_testkit::require_tool;
 
 fn r(s: &str) -> Reference {
     Reference::parse(s).unwrap()
@@ -35,9 +36,8 @@ fn check_inspect(v: &serde_json::Value, image: &Image) {
 
 #[test]
 fn oci_dir_export_is_read_by_skopeo_and_umoci() {
-    if !have("skopeo") || !have("umoci") {
-        return;
-    }
+    require_tool("skopeo");
+    require_tool("umoci");
     let tmp = tempfile::tempdir().unwrap();
     let s = open(&tmp.path().join("store"));
     let image = sample(&s, true);
@@ -66,9 +66,7 @@ fn oci_dir_export_is_read_by_skopeo_and_umoci() {
 
 #[test]
 fn oci_tar_export_is_deterministic_and_read_by_skopeo() {
-    if !have("skopeo") {
-        return;
-    }
+    require_tool("skopeo");
     let tmp = tempfile::tempdir().unwrap();
     let s = open(&tmp.path().join("store"));
     let image = sample(&s, false);
@@ -103,9 +101,7 @@ fn save(s: &Store, image: &Image, refs: &[&str], dest: &Path) {
 
 #[test]
 fn docker_archive_is_read_by_skopeo() {
-    if !have("skopeo") {
-        return;
-    }
+    require_tool("skopeo");
     let tmp = tempfile::tempdir().unwrap();
     let s = open(&tmp.path().join("store"));
     for gz in [false, true] {
@@ -131,9 +127,7 @@ fn docker_archive_is_read_by_skopeo() {
 
 #[test]
 fn docker_archive_is_loaded_by_podman() {
-    if !have("podman") {
-        return;
-    }
+    require_tool("podman");
     let tmp = tempfile::tempdir().unwrap();
     let s = open(&tmp.path().join("store"));
     for gz in [false, true] {
@@ -162,9 +156,7 @@ fn docker_archive_is_loaded_by_podman() {
 
 #[test]
 fn loads_archives_written_by_skopeo() {
-    if !have("skopeo") {
-        return;
-    }
+    require_tool("skopeo");
     let tmp = tempfile::tempdir().unwrap();
     let src = open(&tmp.path().join("src"));
     for gz in [false, true] {

@@ -478,7 +478,10 @@ mod tests {
         );
         let m = p("type=secret,target=/etc/key.pem").unwrap();
         assert_eq!(m.id.as_deref(), Some("key.pem"));
-        assert!(p("type=secret").is_err());
+        assert_eq!(
+            p("type=secret").unwrap_err(),
+            MountError::Invalid("one of source, target required".into())
+        );
     }
 
     #[test]
@@ -501,13 +504,45 @@ mod tests {
             p("type=nfs,target=/a").unwrap_err().to_string(),
             "unsupported mount type \"nfs\""
         );
-        assert!(p("type=bind,target=/a,mode=0700").is_err());
-        assert!(p("type=bind,target=/a,required").is_err());
-        assert!(p("type=bind,target=/a,sharing=locked").is_err());
-        assert!(p("type=tmpfs,target=/a,size=lots").is_err());
-        assert!(p("type=cache").is_err());
-        assert!(p("type=bind,target=/a,from=$STAGE").is_err());
-        assert!(p("type=bind,target=/a,bogus").is_err());
+        assert_eq!(
+            p("type=bind,target=/a,mode=0700").unwrap_err(),
+            MountError::FileInfoNotAllowed {
+                key: "mode".into(),
+                kind: MountKind::Bind
+            }
+        );
+        assert_eq!(
+            p("type=bind,target=/a,required").unwrap_err(),
+            MountError::KeyNotForType {
+                key: "required".into(),
+                kind: MountKind::Bind
+            }
+        );
+        assert_eq!(
+            p("type=bind,target=/a,sharing=locked").unwrap_err(),
+            MountError::Invalid("invalid cache sharing set for bind mount".into())
+        );
+        assert_eq!(
+            p("type=tmpfs,target=/a,size=lots").unwrap_err(),
+            MountError::InvalidValue {
+                key: "size".into(),
+                value: "lots".into()
+            }
+        );
+        assert_eq!(
+            p("type=cache").unwrap_err(),
+            MountError::Invalid("mount type cache requires a target".into())
+        );
+        assert_eq!(
+            p("type=bind,target=/a,from=$STAGE").unwrap_err(),
+            MountError::FromExpansion
+        );
+        assert_eq!(
+            p("type=bind,target=/a,bogus").unwrap_err(),
+            MountError::NotKeyValue {
+                field: "bogus".into()
+            }
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Root-only integration tests: real runc runs of a static busybox rootfs.
-//! Skipped (pass with a note) when not root or without runc and busybox.
+//! Each is `#[ignore = "needs root"]` (CI runs them as root with `--include-ignored`) and
+//! panics when run without root, runc or busybox.
 
 use std::fs;
 use std::io::{Cursor, Read};
@@ -14,32 +15,13 @@ use strata_executor::{
 use strata_snapshot::mounter::mount_points;
 use strata_snapshot::{LayerSource, SnapshotStore};
 
-const BUSYBOX: &str = "/bin/busybox";
-
-fn usable() -> bool {
-    let ok = rustix::process::geteuid().is_root()
-        && Path::new(BUSYBOX).exists()
-        && Runtime::detect(None).is_ok();
-    if !ok {
-        eprintln!("skipped: needs root, {BUSYBOX} and an oci runtime");
+/// Panics unless this test can run: root, the host's busybox and an OCI runtime.
+fn require_usable() {
+    strata_testkit::require_root();
+    strata_testkit::require_busybox();
+    if let Err(e) = Runtime::detect(None) {
+        panic!("needs an oci runtime (runc or crun): {e}");
     }
-    ok
-}
-
-/// A rootfs with only /bin/busybox and its applet symlinks.
-fn busybox_rootfs(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    fs::create_dir_all(root.join("bin")).unwrap();
-    fs::copy(BUSYBOX, root.join("bin/busybox")).unwrap();
-    let list = Command::new(BUSYBOX).arg("--list").output().unwrap();
-    for applet in String::from_utf8(list.stdout)
-        .unwrap()
-        .lines()
-        .filter(|a| *a != "busybox")
-    {
-        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
-    }
-    root
 }
 
 struct Fixture {
@@ -92,12 +74,11 @@ fn assert_no_state(exec: &Executor) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn runs_busybox_and_reports_output_and_exit_code() {
-    if !usable() {
-        return;
-    }
+    require_usable();
     let f = fixture();
-    let rootfs = busybox_rootfs(&f.dir);
+    let rootfs = strata_testkit::busybox_rootfs_dir(&f.dir);
     let mut spec = sh(
         &rootfs,
         "echo hi; id; hostname; cat /etc/hosts; echo oops >&2; exit 3",
@@ -128,12 +109,11 @@ fn runs_busybox_and_reports_output_and_exit_code() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn network_none_has_only_loopback() {
-    if !usable() {
-        return;
-    }
+    require_usable();
     let f = fixture();
-    let rootfs = busybox_rootfs(&f.dir);
+    let rootfs = strata_testkit::busybox_rootfs_dir(&f.dir);
     let mut spec = sh(
         &rootfs,
         "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '",
@@ -153,12 +133,11 @@ fn network_none_has_only_loopback() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn env_cwd_and_user_are_honoured() {
-    if !usable() {
-        return;
-    }
+    require_usable();
     let f = fixture();
-    let rootfs = busybox_rootfs(&f.dir);
+    let rootfs = strata_testkit::busybox_rootfs_dir(&f.dir);
     let mut spec = sh(&rootfs, "echo \"$FOO\"; pwd; id -u; id -g; id -G");
     spec.env.push("FOO=bar baz".into());
     spec.cwd = "/work/dir".into();
@@ -177,12 +156,11 @@ fn env_cwd_and_user_are_honoured() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn bind_mounts_respect_readonly_and_tmpfs_works() {
-    if !usable() {
-        return;
-    }
+    require_usable();
     let f = fixture();
-    let rootfs = busybox_rootfs(&f.dir);
+    let rootfs = strata_testkit::busybox_rootfs_dir(&f.dir);
     let (ro, rw) = (f.dir.join("ro"), f.dir.join("rw"));
     fs::create_dir_all(&ro).unwrap();
     fs::create_dir_all(&rw).unwrap();
@@ -223,12 +201,11 @@ fn bind_mounts_respect_readonly_and_tmpfs_works() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn failures_leave_no_state() {
-    if !usable() {
-        return;
-    }
+    require_usable();
     let f = fixture();
-    let rootfs = busybox_rootfs(&f.dir);
+    let rootfs = strata_testkit::busybox_rootfs_dir(&f.dir);
     // A child of the container's init is killed: exit code 128 + 9.
     let (outcome, _, _) = run(&f.exec, &sh(&rootfs, "sh -c 'kill -9 $$'; exit $?"));
     assert_eq!(outcome.exit_code, 137);
@@ -275,7 +252,7 @@ fn walkdir(root: &Path) -> Vec<String> {
 }
 
 fn busybox_snapshot(store: &SnapshotStore, dir: &Path) -> PathBuf {
-    let rootfs = busybox_rootfs(dir);
+    let rootfs = strata_testkit::busybox_rootfs_dir(dir);
     fs::write(rootfs.join("a"), "a").unwrap();
     let (diff_id, bytes) = layer_from_dir(&rootfs);
     let open = Box::new(move || Ok(Box::new(Cursor::new(bytes)) as Box<dyn Read>));
@@ -290,10 +267,9 @@ fn busybox_snapshot(store: &SnapshotStore, dir: &Path) -> PathBuf {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn run_over_an_overlay_and_diff_the_changes() {
-    if !usable() {
-        return;
-    }
+    require_usable();
     let f = fixture();
     let store = SnapshotStore::open(&f.dir).unwrap();
     let lower = busybox_snapshot(&store, &f.dir);
@@ -325,8 +301,9 @@ fn run_over_an_overlay_and_diff_the_changes() {
     assert_no_state(&f.exec);
 }
 
-/// The body of the signal test, run in a child process (see below).
+/// The body of the signal test, run in a child process (see below); does nothing elsewhere.
 #[test]
+#[ignore = "needs root; a helper run by sigterm_during_a_run_leaves_nothing_behind"]
 fn signal_child_helper() {
     let Ok(dir) = std::env::var("STRATA_SIGNAL_CHILD_DIR") else {
         return;
@@ -383,16 +360,16 @@ fn cgroup_dirs(prefix: &str) -> Vec<PathBuf> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn sigterm_during_a_run_leaves_nothing_behind() {
-    if !usable() {
-        return;
-    }
+    require_usable();
     let tmp = tempfile::tempdir().unwrap();
     let marker = format!("strata-signal-marker-{}", std::process::id());
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "signal_child_helper",
             "--exact",
+            "--include-ignored",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -456,13 +433,12 @@ fn sigterm_during_a_run_leaves_nothing_behind() {
 /// `reap_stale` leaves a live run alone (its lock is held) and removes what a killed run
 /// left: the container of a lock nobody holds, and an old temporary lock file.
 #[test]
+#[ignore = "needs root"]
 fn reaping_spares_live_runs_and_removes_dead_ones() {
-    if !usable() {
-        return;
-    }
+    require_usable();
     let f = fixture();
     let state = f.dir.join("state");
-    let rootfs = busybox_rootfs(&f.dir);
+    let rootfs = strata_testkit::busybox_rootfs_dir(&f.dir);
     std::thread::scope(|s| {
         let live = s.spawn(|| run(&f.exec, &sh(&rootfs, "sleep 1; echo survived")));
         wait_for("the run's lock", || {

@@ -168,10 +168,13 @@ mod tests {
             "sha512:abcd".parse::<Digest>(),
             Err(DigestError::UnsupportedAlgorithm { .. })
         ));
-        assert!("sha256:ABCD".parse::<Digest>().is_err());
-        assert!("e3b0c44298fc".parse::<Digest>().is_err());
         let upper = format!("sha256:{}", "A".repeat(64));
-        assert!(upper.parse::<Digest>().is_err());
+        for bad in ["sha256:ABCD", "e3b0c44298fc", &upper] {
+            assert_eq!(
+                bad.parse::<Digest>(),
+                Err(DigestError::Invalid { value: bad.into() })
+            );
+        }
     }
 
     #[test]

@@ -378,24 +378,38 @@ mod tests {
 
     #[test]
     fn rejects_invalid_references() {
-        for bad in [
-            "",
-            "Debian",
-            "debian:",
-            "debian:-x",
-            "a//b",
-            "-a",
-            "a-",
-            "a/b/",
-            "host:port/a",
-            "debian@sha256:abc",
-            "a:b:c",
-            "a b",
-            ".a",
-            "debian@md5:abcd",
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        use ReferenceError as E;
+        let kind = |e: &ReferenceError| match e {
+            E::Empty { .. } => "empty",
+            E::Uppercase { .. } => "uppercase",
+            E::Format { .. } => "format",
+            E::NameTooLong { .. } => "too long",
+            E::HexName { .. } => "hex name",
+            E::Digest { .. } => "digest",
+        };
+        for (bad, want) in [
+            ("", "empty"),
+            ("Debian", "uppercase"),
+            ("debian:", "format"),
+            ("debian:-x", "format"),
+            ("a//b", "format"),
+            ("-a", "format"),
+            ("a-", "format"),
+            ("a/b/", "format"),
+            ("host:port/a", "format"),
+            ("debian@sha256:abc", "digest"),
+            ("a:b:c", "format"),
+            ("a b", "format"),
+            (".a", "format"),
+            ("debian@md5:abcd", "digest"),
+            (
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "hex name",
+            ),
         ] {
-            assert!(Reference::parse(bad).is_err(), "{bad:?} should be rejected");
+            let err = Reference::parse(bad).expect_err(bad);
+            assert_eq!(kind(&err), want, "{bad:?}: {err:?}");
+            assert!(err.to_string().contains(bad), "names {bad:?}: {err}");
         }
         let long = format!("a/{}", "b".repeat(300));
         assert!(matches!(

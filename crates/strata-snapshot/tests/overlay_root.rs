@@ -1,5 +1,5 @@
 //! Root-only integration tests: real unpacking, overlay mounts and diffs.
-//! Skipped (pass with a note) when not run as root.
+//! Each is `#[ignore = "needs root"]`: CI runs them as root with `--include-ignored`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -13,14 +13,6 @@ use strata_archive::{write_layer, Compression, Entry, EntryKind, WriteOptions};
 use strata_oci::Digest;
 use strata_snapshot::mounter::is_mounted;
 use strata_snapshot::{chain_ids, diff_upper, Error, LayerSource, SnapshotStore};
-
-fn is_root() -> bool {
-    if rustix::process::geteuid().is_root() {
-        return true;
-    }
-    eprintln!("skipped: needs root");
-    false
-}
 
 fn layer(entries: Vec<Entry>) -> (Digest, Vec<u8>) {
     let (info, bytes) = write_layer(
@@ -80,10 +72,9 @@ fn base_layers(store: &SnapshotStore) -> Vec<PathBuf> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ensure_unpacks_once_and_stores_overlay_whiteouts() {
-    if !is_root() {
-        return;
-    }
+    strata_testkit::require_root();
     let tmp = tempfile::tempdir().unwrap();
     let store = SnapshotStore::open(tmp.path()).unwrap();
     let lowers = base_layers(&store);
@@ -109,10 +100,9 @@ fn ensure_unpacks_once_and_stores_overlay_whiteouts() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn concurrent_ensure_unpacks_once() {
-    if !is_root() {
-        return;
-    }
+    strata_testkit::require_root();
     let tmp = tempfile::tempdir().unwrap();
     let store = SnapshotStore::open(tmp.path()).unwrap();
     let (diff, bytes) = layer(vec![file("f", "same")]);
@@ -135,10 +125,9 @@ fn concurrent_ensure_unpacks_once() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn wrong_diff_id_is_rejected_and_leaves_nothing() {
-    if !is_root() {
-        return;
-    }
+    strata_testkit::require_root();
     let tmp = tempfile::tempdir().unwrap();
     let store = SnapshotStore::open(tmp.path()).unwrap();
     let (_, bytes) = layer(vec![file("f", "x")]);
@@ -162,10 +151,9 @@ fn wrong_diff_id_is_rejected_and_leaves_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn open_removes_leftover_temp_dirs() {
-    if !is_root() {
-        return;
-    }
+    strata_testkit::require_root();
     let tmp = tempfile::tempdir().unwrap();
     let store = SnapshotStore::open(tmp.path()).unwrap();
     let stale = store
@@ -207,10 +195,9 @@ fn kinds(map: &BTreeMap<String, Vec<Entry>>, path: &str) -> Vec<EntryKind> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn overlay_changes_become_layer_entries() {
-    if !is_root() {
-        return;
-    }
+    strata_testkit::require_root();
     let tmp = tempfile::tempdir().unwrap();
     let store = SnapshotStore::open(tmp.path()).unwrap();
     let lowers = base_layers(&store);
@@ -289,10 +276,9 @@ fn overlay_changes_become_layer_entries() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn diffed_layer_applies_like_the_merged_view() {
-    if !is_root() {
-        return;
-    }
+    strata_testkit::require_root();
     let tmp = tempfile::tempdir().unwrap();
     let store = SnapshotStore::open(tmp.path()).unwrap();
     let lowers = base_layers(&store);
@@ -318,10 +304,9 @@ fn diffed_layer_applies_like_the_merged_view() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn many_long_lowers_and_no_lowers_both_mount() {
-    if !is_root() {
-        return;
-    }
+    strata_testkit::require_root();
     let tmp = tempfile::tempdir().unwrap();
     let store = SnapshotStore::open(tmp.path()).unwrap();
     let mut diffs = Vec::new();
@@ -359,10 +344,9 @@ fn many_long_lowers_and_no_lowers_both_mount() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn snapshots_from_an_earlier_boot_are_unpacked_again() {
-    if !is_root() {
-        return;
-    }
+    strata_testkit::require_root();
     let tmp = tempfile::tempdir().unwrap();
     let store = SnapshotStore::open(tmp.path()).unwrap();
     let (diff_id, bytes) = layer(vec![file("f", "content")]);
@@ -400,10 +384,9 @@ fn snapshots_from_an_earlier_boot_are_unpacked_again() {
 /// the second unpack hard-links the first one's unchanged files, writes the changed one,
 /// and a removed sibling is never used again.
 #[test]
+#[ignore = "needs root"]
 fn sibling_unpacks_share_unchanged_files() {
-    if !is_root() {
-        return;
-    }
+    strata_testkit::require_root();
     let root = tempfile::tempdir().unwrap();
     let store = SnapshotStore::open(root.path()).unwrap();
     let (base, base_tar) = layer(vec![file("etc/os", "base")]);

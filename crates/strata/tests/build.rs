@@ -33,7 +33,9 @@ fn app_context(env: &Env) -> std::path::PathBuf {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn copy_and_metadata_make_the_image_docker_would() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     let ctx = app_context(&env);
     env.build(&["-t", "app:1", ctx.to_str().unwrap()]);
@@ -96,7 +98,9 @@ fn copy_and_metadata_make_the_image_docker_would() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn warm_build_is_cached_and_a_change_is_noticed() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     let ctx = app_context(&env);
     let (id1, _) = env.build(&["-q", ctx.to_str().unwrap()]);
@@ -126,7 +130,9 @@ fn warm_build_is_cached_and_a_change_is_noticed() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn source_date_epoch_makes_builds_byte_identical() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let digest = |env: &Env| {
         env.ok_at_epoch(&[
             "import",
@@ -149,14 +155,18 @@ fn source_date_epoch_makes_builds_byte_identical() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn stages_the_target_does_not_need_are_not_built() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     let df = "FROM busybox:test AS unused\nCOPY does-not-exist /x\nFROM busybox:test AS used\nCOPY a /a\nFROM busybox:test\nCOPY --from=used /a /b\n";
     let ctx = env.context("ctx", &[("Dockerfile", df), ("a", "a")]);
     let (_, log) = env.build(&[ctx.to_str().unwrap()]);
     assert!(!log.contains("[unused"), "the unused stage ran:\n{log}");
+    let images = env.snapshot_of_store().0;
     let out = env.strata(&["build", "--target", "unused", ctx.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
+    assert_eq!(env.snapshot_of_store().0, images, "no image was added");
     let err = stderr(&out);
     assert!(
         err.contains("Dockerfile:2") && err.contains("does-not-exist"),
@@ -165,7 +175,9 @@ fn stages_the_target_does_not_need_are_not_built() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn add_unpacks_local_archives_and_onbuild_triggers_run() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     let ctx = env.context("ctx", &[("payload/inner.txt", "inside\n")]);
     let status = std::process::Command::new("tar")
@@ -209,7 +221,9 @@ fn add_unpacks_local_archives_and_onbuild_triggers_run() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn args_scope_and_build_args() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::with_base();
     let df =
         "ARG TAG=test\nFROM busybox:${TAG}\nARG NAME=default\nARG TAG\nENV WHO=${NAME} T=${TAG}\n";
@@ -233,7 +247,9 @@ fn args_scope_and_build_args() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn bad_dockerfiles_point_at_the_line_and_change_nothing() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::with_base();
     let before = env.snapshot_of_store();
     for (df, want) in [
@@ -258,11 +274,15 @@ fn bad_dockerfiles_point_at_the_line_and_change_nothing() {
         "nope",
         env.path("bad").to_str().unwrap(),
     ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("target stage \"nope\" could not be found"));
+    assert_eq!(env.snapshot_of_store().0, before.0, "no image was added");
 }
 
 #[test]
+#[ignore = "needs root"]
 fn copy_from_an_index_and_from_an_image() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     let df = "FROM busybox:test\nCOPY a /a\nFROM busybox:test\nCOPY --from=0 /a /from-index\nCOPY --from=busybox:test /etc/passwd /from-image\n";
     let ctx = env.context("ctx", &[("Dockerfile", df), ("a", "A")]);
@@ -283,22 +303,31 @@ fn copy_from_an_index_and_from_an_image() {
         "bad",
         &[("Dockerfile", "FROM busybox:test\nCOPY --from=1 /a /b\n")],
     );
+    let images = env.snapshot_of_store().0;
     let out = env.strata(&["build", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("earlier stage"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Dockerfile:2"), "{}", stderr(&out));
+    assert_eq!(env.snapshot_of_store().0, images, "no image was added");
 }
 
 #[test]
+#[ignore = "needs root"]
 fn invalid_references_are_rejected_before_building() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::with_base();
     let ctx = env.context("ctx", &[("Dockerfile", "FROM busybox:test\n")]);
+    let before = env.snapshot_of_store();
     for bad in ["Upper:1", "a//b", "app:-x"] {
         // A usage error of clap's (exit 2), naming the flag and the value.
         let out = env.strata(&["build", "-t", bad, ctx.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(2), "{bad}");
         let want = format!("invalid value '{bad}' for '--tag");
         assert!(stderr(&out).contains(&want), "{bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains(bad), "names {bad}: {}", stderr(&out));
     }
     let out = env.strata(&["tag", "busybox:test", "Bad Name"]);
     assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("Bad Name"), "{}", stderr(&out));
+    assert_eq!(env.snapshot_of_store(), before, "the store is unchanged");
 }

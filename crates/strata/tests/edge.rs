@@ -36,7 +36,9 @@ fn serve(body: &'static [u8]) -> (String, std::sync::Arc<std::sync::atomic::Atom
 }
 
 #[test]
+#[ignore = "needs root"]
 fn add_url_with_checksum_downloads_verifies_and_caches() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     const BODY: &[u8] = b"remote content\n";
     let (url, hits) = serve(BODY);
     let sum = format!("sha256:{}", sha256_hex(BODY));
@@ -69,9 +71,12 @@ fn add_url_with_checksum_downloads_verifies_and_caches() {
         "0".repeat(64)
     );
     let ctx = env.context("bad", &[("Dockerfile", &bad)]);
+    let images = env.snapshot_of_store().0;
     let out = env.strata(&["build", ctx.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("digest mismatch"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Dockerfile:2"), "{}", stderr(&out));
+    assert_eq!(env.snapshot_of_store().0, images, "no image was added");
 }
 
 fn sha256_hex(data: &[u8]) -> String {
@@ -88,12 +93,9 @@ fn sha256_hex(data: &[u8]) -> String {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_full_disk_fails_the_build_cleanly() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to mount a small tmpfs");
-        return;
-    }
+    common::require_root(); // to mount a small tmpfs
     let env = Env::empty();
     std::fs::create_dir_all(env.root()).unwrap();
     let root = env.root();

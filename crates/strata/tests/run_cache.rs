@@ -4,17 +4,10 @@ mod common;
 
 use common::{stderr, Env};
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 #[test]
+#[ignore = "needs root"]
 fn run_layers_are_reproducible_with_source_date_epoch() {
-    if !is_root() {
-        eprintln!("skipped: RUN needs root");
-        return;
-    }
+    common::require_root();
     let df = "FROM busybox:test\nRUN mkdir -p /out/deep && echo made > /out/deep/f && touch /out/t && ln -s f /out/deep/l && rm -f /etc/group\n";
     let digest = || {
         let env = Env::empty();
@@ -37,11 +30,9 @@ fn run_layers_are_reproducible_with_source_date_epoch() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_changed_file_reruns_only_the_steps_that_read_it_and_after() {
-    if !is_root() {
-        eprintln!("skipped: RUN needs root");
-        return;
-    }
+    common::require_root();
     let env = Env::with_base();
     let df = "FROM busybox:test\nCOPY deps.txt /deps.txt\nRUN cat /deps.txt > /deps.out\nCOPY app/ /app/\nRUN ls /app > /app.list && cat /app/main.sh > /main.out\n";
     let ctx = env.context(
@@ -110,11 +101,9 @@ fn copy_snapshots(root: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_relative_root_works_for_run() {
-    if !is_root() {
-        eprintln!("skipped: RUN needs root");
-        return;
-    }
+    common::require_root();
     let env = Env::with_base();
     let ctx = env.context(
         "ctx",
@@ -129,11 +118,9 @@ fn a_relative_root_works_for_run() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn later_steps_see_deletions_and_replaced_dirs_of_earlier_runs() {
-    if !is_root() {
-        eprintln!("skipped: RUN needs root");
-        return;
-    }
+    common::require_root();
     let env = Env::with_base();
     let df = "FROM busybox:test\n\
 RUN mkdir -p /d/sub && echo a > /d/a && echo b > /d/sub/b && echo g > /gone\n\

@@ -1,36 +1,18 @@
 //! End-to-end tests of RUN with the real `strata` binary: layers with whiteouts read back by
 //! umoci and podman, stage parallelism, unused stages, cache-mount locking, cleanup on
-//! SIGINT/SIGTERM, failure reports and secrets. They need root (mounts, runc) and skip with a
-//! note otherwise.
+//! SIGINT/SIGTERM, failure reports and secrets. They need root (mounts, runc): each is
+//! `#[ignore = "needs root"]`, run by CI as root with `--include-ignored`.
 
 mod common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{have, stderr, Env};
+use common::{stderr, Env};
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    eprintln!("note: skipping: RUN end-to-end tests need root (mounts, runc)");
-    false
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        stderr(&out)
-    );
-    out
-}
+use strata_testkit::run_ok as run;
 
 fn local_output(dir: &Path) -> String {
     format!("type=local,dest={}", dir.display())
@@ -88,10 +70,9 @@ fn check_whiteout_tree(rootfs: &Path, tool: &str) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn whiteouts_and_opaque_dirs_read_back_by_umoci_and_podman() {
-    if !is_root() {
-        return;
-    }
+    common::require_root();
     let env = Env::with_base();
     let ctx = env.context("ctx", &[("Dockerfile", WHITEOUTS)]);
     env.build(&["-t", "app:1", ctx.to_str().unwrap()]);
@@ -123,79 +104,73 @@ fn whiteouts_and_opaque_dirs_read_back_by_umoci_and_podman() {
         "{entries:?}"
     );
 
-    if have("umoci") {
-        let layout = env.path("layout");
-        env.ok(&[
-            "export",
-            "--format",
-            "oci",
-            "-o",
-            layout.to_str().unwrap(),
-            "app:1",
-        ]);
-        let bundle = env.path("bundle");
-        run(Command::new("umoci")
-            .arg("unpack")
-            .arg("--image")
-            .arg(format!("{}:1", layout.display()))
-            .arg(&bundle));
-        check_whiteout_tree(&bundle.join("rootfs"), "umoci");
-    } else {
-        eprintln!("note: umoci not installed: skipping its check");
-    }
+    strata_testkit::require_tool("umoci");
+    let layout = env.path("layout");
+    env.ok(&[
+        "export",
+        "--format",
+        "oci",
+        "-o",
+        layout.to_str().unwrap(),
+        "app:1",
+    ]);
+    let bundle = env.path("bundle");
+    run(Command::new("umoci")
+        .arg("unpack")
+        .arg("--image")
+        .arg(format!("{}:1", layout.display()))
+        .arg(&bundle));
+    check_whiteout_tree(&bundle.join("rootfs"), "umoci");
 
-    if have("podman") {
-        let archive = env.path("app.tar");
-        env.ok(&["save", "-o", archive.to_str().unwrap(), "app:1"]);
-        let proot = env.path("podman-root");
-        let prunroot = env.path("podman-runroot");
-        let podman = || {
-            let mut c = Command::new("podman");
-            c.arg("--root")
-                .arg(&proot)
-                .arg("--runroot")
-                .arg(&prunroot)
-                .arg("--storage-driver")
-                .arg("vfs");
-            c
-        };
-        run(podman().arg("load").arg("-i").arg(&archive));
-        let out = podman()
-            .args(["run", "--rm", "--net", "none", "app:1", "ls", "/", "/d"])
-            .output()
-            .unwrap();
-        if out.status.success() {
-            let text = String::from_utf8(out.stdout).unwrap();
-            let mut sections = text.split("\n\n");
-            let top: Vec<&str> = sections.next().unwrap().lines().skip(1).collect();
-            let d: Vec<&str> = sections.next().unwrap().lines().skip(1).collect();
-            assert!(top.contains(&"keep") && !top.contains(&"gone"), "{text}");
-            assert_eq!(d, ["new"], "{text}");
-        } else {
-            // `podman run` can fail here for reasons that are not strata's (no cgroup
-            // manager, no conmon, nested containers). Podman's own unpacking of the layers
-            // is what is under test, so fall back to `create` + `export`, which do not run
-            // anything, and check the exported file list.
-            eprintln!(
-                "note: podman run failed ({}), checking with podman create + export",
-                stderr(&out).trim()
-            );
-            let out = run(podman().args(["create", "--net", "none", "app:1", "true"]));
-            let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-            let exported = env.path("podman-export.tar");
-            run(podman().args(["export", "-o"]).arg(&exported).arg(&id));
-            let rootfs = env.path("podman-rootfs");
-            std::fs::create_dir_all(&rootfs).unwrap();
-            run(Command::new("tar")
-                .arg("-xf")
-                .arg(&exported)
-                .arg("-C")
-                .arg(&rootfs));
-            check_whiteout_tree(&rootfs, "podman export");
-            let _ = podman().args(["rm", "-f", &id]).output();
-        }
+    strata_testkit::require_tool("podman");
+    let archive = env.path("app.tar");
+    env.ok(&["save", "-o", archive.to_str().unwrap(), "app:1"]);
+    let proot = env.path("podman-root");
+    let prunroot = env.path("podman-runroot");
+    let podman = || {
+        let mut c = Command::new("podman");
+        c.arg("--root")
+            .arg(&proot)
+            .arg("--runroot")
+            .arg(&prunroot)
+            .arg("--storage-driver")
+            .arg("vfs");
+        c
+    };
+    run(podman().arg("load").arg("-i").arg(&archive));
+    let out = podman()
+        .args(["run", "--rm", "--net", "none", "app:1", "ls", "/", "/d"])
+        .output()
+        .unwrap();
+    if out.status.success() {
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut sections = text.split("\n\n");
+        let top: Vec<&str> = sections.next().unwrap().lines().skip(1).collect();
+        let d: Vec<&str> = sections.next().unwrap().lines().skip(1).collect();
+        assert!(top.contains(&"keep") && !top.contains(&"gone"), "{text}");
+        assert_eq!(d, ["new"], "{text}");
     } else {
-        eprintln!("note: podman not installed: skipping its check");
+        // `podman run` can fail here for reasons that are not strata's (no cgroup
+        // manager, no conmon, nested containers). Podman's own unpacking of the layers
+        // is what is under test, so fall back to `create` + `export`, which do not run
+        // anything, and check the exported file list.
+        eprintln!(
+            "note: podman run failed ({}), checking with podman create + export",
+            stderr(&out).trim()
+        );
+        let out = run(podman().args(["create", "--net", "none", "app:1", "true"]));
+        let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let exported = env.path("podman-export.tar");
+        run(podman().args(["export", "-o"]).arg(&exported).arg(&id));
+        let rootfs = env.path("podman-rootfs");
+        std::fs::create_dir_all(&rootfs).unwrap();
+        run(Command::new("tar")
+            .arg("-xf")
+            .arg(&exported)
+            .arg("-C")
+            .arg(&rootfs));
+        check_whiteout_tree(&rootfs, "podman export");
+        let _ = podman().args(["rm", "-f", &id]).output();
     }
 }
 
@@ -225,10 +200,9 @@ fn interval(dir: &Path, stage: &str) -> (f64, f64) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn independent_stages_run_in_parallel() {
-    if !is_root() {
-        return;
-    }
+    common::require_root();
     let env = Env::with_base();
     let ctx = env.context("ctx", &[("Dockerfile", PARALLEL)]);
 
@@ -288,10 +262,9 @@ fn sha256_hex(text: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn unused_stage_never_runs() {
-    if !is_root() {
-        return;
-    }
+    common::require_root();
     let env = Env::with_base();
     let ctx = env.context("ctx", &[("Dockerfile", UNUSED)]);
     let out = env.path("out");
@@ -329,10 +302,9 @@ RUN --mount=type=cache,id=shared,target=/c cp /c/log /log
 ";
 
 #[test]
+#[ignore = "needs root"]
 fn cache_mount_sharing_locked_serialises() {
-    if !is_root() {
-        return;
-    }
+    common::require_root();
     let env = Env::with_base();
     let ctx = env.context("ctx", &[("Dockerfile", LOCKED)]);
     let out = env.path("out");
@@ -440,9 +412,7 @@ fn mounts_under(root: &Path) -> Vec<String> {
 /// Each signal uses its own sleep duration so that tests running at once can tell their
 /// processes apart even after a leftover one is reparented.
 fn interrupt_during_run(signal: libc::c_int, secs: &str, code: Option<i32>) {
-    if !is_root() {
-        return;
-    }
+    common::require_root();
     let env = Env::with_base();
     let ctx = env.context(
         "ctx",
@@ -561,18 +531,19 @@ fn interrupt_during_run(signal: libc::c_int, secs: &str, code: Option<i32>) {
 }
 
 #[test]
-
+#[ignore = "needs root"]
 fn sigint_during_run_leaves_nothing_behind() {
     interrupt_during_run(libc::SIGINT, "37", Some(130));
 }
 
 #[test]
-
+#[ignore = "needs root"]
 fn sigterm_during_run_leaves_nothing_behind() {
     interrupt_during_run(libc::SIGTERM, "38", Some(143));
 }
 
 #[test]
+#[ignore = "needs root"]
 fn sigkill_during_run_is_cleaned_up_by_the_next_command() {
     interrupt_during_run(libc::SIGKILL, "39", None);
 }
@@ -580,10 +551,9 @@ fn sigkill_during_run_is_cleaned_up_by_the_next_command() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
+#[ignore = "needs root"]
 fn failed_run_prints_line_command_exit_code_and_tail() {
-    if !is_root() {
-        return;
-    }
+    common::require_root();
     let env = Env::with_base();
     let ctx = env.context(
         "ctx",
@@ -626,10 +596,9 @@ RUN --mount=type=secret,id=tok,env=TOK sh -c 'test \"$TOK\" = \"s3cr3t\"-value &
 ";
 
 #[test]
+#[ignore = "needs root"]
 fn secret_from_env_never_in_any_blob() {
-    if !is_root() {
-        return;
-    }
+    common::require_root();
     let env = Env::with_base();
     let ctx = env.context("ctx", &[("Dockerfile", SECRET_DOCKERFILE)]);
     let out = env.path("out");

@@ -1,6 +1,7 @@
 //! `RUN --mount=type=ssh` end to end: a real `ssh-agent` on the host holding a fresh key, and
 //! the host's real `ssh-add` (with its libraries) inside a busybox image, listing the key
-//! through strata's forwarded socket. Needs root (RUN) and openssh-client; skips otherwise.
+//! through strata's forwarded socket. Needs root (RUN) and openssh-client: `#[ignore = "needs root"]`,
+//! run by CI as root with `--include-ignored`; panics without openssh-client.
 
 mod common;
 
@@ -8,18 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{have, stderr, Env};
+use common::{stderr, Env};
 
-fn usable() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let ok = unsafe { libc::geteuid() == 0 }
-        && ["ssh-agent", "ssh-add", "ssh-keygen", "ldd"]
-            .iter()
-            .all(|t| have(t));
-    if !ok {
-        eprintln!("skipped: needs root and openssh-client");
+/// Panics unless the test can run: root and openssh-client's tools.
+fn require_usable() {
+    common::require_root();
+    for tool in ["ssh-agent", "ssh-add", "ssh-keygen", "ldd"] {
+        strata_testkit::require_tool(tool);
     }
-    ok
 }
 
 /// A running `ssh-agent -D` on a socket of its own, killed on drop.
@@ -134,10 +131,9 @@ RUN --mount=type=ssh,id=absent test ! -e "$SSH_AUTH_SOCK" && echo skipped > /out
 "#;
 
 #[test]
+#[ignore = "needs root"]
 fn the_agent_is_forwarded_through_a_socket_owned_as_the_mount_says() {
-    if !usable() {
-        return;
-    }
+    require_usable();
     let env = Env::with_base();
     let agent = start_agent(env.dir.path());
     let fingerprint = load_key(&agent, env.dir.path());
@@ -172,10 +168,9 @@ fn the_agent_is_forwarded_through_a_socket_owned_as_the_mount_says() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_required_agent_that_is_not_forwarded_fails_with_a_hint() {
-    if !usable() {
-        return;
-    }
+    require_usable();
     let env = Env::with_base();
     let agent = start_agent(env.dir.path());
     let ctx = env.context(
@@ -185,9 +180,11 @@ fn a_required_agent_that_is_not_forwarded_fails_with_a_hint() {
             "FROM busybox:test\nRUN --mount=type=ssh,id=gh,required=true true\n",
         )],
     );
+    let before = env.snapshot_of_store();
     let out = build(&env, &agent, &[ctx.to_str().unwrap()]);
-    assert!(!out.status.success());
     let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "a failed build exits 1: {err}");
+    assert!(err.contains("Dockerfile:2"), "names the RUN's line: {err}");
     assert!(err.contains("no SSH agent forwarded for id gh"), "{err}");
     assert!(err.contains("--ssh gh=SOCKET"), "{err}");
 
@@ -196,8 +193,18 @@ fn a_required_agent_that_is_not_forwarded_fails_with_a_hint() {
     std::fs::write(&key, "not an agent").unwrap();
     let arg = format!("gh={}", key.display());
     let out = build(&env, &agent, &["--ssh", &arg, ctx.to_str().unwrap()]);
-    assert!(!out.status.success());
     let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("is not an SSH agent socket"), "{err}");
+    assert!(
+        err.contains(&key.display().to_string()),
+        "names the file: {err}"
+    );
     assert!(err.contains("ssh-add"), "{err}");
+    assert_eq!(env.snapshot_of_store(), before, "no image, no blob left");
+    assert_eq!(
+        std::fs::read_to_string(&key).unwrap(),
+        "not an agent",
+        "the key file is untouched"
+    );
 }

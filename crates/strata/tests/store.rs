@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{have, stderr, Env};
+use common::{stderr, Env};
 
 fn build_app(env: &Env) {
     let ctx = env.context(
@@ -20,7 +20,9 @@ fn build_app(env: &Env) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn images_tag_rmi_and_prune() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::with_base();
     build_app(&env);
     env.ok(&["tag", "app:1", "registry.local:5000/team/app:v2"]);
@@ -42,34 +44,34 @@ fn images_tag_rmi_and_prune() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn save_is_read_by_skopeo_and_podman_and_loads_back() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     build_app(&env);
     let tar = env.path("app.tar");
     env.ok(&["save", "-o", tar.to_str().unwrap(), "app:1"]);
-    if have("skopeo") {
-        let out = std::process::Command::new("skopeo")
-            .args(["inspect", &format!("docker-archive:{}", tar.display())])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-    }
-    if have("podman") {
-        let p = env.path("podman");
-        let out = std::process::Command::new("podman")
-            .args([
-                "--root",
-                p.join("r").to_str().unwrap(),
-                "--runroot",
-                p.join("rr").to_str().unwrap(),
-                "--storage-driver",
-                "vfs",
-            ])
-            .args(["load", "-i", tar.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "podman load: {}", stderr(&out));
-    }
+    strata_testkit::require_tool("skopeo");
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", &format!("docker-archive:{}", tar.display())])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    strata_testkit::require_tool("podman");
+    let p = env.path("podman");
+    let out = std::process::Command::new("podman")
+        .args([
+            "--root",
+            p.join("r").to_str().unwrap(),
+            "--runroot",
+            p.join("rr").to_str().unwrap(),
+            "--storage-driver",
+            "vfs",
+        ])
+        .args(["load", "-i", tar.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "podman load: {}", stderr(&out));
     let other = Env::empty();
     let out = other.ok(&["load", "-i", tar.to_str().unwrap()]);
     assert_eq!(out.trim(), "Loaded image: app:1");
@@ -77,7 +79,9 @@ fn save_is_read_by_skopeo_and_podman_and_loads_back() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn oci_export_is_read_by_skopeo_and_umoci() {
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
     let env = Env::with_base();
     build_app(&env);
     let dir = env.path("layout");
@@ -89,31 +93,29 @@ fn oci_export_is_read_by_skopeo_and_umoci() {
         dir.to_str().unwrap(),
         "app:1",
     ]);
-    if have("skopeo") {
-        let out = std::process::Command::new("skopeo")
-            .args(["inspect", &format!("oci:{}:1", dir.display())])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-    }
-    if have("umoci") {
-        let bundle = env.path("bundle");
-        let out = std::process::Command::new("umoci")
-            .args([
-                "unpack",
-                "--image",
-                &format!("{}:1", dir.display()),
-                bundle.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-        assert_eq!(
-            std::fs::read_to_string(bundle.join("rootfs/f")).unwrap(),
-            "content\n"
-        );
-        assert!(bundle.join("rootfs/bin/busybox").exists());
-    }
+    strata_testkit::require_tool("skopeo");
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", &format!("oci:{}:1", dir.display())])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    strata_testkit::require_tool("umoci");
+    let bundle = env.path("bundle");
+    let out = std::process::Command::new("umoci")
+        .args([
+            "unpack",
+            "--image",
+            &format!("{}:1", dir.display()),
+            bundle.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("rootfs/f")).unwrap(),
+        "content\n"
+    );
+    assert!(bundle.join("rootfs/bin/busybox").exists());
     let tar = env.path("app-oci.tar");
     env.ok(&[
         "build",
@@ -127,7 +129,9 @@ fn oci_export_is_read_by_skopeo_and_umoci() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn corrupt_or_truncated_imports_and_loads_change_nothing() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::with_base();
     let before = env.snapshot_of_store();
     let good = std::fs::read(common::base_tarball()).unwrap();
@@ -149,6 +153,11 @@ fn corrupt_or_truncated_imports_and_loads_change_nothing() {
         );
         let out = env.strata(&["load", "-i", bad.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains(bad.file_name().unwrap().to_str().unwrap()),
+            "{}",
+            stderr(&out)
+        );
     }
     let after = env.snapshot_of_store();
     assert_eq!(before.0, after.0, "image list unchanged");
@@ -161,7 +170,9 @@ fn corrupt_or_truncated_imports_and_loads_change_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn import_applies_changes() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::empty();
     let tar = common::base_tarball();
     env.ok(&[
@@ -179,6 +190,7 @@ fn import_applies_changes() {
     assert_eq!(c["Env"], serde_json::json!(["A=1"]));
     assert_eq!(c["Cmd"], serde_json::json!(["/bin/sh"]));
     assert_eq!(c["WorkingDir"], "/srv");
+    let before = env.snapshot_of_store();
     let out = env.strata(&[
         "import",
         "--change",
@@ -188,4 +200,10 @@ fn import_applies_changes() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not supported by import"));
+    assert!(
+        stderr(&out).contains("RUN"),
+        "names the change: {}",
+        stderr(&out)
+    );
+    assert_eq!(env.snapshot_of_store(), before, "no base:2, no blob");
 }

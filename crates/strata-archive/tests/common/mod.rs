@@ -1,7 +1,6 @@
 #![allow(dead_code)]
 //! Helpers shared by the integration tests.
 
-use std::io::Read;
 use strata_archive::{
     write_layer, Compression, Entry, EntryKind, FileSource, LayerInfo, WriteOptions,
 };
@@ -44,13 +43,8 @@ pub fn tar_bytes(entries: Vec<Entry>) -> Vec<u8> {
     layer(entries, Compression::None).1
 }
 
-pub fn gunzip(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(data)
-        .read_to_end(&mut out)
-        .unwrap();
-    out
-}
+#[allow(unused_imports)] // each test binary uses a different part
+pub use strata_testkit::gunzip;
 
 /// A varied set of entries covering every kind.
 pub fn sample_entries(src_file: &std::path::Path) -> Vec<Entry> {

@@ -266,6 +266,7 @@ mod tests {
     #[ignore = "needs root"]
     fn whiteouts_hide_lower_files() {
         // A whiteout is a 0:0 char device, which only root can make.
+        strata_testkit::require_root();
         let t = tempfile::tempdir().unwrap();
         let l0 = layer(t.path(), "l0");
         let l1 = layer(t.path(), "l1");

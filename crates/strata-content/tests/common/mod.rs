@@ -1,7 +1,6 @@
 //! Test helpers: tiny hand-made images (one directory, one file per layer).
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
@@ -29,11 +28,8 @@ pub fn layer_tar(name: &str, content: &[u8]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
-}
+#[allow(unused_imports)] // each test binary uses a different part
+pub use strata_testkit::gzip;
 
 /// Stores an image with one layer per `(name, content)`; gzip layers when `gz`.
 pub fn make_image(store: &Store, layers: &[(&str, &[u8])], gz: bool) -> Digest {
@@ -66,29 +62,9 @@ pub fn make_image(store: &Store, layers: &[(&str, &[u8])], gz: bool) -> Digest {
     store.put_image(&manifest).unwrap()
 }
 
-pub fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipping: {tool} is not installed");
-    }
-    ok
-}
-
 /// Runs a command, panicking with its output on failure; returns stdout.
 pub fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    String::from_utf8(strata_testkit::run_ok(cmd).stdout).unwrap()
 }
 
 pub fn open(dir: &Path) -> Store {

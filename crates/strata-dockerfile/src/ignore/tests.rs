@@ -136,7 +136,13 @@ fn invalid_patterns() {
         DockerIgnore::parse("[abc").unwrap_err(),
         IgnoreError::BadPattern { line: 1, .. }
     ));
-    assert!(DockerIgnore::parse("a\\").is_err());
+    assert_eq!(
+        DockerIgnore::parse("a\\").unwrap_err(),
+        IgnoreError::BadPattern {
+            line: 1,
+            pattern: "a\\".into()
+        }
+    );
 }
 
 #[test]

@@ -122,9 +122,16 @@ mod tests {
     fn duplicate_and_invalid_directives_fail() {
         let mut p = DirectiveParser::default();
         p.possible_directive("# escape=`").unwrap();
-        assert!(p.possible_directive("# ESCAPE=\\").is_err());
+        assert_eq!(
+            p.possible_directive("# ESCAPE=\\").unwrap_err(),
+            "only one escape parser directive can be used"
+        );
+        assert_eq!(p.escape(), '`', "the first directive stays");
         let mut p = DirectiveParser::default();
-        assert!(p.possible_directive("# escape=x").is_err());
+        assert_eq!(
+            p.possible_directive("# escape=x").unwrap_err(),
+            "invalid escape token 'x' does not match ` or \\"
+        );
     }
 
     #[test]

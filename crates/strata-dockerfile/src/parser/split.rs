@@ -371,8 +371,14 @@ mod tests {
         assert_eq!(a.next, vec!["k", "v w", ""]);
         let a = parse_name_val("a=1 b=2", "ENV", '\\').unwrap();
         assert_eq!(a.next, vec!["a", "1", "=", "b", "2", "="]);
-        assert!(parse_name_val("a=1 b", "ENV", '\\').is_err());
-        assert!(parse_name_val("PATH", "ENV", '\\').is_err());
+        assert_eq!(
+            parse_name_val("a=1 b", "ENV", '\\').err().unwrap(),
+            "Syntax error - can't find = in \"b\". Must be of the form: name=value"
+        );
+        assert_eq!(
+            parse_name_val("PATH", "ENV", '\\').err().unwrap(),
+            "ENV must have two arguments"
+        );
     }
 
     #[test]

@@ -123,7 +123,10 @@ mod tests {
     #[test]
     fn escapes_and_errors() {
         assert!(Pattern::compile("a\\*").unwrap().matches(&['a', '*']));
-        assert!(Pattern::compile("a\\x").is_err());
+        assert_eq!(
+            Pattern::compile("a\\x").unwrap_err(),
+            "invalid escape '\\x'"
+        );
         let p = Pattern::compile("*.?").unwrap();
         assert_eq!(p.trim_suffix("a.b.c", false), "a.b");
         assert_eq!(p.trim_suffix("a.b.c", true), "");

@@ -3,9 +3,8 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -115,36 +114,5 @@ impl Env {
     }
 }
 
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// The busybox rootfs tarball, made once per test run under target/.
-pub fn base_tarball() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let out = root.join("target/test-busybox-rootfs.tar.gz");
-        let tmp = root.join(format!(
-            "target/test-busybox-rootfs.{}.tar.gz",
-            std::process::id()
-        ));
-        let status = Command::new("bash")
-            .arg(root.join("scripts/busybox-rootfs.sh"))
-            .arg(&tmp)
-            .status()
-            .unwrap();
-        assert!(status.success(), "making the busybox rootfs failed");
-        std::fs::rename(&tmp, &out).unwrap();
-        out
-    })
-    .clone()
-}
-
-pub fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+#[allow(unused_imports)] // each test binary uses a different part
+pub use strata_testkit::{busybox_rootfs_tarball as base_tarball, require_root, stderr};
