@@ -280,17 +280,13 @@ fn separate_handles_write_and_tag_concurrently() {
     assert!(s.resolve("race").is_ok());
 }
 
-/// Child half of `two_processes_share_a_store`: runs only when spawned with the env var.
-#[test]
-fn child_process_writer() {
-    let Ok(root) = std::env::var("STRATA_TEST_CHILD_ROOT") else {
-        return;
-    };
+/// What each child process of `two_processes_share_a_store` does.
+fn child_process_writer(root: &str) {
     let who: u8 = std::env::var("STRATA_TEST_CHILD_ID")
         .unwrap()
         .parse()
         .unwrap();
-    let s = open(std::path::Path::new(&root));
+    let s = open(std::path::Path::new(root));
     for i in 0..15u8 {
         let d = make_image(&s, &[("f", &[who, i]), ("common", b"common")], i % 3 == 0);
         s.tag(&r(&format!("p{who}:{i}")), &d).unwrap();
@@ -299,14 +295,18 @@ fn child_process_writer() {
     }
 }
 
+/// Three processes (this test binary run again, as children) write one store at once.
 #[test]
 fn two_processes_share_a_store() {
+    if let Ok(root) = std::env::var("STRATA_TEST_CHILD_ROOT") {
+        return child_process_writer(&root);
+    }
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..3)
         .map(|id| {
             Command::new(&exe)
-                .args(["--exact", "child_process_writer", "--test-threads=1"])
+                .args(["--exact", "two_processes_share_a_store", "--test-threads=1"])
                 .env("STRATA_TEST_CHILD_ROOT", dir.path())
                 .env("STRATA_TEST_CHILD_ID", id.to_string())
                 .stdout(std::process::Stdio::null())

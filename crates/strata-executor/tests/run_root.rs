@@ -301,13 +301,8 @@ fn run_over_an_overlay_and_diff_the_changes() {
     assert_no_state(&f.exec);
 }
 
-/// The body of the signal test, run in a child process (see below); does nothing elsewhere.
-#[test]
-#[ignore = "needs root; a helper run by sigterm_during_a_run_leaves_nothing_behind"]
-fn signal_child_helper() {
-    let Ok(dir) = std::env::var("STRATA_SIGNAL_CHILD_DIR") else {
-        return;
-    };
+/// The body of the signal test, run in a child process (the test binary run again).
+fn signal_child(dir: &str) {
     let dir = PathBuf::from(dir);
     strata_executor::install_signal_cleanup().unwrap();
     let store = SnapshotStore::open(&dir).unwrap();
@@ -362,12 +357,15 @@ fn cgroup_dirs(prefix: &str) -> Vec<PathBuf> {
 #[test]
 #[ignore = "needs root"]
 fn sigterm_during_a_run_leaves_nothing_behind() {
+    if let Ok(dir) = std::env::var("STRATA_SIGNAL_CHILD_DIR") {
+        return signal_child(&dir);
+    }
     require_usable();
     let tmp = tempfile::tempdir().unwrap();
     let marker = format!("strata-signal-marker-{}", std::process::id());
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
-            "signal_child_helper",
+            "sigterm_during_a_run_leaves_nothing_behind",
             "--exact",
             "--include-ignored",
             "--nocapture",

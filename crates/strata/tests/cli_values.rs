@@ -152,7 +152,9 @@ fn other_commands_refuse_bad_values() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn compression_levels_and_a_bare_output_path_are_accepted() {
+    common::require_root(); // importing the base unpacks it with its owners
     let env = Env::with_base();
     let ctx = env.context(
         "ctx",
@@ -188,12 +190,9 @@ fn compression_levels_and_a_bare_output_path_are_accepted() {
 
 /// buildx's `--secret id=ID` alone: the variable ID when set, else the file ID.
 #[test]
+#[ignore = "needs root"]
 fn a_secret_id_alone_reads_the_variable_else_the_file() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("note: skipping: RUN end-to-end tests need root (mounts, runc)");
-        return;
-    }
+    common::require_root(); // RUN needs mounts and runc
     let env = Env::with_base();
     let dockerfile = "FROM busybox:test
 RUN --mount=type=secret,id=tokfile,required=true --mount=type=secret,id=TOKENV,required=true \

@@ -211,7 +211,7 @@ fn a_killed_build_leaves_nothing_a_later_build_trusts() {
     let status = child.wait().unwrap();
     assert_eq!(
         std::os::unix::process::ExitStatusExt::signal(&status),
-        Some(libc::SIGKILL),
+        Some(rustix::process::Signal::Kill as i32),
         "the build finished ({status:?}) before it could be killed"
     );
     assert_eq!(

@@ -5,6 +5,7 @@
 
 mod common;
 
+use rustix::process::{Pid, Signal};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -352,6 +353,12 @@ fn cache_mount_sharing_locked_serialises() {
 // ---------------------------------------------------------------------------------------------
 
 /// `sleep <secs>` processes, found by their command line (busybox: `sleep\0<secs>\0`).
+/// Sends `signal` to process `pid`.
+fn kill(pid: i32, signal: Signal) {
+    let pid = Pid::from_raw(pid).expect("a positive pid");
+    rustix::process::kill_process(pid, signal).expect("kill");
+}
+
 fn sleep_pids(secs: &str) -> Vec<i32> {
     let want = format!("sleep\0{secs}\0");
     let mut pids = Vec::new();
@@ -411,7 +418,7 @@ fn mounts_under(root: &Path) -> Vec<String> {
 /// clean up after, once the next strata command on the store has run.
 /// Each signal uses its own sleep duration so that tests running at once can tell their
 /// processes apart even after a leftover one is reparented.
-fn interrupt_during_run(signal: libc::c_int, secs: &str, code: Option<i32>) {
+fn interrupt_during_run(signal: Signal, secs: &str, code: Option<i32>) {
     common::require_root();
     let env = Env::with_base();
     let ctx = env.context(
@@ -458,8 +465,7 @@ fn interrupt_during_run(signal: libc::c_int, secs: &str, code: Option<i32>) {
     }
     // A moment so that the runtime has finished starting the container.
     std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: kill with a pid we spawned and a valid signal number.
-    assert_eq!(unsafe { libc::kill(strata, signal) }, 0);
+    kill(strata, signal);
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
@@ -500,8 +506,8 @@ fn interrupt_during_run(signal: libc::c_int, secs: &str, code: Option<i32>) {
     }
     let left = sleep_pids(secs);
     for pid in &left {
-        // SAFETY: killing a leftover we caused, by pid.
-        unsafe { libc::kill(*pid, libc::SIGKILL) };
+        // A leftover we caused; it may exit meanwhile, so a failure is fine.
+        let _ = rustix::process::kill_process(Pid::from_raw(*pid).unwrap(), Signal::Kill);
     }
     assert!(left.is_empty(), "sleep {secs} still running: {left:?}");
     let root = env.root();
@@ -533,19 +539,19 @@ fn interrupt_during_run(signal: libc::c_int, secs: &str, code: Option<i32>) {
 #[test]
 #[ignore = "needs root"]
 fn sigint_during_run_leaves_nothing_behind() {
-    interrupt_during_run(libc::SIGINT, "37", Some(130));
+    interrupt_during_run(Signal::Int, "37", Some(130));
 }
 
 #[test]
 #[ignore = "needs root"]
 fn sigterm_during_run_leaves_nothing_behind() {
-    interrupt_during_run(libc::SIGTERM, "38", Some(143));
+    interrupt_during_run(Signal::Term, "38", Some(143));
 }
 
 #[test]
 #[ignore = "needs root"]
 fn sigkill_during_run_is_cleaned_up_by_the_next_command() {
-    interrupt_during_run(libc::SIGKILL, "39", None);
+    interrupt_during_run(Signal::Kill, "39", None);
 }
 
 // ---------------------------------------------------------------------------------------------
