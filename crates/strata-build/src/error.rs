@@ -131,7 +131,11 @@ pub enum StageError {
     BlankBase { name: String },
     #[error("invalid stage index {index}: it must refer to an earlier stage")]
     LaterStage { index: usize },
-    #[error("FROM {name} (load it with `strata load`, `strata import` or pull it first)")]
+    #[error(
+        "FROM {name}: no such image (load it with `strata load`, `strata import` or pull it first)"
+    )]
+    NoBaseImage { name: String },
+    #[error("FROM {name}")]
     BaseImage {
         name: String,
         #[source]
@@ -228,7 +232,7 @@ pub enum FetchError {
     Request(#[source] Box<ureq::Error>),
     #[error("reading the response")]
     Read(#[source] io::Error),
-    #[error("invalid --checksum {checksum:?}")]
+    #[error("invalid --checksum")]
     BadChecksum {
         checksum: String,
         #[source]

@@ -109,9 +109,13 @@ impl<'s, 'a> StageRunner<'s, 'a> {
             Base::Image(name) => {
                 let image = solver.store.resolve(name).map_err(|source| {
                     let name = name.clone();
-                    solver
-                        .plan
-                        .stage_error(self.idx, StageError::BaseImage { name, source })
+                    let e = match source {
+                        strata_content::Error::NoSuchImage { .. } => {
+                            StageError::NoBaseImage { name }
+                        }
+                        source => StageError::BaseImage { name, source },
+                    };
+                    solver.plan.stage_error(self.idx, e)
                 })?;
                 self.stage.image = ImageState::from_image(&image)?;
                 self.stage.key = KeyBuilder::new("from", &Digest::of(b""))
@@ -226,5 +230,46 @@ impl<'s, 'a> StageRunner<'s, 'a> {
         }
         self.stage
             .history(format!("ARG {}", texts.join(" ")), false, None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::{BuildError, StageError};
+    use crate::options::BuildOptions;
+    use crate::progress::Silent;
+    use crate::steps::run::fake::FakeSandbox;
+
+    fn build(dockerfile: &str) -> Result<strata_content::Image, BuildError> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = strata_content::Store::open(&dir.path().join("root")).unwrap();
+        std::fs::create_dir(dir.path().join("ctx")).unwrap();
+        std::fs::write(dir.path().join("ctx/Dockerfile"), dockerfile).unwrap();
+        let opts = BuildOptions::new(dir.path().join("ctx"));
+        let sandbox = FakeSandbox::new(|_, _, _| Ok(0));
+        crate::build_in(&store, &opts, &Silent, &sandbox).map(|o| o.image)
+    }
+
+    #[test]
+    fn a_missing_base_image_names_the_line_and_says_how_to_get_it() {
+        let err = build("FROM scratch\nRUN true\nFROM nope:1\n").unwrap_err();
+        match &err {
+            BuildError::Stage { location, source } => {
+                assert_eq!(location.to_string(), "Dockerfile:3");
+                assert!(
+                    matches!(&**source, StageError::NoBaseImage { name } if name == "nope:1"),
+                    "{source:?}"
+                );
+                assert!(source.to_string().contains("strata import"), "{source}");
+            }
+            other => panic!("expected a stage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_chained_onbuild_trigger_is_refused_at_the_from_line() {
+        let err = build("FROM scratch AS base\nONBUILD ONBUILD RUN true\nFROM base\n");
+        // BuildKit refuses `ONBUILD ONBUILD` when parsing; so does strata.
+        assert!(matches!(err, Err(BuildError::Dockerfile(_))), "{err:?}");
     }
 }

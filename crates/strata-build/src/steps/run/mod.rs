@@ -18,7 +18,7 @@ pub mod sandbox;
 pub mod ssh;
 
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 #[cfg(test)]
 mod tests;
 
