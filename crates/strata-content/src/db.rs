@@ -49,15 +49,46 @@ const MIGRATIONS: &[&str] = &[r#"
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// How long opening waits for other connections that are setting up the same database.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Opens (creating and migrating) the database at `path`.
+///
+/// Switching a new database to WAL takes an exclusive lock, and SQLite answers `SQLITE_BUSY`
+/// to a connection that meets it there without calling the busy handler; so when several
+/// processes (or handles) open a fresh store at once, the setup is retried until
+/// [`BUSY_TIMEOUT`]. WAL mode is persistent: once set, later opens only read it.
 pub(crate) fn open(path: &Path) -> Result<Connection> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match open_once(path) {
+            Err(Error::Db(e)) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                tracing::debug!(path = %path.display(), "store database busy while opening; retrying");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn open_once(path: &Path) -> Result<Connection> {
     let mut conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(30))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     migrate(&mut conn, path)?;
     Ok(conn)
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
@@ -97,6 +128,29 @@ pub(crate) fn from_ns(ns: i64) -> SystemTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: several handles opening a fresh store at once got "database is locked"
+    /// from the switch to WAL, which SQLite answers without calling the busy handler.
+    #[test]
+    fn a_fresh_database_opened_by_many_connections_at_once() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("db");
+            let start = std::sync::Barrier::new(8);
+            std::thread::scope(|s| {
+                for _ in 0..8 {
+                    s.spawn(|| {
+                        start.wait();
+                        let conn = open(&path).unwrap();
+                        let mode: String = conn
+                            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                            .unwrap();
+                        assert_eq!(mode, "wal");
+                    });
+                }
+            });
+        }
+    }
 
     #[test]
     fn migrates_once_and_rejects_newer_schemas() {
