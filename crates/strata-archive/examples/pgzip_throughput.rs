@@ -8,23 +8,6 @@ use std::time::Instant;
 
 use strata_archive::{write_layer, Compression, Entry, WriteOptions};
 
-/// Two thirds text-like, one third xorshift noise: compresses like a typical layer.
-fn mixed(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9e3779b97f4a7c15;
-    (0..len)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if i % 3 == 0 {
-                (x & 0xff) as u8
-            } else {
-                b"abcdefgh"[(i / 7) % 8]
-            }
-        })
-        .collect()
-}
-
 fn words(len: usize) -> Vec<u8> {
     (0..len)
         .map(|i| {
@@ -59,7 +42,7 @@ fn main() {
     let mib: usize = std::env::args()
         .nth(1)
         .map_or(64, |a| a.parse().expect("MiB must be a number"));
-    let data = mixed(mib << 20);
+    let data = strata_testkit::mixed_bytes(mib << 20);
     for threads in [1, 2, 3] {
         let entry = Entry::file_bytes("data.bin", data.clone(), 0o644);
         let opts = WriteOptions {

@@ -266,15 +266,7 @@ mod tests {
     }
 
     fn sample(len: usize) -> Vec<u8> {
-        let mut x: u64 = 0x9e3779b97f4a7c15;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
+        strata_testkit::noise_bytes(len)
     }
 
     #[test]

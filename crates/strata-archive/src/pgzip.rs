@@ -289,19 +289,7 @@ mod tests {
     use std::io::Read;
 
     fn sample(len: usize) -> Vec<u8> {
-        let mut x: u64 = 0x9e3779b97f4a7c15;
-        (0..len)
-            .map(|i| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                if i % 3 == 0 {
-                    (x & 0xff) as u8
-                } else {
-                    b"abcdefgh"[(i / 7) % 8]
-                }
-            })
-            .collect()
+        strata_testkit::mixed_bytes(len)
     }
 
     fn compress(data: &[u8], threads: usize, chunk: usize) -> Vec<u8> {

@@ -189,6 +189,34 @@ pub fn busybox_rootfs_dir(dir: &Path) -> PathBuf {
     root
 }
 
+/// Deterministic pseudo-random bytes (xorshift): incompressible test data.
+pub fn noise_bytes(len: usize) -> Vec<u8> {
+    xorshift(len).map(|(_, x)| x as u8).collect()
+}
+
+/// Two thirds text-like, one third xorshift noise: data that compresses like a typical layer.
+pub fn mixed_bytes(len: usize) -> Vec<u8> {
+    xorshift(len)
+        .map(|(i, x)| {
+            if i % 3 == 0 {
+                (x & 0xff) as u8
+            } else {
+                b"abcdefgh"[(i / 7) % 8]
+            }
+        })
+        .collect()
+}
+
+fn xorshift(len: usize) -> impl Iterator<Item = (usize, u64)> {
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    (0..len).map(move |i| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (i, x)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
