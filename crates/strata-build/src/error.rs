@@ -202,8 +202,6 @@ pub enum StepError {
     },
     #[error("--mount source {source_path:?}: not found in the source stage or image")]
     MountSourceMissing { source_path: String },
-    #[error("cannot lock cache mount {id:?}")]
-    CacheLock { id: String },
     #[error("secret {id} not found")]
     SecretNotFound { id: String },
     #[error("secret {id} is not UTF-8: cannot use env")]

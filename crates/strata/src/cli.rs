@@ -285,15 +285,25 @@ mod tests {
         assert_eq!(parse_key_value("A=b=c"), Ok(kv("A", Some("b=c"))));
         assert_eq!(parse_key_value("A="), Ok(kv("A", Some(""))));
         assert_eq!(parse_key_value("A"), Ok(kv("A", None)));
-        assert!(parse_key_value("=b").is_err());
-        assert!(parse_key_value("").is_err());
+        for bad in ["=b", ""] {
+            assert_eq!(
+                parse_key_value(bad),
+                Err("expected K=V or K: the name is empty".to_owned()),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
     fn platforms() {
         assert_eq!(parse_linux_arch("linux/arm64"), Ok("arm64".to_owned()));
-        assert!(parse_linux_arch("linux/").is_err());
-        assert!(parse_linux_arch("windows/amd64").is_err());
+        for bad in ["linux/", "windows/amd64"] {
+            assert_eq!(
+                parse_linux_arch(bad),
+                Err("only linux/ARCH is supported".to_owned()),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -24,10 +24,10 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
 use strata_dockerfile::mount::{Mount, MountKind as Kind, Sharing};
 use strata_executor::{MountKind, MountSpec};
 use strata_fs::FileLock;
+use strata_oci::Digest;
 use strata_snapshot::ActiveMount;
 
 use crate::error::{BuildError, Result, StepError};
@@ -323,18 +323,17 @@ fn cache(
     let id = m.id.clone().unwrap_or_else(|| target.to_owned());
     let base = env.store.root().join("cache-mounts");
     fs::create_dir_all(&base).map_err(BuildError::io("creating", &base))?;
-    let dir = base.join(hex::encode(Sha256::digest(id.as_bytes())));
+    let dir = base.join(Digest::of(id.as_bytes()).hex());
     let lock_path = dir.with_extension("lock");
+    let locking = BuildError::io("locking", &lock_path);
     let dir = match m.sharing {
         Sharing::Shared => dir,
         Sharing::Locked => {
-            p.holds
-                .push(Hold::Lock(lock(&lock_path, true)?.ok_or_else(|| {
-                    step.fail(StepError::CacheLock { id: id.clone() })
-                })?));
+            let held = FileLock::exclusive(&lock_path).map_err(locking)?;
+            p.holds.push(Hold::Lock(held));
             dir
         }
-        Sharing::Private => match lock(&lock_path, false)? {
+        Sharing::Private => match FileLock::try_exclusive(&lock_path).map_err(locking)? {
             Some(f) => {
                 p.holds.push(Hold::Lock(f));
                 dir
@@ -382,16 +381,6 @@ fn create_cache_dir(env: &StepEnv<'_>, step: &Step<'_>, m: &Mount, dir: &Path) -
         }
         Err(e) => Err(BuildError::io("creating", dir)(e)),
     }
-}
-
-/// Takes an exclusive flock on `path`; `None` when `wait` is false and it is held.
-fn lock(path: &Path, wait: bool) -> Result<Option<FileLock>> {
-    let held = if wait {
-        FileLock::exclusive(path).map(Some)
-    } else {
-        FileLock::try_exclusive(path)
-    };
-    held.map_err(BuildError::io("locking", path))
 }
 
 fn secret(
@@ -527,16 +516,5 @@ mod tests {
         copy_tree(&src, &dst).unwrap();
         assert_eq!(fs::read(dst.join("d/f")).unwrap(), b"x");
         assert_eq!(fs::read_link(dst.join("l")).unwrap(), PathBuf::from("d/f"));
-    }
-
-    #[test]
-    fn lock_is_exclusive() {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("l.lock");
-        let held = lock(&p, false).unwrap();
-        assert!(held.is_some());
-        assert!(lock(&p, false).unwrap().is_none());
-        drop(held);
-        assert!(lock(&p, false).unwrap().is_some());
     }
 }
