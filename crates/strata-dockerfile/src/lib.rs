@@ -27,10 +27,10 @@ pub use error::{ExpandError, IgnoreError, ParseError};
 
 pub use ignore::{DockerIgnore, MatchInfo};
 pub use instructions::{
-    parse_command, parse_instructions, AddCommand, ArgDecl, Command, CopyCommand, Expanded,
-    Healthcheck, Instruction, KeyValue, Location, MetaArg, NetworkMode, RunCommand, ShellOrExec,
-    Stage,
+    instruction_table, parse_command, parse_instructions, AddCommand, ArgDecl, Command,
+    CopyCommand, Expanded, Healthcheck, Instruction, KeyValue, Location, MetaArg, NetworkMode,
+    RunCommand, ShellOrExec, Stage,
 };
-pub use mount::{parse_mount, Mount, MountError, MountKind, Sharing};
+pub use mount::{parse_mount, Mount, MountError, MountKind, Sharing, MOUNT_OPTIONS, MOUNT_TYPES};
 pub use parser::{parse, Directives, Dockerfile, Heredoc, Node, Warning};
 pub use shell::{Env, Expansion, Lexer};

@@ -41,6 +41,34 @@ impl MountKind {
     }
 }
 
+/// Every mount type the parser accepts.
+pub const MOUNT_TYPES: &[MountKind] = &[
+    MountKind::Bind,
+    MountKind::Cache,
+    MountKind::Tmpfs,
+    MountKind::Secret,
+    MountKind::Ssh,
+];
+
+/// Every `--mount` option the parser accepts, by its first name (aliases: `src`, `dst`,
+/// `destination`, `dest`, `ro`, `rw`); a test keeps this list and the parser in step.
+pub const MOUNT_OPTIONS: &[&str] = &[
+    "type",
+    "from",
+    "source",
+    "target",
+    "readonly",
+    "readwrite",
+    "required",
+    "size",
+    "id",
+    "sharing",
+    "mode",
+    "uid",
+    "gid",
+    "env",
+];
+
 impl std::fmt::Display for MountKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -439,6 +467,42 @@ pub fn default_ssh_targets(mounts: &mut [Mount]) {
 
 #[cfg(test)]
 mod tests {
+    /// A spec using each option of [`MOUNT_OPTIONS`] and each type of [`MOUNT_TYPES`].
+    const SAMPLES: &[&str] = &[
+        "type=bind,from=x,source=a,target=/t,readonly",
+        "type=bind,target=/t,readwrite",
+        "type=secret,id=a,required,env=X",
+        "type=tmpfs,target=/t,size=1m",
+        "type=cache,id=a,target=/t,sharing=locked,mode=0700,uid=1,gid=2",
+        "type=ssh",
+    ];
+
+    #[test]
+    fn the_option_tables_are_what_the_parser_accepts() {
+        for option in MOUNT_OPTIONS {
+            assert!(
+                SAMPLES.iter().any(
+                    |s| s.contains(&format!("{option}=")) || s.split(',').any(|f| f == *option)
+                ),
+                "no sample uses {option}"
+            );
+        }
+        for kind in MOUNT_TYPES {
+            assert!(SAMPLES.iter().any(|s| s.contains(&format!("type={kind}"))));
+        }
+        for spec in SAMPLES {
+            parse_mount(spec, None).unwrap_or_else(|e| panic!("{spec}: {e}"));
+            let bogus = format!("{spec},bogus=1");
+            assert!(
+                matches!(
+                    parse_mount(&bogus, None),
+                    Err(MountError::UnknownKey { .. })
+                ),
+                "{bogus}"
+            );
+        }
+    }
+
     use super::*;
 
     fn p(s: &str) -> Result<Mount, MountError> {

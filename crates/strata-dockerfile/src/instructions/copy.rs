@@ -5,7 +5,7 @@ use super::flags::{FlagType, Flags};
 use super::{AddCommand, CopyCommand, IResult, Instruction, Req};
 use crate::parser::{parse_heredoc, Heredoc};
 
-const COPY_FLAGS: &[(&str, FlagType)] = &[
+pub(super) const COPY_FLAGS: &[(&str, FlagType)] = &[
     ("from", FlagType::Str),
     ("chown", FlagType::Str),
     ("chmod", FlagType::Str),
@@ -14,7 +14,7 @@ const COPY_FLAGS: &[(&str, FlagType)] = &[
     ("exclude", FlagType::Strings),
 ];
 
-const ADD_FLAGS: &[(&str, FlagType)] = &[
+pub(super) const ADD_FLAGS: &[(&str, FlagType)] = &[
     ("chown", FlagType::Str),
     ("chmod", FlagType::Str),
     ("link", FlagType::Bool),

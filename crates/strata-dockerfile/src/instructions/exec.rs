@@ -42,7 +42,7 @@ pub(super) fn parse_cmd_or_entrypoint(req: &Req) -> IResult<Instruction> {
     })
 }
 
-const RUN_FLAGS: &[(&str, FlagType)] = &[
+pub(super) const RUN_FLAGS: &[(&str, FlagType)] = &[
     ("mount", FlagType::Strings),
     ("network", FlagType::Str),
     ("security", FlagType::Str),

@@ -4,7 +4,7 @@ use super::flags::{FlagType, Flags};
 use super::{err_at_least_one, Healthcheck, IResult, Instruction, Req};
 use std::time::Duration;
 
-const FLAGS: &[(&str, FlagType)] = &[
+pub(super) const FLAGS: &[(&str, FlagType)] = &[
     ("interval", FlagType::Str),
     ("timeout", FlagType::Str),
     ("start-period", FlagType::Str),

@@ -282,12 +282,46 @@ fn location_of(node: &Node) -> Location {
     }
 }
 
+/// Every instruction the parser accepts, with the flags each one takes: the same tables the
+/// parser checks flags against, so a flag added to the parser shows up here.
+pub fn instruction_table() -> Vec<(&'static str, Vec<&'static str>)> {
+    INSTRUCTIONS
+        .iter()
+        .map(|(name, flags)| (*name, flags.iter().map(|(f, _)| *f).collect()))
+        .collect()
+}
+
+/// Instruction names (lower case) and their flag tables.
+const INSTRUCTIONS: &[(&str, &[(&str, flags::FlagType)])] = &[
+    ("from", simple::FROM_FLAGS),
+    ("run", exec::RUN_FLAGS),
+    ("cmd", &[]),
+    ("label", &[]),
+    ("maintainer", &[]),
+    ("expose", &[]),
+    ("env", &[]),
+    ("add", copy::ADD_FLAGS),
+    ("copy", copy::COPY_FLAGS),
+    ("entrypoint", &[]),
+    ("volume", &[]),
+    ("user", &[]),
+    ("workdir", &[]),
+    ("arg", &[]),
+    ("onbuild", &[]),
+    ("stopsignal", &[]),
+    ("healthcheck", healthcheck::FLAGS),
+    ("shell", &[]),
+];
+
 fn parse_node(node: &Node) -> IResult<Parsed> {
     let req = Req {
         keyword: node.keyword(),
         node,
         args: &node.next,
     };
+    if !INSTRUCTIONS.iter().any(|(name, _)| *name == node.value) {
+        return Err(format!("unknown instruction: {}", req.keyword).into());
+    }
     if node.value == "from" {
         return simple::parse_from(&req).map(Parsed::From);
     }

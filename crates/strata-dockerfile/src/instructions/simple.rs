@@ -10,6 +10,8 @@ fn valid_stage_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
 }
 
+pub(super) const FROM_FLAGS: &[(&str, FlagType)] = &[("platform", FlagType::Str)];
+
 /// FROM [--platform=p] image [AS name].
 pub(super) fn parse_from(req: &Req) -> IResult<Stage> {
     let args = req.args;
@@ -28,7 +30,7 @@ pub(super) fn parse_from(req: &Req) -> IResult<Stage> {
         1 => None,
         _ => return Err("FROM requires either one or three arguments".into()),
     };
-    let flags = Flags::parse(&req.node.flags, &[("platform", FlagType::Str)])?;
+    let flags = Flags::parse(&req.node.flags, FROM_FLAGS)?;
     Ok(Stage {
         name,
         base_name: args[0].clone(),

@@ -318,3 +318,58 @@ fn expansion_errors_propagate() {
         .unwrap_err();
     assert!(e.to_string().contains("NEED: set it"));
 }
+
+/// One line per instruction that uses every flag of its table.
+const EVERY_FLAG: &[&str] = &[
+    "FROM --platform=linux/amd64 img",
+    "RUN --mount=type=tmpfs,target=/t --network=none --security=sandbox true",
+    "CMD true",
+    "LABEL a=b",
+    "MAINTAINER me",
+    "EXPOSE 80",
+    "ENV a=b",
+    "ADD --chown=1 --chmod=644 --link --exclude=x --checksum=sha256:00 --keep-git-dir --unpack=true http://h/a /b",
+    "COPY --from=a --chown=1 --chmod=644 --link --parents --exclude=x a /b",
+    "ENTRYPOINT true",
+    "VOLUME /v",
+    "USER u",
+    "WORKDIR /w",
+    "ARG a",
+    "ONBUILD RUN true",
+    "STOPSIGNAL SIGTERM",
+    "HEALTHCHECK --interval=1s --timeout=1s --start-period=1s --start-interval=1s --retries=1 CMD true",
+    "SHELL [\"sh\", \"-c\"]",
+];
+
+fn line_for(name: &str) -> &'static str {
+    EVERY_FLAG
+        .iter()
+        .find(|l| l.split(' ').next().unwrap().eq_ignore_ascii_case(name))
+        .unwrap_or_else(|| panic!("no sample line for {name}"))
+}
+
+#[test]
+fn the_instruction_table_is_what_the_parser_accepts() {
+    let table = instruction_table();
+    assert_eq!(table.len(), EVERY_FLAG.len(), "one sample per instruction");
+    for (name, flags) in &table {
+        let line = line_for(name);
+        for flag in flags {
+            assert!(line.contains(&format!("--{flag}")), "{line} lacks --{flag}");
+        }
+        let src = if *name == "from" {
+            line.to_string()
+        } else {
+            format!("FROM scratch\n{line}")
+        };
+        parse_instructions(&parse(&src).unwrap())
+            .unwrap_or_else(|e| panic!("{line}: {}", e.message));
+        let keyword = name.to_uppercase();
+        let bogus = src.replacen(&keyword, &format!("{keyword} --bogus"), 1);
+        let e = parse_instructions(&parse(&bogus).unwrap()).unwrap_err();
+        assert_eq!(e.message, "unknown flag: bogus", "{bogus}");
+    }
+    assert!(err("FROM scratch\nCOPPY a b")
+        .message
+        .starts_with("unknown instruction"));
+}
