@@ -9,6 +9,7 @@ use strata_oci::Digest;
 
 use crate::sources::select::SourceError;
 use crate::sources::users::UserError;
+use crate::state::ports::PortError;
 use crate::steps::copy::rules::CopyError;
 
 /// Where in the Dockerfile a step comes from: `Dockerfile:7`.
@@ -120,6 +121,8 @@ pub enum ChangeError {
     Parse(Box<strata_dockerfile::ParseError>),
     #[error("{name} is not supported by import (use one of {allowed})")]
     NotChangeable { name: String, allowed: String },
+    #[error(transparent)]
+    Port(PortError),
 }
 
 /// Why a stage cannot be set up.
@@ -178,6 +181,8 @@ pub enum StepError {
     Unsupported { flag: &'static str },
     #[error("unsupported instruction")]
     UnsupportedInstruction,
+    #[error(transparent)]
+    Port(PortError),
     #[error("--checksum can only be used with an HTTP(S) source")]
     ChecksumWithoutUrl,
     #[error("--from={name}")]

@@ -105,7 +105,8 @@ fn apply_changes(config: &mut ImageConfig, changes: &[String]) -> Result<()> {
             match &cmd.instruction {
                 Instruction::Workdir(w) => config.config.working_dir = w.clone(),
                 other => {
-                    metadata::apply(config, other, &mut st);
+                    metadata::apply(config, other, &mut st)
+                        .map_err(|e| bad(ChangeError::Port(e)))?;
                 }
             }
         }

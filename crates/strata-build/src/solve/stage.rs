@@ -97,7 +97,8 @@ impl<'s, 'a> StageRunner<'s, 'a> {
     fn load_base(&mut self) -> Result<()> {
         let solver = self.solver;
         match &solver.plan.bases[self.idx] {
-            Base::Scratch => {}
+            // BuildKit's empty image has WorkingDir "/" (dockerfile2llb/image.go, emptyImage).
+            Base::Scratch => self.stage.image.config.config.working_dir = "/".to_owned(),
             Base::Stage(j) => {
                 let dep = solver
                     .board
@@ -198,6 +199,7 @@ impl<'s, 'a> StageRunner<'s, 'a> {
             Instruction::Run(run) => steps::run::run(&env, stage, &step, run),
             instr => {
                 let created_by = metadata::apply(&mut stage.image.config, instr, &mut stage.meta)
+                    .map_err(|e| step.fail(StepError::Port(e)))?
                     .ok_or_else(|| step.fail(StepError::UnsupportedInstruction))?;
                 if matches!(instr, Instruction::Env(_)) {
                     stage.scope.set_image_env(&stage.image.config.config.env);

@@ -1,11 +1,14 @@
 //! Instructions that only change the image config (ENV, LABEL, CMD, …), shared by the build
 //! and by `strata import --change`. Each returns the history text docker would record.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use strata_dockerfile::instructions::{Healthcheck, Instruction, KeyValue, ShellOrExec};
 use strata_oci::config::Empty;
 use strata_oci::{HealthConfig, ImageConfig};
+
+use crate::state::ports::{expose_keys, PortError};
 
 /// The default `PATH` docker gives a Linux image that sets none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -18,8 +21,43 @@ pub struct MetaState {
 }
 
 /// Applies a metadata instruction (already expanded) to `config`. Returns the history
-/// `created_by`, or `None` when `instr` is not a metadata instruction.
-pub fn apply(config: &mut ImageConfig, instr: &Instruction, st: &mut MetaState) -> Option<String> {
+/// `created_by`, or `None` when `instr` is not a metadata instruction; an invalid EXPOSE port
+/// changes nothing.
+pub fn apply(
+    config: &mut ImageConfig,
+    instr: &Instruction,
+    st: &mut MetaState,
+) -> Result<Option<String>, PortError> {
+    if let Instruction::Expose(specs) = instr {
+        return expose(config, specs).map(Some);
+    }
+    Ok(apply_infallible(config, instr, st))
+}
+
+/// EXPOSE: each spec's ports, all checked before any is recorded. The history text is
+/// docker's `EXPOSE map[80/tcp:{} …]` (keys sorted, as Go prints a map); BuildKit v0.24
+/// prints a struct pointer there instead (`convert_expose.go`), which strata does not copy.
+fn expose(config: &mut ImageConfig, specs: &[String]) -> Result<String, PortError> {
+    let mut keys = BTreeSet::new();
+    for spec in specs {
+        keys.extend(expose_keys(spec)?);
+    }
+    let text = keys
+        .iter()
+        .map(|k| format!("{k}:{{}}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for key in keys {
+        config.config.exposed_ports.insert(key, Empty {});
+    }
+    Ok(format!("EXPOSE map[{text}]"))
+}
+
+fn apply_infallible(
+    config: &mut ImageConfig,
+    instr: &Instruction,
+    st: &mut MetaState,
+) -> Option<String> {
     let rc = &mut config.config;
     let text = match instr {
         Instruction::Env(kvs) => {
@@ -37,19 +75,6 @@ pub fn apply(config: &mut ImageConfig, instr: &Instruction, st: &mut MetaState) 
         Instruction::Maintainer(m) => {
             config.author = Some(m.clone());
             format!("MAINTAINER {m}")
-        }
-        Instruction::Expose(ports) => {
-            for p in ports {
-                rc.exposed_ports.insert(port_key(p), Empty {});
-            }
-            format!(
-                "EXPOSE map[{}]",
-                ports
-                    .iter()
-                    .map(|p| format!("{}:{{}}", port_key(p)))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            )
         }
         Instruction::Volume(vols) => {
             for v in vols {
@@ -114,15 +139,6 @@ pub fn default_shell(shell: &[String]) -> Vec<String> {
     }
 }
 
-/// `80` → `80/tcp`, as docker stores exposed ports.
-fn port_key(p: &str) -> String {
-    if p.contains('/') {
-        p.to_ascii_lowercase()
-    } else {
-        format!("{p}/tcp")
-    }
-}
-
 fn health(h: &Healthcheck) -> HealthConfig {
     let ns = |d: Option<Duration>| d.map_or(0, |d| d.as_nanos() as u64);
     HealthConfig {
@@ -173,14 +189,16 @@ mod tests {
             &mut c,
             &Instruction::Entrypoint(se(&["/app"], false)),
             &mut st,
-        );
+        )
+        .unwrap();
         assert_eq!(c.config.cmd, None);
-        apply(&mut c, &Instruction::Cmd(se(&["--help"], false)), &mut st);
+        apply(&mut c, &Instruction::Cmd(se(&["--help"], false)), &mut st).unwrap();
         apply(
             &mut c,
             &Instruction::Entrypoint(se(&["/app2"], false)),
             &mut st,
-        );
+        )
+        .unwrap();
         assert_eq!(c.config.cmd, Some(vec!["--help".to_string()]));
     }
 
@@ -192,12 +210,14 @@ mod tests {
             &mut c,
             &Instruction::Shell(vec!["/bin/bash".into(), "-ec".into()]),
             &mut st,
-        );
+        )
+        .unwrap();
         let by = apply(
             &mut c,
             &Instruction::Cmd(se(&["echo", "hi"], true)),
             &mut st,
         )
+        .unwrap()
         .unwrap();
         assert_eq!(
             c.config.cmd.as_ref().unwrap(),
@@ -210,14 +230,26 @@ mod tests {
     fn ports_env_and_path() {
         let mut c = ImageConfig::scratch("amd64");
         let mut st = MetaState::default();
-        apply(
+        let by = apply(
             &mut c,
-            &Instruction::Expose(vec!["80".into(), "53/UDP".into()]),
+            &Instruction::Expose(vec!["80".into(), "8000-8001".into(), "53/UDP".into()]),
             &mut st,
-        );
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(
             c.config.exposed_ports.keys().collect::<Vec<_>>(),
-            ["53/udp", "80/tcp"]
+            ["53/udp", "80/tcp", "8000/tcp", "8001/tcp"]
+        );
+        assert_eq!(
+            by,
+            "EXPOSE map[53/udp:{} 80/tcp:{} 8000/tcp:{} 8001/tcp:{}]"
+        );
+        let bad = Instruction::Expose(vec!["81".into(), "80/icmp".into()]);
+        assert!(apply(&mut c, &bad, &mut st).is_err());
+        assert!(
+            !c.config.exposed_ports.contains_key("81/tcp"),
+            "an invalid EXPOSE records none of its ports"
         );
         ensure_default_path(&mut c);
         assert_eq!(c.config.env_get("PATH"), Some(DEFAULT_PATH));

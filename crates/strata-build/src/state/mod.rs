@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod clock;
 pub mod metadata;
+pub mod ports;
 pub mod stage;
 
 use serde::{Deserialize, Serialize};

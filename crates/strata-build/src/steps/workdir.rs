@@ -1,9 +1,12 @@
-//! WORKDIR: sets the working directory and creates it (owned by the current USER) when the
-//! image does not have it, as BuildKit does.
+//! WORKDIR: sets the working directory and creates it when the image does not have it, as
+//! BuildKit does (`dockerfile2llb/convert.go` dispatchWorkdir: `llb.Mkdir(wd, 0755,
+//! WithParents(true), WithUser(USER))`; fsutil's `MkdirAll` chowns every directory it
+//! creates, so missing parents belong to the USER too; existing ones are left alone).
 
 use strata_archive::{Entry, EntryKind};
 
 use crate::error::Result;
+use crate::sources::rootfs::RootfsView;
 use crate::sources::users::resolve_chown;
 use crate::state::cache::KeyBuilder;
 use crate::state::stage::StageState;
@@ -42,7 +45,17 @@ pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>, path: &st
     dir.mtime = env.clock.now_secs();
     planned.entries.insert(rel, dir);
     add_parents(&mut planned, Some(&view), env.clock.now_secs());
+    own_created_parents(&mut planned, &view, owner);
     let layer = env.store_layer(planned.entries.into_values().collect())?;
     env.record_layer(stage, key, Some(layer), created_by)?;
     Ok(false)
+}
+
+/// Gives `owner` every planned directory the image does not already have.
+fn own_created_parents(planned: &mut Planned, view: &RootfsView, owner: (u32, u32)) {
+    for (rel, entry) in planned.entries.iter_mut() {
+        if view.lookup_exact(&format!("/{rel}")).is_none() {
+            (entry.uid, entry.gid) = owner;
+        }
+    }
 }
