@@ -9,7 +9,7 @@ use strata_oci::Digest;
 
 use crate::sources::select::SourceError;
 use crate::sources::users::UserError;
-use crate::state::ports::PortError;
+use crate::state::metadata::MetaError;
 use crate::steps::copy::rules::CopyError;
 
 /// Where in the Dockerfile a step comes from: `Dockerfile:7`.
@@ -122,7 +122,7 @@ pub enum ChangeError {
     #[error("{name} is not supported by import (use one of {allowed})")]
     NotChangeable { name: String, allowed: String },
     #[error(transparent)]
-    Port(PortError),
+    Config(MetaError),
 }
 
 /// Why a stage cannot be set up.
@@ -182,7 +182,7 @@ pub enum StepError {
     #[error("unsupported instruction")]
     UnsupportedInstruction,
     #[error(transparent)]
-    Port(PortError),
+    Config(MetaError),
     #[error("--checksum can only be used with an HTTP(S) source")]
     ChecksumWithoutUrl,
     #[error("--from={name}")]

@@ -91,3 +91,118 @@ fn workdir_under_user_creates_directories_owned_by_that_user() {
         assert!(err.contains(want), "missing {want:?} in\n{err}");
     }
 }
+
+const CONFIG_DF: &str = r#"FROM scratch AS base
+ARG VERSION=1.2
+ENV A b c
+ENV B="x y" C=z\ w D=
+LABEL "a b"="c d" version=$VERSION
+MAINTAINER Jane <j@example.org>
+SHELL ["/bin/sh", "-ec"]
+CMD echo hi
+ENTRYPOINT ["/app"]
+VOLUME /data /logs
+VOLUME ["/cache"]
+USER 1000:1000
+STOPSIGNAL sigquit
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --start-interval=2s --retries=4 CMD true
+ONBUILD ENV TRIGGERED=yes
+FROM base
+"#;
+
+/// dockerfile2llb/convert.go: dispatchEnv (legacy `ENV a b c` is one value), dispatchLabel,
+/// dispatchMaintainer (Author), dispatchCmd/dispatchEntrypoint (SHELL wraps shell forms; an
+/// ENTRYPOINT keeps a CMD set in the same stage), dispatchVolume, dispatchUser,
+/// dispatchStopSignal (kept as written), dispatchHealthcheck (durations in ns), dispatchOnbuild;
+/// ARG values never reach the config.
+#[test]
+fn config_instructions_record_what_buildkit_records() {
+    let env = Env::empty();
+    let ctx = env.context("cfg", &[("Dockerfile", CONFIG_DF)]);
+    env.build(&["--target", "base", "-t", "base:1", ctx.to_str().unwrap()]);
+    let v = env.inspect("base:1");
+    let c = &v["Config"]["config"];
+    assert_eq!(
+        c["Env"],
+        serde_json::json!([
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "A=b c",
+            "B=x y",
+            "C=z w",
+            "D="
+        ])
+    );
+    assert_eq!(
+        c["Labels"],
+        serde_json::json!({"a b": "c d", "version": "1.2"})
+    );
+    assert_eq!(v["Config"]["author"], "Jane <j@example.org>");
+    assert_eq!(c["Shell"], serde_json::json!(["/bin/sh", "-ec"]));
+    assert_eq!(c["Cmd"], serde_json::json!(["/bin/sh", "-ec", "echo hi"]));
+    assert_eq!(c["Entrypoint"], serde_json::json!(["/app"]));
+    assert_eq!(
+        c["Volumes"],
+        serde_json::json!({"/data": {}, "/logs": {}, "/cache": {}})
+    );
+    assert_eq!(c["User"], "1000:1000");
+    assert_eq!(c["StopSignal"], "sigquit");
+    assert_eq!(
+        c["Healthcheck"],
+        serde_json::json!({
+            "Test": ["CMD-SHELL", "true"],
+            "Interval": 30_000_000_000u64,
+            "Timeout": 5_000_000_000u64,
+            "StartPeriod": 10_000_000_000u64,
+            "StartInterval": 2_000_000_000u64,
+            "Retries": 4
+        })
+    );
+    assert_eq!(c["OnBuild"], serde_json::json!(["ENV TRIGGERED=yes"]));
+    assert_eq!(c["WorkingDir"], "/");
+}
+
+/// dockerfile2llb/convert.go (the onbuild loop before dispatch, and `dispatchState.init`):
+/// a stage used as a base runs the ONBUILD triggers written in that stage, and its own image
+/// does not carry them on.
+#[test]
+fn a_stage_used_as_base_runs_its_onbuild_triggers() {
+    let env = Env::empty();
+    let ctx = env.context("onbuild", &[("Dockerfile", CONFIG_DF)]);
+    env.build(&["-t", "child:1", ctx.to_str().unwrap()]);
+    let c = env.inspect("child:1")["Config"]["config"].clone();
+    assert!(
+        c["Env"]
+            .as_array()
+            .unwrap()
+            .contains(&"TRIGGERED=yes".into()),
+        "{c}"
+    );
+    assert!(c["OnBuild"].is_null(), "triggers are not inherited: {c}");
+}
+
+/// convert.go dispatchStopSignal (`signal.ParseSignal`) and dispatchVolume refuse these.
+#[test]
+fn invalid_stopsignal_and_empty_volume_fail_at_their_line() {
+    let env = Env::empty();
+    for (i, (df, want)) in [
+        (
+            "FROM scratch\nSTOPSIGNAL SIGFOO\n",
+            "invalid signal: SIGFOO",
+        ),
+        (
+            "FROM scratch\nVOLUME [\"\"]\n",
+            "VOLUME specified can not be an empty string",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let ctx = env.context(&format!("bad{i}"), &[("Dockerfile", df)]);
+        let out = env.strata(&["build", ctx.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert!(
+            !out.status.success() && err.contains("Dockerfile:2") && err.contains(want),
+            "{err}"
+        );
+    }
+}

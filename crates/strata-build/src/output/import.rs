@@ -106,7 +106,7 @@ fn apply_changes(config: &mut ImageConfig, changes: &[String]) -> Result<()> {
                 Instruction::Workdir(w) => config.config.working_dir = w.clone(),
                 other => {
                     metadata::apply(config, other, &mut st)
-                        .map_err(|e| bad(ChangeError::Port(e)))?;
+                        .map_err(|e| bad(ChangeError::Config(e)))?;
                 }
             }
         }

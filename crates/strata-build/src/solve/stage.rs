@@ -199,7 +199,7 @@ impl<'s, 'a> StageRunner<'s, 'a> {
             Instruction::Run(run) => steps::run::run(&env, stage, &step, run),
             instr => {
                 let created_by = metadata::apply(&mut stage.image.config, instr, &mut stage.meta)
-                    .map_err(|e| step.fail(StepError::Port(e)))?
+                    .map_err(|e| step.fail(StepError::Config(e)))?
                     .ok_or_else(|| step.fail(StepError::UnsupportedInstruction))?;
                 if matches!(instr, Instruction::Env(_)) {
                     stage.scope.set_image_env(&stage.image.config.config.env);

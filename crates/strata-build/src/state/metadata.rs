@@ -20,18 +20,64 @@ pub struct MetaState {
     pub cmd_set: bool,
 }
 
+/// A config instruction whose (expanded) value BuildKit refuses.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MetaError {
+    #[error(transparent)]
+    Port(#[from] PortError),
+    /// `moby/sys/signal.ParseSignal`, as BuildKit's `dispatchStopSignal` calls it.
+    #[error("invalid signal: {0}")]
+    Signal(String),
+    /// BuildKit's `dispatchVolume`.
+    #[error("VOLUME specified can not be an empty string")]
+    EmptyVolume,
+}
+
 /// Applies a metadata instruction (already expanded) to `config`. Returns the history
-/// `created_by`, or `None` when `instr` is not a metadata instruction; an invalid EXPOSE port
+/// `created_by`, or `None` when `instr` is not a metadata instruction; a refused value
 /// changes nothing.
 pub fn apply(
     config: &mut ImageConfig,
     instr: &Instruction,
     st: &mut MetaState,
-) -> Result<Option<String>, PortError> {
-    if let Instruction::Expose(specs) = instr {
-        return expose(config, specs).map(Some);
+) -> Result<Option<String>, MetaError> {
+    match instr {
+        Instruction::Expose(specs) => return Ok(Some(expose(config, specs)?)),
+        Instruction::StopSignal(s) if !is_signal(s) => return Err(MetaError::Signal(s.clone())),
+        Instruction::Volume(v) if v.iter().any(String::is_empty) => {
+            return Err(MetaError::EmptyVolume)
+        }
+        _ => {}
     }
     Ok(apply_infallible(config, instr, st))
+}
+
+/// Linux signal names `moby/sys/signal` knows (`SIG` prefix optional, any case).
+const SIGNALS: &[&str] = &[
+    "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL",
+    "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM", "TRAP", "TSTP",
+    "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ",
+];
+
+/// `ParseSignal`: a non-zero number, or a known name (`SIG` prefix optional, any case).
+fn is_signal(raw: &str) -> bool {
+    if let Ok(n) = raw.parse::<i64>() {
+        return n != 0;
+    }
+    let upper = raw.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    SIGNALS.contains(&name) || is_realtime(name)
+}
+
+/// `RTMIN`, `RTMIN+1`…`RTMIN+15`, `RTMAX-14`…`RTMAX-1`, `RTMAX`.
+fn is_realtime(name: &str) -> bool {
+    let offset = |n: &str, max: u32| {
+        n.parse::<u32>()
+            .is_ok_and(|v| (1..=max).contains(&v) && v.to_string() == n)
+    };
+    matches!(name, "RTMIN" | "RTMAX")
+        || name.strip_prefix("RTMIN+").is_some_and(|n| offset(n, 15))
+        || name.strip_prefix("RTMAX-").is_some_and(|n| offset(n, 14))
 }
 
 /// EXPOSE: each spec's ports, all checked before any is recorded. The history text is
@@ -224,6 +270,24 @@ mod tests {
             &["/bin/bash", "-ec", "echo hi"]
         );
         assert_eq!(by, r#"CMD ["/bin/bash","-ec","echo hi"]"#);
+    }
+
+    #[test]
+    fn stopsignal_and_volume_are_checked_like_buildkit() {
+        // convert.go dispatchStopSignal (moby/sys/signal.ParseSignal) and dispatchVolume.
+        for good in ["SIGKILL", "kill", "9", "RTMIN+3", "SIGRTMAX-14", "sigusr1"] {
+            assert!(is_signal(good), "{good}");
+        }
+        for bad in ["", "0", "SIGFOO", "RTMIN+16", "RTMAX-0", "RTMIN+03"] {
+            assert!(!is_signal(bad), "{bad}");
+        }
+        let mut c = ImageConfig::scratch("amd64");
+        let mut st = MetaState::default();
+        let err = apply(&mut c, &Instruction::StopSignal("SIGFOO".into()), &mut st);
+        assert_eq!(err.unwrap_err().to_string(), "invalid signal: SIGFOO");
+        let vols = Instruction::Volume(vec!["/a".into(), String::new()]);
+        assert_eq!(apply(&mut c, &vols, &mut st), Err(MetaError::EmptyVolume));
+        assert!(c.config.volumes.is_empty() && c.config.stop_signal.is_empty());
     }
 
     #[test]

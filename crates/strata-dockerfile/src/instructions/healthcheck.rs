@@ -22,6 +22,11 @@ pub(super) fn parse_healthcheck(req: &Req) -> IResult<Instruction> {
         if !args.is_empty() {
             return Err("HEALTHCHECK NONE takes no arguments".into());
         }
+        // BuildKit never reads flags given with NONE (parse.go parseHealthcheck), so they
+        // would be accepted and ignored: strata refuses them instead.
+        if let Some(flag) = req.node.flags.first() {
+            return Err(format!("HEALTHCHECK NONE takes no flags, got {flag}").into());
+        }
         return Ok(Instruction::Healthcheck(Healthcheck {
             test: vec![typ],
             ..Healthcheck::default()

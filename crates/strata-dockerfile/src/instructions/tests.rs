@@ -238,6 +238,14 @@ fn healthcheck_forms() {
 }
 
 #[test]
+fn healthcheck_none_refuses_flags_buildkit_would_ignore() {
+    assert_eq!(
+        err("FROM a\nHEALTHCHECK --interval=5s NONE").message,
+        "HEALTHCHECK NONE takes no flags, got --interval=5s"
+    );
+}
+
+#[test]
 fn onbuild_expression_and_simple() {
     assert_eq!(
         only("onbuild RUN echo hi"),
