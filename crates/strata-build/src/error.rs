@@ -160,6 +160,8 @@ pub enum StageError {
     ChainedTrigger { trigger: String },
     #[error("ONBUILD {trigger}: empty trigger")]
     EmptyTrigger { trigger: String },
+    #[error("FROM --platform={platform}: strata builds for this machine's platform ({host}) only; cross-platform builds are not supported")]
+    ForeignPlatform { platform: String, host: String },
 }
 
 /// Why a step failed (the step's location and instruction are in [`BuildError::Step`]).

@@ -206,3 +206,42 @@ fn invalid_stopsignal_and_empty_volume_fail_at_their_line() {
         );
     }
 }
+
+/// dockerfile2llb/convert.go expands `FROM --platform` with the meta and platform ARGs.
+/// strata runs steps natively: the host's platform (however spelled) builds, another one
+/// is refused at its FROM line rather than ignored.
+#[test]
+fn from_platform_is_the_host_or_a_clear_error() {
+    let env = Env::empty();
+    let host = format!("linux/{}", strata_oci_arch());
+    for (i, p) in ["$BUILDPLATFORM", "${TARGETPLATFORM}", host.as_str()]
+        .iter()
+        .enumerate()
+    {
+        let df = format!("FROM --platform={p} scratch\nCOPY f /f\n");
+        let ctx = env.context(&format!("ok{i}"), &[("Dockerfile", &df), ("f", "x")]);
+        env.build(&[ctx.to_str().unwrap()]);
+    }
+    let ctx = env.context(
+        "foreign",
+        &[(
+            "Dockerfile",
+            "ARG P=linux/s390x\nFROM --platform=$P scratch\n",
+        )],
+    );
+    let out = env.strata(&["build", ctx.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("Dockerfile:2") && err.contains("--platform=linux/s390x"),
+        "{err}"
+    );
+}
+
+fn strata_oci_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}

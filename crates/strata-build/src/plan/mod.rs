@@ -42,6 +42,8 @@ pub struct Plan {
     pub used_args: BTreeSet<String>,
     /// Parser warnings, as `Dockerfile:LINE: text`.
     pub warnings: Vec<String>,
+    /// `linux/ARCH` of this machine: the only platform strata builds for.
+    pub platform: String,
 }
 
 impl Plan {
@@ -85,6 +87,7 @@ impl Plan {
             order: Vec::new(),
             used_args,
             warnings,
+            platform: format!("linux/{architecture}"),
         };
         plan.bases = plan.resolve_bases()?;
         plan.target = plan.target_index(opts.target.as_deref())?;
@@ -124,6 +127,9 @@ impl Plan {
     }
 
     fn base_of(&self, i: usize, stage: &Stage, scope: &Scope) -> Result<Base, StageError> {
+        if let Some(platform) = &stage.platform {
+            self.check_platform(platform, scope)?;
+        }
         let name = self
             .lexer
             .process_word(&stage.base_name, scope)
@@ -146,6 +152,26 @@ impl Plan {
         } else {
             Ok(Base::Image(name))
         }
+    }
+
+    /// `FROM --platform=P`, expanded with the meta and platform ARGs as BuildKit does: strata
+    /// runs steps natively, so P must be this machine's platform (`$BUILDPLATFORM`,
+    /// `$TARGETPLATFORM` and their spellings such as `linux/x86_64` are).
+    fn check_platform(&self, raw: &str, scope: &Scope) -> Result<(), StageError> {
+        let expanded =
+            self.lexer
+                .process_word(raw, scope)
+                .map_err(|source| StageError::Expand {
+                    text: format!("--platform={raw}"),
+                    source,
+                })?;
+        if normalize_platform(&expanded) == self.platform {
+            return Ok(());
+        }
+        Err(StageError::ForeignPlatform {
+            platform: expanded,
+            host: self.platform.clone(),
+        })
     }
 
     fn target_index(&self, target: Option<&str>) -> Result<usize> {
@@ -226,6 +252,25 @@ fn froms(instr: &Instruction) -> Vec<String> {
     }
 }
 
+/// containerd's `platforms.Normalize` for the spellings that matter on Linux:
+/// `linux/x86_64` → `linux/amd64`, `linux/aarch64` and `linux/arm64/v8` → `linux/arm64`.
+fn normalize_platform(p: &str) -> String {
+    let lower = p.to_ascii_lowercase();
+    let mut parts = lower.split('/');
+    let os = parts.next().unwrap_or_default();
+    let arch = match parts.next().unwrap_or_default() {
+        "x86_64" | "x86-64" => "amd64",
+        "aarch64" => "arm64",
+        "i386" => "386",
+        other => other,
+    };
+    let variant = parts.next().filter(|v| !(arch == "arm64" && *v == "v8"));
+    match variant {
+        Some(v) => format!("{os}/{arch}/{v}"),
+        None => format!("{os}/{arch}"),
+    }
+}
+
 /// Meta ARGs (before the first FROM) with defaults expanded in order, overridden by
 /// `--build-arg`, plus the automatic platform ARGs.
 fn global_scope(
@@ -255,4 +300,18 @@ fn global_scope(
         }
     }
     Ok(scope.args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_platform as n;
+
+    #[test]
+    fn platform_spellings_normalise_like_containerd() {
+        assert_eq!(n("linux/x86_64"), "linux/amd64");
+        assert_eq!(n("Linux/AMD64"), "linux/amd64");
+        assert_eq!(n("linux/arm64/v8"), "linux/arm64");
+        assert_eq!(n("linux/arm/v7"), "linux/arm/v7");
+        assert_eq!(n("windows/amd64"), "windows/amd64");
+    }
 }
