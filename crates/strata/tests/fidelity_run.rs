@@ -1,0 +1,54 @@
+//! RUN flags whose effect no other test sees, with BuildKit v0.24's behaviour as the expected
+//! value (`frontend/dockerfile/instructions/commands_runmount.go`, `convert_runmount.go`,
+//! `commands_runsecurity.go`).
+
+mod common;
+
+use common::{stderr, Env};
+
+/// convert_runmount.go: `size` of a tmpfs mount becomes the tmpfs size limit.
+#[test]
+#[ignore = "needs root"]
+fn run_tmpfs_mount_size_is_its_limit() {
+    common::require_root(); // RUN in runc
+    let env = Env::with_base();
+    let ctx = env.context(
+        "tmpfs",
+        &[(
+            "Dockerfile",
+            "FROM busybox:test\nRUN --mount=type=tmpfs,target=/t,size=1m df -k /t | tail -n 1 > /df\n",
+        )],
+    );
+    let out = env.path("out");
+    env.build(&[
+        "-o",
+        &format!("type=local,dest={}", out.display()),
+        ctx.to_str().unwrap(),
+    ]);
+    let df = std::fs::read_to_string(out.join("df")).unwrap();
+    let blocks: Vec<&str> = df.split_whitespace().collect();
+    assert_eq!(blocks.get(1), Some(&"1024"), "1 MiB tmpfs: {df}");
+}
+
+/// commands_runsecurity.go accepts `insecure` only with the `security.insecure`
+/// entitlement; strata grants no entitlements, so the step fails at its line.
+#[test]
+#[ignore = "needs root"]
+fn run_security_insecure_is_refused_at_its_line() {
+    common::require_root(); // the base is unpacked before the step
+    let env = Env::with_base();
+    let ctx = env.context(
+        "insecure",
+        &[(
+            "Dockerfile",
+            "FROM busybox:test\nRUN --security=sandbox true\nRUN --security=insecure true\n",
+        )],
+    );
+    let out = env.strata(&["build", ctx.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("Dockerfile:3") && err.contains("--security=insecure is not supported"),
+        "{err}"
+    );
+}
