@@ -52,3 +52,34 @@ fn run_security_insecure_is_refused_at_its_line() {
         "{err}"
     );
 }
+
+/// The differ (`solver/llbsolver` exec diff, overlay whiteouts): a file that becomes a
+/// directory, and a directory that becomes a file, read back as the new kind, with nothing
+/// left of the old one.
+#[test]
+#[ignore = "needs root"]
+fn a_file_replaced_by_a_directory_and_back_across_runs() {
+    common::require_root(); // RUN in runc
+    let env = Env::with_base();
+    let ctx = env.context(
+        "replace",
+        &[(
+            "Dockerfile",
+            "FROM busybox:test\n\
+             RUN echo f > /x && mkdir -p /y/sub && echo s > /y/sub/s\n\
+             RUN rm /x && mkdir /x && echo in > /x/in && rm -rf /y && echo file > /y\n\
+             RUN cat /x/in /y > /result && test ! -e /y/sub\n",
+        )],
+    );
+    let out = env.path("out");
+    env.build(&[
+        "-o",
+        &format!("type=local,dest={}", out.display()),
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("result")).unwrap(),
+        "in\nfile\n"
+    );
+    assert!(out.join("x").is_dir() && out.join("y").is_file());
+}
