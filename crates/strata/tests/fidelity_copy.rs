@@ -573,6 +573,7 @@ fn copy_chmod_symbolic_modes_as_buildkit() {
         ("g=u-w", "f", 0o640),
         ("a=", "f", 0),
         ("4755", "f", 0o4755),
+        ("", "f", 0o640),
     ];
     let mut df = String::from("FROM busybox:test\n");
     for (i, (mode, src, _)) in cases.iter().enumerate() {
