@@ -127,7 +127,9 @@ fn tar_of(path: &Path, entries: &[(&str, u64, u64, u32, u64)]) {
         let data = format!("{name}\n");
         let mut h = tar::Header::new_ustar();
         h.set_size(data.len() as u64);
-        (h.set_uid(*uid), h.set_gid(*gid), h.set_mode(*mode));
+        h.set_uid(*uid);
+        h.set_gid(*gid);
+        h.set_mode(*mode);
         h.set_mtime(*mtime);
         h.set_entry_type(tar::EntryType::Regular);
         b.append_data(&mut h, name, data.as_bytes()).unwrap();
