@@ -9,6 +9,10 @@ pub enum UserError {
     NoUser { name: String },
     #[error("unable to find group {name}: no matching entries in group file")]
     NoGroup { name: String },
+    #[error("--chown name {name:?} cannot be resolved with --link (no image /etc/passwd or /etc/group is read): use numeric ids")]
+    NameWithLink { name: String },
+    #[error("invalid --chown id {value:?}: ids cannot be negative")]
+    NegativeId { value: String },
 }
 
 /// A resolved user: uid, primary gid and supplementary groups.
@@ -19,16 +23,84 @@ pub struct User {
     pub additional_gids: Vec<u32>,
 }
 
-/// Resolves `user[:group]` (names or numbers). A numeric uid alone uses the same number as
-/// gid for `--chown` (docker's rule) — for `USER` use [`resolve_user`].
+/// Resolves `--chown` (and WORKDIR's owner) as BuildKit's `llb.WithUser` + `readUser` do
+/// (client/llb/fileop.go `WithUser`/`parseUID`/`UserOpt.marshal`,
+/// solver/llbsolver/ops/user_linux.go `readUser`):
+/// - the user part: a number (or `root`) is the uid *and* the gid; a name is looked up by name
+///   in `/etc/passwd` (uid and primary gid), and a name not found — or no passwd file — is 0:0,
+///   silently; an empty user (`:group`) is uid 0;
+/// - the group part, when there is a `:`: a number (or `root`) is the gid; a name is looked up
+///   in `/etc/group` and, when not found, leaves the gid of the user part; an empty group
+///   (`user:`) is gid 0.
+///
+/// `image` is `None` with `--link`, where BuildKit has no filesystem to read names from and
+/// fails; so does this, with a clearer message.
 pub fn resolve_chown(spec: &str, image: Option<&RootfsView>) -> Result<(u32, u32), UserError> {
     let (user, group) = split(spec);
-    let (uid, primary) = lookup_user(user, image)?;
-    let gid = match group {
-        Some(g) => lookup_group(g, image)?,
-        None => primary.unwrap_or(uid),
+    let (uid, mut gid) = match chown_id(user)? {
+        ChownId::Id(id) => (id, id),
+        ChownId::Name(name) => passwd_entry(name, need_image(name, image)?).unwrap_or((0, 0)),
     };
+    if let Some(group) = group {
+        match chown_id(group)? {
+            ChownId::Id(id) => gid = id,
+            ChownId::Name(name) => {
+                if let Some(g) = group_entry(name, need_image(name, image)?) {
+                    gid = g;
+                }
+            }
+        }
+    }
     Ok((uid, gid))
+}
+
+/// One side of `--chown`: a numeric id (empty and `root` count as 0), or a name.
+#[derive(Debug, PartialEq, Eq)]
+enum ChownId<'a> {
+    Id(u32),
+    Name(&'a str),
+}
+
+/// BuildKit's `parseUID`: `root` is 0, a decimal int32 (Go's `ParseInt(s, 10, 32)`: an
+/// optional sign) is an id, anything else a name; `UserOpt.marshal` turns an empty name
+/// into id 0. Negative ids are refused (BuildKit would wrap them to 2^32-1, "unchanged").
+fn chown_id(part: &str) -> Result<ChownId<'_>, UserError> {
+    if part.is_empty() || part == "root" {
+        return Ok(ChownId::Id(0));
+    }
+    match part.parse::<i32>() {
+        Ok(n) => u32::try_from(n)
+            .map(ChownId::Id)
+            .map_err(|_| UserError::NegativeId {
+                value: part.to_owned(),
+            }),
+        Err(_) => Ok(ChownId::Name(part)),
+    }
+}
+
+fn need_image<'v>(name: &str, image: Option<&'v RootfsView>) -> Result<&'v RootfsView, UserError> {
+    image.ok_or_else(|| UserError::NameWithLink {
+        name: name.to_owned(),
+    })
+}
+
+/// uid and primary gid of the passwd entry named `name` (by name only, as BuildKit's filter).
+fn passwd_entry(name: &str, image: &RootfsView) -> Option<(u32, u32)> {
+    read(Some(image), "/etc/passwd").lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() < 4 || f[0] != name {
+            return None;
+        }
+        Some((f[2].parse().ok()?, f[3].parse().ok()?))
+    })
+}
+
+/// gid of the group entry named `name`.
+fn group_entry(name: &str, image: &RootfsView) -> Option<u32> {
+    read(Some(image), "/etc/group").lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 3 && f[0] == name).then(|| f[2].parse().ok())?
+    })
 }
 
 /// Resolves `USER user[:group]` for a RUN step: numeric ids need not exist; a uid not in
@@ -138,21 +210,62 @@ mod tests {
         (t, v)
     }
 
+    /// Every `--chown` form, with the values BuildKit v0.24 gave on the same passwd/group
+    /// (client/llb/fileop.go `WithUser`, solver/llbsolver/ops/user_linux.go `readUser`):
+    /// a uid alone is also the gid, even when passwd says otherwise.
     #[test]
-    fn chown_by_name_and_number() {
+    fn chown_forms_resolve_as_buildkit() {
         let (_t, v) = image();
-        assert_eq!(resolve_chown("app", Some(&v)), Ok((1000, 1001)));
-        assert_eq!(resolve_chown("app:staff", Some(&v)), Ok((1000, 50)));
-        assert_eq!(resolve_chown("42", Some(&v)), Ok((42, 42)));
+        let cases = [
+            ("app", (1000, 1001)),
+            ("1000", (1000, 1000)),
+            ("app:staff", (1000, 50)),
+            ("7:8", (7, 8)),
+            ("+5", (5, 5)),
+            ("root:app", (0, 1001)),
+            ("app:root", (1000, 0)),
+            ("app:", (1000, 0)),
+            ("ghost", (0, 0)),
+            ("app:ghostgroup", (1000, 1001)),
+        ];
+        for (spec, want) in cases {
+            assert_eq!(resolve_chown(spec, Some(&v)), Ok(want), "{spec}");
+        }
         assert_eq!(resolve_chown("42:7", None), Ok((42, 7)));
-        assert!(matches!(
-            resolve_chown("nobody", Some(&v)),
-            Err(UserError::NoUser { .. })
-        ));
-        assert!(matches!(
-            resolve_chown("app:nogroup", Some(&v)),
-            Err(UserError::NoGroup { .. })
-        ));
+    }
+
+    #[test]
+    fn chown_group_only_means_uid_zero() {
+        let (_t, v) = image();
+        assert_eq!(resolve_chown(":staff", Some(&v)), Ok((0, 50)));
+        assert_eq!(resolve_chown(":9", Some(&v)), Ok((0, 9)));
+        assert_eq!(resolve_chown(":9", None), Ok((0, 9)));
+    }
+
+    #[test]
+    fn chown_names_without_an_image_are_refused() {
+        // BuildKit fails `COPY --link --chown=name` with "invalid user index: -1".
+        for spec in ["app", "1:staff", ":staff"] {
+            assert!(
+                matches!(
+                    resolve_chown(spec, None),
+                    Err(UserError::NameWithLink { .. })
+                ),
+                "{spec}"
+            );
+        }
+        assert_eq!(
+            resolve_chown("-1", None),
+            Err(UserError::NegativeId { value: "-1".into() })
+        );
+    }
+
+    #[test]
+    fn chown_names_without_passwd_are_root() {
+        // readUser: no /etc/passwd or /etc/group is "not found", not an error.
+        let t = tempfile::tempdir().unwrap();
+        let v = RootfsView::new(vec![t.path().to_path_buf()]);
+        assert_eq!(resolve_chown("app:staff", Some(&v)), Ok((0, 0)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use strata_content::Store;
 use strata_oci::Digest;
 
 use crate::error::{BuildError, FetchError, Result, StepError};
+use crate::sources::rootfs::RootfsView;
 use crate::sources::select::{clean_source, Node};
 use crate::steps::copy::rules::{Overrides, Planned};
 use crate::steps::copy::Pending;
@@ -134,6 +135,22 @@ pub fn describe_url(
     ))
 }
 
+/// Heredoc sources (`COPY <<EOF /dst`), after the other sources as BuildKit adds them
+/// (convert.go `dispatchCopy`: `SourceContents` become `llb.Mkfile(name, 0644, data)` in a
+/// scratch state, copied like any file). Their bodies go into the cache key.
+pub fn heredoc_sources(docs: &[strata_dockerfile::Heredoc], desc: &mut Vec<u8>) -> Vec<Pending> {
+    docs.iter()
+        .map(|h| {
+            let digest = Digest::of(h.content.as_bytes());
+            desc.extend_from_slice(format!("heredoc {} {digest}\n", h.name).as_bytes());
+            Pending::Heredoc {
+                name: h.name.clone(),
+                content: h.content.clone(),
+            }
+        })
+        .collect()
+}
+
 fn url_name(url: &str) -> Result<String, FetchError> {
     let parsed = url::Url::parse(url).map_err(FetchError::Url)?;
     parsed
@@ -182,13 +199,16 @@ fn node(name: &str, real: PathBuf) -> Result<Node> {
     })
 }
 
-/// Unpacks a local tar archive (plain or compressed) under `dest`: entries keep their modes,
-/// owners and mtimes (`--chown` overrides owners); whiteout names are written literally.
+/// Unpacks a local tar archive (plain or compressed) under `dest`, as
+/// solver/llbsolver/file/unpack.go does with go-archive's `Untar`: entries keep their modes,
+/// owners and mtimes (`--chown` overrides owners, `--chmod` is not applied); whiteout names are
+/// written literally; directories the archive implies but does not hold are 0755 0:0, made now.
 pub fn add_archive(
     p: &mut Planned,
     archive: &Path,
     dest: &str,
-    ov: Overrides,
+    ov: &Overrides,
+    (image, now): (Option<&RootfsView>, i64),
 ) -> std::io::Result<()> {
     let f = std::fs::File::open(archive)?;
     let (reader, _) =
@@ -200,15 +220,40 @@ pub fn add_archive(
         let Some(entry) = archive_entry(&mut item, base, ov)? else {
             continue;
         };
+        add_implied_dirs(p, base, &entry.path, (image, now));
         p.entries.insert(entry.path.clone(), entry);
     }
     Ok(())
 }
 
+/// go-archive `createImpliedDirectories`: missing parents of an entry, below the destination,
+/// are made 0755 and owned by (unmapped) root, whatever `--chown` says; existing ones are kept.
+fn add_implied_dirs(
+    p: &mut Planned,
+    base: &str,
+    path: &str,
+    (image, now): (Option<&RootfsView>, i64),
+) {
+    let mut cur = path;
+    while let Some((parent, _)) = cur.rsplit_once('/') {
+        if parent.len() <= base.len() {
+            break;
+        }
+        let exists = image.is_some_and(|v| v.lookup_exact(&format!("/{parent}")).is_some());
+        if !exists && !p.entries.contains_key(parent) {
+            let mut e = Entry::new(parent.to_owned(), EntryKind::Dir);
+            e.mode = 0o755;
+            e.mtime = now;
+            p.entries.insert(parent.to_owned(), e);
+        }
+        cur = parent;
+    }
+}
+
 fn archive_entry<R: Read>(
     item: &mut tar::Entry<'_, R>,
     base: &str,
-    ov: Overrides,
+    ov: &Overrides,
 ) -> std::io::Result<Option<Entry>> {
     let raw = item.path()?.to_string_lossy().into_owned();
     let rel = clean_source(&raw);

@@ -7,6 +7,7 @@
 //! is decided in [`rules`]; ADD's extras (URLs, archives) are in [`add`].
 
 pub mod add;
+pub mod chmod;
 pub mod describe;
 pub mod rules;
 
@@ -14,7 +15,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use strata_dockerfile::instructions::{Command, Instruction};
-use strata_oci::Digest;
 
 use crate::error::{BuildError, Result, StepError};
 use crate::sources::context::Context;
@@ -123,7 +123,8 @@ pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result
     } else {
         Some(stage.image.view(env.store, env.snapshots)?)
     };
-    let ov = overrides(step, &spec, image.as_ref())?;
+    let mut ov = overrides(step, &spec, image.as_ref())?;
+    ov.keep_owner = spec.from.is_some();
     let fs = origin.fs();
     let extract = |n: &Node| {
         from_context
@@ -215,16 +216,6 @@ fn gather(
     }
     for (i, src) in spec.sources.iter().enumerate() {
         desc.extend_from_slice(format!("source {i} {src}\n").as_bytes());
-        if let Some(h) = spec.heredocs.iter().find(|h| h.name == *src) {
-            desc.extend_from_slice(
-                format!("heredoc {}\n", Digest::of(h.content.as_bytes())).as_bytes(),
-            );
-            pending.push(Pending::Heredoc {
-                name: h.name.clone(),
-                content: h.content.clone(),
-            });
-            continue;
-        }
         if spec.add && add::is_url(src) {
             let (line, p) =
                 add::describe_url(src, spec.checksum.as_deref(), tmp).map_err(|source| {
@@ -246,6 +237,7 @@ fn gather(
             pending.push(Pending::Node(node));
         }
     }
+    pending.extend(add::heredoc_sources(&spec.heredocs, &mut desc));
     Ok((pending, desc))
 }
 
@@ -279,13 +271,18 @@ pub enum Pending {
 }
 
 fn overrides(step: &Step<'_>, spec: &Spec, image: Option<&RootfsView>) -> Result<Overrides> {
-    let chown = match &spec.chown {
+    let chown = match spec.chown.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Some(resolve_chown(c, image).map_err(|e| step.fail(e))?),
         None => None,
     };
-    let chmod = match &spec.chmod {
+    // BuildKit ignores an empty `--chmod=` (convert.go `dispatchCopy`: `cfg.chmod != ""`).
+    let chmod = match spec.chmod.as_deref().filter(|m| !m.is_empty()) {
         Some(m) => Some(parse_chmod(m).map_err(|e| step.fail(e))?),
         None => None,
     };
-    Ok(Overrides { chown, chmod })
+    Ok(Overrides {
+        chown,
+        chmod,
+        keep_owner: false,
+    })
 }

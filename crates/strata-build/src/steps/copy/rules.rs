@@ -10,14 +10,22 @@
 //!   stay links;
 //! - a relative destination is relative to WORKDIR; the destination is resolved through
 //!   symlinks inside the image (`/var/run` → `/run`), except with `--link`;
-//! - modes and mtimes are kept, owners become 0:0 unless `--chown`; `--chmod` sets the mode.
-use std::collections::{BTreeMap, BTreeSet};
+//! - a destination that is a symlink (dangling or not) is followed to where it points;
+//! - modes (setuid/setgid/sticky too) and mtimes are kept; owners become 0:0 for build-context
+//!   files and stay as they are for `--from` sources, unless `--chown`; `--chmod` sets the mode
+//!   (octal) or edits it (symbolic, see [`super::chmod`]);
+//! - files hard-linked to each other inside one source stay hard links;
+//! - directories created for the destination are 0755 (or the octal `--chmod`), owned by
+//!   `--chown`, made now.
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::Metadata;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use strata_archive::{Entry, EntryKind, FileSource};
 
 use crate::sources::rootfs::RootfsView;
 use crate::sources::select::{clean_source, join, Node, SourceFs};
+use crate::steps::copy::chmod::{Chmod, ChmodError};
 
 /// Why a COPY cannot be planned.
 #[derive(Debug, thiserror::Error)]
@@ -30,24 +38,57 @@ pub enum CopyError {
         #[source]
         source: std::io::Error,
     },
-    #[error("invalid --chmod value {value:?}: expected an octal mode")]
-    BadChmod { value: String },
+    #[error(transparent)]
+    Chmod(#[from] ChmodError),
 }
 
-/// Owner and mode overrides of `--chown` / `--chmod`.
-#[derive(Debug, Clone, Copy, Default)]
+/// Owner and mode overrides of `--chown` / `--chmod`, and whose owners the sources keep.
+#[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub chown: Option<(u32, u32)>,
-    pub chmod: Option<u32>,
+    pub chmod: Option<Chmod>,
+    /// Sources from another stage or image keep their uid/gid without `--chown` (fsutil's
+    /// `copyFileInfo` chowns to the source's owner when there is no chowner); build-context
+    /// files arrive 0:0 (the context is transferred without owners).
+    pub keep_owner: bool,
 }
 
-pub fn parse_chmod(value: &str) -> Result<u32, CopyError> {
-    u32::from_str_radix(value, 8)
-        .ok()
-        .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| CopyError::BadChmod {
-            value: value.to_owned(),
-        })
+impl Overrides {
+    fn owner(&self, meta: &Metadata) -> (u32, u32) {
+        match (self.chown, self.keep_owner) {
+            (Some(owner), _) => owner,
+            (None, true) => (meta.uid(), meta.gid()),
+            (None, false) => (0, 0),
+        }
+    }
+
+    /// What directories created for the destination look like.
+    pub fn new_dirs(&self) -> NewDirs {
+        NewDirs {
+            mode: Chmod::created_dir_mode(self.chmod.as_ref()),
+            owner: self.chown.unwrap_or((0, 0)),
+        }
+    }
+}
+
+/// Mode and owner of the directories a step creates (fsutil copy/mkdir_unix.go `MkdirAll`:
+/// `os.Mkdir(perm)`, then `Chown` with the step's chowner and `Utimes` with its time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewDirs {
+    pub mode: u32,
+    pub owner: (u32, u32),
+}
+
+impl NewDirs {
+    pub const ROOT: NewDirs = NewDirs {
+        mode: 0o755,
+        owner: (0, 0),
+    };
+}
+
+/// Parses `--chmod` (octal or symbolic).
+pub fn parse_chmod(value: &str) -> Result<Chmod, CopyError> {
+    Ok(Chmod::parse(value)?)
 }
 
 /// A destination made absolute against WORKDIR; a trailing `/` (or `/.`) is kept as a flag.
@@ -88,30 +129,36 @@ pub fn plan(
     let existing_dir = image
         .and_then(|v| v.stat(dest))
         .is_some_and(|f| f.meta.is_dir());
+    // fsutil copy.go `Copy`: `fs.RootPath(dstRoot, dst)` follows every symlink of the
+    // destination, the last one too, even when it dangles.
     let dest_dir = image
         .and_then(|v| v.resolve(dest, true))
         .unwrap_or_else(|| dest.to_owned());
     let mut p = Planned::default();
+    let mut new_dirs = ov.new_dirs();
     for node in sources {
+        // One copier per source: hard links are kept among the files of one source.
+        let mut links = Links::default();
         if node.meta.is_dir() {
-            add_dir(&mut p, fs, node, &dest_dir, image, ov);
+            add_dir(&mut p, fs, node, &dest_dir, image, &ov, &mut links);
         } else if extract(node) {
-            crate::steps::copy::add::add_archive(&mut p, &node.real, &dest_dir, ov).map_err(
-                |source| CopyError::Archive {
+            // solver/llbsolver/file/unpack.go: the destination is `MkdirAll(dest, 0755, ch)`.
+            new_dirs.mode = 0o755;
+            crate::steps::copy::add::add_archive(&mut p, &node.real, &dest_dir, &ov, (image, now))
+                .map_err(|source| CopyError::Archive {
                     path: node.path.clone(),
                     source,
-                },
-            )?;
+                })?;
         } else {
             let target = if dest_is_dir_hint || existing_dir {
                 join(&dest_dir, basename(&node.path))
             } else {
-                resolve_parent(image, dest)
+                dest_dir.clone()
             };
-            add_node(&mut p, node, &target, ov);
+            add_node(&mut p, node, &target, &ov, &mut links);
         }
     }
-    add_parents(&mut p, image, now);
+    add_parents_as(&mut p, image, now, new_dirs);
     Ok(p)
 }
 
@@ -119,14 +166,25 @@ fn basename(p: &str) -> &str {
     p.rsplit('/').find(|c| !c.is_empty()).unwrap_or(p)
 }
 
-/// `dest` with its parent resolved through image symlinks (the last component kept).
-fn resolve_parent(image: Option<&RootfsView>, dest: &str) -> String {
-    let (parent, name) = dest.rsplit_once('/').unwrap_or(("", dest));
-    let parent = if parent.is_empty() { "/" } else { parent };
-    let parent = image
-        .and_then(|v| v.resolve(parent, true))
-        .unwrap_or_else(|| parent.to_owned());
-    join(&parent, name)
+/// The first layer path of every multiply-linked inode copied so far (fsutil copy
+/// hardlink.go `getLinkSource`: later paths of the inode become links to it).
+#[derive(Default)]
+struct Links(HashMap<(u64, u64), String>);
+
+impl Links {
+    /// The earlier path `meta`'s inode was copied to, or `None` (and `rel` recorded).
+    fn source(&mut self, meta: &Metadata, rel: &str) -> Option<String> {
+        if !meta.is_file() || meta.nlink() < 2 {
+            return None;
+        }
+        match self.0.entry((meta.dev(), meta.ino())) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(e.get().clone()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(rel.to_owned());
+                None
+            }
+        }
+    }
 }
 
 fn add_dir(
@@ -135,12 +193,13 @@ fn add_dir(
     dir: &Node,
     dest: &str,
     image: Option<&RootfsView>,
-    ov: Overrides,
+    ov: &Overrides,
+    links: &mut Links,
 ) {
     let rel = dest.trim_start_matches('/').to_owned();
-    if !rel.is_empty() && image.and_then(|v| v.stat(dest)).is_none() {
-        // A destination directory that did not exist takes the source directory's metadata.
-        p.entries.insert(rel.clone(), entry_for(dir, &rel, ov));
+    if !rel.is_empty() {
+        p.entries
+            .insert(rel.clone(), dest_dir_entry(dir, dest, &rel, image, ov));
     }
     for (sub, node) in fs.walk(dir) {
         let target = if rel.is_empty() {
@@ -148,24 +207,54 @@ fn add_dir(
         } else {
             format!("{rel}/{sub}")
         };
-        add_node(p, &node, &format!("/{target}"), ov);
+        add_node(p, &node, &format!("/{target}"), ov, links);
     }
 }
 
-fn add_node(p: &mut Planned, node: &Node, target: &str, ov: Overrides) {
+/// The directory a directory source is copied into. fsutil copy.go `prepareTargetDir` makes
+/// a missing one with `MkdirAll` (0755 or the octal `--chmod`, `--chown`'s owner); `copy`
+/// then leaves its mode and owner, new or existing, and gives it the source's mtime.
+fn dest_dir_entry(
+    dir: &Node,
+    dest: &str,
+    rel: &str,
+    image: Option<&RootfsView>,
+    ov: &Overrides,
+) -> Entry {
+    let mut e = Entry::new(rel.to_owned(), EntryKind::Dir);
+    match image.and_then(|v| v.stat(dest)).filter(|f| f.meta.is_dir()) {
+        Some(f) => {
+            e.mode = f.meta.permissions().mode() & 0o7777;
+            (e.uid, e.gid) = (f.meta.uid(), f.meta.gid());
+        }
+        None => {
+            let new = ov.new_dirs();
+            e.mode = new.mode;
+            (e.uid, e.gid) = new.owner;
+        }
+    }
+    e.mtime = dir.meta.mtime();
+    e
+}
+
+fn add_node(p: &mut Planned, node: &Node, target: &str, ov: &Overrides, links: &mut Links) {
     let rel = target.trim_start_matches('/').to_owned();
     if rel.is_empty() {
         return;
     }
-    let entry = entry_for(node, &rel, ov);
+    let mut entry = entry_for(node, &rel, ov);
+    if let Some(first) = links.source(&node.meta, &rel) {
+        entry.kind = EntryKind::Hardlink { target: first };
+    }
     if matches!(entry.kind, EntryKind::File { .. }) {
         p.files.push((rel.clone(), node.clone()));
     }
     p.entries.insert(rel, entry);
 }
 
-/// The layer entry for a source node: its kind, mode and mtime; owner 0:0 unless --chown.
-pub fn entry_for(node: &Node, rel: &str, ov: Overrides) -> Entry {
+/// The layer entry for a source node: its kind, mode (`--chmod` applied) and mtime; its
+/// owner per [`Overrides`].
+pub fn entry_for(node: &Node, rel: &str, ov: &Overrides) -> Entry {
     let ft = node.meta.file_type();
     let kind = if ft.is_dir() {
         EntryKind::Dir
@@ -180,16 +269,15 @@ pub fn entry_for(node: &Node, rel: &str, ov: Overrides) -> Entry {
             size: node.meta.len(),
         }
     };
-    let mode = match (ov.chmod, ft.is_symlink()) {
+    let own = node.meta.permissions().mode() & 0o7777;
+    let mode = match (&ov.chmod, ft.is_symlink()) {
         (_, true) => 0o777,
-        (Some(m), false) => m,
-        (None, false) => node.meta.permissions().mode() & 0o7777,
+        (Some(m), false) => m.apply(own, ft.is_dir()),
+        (None, false) => own,
     };
-    let (uid, gid) = ov.chown.unwrap_or((0, 0));
     let mut e = Entry::new(rel.to_owned(), kind);
     e.mode = mode;
-    e.uid = uid;
-    e.gid = gid;
+    (e.uid, e.gid) = ov.owner(&node.meta);
     e.mtime = node.meta.mtime();
     e
 }
@@ -197,6 +285,11 @@ pub fn entry_for(node: &Node, rel: &str, ov: Overrides) -> Entry {
 /// Adds every missing ancestor directory: with the image's metadata where it exists (as an
 /// overlay diff would show it), else 0755 root-owned, made now.
 pub fn add_parents(p: &mut Planned, image: Option<&RootfsView>, now: i64) {
+    add_parents_as(p, image, now, NewDirs::ROOT);
+}
+
+/// [`add_parents`], the directories missing from the image made as `new` says.
+pub fn add_parents_as(p: &mut Planned, image: Option<&RootfsView>, now: i64, new: NewDirs) {
     let mut parents = BTreeSet::new();
     for path in p.entries.keys() {
         let mut cur = path.as_str();
@@ -219,7 +312,8 @@ pub fn add_parents(p: &mut Planned, image: Option<&RootfsView>, now: i64) {
                 e.mtime = f.meta.mtime();
             }
             _ => {
-                e.mode = 0o755;
+                e.mode = new.mode;
+                (e.uid, e.gid) = new.owner;
                 e.mtime = now;
             }
         }
@@ -244,16 +338,5 @@ mod tests {
         assert_eq!(clean_source("./a/../b/"), "b");
         assert_eq!(clean_source("../../etc/passwd"), "etc/passwd");
         assert_eq!(clean_source("."), "");
-    }
-
-    #[test]
-    fn chmod_is_octal() {
-        assert_eq!(parse_chmod("755").unwrap(), 0o755);
-        for bad in ["u+x", "99999"] {
-            assert!(
-                matches!(parse_chmod(bad), Err(CopyError::BadChmod { value }) if value == bad),
-                "{bad}"
-            );
-        }
     }
 }
