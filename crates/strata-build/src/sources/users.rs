@@ -27,11 +27,13 @@ pub struct User {
 /// (client/llb/fileop.go `WithUser`/`parseUID`/`UserOpt.marshal`,
 /// solver/llbsolver/ops/user_linux.go `readUser`):
 /// - the user part: a number (or `root`) is the uid *and* the gid; a name is looked up by name
-///   in `/etc/passwd` (uid and primary gid), and a name not found — or no passwd file — is 0:0,
-///   silently; an empty user (`:group`) is uid 0;
+///   in `/etc/passwd` (uid and primary gid); an empty user (`:group`) is uid 0;
 /// - the group part, when there is a `:`: a number (or `root`) is the gid; a name is looked up
-///   in `/etc/group` and, when not found, leaves the gid of the user part; an empty group
-///   (`user:`) is gid 0.
+///   in `/etc/group`; an empty group (`user:`) is gid 0.
+///
+/// A name the image does not know is an error, as with buildah and docker's classic builder.
+/// BuildKit writes 0:0 silently there (`readUser` treats "not found" as id 0), which turns a
+/// typo into root-owned files; strata refuses instead (docs/FIDELITY.md).
 ///
 /// `image` is `None` with `--link`, where BuildKit has no filesystem to read names from and
 /// fails; so does this, with a clearer message.
@@ -39,15 +41,21 @@ pub fn resolve_chown(spec: &str, image: Option<&RootfsView>) -> Result<(u32, u32
     let (user, group) = split(spec);
     let (uid, mut gid) = match chown_id(user)? {
         ChownId::Id(id) => (id, id),
-        ChownId::Name(name) => passwd_entry(name, need_image(name, image)?).unwrap_or((0, 0)),
+        ChownId::Name(name) => {
+            passwd_entry(name, need_image(name, image)?).ok_or_else(|| UserError::NoUser {
+                name: name.to_owned(),
+            })?
+        }
     };
     if let Some(group) = group {
         match chown_id(group)? {
             ChownId::Id(id) => gid = id,
             ChownId::Name(name) => {
-                if let Some(g) = group_entry(name, need_image(name, image)?) {
-                    gid = g;
-                }
+                gid = group_entry(name, need_image(name, image)?).ok_or_else(|| {
+                    UserError::NoGroup {
+                        name: name.to_owned(),
+                    }
+                })?;
             }
         }
     }
@@ -225,8 +233,6 @@ mod tests {
             ("root:app", (0, 1001)),
             ("app:root", (1000, 0)),
             ("app:", (1000, 0)),
-            ("ghost", (0, 0)),
-            ("app:ghostgroup", (1000, 1001)),
         ];
         for (spec, want) in cases {
             assert_eq!(resolve_chown(spec, Some(&v)), Ok(want), "{spec}");
@@ -261,11 +267,25 @@ mod tests {
     }
 
     #[test]
-    fn chown_names_without_passwd_are_root() {
-        // readUser: no /etc/passwd or /etc/group is "not found", not an error.
+    fn chown_unknown_names_are_refused() {
+        // BuildKit's readUser would write 0:0 silently; strata names what it cannot find.
+        let (_t, v) = image();
+        let no_user = |n: &str| Err(UserError::NoUser { name: n.into() });
+        assert_eq!(resolve_chown("ghost", Some(&v)), no_user("ghost"));
+        assert_eq!(
+            resolve_chown("app:ghostgroup", Some(&v)),
+            Err(UserError::NoGroup {
+                name: "ghostgroup".into()
+            })
+        );
         let t = tempfile::tempdir().unwrap();
-        let v = RootfsView::new(vec![t.path().to_path_buf()]);
-        assert_eq!(resolve_chown("app:staff", Some(&v)), Ok((0, 0)));
+        let empty = RootfsView::new(vec![t.path().to_path_buf()]);
+        assert_eq!(resolve_chown("app:staff", Some(&empty)), no_user("app"));
+        assert_eq!(
+            resolve_chown("1:2", Some(&empty)),
+            Ok((1, 2)),
+            "ids need no files"
+        );
     }
 
     #[test]
