@@ -17,7 +17,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use strata_archive::{Entry, EntryKind, FileSource};
 
 use crate::sources::rootfs::RootfsView;
-use crate::sources::select::{clean_source, join, Node, SourceFs};
+use crate::sources::select::{clean_source, join, Node};
 
 /// Why a COPY cannot be planned.
 #[derive(Debug, thiserror::Error)]
@@ -72,9 +72,10 @@ pub struct Planned {
 }
 
 /// Plans the layer entries of one COPY: `sources` (already resolved nodes, per argument) to
-/// `dest` resolved against `image` (the destination stage's filesystem; `None` with --link).
+/// `dest` resolved against `image` (the destination stage's filesystem; `None` with --link);
+/// `walk` lists what is below a directory source (filtered by `--exclude`).
 pub fn plan(
-    fs: &SourceFs<'_>,
+    walk: &dyn Fn(&Node) -> Vec<(String, Node)>,
     sources: &[Node],
     (dest, dest_is_dir_hint): (&str, bool),
     image: Option<&RootfsView>,
@@ -94,7 +95,7 @@ pub fn plan(
     let mut p = Planned::default();
     for node in sources {
         if node.meta.is_dir() {
-            add_dir(&mut p, fs, node, &dest_dir, image, ov);
+            add_dir(&mut p, walk, node, &dest_dir, image, ov);
         } else if extract(node) {
             crate::steps::copy::add::add_archive(&mut p, &node.real, &dest_dir, ov).map_err(
                 |source| CopyError::Archive {
@@ -131,7 +132,7 @@ fn resolve_parent(image: Option<&RootfsView>, dest: &str) -> String {
 
 fn add_dir(
     p: &mut Planned,
-    fs: &SourceFs<'_>,
+    walk: &dyn Fn(&Node) -> Vec<(String, Node)>,
     dir: &Node,
     dest: &str,
     image: Option<&RootfsView>,
@@ -142,7 +143,7 @@ fn add_dir(
         // A destination directory that did not exist takes the source directory's metadata.
         p.entries.insert(rel.clone(), entry_for(dir, &rel, ov));
     }
-    for (sub, node) in fs.walk(dir) {
+    for (sub, node) in walk(dir) {
         let target = if rel.is_empty() {
             sub
         } else {
