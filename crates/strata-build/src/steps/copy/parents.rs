@@ -10,6 +10,7 @@
 //! that matches nothing copies nothing without an error. A symlink named in the pattern is
 //! copied as a link (only the root is followed).
 
+use strata_archive::{Entry, EntryKind};
 use strata_oci::path::clean_in_root;
 
 use crate::sources::rootfs::RootfsView;
@@ -57,8 +58,22 @@ pub fn plan_parents(
             insert(&mut p, node, &join(&dest_dir, sub), ov);
         }
     }
+    ensure_dest(&mut p, &dest_dir, image, now);
     add_parents(&mut p, image, now);
     p
+}
+
+/// The destination is made even when nothing matched (BuildKit's `MkdirAll` of the target):
+/// 0755, now, unless the stage has it.
+fn ensure_dest(p: &mut Planned, dest: &str, image: Option<&RootfsView>, now: i64) {
+    let rel = dest.trim_start_matches('/');
+    if rel.is_empty() || p.entries.contains_key(rel) || image.and_then(|v| v.stat(dest)).is_some() {
+        return;
+    }
+    let mut e = Entry::new(rel.to_owned(), EntryKind::Dir);
+    e.mode = 0o755;
+    e.mtime = now;
+    p.entries.insert(rel.to_owned(), e);
 }
 
 fn insert(p: &mut Planned, node: &Node, target: &str, ov: Overrides) {
@@ -131,5 +146,7 @@ mod tests {
             [("dst", 0o755), ("dst/a", 0o750), ("dst/a/c.txt", 0o640)]
         );
         assert_eq!(p.entries["dst"].mtime, 7, "the destination is made now");
+        let empty = plan_parents(&[], "/none", None, Overrides::default(), 7);
+        assert_eq!(empty.entries.keys().collect::<Vec<_>>(), ["none"]);
     }
 }
