@@ -261,8 +261,8 @@ fn second_base(env: &Env) {
     env.build(&["-t", "base2:1", ctx.to_str().unwrap()]);
 }
 
-fn app_context(env: &Env, link: &str) -> std::path::PathBuf {
-    let copy = format!("COPY {link} f /app/f").replace("  ", " ");
+fn app_context(env: &Env, instruction: &str) -> std::path::PathBuf {
+    let copy = format!("{instruction} f /app/f");
     let df = format!("ARG BASE=busybox:test\nFROM $BASE\n{copy}\nRUN cat /app/f > /app/out\n");
     env.context("app", &[("Dockerfile", &df), ("f", "app")])
 }
@@ -277,7 +277,7 @@ fn copy_link_is_reused_when_only_the_base_changes() {
     common::require_root();
     let env = Env::with_base();
     second_base(&env);
-    let ctx = app_context(&env, "--link");
+    let ctx = app_context(&env, "COPY --link");
     let c = ctx.to_str().unwrap();
     env.build(&["-t", "app:1", c]);
     let (_, log) = env.build(&["-t", "app:2", "--build-arg", "BASE=base2:1", c]);
@@ -302,6 +302,40 @@ fn copy_link_is_reused_when_only_the_base_changes() {
     );
 }
 
+/// ADD goes through the same `dispatchCopy` (convert.go: `link: c.Link` for AddCommand).
+#[test]
+#[ignore = "needs root"]
+fn add_link_is_reused_when_only_the_base_changes() {
+    common::require_root();
+    let env = Env::with_base();
+    second_base(&env);
+    let ctx = app_context(&env, "ADD --link");
+    let c = ctx.to_str().unwrap();
+    env.build(&["-t", "app:1", c]);
+    let (_, log) = env.build(&["-t", "app:2", "--build-arg", "BASE=base2:1", c]);
+    assert!(cached(&log, "ADD --link"), "{log}");
+    assert!(!cached(&log, "RUN cat"), "{log}");
+    assert_eq!(layers(&env, "app:1")[1], layers(&env, "app:2")[2]);
+}
+
+/// BuildKit copies heredocs of a `--parents` COPY as plain files (convert.go handles
+/// `SourceContents` apart from `SourcePaths`); strata refuses the mix, with the line.
+#[test]
+#[ignore = "needs root"]
+fn copy_parents_with_a_heredoc_is_rejected() {
+    common::require_root();
+    let env = Env::with_base();
+    let df = "FROM busybox:test\nCOPY --parents <<EOF /dst/\nhi\nEOF\n";
+    let ctx = env.context("ctx", &[("Dockerfile", df)]);
+    let out = env.strata(&["build", ctx.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Dockerfile:2") && err.contains("--parents cannot be used with a heredoc"),
+        "{err}"
+    );
+}
+
 /// Without `--link` the copy is made on the stage (convert.go `d.state.File(a)`), so its key
 /// holds the base: a new base runs it again.
 #[test]
@@ -310,14 +344,14 @@ fn copy_without_link_reruns_when_the_base_changes() {
     common::require_root();
     let env = Env::with_base();
     second_base(&env);
-    let ctx = app_context(&env, "");
+    let ctx = app_context(&env, "COPY");
     let c = ctx.to_str().unwrap();
     env.build(&["-t", "app:1", c]);
     let (_, log) = env.build(&["-t", "app:2", "--build-arg", "BASE=base2:1", c]);
     assert!(!cached(&log, "COPY f /app/f"), "{log}");
     // The same Dockerfile with --link --chmod is not linked either (convert.go merges only
     // when `cfg.chmod == ""`).
-    let ctx = app_context(&env, "--link --chmod=644");
+    let ctx = app_context(&env, "COPY --link --chmod=644");
     let c = ctx.to_str().unwrap();
     env.build(&["-t", "app:3", c]);
     let (_, log) = env.build(&["-t", "app:4", "--build-arg", "BASE=base2:1", c]);
