@@ -10,6 +10,7 @@ use strata_oci::Digest;
 use crate::sources::select::SourceError;
 use crate::sources::users::UserError;
 use crate::state::metadata::MetaError;
+use crate::steps::copy::link::LinkError;
 use crate::steps::copy::rules::CopyError;
 
 /// Where in the Dockerfile a step comes from: `Dockerfile:7`.
@@ -179,8 +180,16 @@ pub enum StepError {
     SourceNotFound { path: String, origin: &'static str },
     #[error("failed to compute cache key")]
     Source(#[source] SourceError),
-    #[error("{flag} is not supported yet")]
-    Unsupported { flag: &'static str },
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error("invalid {flag} pattern")]
+    Pattern {
+        flag: &'static str,
+        #[source]
+        source: strata_dockerfile::IgnoreError,
+    },
+    #[error("{flag} cannot be used with a heredoc source")]
+    HeredocWith { flag: &'static str },
     #[error("unsupported instruction")]
     UnsupportedInstruction,
     #[error(transparent)]

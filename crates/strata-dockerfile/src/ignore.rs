@@ -85,6 +85,20 @@ impl DockerIgnore {
         Ok(DockerIgnore { patterns })
     }
 
+    /// A matcher over patterns given as a list (`patternmatcher.New`): each is trimmed and
+    /// cleaned, empty ones are skipped, a leading `!` re-includes. This is the matcher of
+    /// `COPY --exclude` and of `COPY --parents`' include patterns; an error's `line` is the
+    /// pattern's position in the list, from 1.
+    pub fn from_patterns<S: AsRef<str>>(patterns: &[S]) -> Result<DockerIgnore, IgnoreError> {
+        let mut compiled = Vec::new();
+        for (i, p) in patterns.iter().enumerate() {
+            if !p.as_ref().trim().is_empty() {
+                compiled.push(compile(p.as_ref(), i + 1)?);
+            }
+        }
+        Ok(DockerIgnore { patterns: compiled })
+    }
+
     /// The patterns after normalisation (`!` kept), in file order.
     pub fn patterns(&self) -> Vec<String> {
         self.patterns

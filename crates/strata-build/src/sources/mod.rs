@@ -1,8 +1,10 @@
 //! What steps read: the build context (walked once, with `.dockerignore` and a stat cache),
 //! an image's root filesystem as a read-only merged view, source patterns resolved over
-//! either ([`select`]), Go's glob matching, and `USER`/`--chown` names from `/etc/passwd`.
+//! either ([`select`]), what `--exclude` and `--parents` keep below a source ([`filter`]), Go's
+//! glob matching, and `USER`/`--chown` names from `/etc/passwd`.
 
 pub mod context;
+pub mod filter;
 pub mod glob;
 pub mod rootfs;
 pub mod select;

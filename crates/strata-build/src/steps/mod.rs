@@ -63,13 +63,23 @@ impl StepEnv<'_> {
         layer: Option<crate::state::LayerRef>,
         created_by: String,
     ) -> Result<()> {
+        let rec = self.record(&key, layer)?;
+        stage.commit_layer(key, &rec, created_by, self.clock);
+        Ok(())
+    }
+
+    /// Records a freshly made layer in the cache under `key`, made now.
+    pub fn record(
+        &self,
+        key: &strata_oci::Digest,
+        layer: Option<crate::state::LayerRef>,
+    ) -> Result<LayerRecord> {
         let rec = LayerRecord {
             layer,
             created: self.clock.now_rfc3339(),
         };
-        cache::record(self.store, &key, &rec)?;
-        stage.commit_layer(key, &rec, created_by, self.clock);
-        Ok(())
+        cache::record(self.store, key, &rec)?;
+        Ok(rec)
     }
 
     /// Writes entries as a layer blob with the build's compression and epoch.

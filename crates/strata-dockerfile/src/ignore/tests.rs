@@ -186,3 +186,26 @@ fn clean_like_go() {
     assert_eq!(clean(""), ".");
     assert_eq!(clean("a/.."), ".");
 }
+
+/// `patternmatcher.New` (vendor/github.com/moby/patternmatcher/patternmatcher.go in
+/// moby/buildkit v0.24.0): whitespace trimmed, empty patterns skipped, `filepath.Clean`ed, no
+/// comment or leading-`/` handling (that is `ignorefile.ReadAll`'s).
+#[test]
+fn from_patterns_is_patternmatcher_new() {
+    let m = DockerIgnore::from_patterns(&[" *.txt ", "", "src/**/*.go", "!src/keep.go"]).unwrap();
+    assert_eq!(m.patterns(), vec!["*.txt", "src/**/*.go", "!src/keep.go"]);
+    assert!(m.matches("a.txt"));
+    assert!(!m.matches("sub/a.txt"));
+    assert!(m.matches("src/x/y/main.go"));
+    assert!(!m.matches("src/keep.go"));
+    let m = DockerIgnore::from_patterns(&["#x", "/abs"]).unwrap();
+    assert!(m.matches("#x"));
+    assert!(!m.matches("abs"));
+    assert_eq!(
+        DockerIgnore::from_patterns(&["ok", "a["]),
+        Err(IgnoreError::BadPattern {
+            line: 2,
+            pattern: "a[".into()
+        })
+    );
+}

@@ -20,11 +20,21 @@ pub fn describe_node(
     if node.meta.is_dir() {
         items.extend(fs.walk(node));
     }
+    describe_listed(context, &items, desc)
+}
+
+/// Like [`describe_node`] for an explicit list: a source and the entries below it that are
+/// copied (`--exclude`, `--parents`), so what is left out never enters the key.
+pub fn describe_listed(
+    context: Option<&Context>,
+    items: &[(String, Node)],
+    desc: &mut Vec<u8>,
+) -> Result<()> {
     let digests = match context {
-        Some(ctx) => context_digests(ctx, &items)?,
+        Some(ctx) => context_digests(ctx, items)?,
         None => Vec::new(),
     };
-    let lines = describe_items(&items, &digests);
+    let lines = describe_items(items, &digests);
     desc.extend_from_slice(&lines);
     Ok(())
 }

@@ -4,20 +4,26 @@
 //! `--link`, `--from` source identity) and the content of every source file — never mtimes,
 //! as in BuildKit. Destination resolution needs the image's filesystem, but the parent key
 //! already fixes it, so a cache hit never unpacks a layer. Where files land and who owns them
-//! is decided in [`rules`]; ADD's extras (URLs, archives) are in [`add`].
+//! is decided in [`rules`]; ADD's extras (URLs, archives) are in [`add`]; `--parents` in
+//! [`parents`]; `--link` (a key of the step's own inputs, no view of the stage) in [`link`];
+//! `--exclude` filtering in [`crate::sources::filter`].
 
 pub mod add;
 pub mod chmod;
 pub mod describe;
+pub mod link;
+pub mod parents;
 pub mod rules;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use strata_dockerfile::instructions::{Command, Instruction};
+use strata_oci::Digest;
 
 use crate::error::{BuildError, Result, StepError};
 use crate::sources::context::Context;
+use crate::sources::filter::PathFilter;
 use crate::sources::rootfs::RootfsView;
 use crate::sources::select::{clean_source, Node, SourceError, SourceFs};
 use crate::sources::users::resolve_chown;
@@ -25,8 +31,9 @@ use crate::state::cache::KeyBuilder;
 use crate::state::stage::StageState;
 use crate::steps::{Step, StepEnv};
 use add::TempSources;
-use describe::describe_node;
-use rules::{absolute_dest, parse_chmod, plan, Overrides};
+use describe::{describe_listed, describe_node};
+use parents::{plan_parents, split_pivot, Root};
+use rules::{absolute_dest, parse_chmod, plan, Overrides, Planned};
 
 /// COPY and ADD, with ADD's extras.
 struct Spec {
@@ -37,6 +44,8 @@ struct Spec {
     chown: Option<String>,
     chmod: Option<String>,
     link: bool,
+    parents: bool,
+    excludes: Vec<String>,
     checksum: Option<String>,
     unpack: bool,
     heredocs: Vec<strata_dockerfile::Heredoc>,
@@ -53,6 +62,8 @@ impl Spec {
                 chown: c.chown.clone(),
                 chmod: c.chmod.clone(),
                 link: c.link,
+                parents: c.parents,
+                excludes: c.excludes.clone(),
                 checksum: None,
                 unpack: false,
                 heredocs: c.heredocs.clone(),
@@ -65,6 +76,8 @@ impl Spec {
                 chown: a.chown.clone(),
                 chmod: a.chmod.clone(),
                 link: a.link,
+                parents: false,
+                excludes: a.excludes.clone(),
                 checksum: a.checksum.clone(),
                 unpack: a.unpack.unwrap_or(true),
                 heredocs: a.heredocs.clone(),
@@ -91,40 +104,135 @@ enum Origin {
 pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result<bool> {
     let cmd = step.cmd;
     let spec = Spec::of(cmd).expect("dispatched for COPY/ADD only");
-    reject_unsupported(cmd).map_err(|e| step.fail(e))?;
+    let linked = link::is_linked(spec.link, spec.chmod.as_deref());
+    let link_chown = match (&spec.chown, linked) {
+        (Some(c), true) => Some(link::link_chown(c).map_err(|e| step.fail(e))?),
+        _ => None,
+    };
+    let excludes = PathFilter::new(None, &spec.excludes).map_err(|e| step.fail(bad_exclude(e)))?;
     let origin = open_origin(env, step, &spec)?;
     let tmp = TempSources::new(env.store)?;
     let t0 = std::time::Instant::now();
-    let (nodes, description) = gather(step, &spec, &origin, &tmp)?;
+    let sources = if spec.parents {
+        Sources::Parents(gather_parents(step, &spec, &origin)?)
+    } else {
+        Sources::Nodes(gather(step, &spec, &origin, &tmp, excludes.as_ref())?)
+    };
+    let description = sources.description();
     tracing::debug!(
         elapsed_ms = t0.elapsed().as_millis() as u64,
         bytes = description.len(),
         "sources described"
     );
     let (dest, dir_hint) = absolute_dest(&spec.dest, stage.workdir());
-    let key = KeyBuilder::new(if spec.add { "add" } else { "copy" }, &stage.key)
-        .field("dest", &dest)
-        .field("dir", if dir_hint { "1" } else { "0" })
-        .field("chown", spec.chown.clone().unwrap_or_default())
-        .field("chmod", spec.chmod.clone().unwrap_or_default())
-        .field("link", if spec.link { "1" } else { "0" })
-        .field("unpack", if spec.unpack { "1" } else { "0" })
-        .field("content", &description)
-        .finish();
+    let parent = if linked {
+        link::key_base()
+    } else {
+        stage.key.clone()
+    };
+    let key = step_key(&spec, &parent, (&dest, dir_hint), description);
+    let stage_key = if linked {
+        link::stage_key_after(&stage.key, &key)
+    } else {
+        key.clone()
+    };
     let created_by = format!("{} {} # strata", spec.name(), history_args(cmd));
     if let Some(rec) = env.cached(&key)? {
-        stage.commit_layer(key, &rec, created_by, env.clock);
+        stage.commit_layer(stage_key, &rec, created_by, env.clock);
         return Ok(true);
     }
-    let nodes = tmp.materialise(nodes, step)?;
-    let from_context = spec.add && spec.unpack && matches!(origin, Origin::Context(_));
-    let image = if spec.link {
+    let image = if linked {
         None
     } else {
         Some(stage.image.view(env.store, env.snapshots)?)
     };
     let mut ov = overrides(step, &spec, image.as_ref())?;
     ov.keep_owner = spec.from.is_some();
+    if linked {
+        ov.chown = link_chown;
+    }
+    let planned = match sources {
+        Sources::Parents((roots, _)) => {
+            plan_parents(&roots, &dest, image.as_ref(), ov, env.clock.now_secs())
+        }
+        Sources::Nodes((nodes, _)) => {
+            let nodes = tmp.materialise(nodes, step)?;
+            let target = Target {
+                dest: (&dest, dir_hint),
+                image: image.as_ref(),
+                ov,
+            };
+            plan_nodes(
+                env,
+                step,
+                &spec,
+                &origin,
+                &tmp,
+                &nodes,
+                excludes.as_ref(),
+                target,
+            )?
+        }
+    };
+    let layer = env.store_layer(planned.entries.into_values().collect())?;
+    let rec = env.record(&key, Some(layer))?;
+    stage.commit_layer(stage_key, &rec, created_by, env.clock);
+    Ok(false)
+}
+
+/// The sources of a step, resolved, with their cache-key description.
+enum Sources {
+    Nodes((Vec<Pending>, Vec<u8>)),
+    Parents((Vec<Root>, Vec<u8>)),
+}
+
+impl Sources {
+    fn description(&self) -> &[u8] {
+        match self {
+            Sources::Nodes((_, d)) | Sources::Parents((_, d)) => d,
+        }
+    }
+}
+
+/// Where a planned copy goes.
+struct Target<'a> {
+    dest: (&'a str, bool),
+    image: Option<&'a RootfsView>,
+    ov: Overrides,
+}
+
+/// The step's cache key: `parent` (the stage's key, or with `--link` a fixed one), the
+/// expanded instruction and the content description of its sources.
+fn step_key(spec: &Spec, parent: &Digest, (dest, dir_hint): (&str, bool), desc: &[u8]) -> Digest {
+    let mut k = KeyBuilder::new(if spec.add { "add" } else { "copy" }, parent);
+    k.field("dest", dest)
+        .field("dir", if dir_hint { "1" } else { "0" })
+        .field("chown", spec.chown.clone().unwrap_or_default())
+        .field("chmod", spec.chmod.clone().unwrap_or_default())
+        .field("link", if spec.link { "1" } else { "0" })
+        .field("unpack", if spec.unpack { "1" } else { "0" });
+    if spec.parents {
+        k.field("parents", "1");
+    }
+    if !spec.excludes.is_empty() {
+        k.field("exclude", spec.excludes.join("\0"));
+    }
+    k.field("content", desc).finish()
+}
+
+/// Plans the entries of an ordinary (not `--parents`) copy.
+#[allow(clippy::too_many_arguments)]
+fn plan_nodes(
+    env: &StepEnv<'_>,
+    step: &Step<'_>,
+    spec: &Spec,
+    origin: &Origin,
+    tmp: &TempSources,
+    nodes: &[Node],
+    excludes: Option<&PathFilter>,
+    target: Target<'_>,
+) -> Result<Planned> {
+    let from_context = spec.add && spec.unpack && matches!(origin, Origin::Context(_));
     let fs = origin.fs();
     let extract = |n: &Node| {
         from_context
@@ -132,34 +240,36 @@ pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result
             && !tmp.holds(&n.real)
             && strata_archive::is_archive(&n.real).unwrap_or(false)
     };
-    let planned = plan(
-        &fs,
-        &nodes,
-        (&dest, dir_hint),
-        image.as_ref(),
-        ov,
+    let walk = |n: &Node| walk_kept(&fs, n, excludes);
+    plan(
+        &walk,
+        nodes,
+        target.dest,
+        target.image,
+        target.ov,
         env.clock.now_secs(),
         &extract,
     )
-    .map_err(|e| step.fail(e))?;
-    let layer = env.store_layer(planned.entries.into_values().collect())?;
-    env.record_layer(stage, key, Some(layer), created_by)?;
-    Ok(false)
+    .map_err(|e| step.fail(e))
 }
 
-fn reject_unsupported(cmd: &Command) -> std::result::Result<(), StepError> {
-    let (parents, excludes) = match &cmd.instruction {
-        Instruction::Copy(c) => (c.parents, !c.excludes.is_empty()),
-        Instruction::Add(a) => (false, !a.excludes.is_empty()),
-        _ => (false, false),
+/// What is copied below a directory source: everything, or what the filter keeps.
+fn walk_kept(fs: &SourceFs<'_>, dir: &Node, filter: Option<&PathFilter>) -> Vec<(String, Node)> {
+    let all = fs.walk(dir);
+    let Some(filter) = filter else {
+        return all;
     };
-    if parents {
-        return Err(StepError::Unsupported { flag: "--parents" });
+    let kept = filter.select(all.iter().map(|(sub, _)| sub.as_str()));
+    all.into_iter()
+        .filter(|(sub, _)| kept.contains(sub))
+        .collect()
+}
+
+fn bad_exclude(source: strata_dockerfile::IgnoreError) -> StepError {
+    StepError::Pattern {
+        flag: "--exclude",
+        source,
     }
-    if excludes {
-        return Err(StepError::Unsupported { flag: "--exclude" });
-    }
-    Ok(())
 }
 
 /// The instruction's arguments as history shows them (flags first).
@@ -206,14 +316,11 @@ fn gather(
     spec: &Spec,
     origin: &Origin,
     tmp: &TempSources,
+    excludes: Option<&PathFilter>,
 ) -> Result<(Vec<Pending>, Vec<u8>)> {
     let fs = origin.fs();
     let mut pending = Vec::new();
-    let mut desc = Vec::new();
-    if let Origin::View { identity, .. } = origin {
-        desc.extend_from_slice(identity.as_bytes());
-        desc.push(b'\n');
-    }
+    let mut desc = origin_line(origin);
     for (i, src) in spec.sources.iter().enumerate() {
         desc.extend_from_slice(format!("source {i} {src}\n").as_bytes());
         if spec.add && add::is_url(src) {
@@ -233,12 +340,63 @@ fn gather(
         }
         let nodes = fs.resolve(src).map_err(|e| not_found(step, spec, src, e))?;
         for node in nodes {
-            describe_node(&fs, origin.context(), &node, &mut desc)?;
+            match excludes.filter(|_| node.meta.is_dir()) {
+                Some(f) => {
+                    let mut items = vec![(String::new(), node.clone())];
+                    items.extend(walk_kept(&fs, &node, Some(f)));
+                    describe_listed(origin.context(), &items, &mut desc)?;
+                }
+                None => describe_node(&fs, origin.context(), &node, &mut desc)?,
+            }
             pending.push(Pending::Node(node));
         }
     }
     pending.extend(add::heredoc_sources(&spec.heredocs, &mut desc));
     Ok((pending, desc))
+}
+
+/// The key line naming where sources come from (nothing for the build context).
+fn origin_line(origin: &Origin) -> Vec<u8> {
+    match origin {
+        Origin::View { identity, .. } => format!("{identity}\n").into_bytes(),
+        Origin::Context(_) => Vec::new(),
+    }
+}
+
+/// Resolves `--parents` sources: each to its roots (the part before `/./`, or the source
+/// root) and what its include pattern and `--exclude` keep below them.
+fn gather_parents(step: &Step<'_>, spec: &Spec, origin: &Origin) -> Result<(Vec<Root>, Vec<u8>)> {
+    if !spec.heredocs.is_empty() {
+        return Err(step.fail(StepError::HeredocWith { flag: "--parents" }));
+    }
+    let fs = origin.fs();
+    let mut roots = Vec::new();
+    let mut desc = origin_line(origin);
+    for (i, src) in spec.sources.iter().enumerate() {
+        desc.extend_from_slice(format!("source {i} {src}\n").as_bytes());
+        let (root, pattern) = split_pivot(src);
+        let filter = PathFilter::new(Some(&pattern), &spec.excludes)
+            .map_err(|source| {
+                step.fail(StepError::Pattern {
+                    flag: "--parents",
+                    source,
+                })
+            })?
+            .expect("an include pattern makes a filter");
+        let nodes = fs
+            .resolve(&root)
+            .map_err(|e| not_found(step, spec, &root, e))?;
+        for node in nodes {
+            let mut items = vec![(String::new(), node.clone())];
+            if node.meta.is_dir() {
+                items.extend(walk_kept(&fs, &node, Some(&filter)));
+            }
+            describe_listed(origin.context(), &items, &mut desc)?;
+            items.remove(0);
+            roots.push(Root { node, items });
+        }
+    }
+    Ok((roots, desc))
 }
 
 fn not_found(step: &Step<'_>, spec: &Spec, src: &str, err: SourceError) -> BuildError {

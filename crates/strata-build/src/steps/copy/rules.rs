@@ -24,7 +24,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use strata_archive::{Entry, EntryKind, FileSource};
 
 use crate::sources::rootfs::RootfsView;
-use crate::sources::select::{clean_source, join, Node, SourceFs};
+use crate::sources::select::{clean_source, join, Node};
 use crate::steps::copy::chmod::{Chmod, ChmodError};
 
 /// Why a COPY cannot be planned.
@@ -113,9 +113,10 @@ pub struct Planned {
 }
 
 /// Plans the layer entries of one COPY: `sources` (already resolved nodes, per argument) to
-/// `dest` resolved against `image` (the destination stage's filesystem; `None` with --link).
+/// `dest` resolved against `image` (the destination stage's filesystem; `None` with --link);
+/// `walk` lists what is below a directory source (filtered by `--exclude`).
 pub fn plan(
-    fs: &SourceFs<'_>,
+    walk: &dyn Fn(&Node) -> Vec<(String, Node)>,
     sources: &[Node],
     (dest, dest_is_dir_hint): (&str, bool),
     image: Option<&RootfsView>,
@@ -140,7 +141,7 @@ pub fn plan(
         // One copier per source: hard links are kept among the files of one source.
         let mut links = Links::default();
         if node.meta.is_dir() {
-            add_dir(&mut p, fs, node, &dest_dir, image, &ov, &mut links);
+            add_dir(&mut p, walk, node, &dest_dir, image, &ov, &mut links);
         } else if extract(node) {
             // solver/llbsolver/file/unpack.go: the destination is `MkdirAll(dest, 0755, ch)`.
             new_dirs.mode = 0o755;
@@ -189,7 +190,7 @@ impl Links {
 
 fn add_dir(
     p: &mut Planned,
-    fs: &SourceFs<'_>,
+    walk: &dyn Fn(&Node) -> Vec<(String, Node)>,
     dir: &Node,
     dest: &str,
     image: Option<&RootfsView>,
@@ -201,7 +202,7 @@ fn add_dir(
         p.entries
             .insert(rel.clone(), dest_dir_entry(dir, dest, &rel, image, ov));
     }
-    for (sub, node) in fs.walk(dir) {
+    for (sub, node) in walk(dir) {
         let target = if rel.is_empty() {
             sub
         } else {
