@@ -146,6 +146,40 @@ fn heredoc_script(line: &str, docs: &[Heredoc]) -> String {
     script
 }
 
+/// BuildKit's proxy build args (`dockerfile2llb/convert.go` proxyEnvFromBuildArgs, exec op
+/// `proxyEnvList`): a `--build-arg` named `http_proxy`, `https_proxy`, `ftp_proxy`,
+/// `no_proxy` or `all_proxy` (any case) reaches every RUN as both `NAME` and `name`, without
+/// an ARG, and stays out of the cache key, the image and its history. A variable the step
+/// already has (an ARG or ENV) is left as it is.
+fn proxy_env(build_args: &BTreeMap<String, String>, have: &[String]) -> Vec<String> {
+    const PROXIES: &[&str] = &[
+        "http_proxy",
+        "https_proxy",
+        "ftp_proxy",
+        "no_proxy",
+        "all_proxy",
+    ];
+    let set = |name: &str| {
+        have.iter()
+            .any(|e| e.split_once('=').is_some_and(|(k, _)| k == name))
+    };
+    let mut out = Vec::new();
+    for proxy in PROXIES {
+        let Some(value) = build_args
+            .iter()
+            .find_map(|(k, v)| k.eq_ignore_ascii_case(proxy).then_some(v))
+        else {
+            continue;
+        };
+        for name in [proxy.to_ascii_uppercase(), proxy.to_string()] {
+            if !set(&name) {
+                out.push(format!("{name}={value}"));
+            }
+        }
+    }
+    out
+}
+
 /// Image ENV, then the ARGs in scope that ENV does not shadow; PATH defaulted.
 fn run_env(image_env: &[String], args: &BTreeMap<String, String>) -> Vec<String> {
     let mut env: Vec<String> = image_env.to_vec();
@@ -237,6 +271,7 @@ fn execute(
     }
     let mut spec = RunSpec::new(&rootfs, plan.argv.clone());
     spec.env = plan.env.clone();
+    spec.env.extend(proxy_env(&env.opts.build_args, &spec.env));
     spec.env.extend(prepared.secret_env.iter().cloned());
     if let Some(sock) = &prepared.ssh_auth_sock {
         if !spec.env.iter().any(|e| e.starts_with("SSH_AUTH_SOCK=")) {

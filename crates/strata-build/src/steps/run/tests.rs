@@ -236,6 +236,40 @@ mod through_fake {
         assert!(sandbox.runs()[1].env.contains(&"V=2".to_owned()));
     }
 
+    /// convert.go proxyEnvFromBuildArgs + the exec op's proxyEnvList: proxy build args reach
+    /// RUN in both spellings without an ARG, and are not part of the cache key or the image.
+    #[test]
+    fn proxy_build_args_reach_run_without_entering_the_key() {
+        let f = Fixture::new();
+        let sandbox = writes_out();
+        let mut opts = f.opts("FROM scratch\nENV no_proxy=from-env\nRUN echo hi\n");
+        opts.build_args
+            .insert("HTTP_PROXY".into(), "http://proxy:3128".into());
+        opts.build_args.insert("No_Proxy".into(), "from-arg".into());
+        let first = f.build(&opts, &sandbox).unwrap();
+        let env = &sandbox.runs()[0].env;
+        for want in [
+            "HTTP_PROXY=http://proxy:3128",
+            "http_proxy=http://proxy:3128",
+            "NO_PROXY=from-arg",
+            "no_proxy=from-env",
+        ] {
+            assert!(env.contains(&want.to_owned()), "{want} in {env:?}");
+        }
+        assert!(
+            !env.contains(&"no_proxy=from-arg".to_owned()),
+            "ENV is kept"
+        );
+        opts.build_args
+            .insert("HTTP_PROXY".into(), "http://other:3128".into());
+        let again = f.build(&opts, &sandbox).unwrap();
+        assert_eq!(sandbox.runs().len(), 1, "a proxy change is a cache hit");
+        assert_eq!(
+            first.manifest_digest, again.manifest_digest,
+            "nothing in the image"
+        );
+    }
+
     #[test]
     fn a_failing_command_names_the_line_keeps_the_tail_and_records_nothing() {
         let f = Fixture::new();
