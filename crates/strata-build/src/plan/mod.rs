@@ -3,6 +3,7 @@
 //! and the order to run what it needs in ([`graph`]). Pure planning: nothing is run here.
 
 pub mod args;
+pub mod directives;
 pub mod graph;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,6 +61,7 @@ impl Plan {
             }
         })?;
         let df = strata_dockerfile::parse(&text).map_err(|e| e.with_filename(&file))?;
+        directives::check(&df).map_err(|e| e.with_filename(&file))?;
         let warnings = df.warnings.iter().map(|w| format!("{file}:{w}")).collect();
         let (meta, stages) = parse_instructions(&df).map_err(|e| e.with_filename(&file))?;
         if stages.is_empty() {
