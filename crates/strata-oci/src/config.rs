@@ -49,9 +49,10 @@ pub struct RuntimeConfig {
         deserialize_with = "null_vec"
     )]
     pub env: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `ENTRYPOINT []` clears it; like docker's `omitempty`, an empty list is not written.
+    #[serde(default, skip_serializing_if = "none_or_empty")]
     pub entrypoint: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "none_or_empty")]
     pub cmd: Option<Vec<String>>,
     #[serde(
         default,
@@ -188,6 +189,10 @@ pub fn host_architecture() -> &'static str {
         "riscv64" => "riscv64",
         other => other,
     }
+}
+
+fn none_or_empty(v: &Option<Vec<String>>) -> bool {
+    v.as_ref().is_none_or(Vec::is_empty)
 }
 
 fn is_zero(v: &u64) -> bool {

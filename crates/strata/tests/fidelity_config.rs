@@ -159,6 +159,49 @@ fn config_instructions_record_what_buildkit_records() {
     );
     assert_eq!(c["OnBuild"], serde_json::json!(["ENV TRIGGERED=yes"]));
     assert_eq!(c["WorkingDir"], "/");
+    assert_eq!(c["ArgsEscaped"], true, "dispatchCmd sets ArgsEscaped");
+    let history: Vec<&str> = v["Config"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["created_by"].as_str().unwrap())
+        .collect();
+    // commitToHistory texts of each dispatch function; ONBUILD writes none. HEALTHCHECK is
+    // strata's own text: BuildKit v0.24 prints Go's %q of a struct there.
+    assert_eq!(
+        history,
+        [
+            "ARG VERSION=1.2",
+            "ENV A=b c",
+            "ENV B=x y C=z w D=",
+            "LABEL a b=c d version=1.2",
+            "MAINTAINER Jane <j@example.org>",
+            "SHELL [/bin/sh -ec]",
+            r#"CMD ["/bin/sh" "-ec" "echo hi"]"#,
+            r#"ENTRYPOINT ["/app"]"#,
+            "VOLUME [/data /logs]",
+            "VOLUME [/cache]",
+            "USER 1000:1000",
+            "STOPSIGNAL sigquit",
+            r#"HEALTHCHECK ["CMD-SHELL","true"]"#,
+        ]
+    );
+}
+
+/// `ENTRYPOINT []` and `CMD []` clear them; BuildKit's config omits empty lists (omitempty).
+#[test]
+fn empty_entrypoint_and_cmd_are_omitted() {
+    let env = Env::empty();
+    let config = build_df(
+        &env,
+        "empty",
+        "FROM scratch\nCMD [\"x\"]\nENTRYPOINT []\nCMD []\n",
+        &[],
+    );
+    assert!(
+        config.get("Entrypoint").is_none() && config.get("Cmd").is_none(),
+        "{config}"
+    );
 }
 
 /// dockerfile2llb/convert.go (the onbuild loop before dispatch, and `dispatchState.init`):

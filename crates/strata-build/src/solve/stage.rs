@@ -204,7 +204,9 @@ impl<'s, 'a> StageRunner<'s, 'a> {
                 if matches!(instr, Instruction::Env(_)) {
                     stage.scope.set_image_env(&stage.image.config.config.env);
                 }
-                stage.history(created_by, false, None);
+                if metadata::records_history(instr) {
+                    stage.history(created_by, false, None);
+                }
                 Ok(false)
             }
         }

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use strata_dockerfile::instructions::{Healthcheck, Instruction, KeyValue, ShellOrExec};
+use strata_dockerfile::parser::go_quote;
 use strata_oci::config::Empty;
 use strata_oci::{HealthConfig, ImageConfig};
 
@@ -50,6 +51,12 @@ pub fn apply(
         _ => {}
     }
     Ok(apply_infallible(config, instr, st))
+}
+
+/// Whether BuildKit writes a history entry for `instr`: every config instruction does except
+/// ONBUILD (`convert.go` dispatchOnbuild only appends the trigger).
+pub fn records_history(instr: &Instruction) -> bool {
+    !matches!(instr, Instruction::Onbuild(_))
 }
 
 /// Linux signal names `moby/sys/signal` knows (`SIG` prefix optional, any case).
@@ -138,7 +145,7 @@ fn apply_infallible(
         }
         Instruction::Shell(sh) => {
             rc.shell = sh.clone();
-            format!("SHELL {}", json(sh))
+            format!("SHELL [{}]", sh.join(" "))
         }
         Instruction::Onbuild(expr) => {
             rc.on_build.push(expr.clone());
@@ -147,8 +154,9 @@ fn apply_infallible(
         Instruction::Cmd(c) => {
             let args = with_shell(c, &rc.shell);
             rc.cmd = Some(args.clone());
+            rc.args_escaped = true;
             st.cmd_set = true;
-            format!("CMD {}", json(&args))
+            format!("CMD {}", go_list(&args))
         }
         Instruction::Entrypoint(c) => {
             let args = with_shell(c, &rc.shell);
@@ -156,7 +164,7 @@ fn apply_infallible(
             if !st.cmd_set {
                 rc.cmd = None;
             }
-            format!("ENTRYPOINT {}", json(&args))
+            format!("ENTRYPOINT {}", go_list(&args))
         }
         Instruction::Healthcheck(h) => {
             rc.healthcheck = Some(health(h));
@@ -206,6 +214,12 @@ fn pairs(kvs: &[KeyValue]) -> String {
 
 fn json(v: &[String]) -> String {
     serde_json::to_string(v).expect("strings serialise")
+}
+
+/// A list as Go's `%q` prints a `[]string` (BuildKit's CMD and ENTRYPOINT history).
+fn go_list(v: &[String]) -> String {
+    let items: Vec<String> = v.iter().map(|s| go_quote(s)).collect();
+    format!("[{}]", items.join(" "))
 }
 
 /// Adds `PATH` when the image sets none, as docker does for every Linux stage.
@@ -269,7 +283,9 @@ mod tests {
             c.config.cmd.as_ref().unwrap(),
             &["/bin/bash", "-ec", "echo hi"]
         );
-        assert_eq!(by, r#"CMD ["/bin/bash","-ec","echo hi"]"#);
+        // convert.go dispatchCmd: `CMD %q` of the args, and ArgsEscaped set.
+        assert_eq!(by, r#"CMD ["/bin/bash" "-ec" "echo hi"]"#);
+        assert!(c.config.args_escaped);
     }
 
     #[test]
