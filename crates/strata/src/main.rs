@@ -14,11 +14,20 @@ fn main() -> ExitCode {
     init_logging(&cli.global);
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", render_error(&err));
             ExitCode::from(1)
         }
     }
+}
+
+/// stdout's reader went away (`strata images | head`): the output simply ends there.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes, one per line, without repeating a cause already shown.

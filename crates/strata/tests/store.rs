@@ -207,3 +207,53 @@ fn import_applies_changes() {
     );
     assert_eq!(env.snapshot_of_store(), before, "no base:2, no blob");
 }
+
+/// `strata images | head`: a reader that goes away ends the output quietly (exit 0), never a
+/// panic, as with docker.
+#[test]
+fn a_closed_stdout_ends_the_output_quietly() {
+    let env = Env::empty();
+    let (read, write) = std::io::pipe().unwrap();
+    drop(read);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("--root")
+        .arg(env.root())
+        .args(["images"])
+        .stdout(write)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Like buildx, `-t` names the image only for the image exporter: with `-o type=local` alone
+/// nothing is tagged, and strata does not claim otherwise.
+#[test]
+fn tags_are_applied_and_announced_only_with_the_image_exporter() {
+    let env = Env::empty();
+    let ctx = env.context(
+        "ctx",
+        &[("Dockerfile", "FROM scratch\nCOPY f /f\n"), ("f", "x")],
+    );
+    let dest = env.path("out");
+    let local = format!("type=local,dest={}", dest.display());
+    let (_, err) = env.build(&["-t", "only-local:1", "-o", &local, ctx.to_str().unwrap()]);
+    assert!(!err.contains("naming to"), "{err}");
+    assert!(!env.ok(&["images"]).contains("only-local"));
+    let (_, err) = env.build(&[
+        "-t",
+        "both:1",
+        "-o",
+        &local,
+        "-o",
+        "type=image",
+        ctx.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("naming to docker.io/library/both:1 done"),
+        "{err}"
+    );
+    assert!(env.ok(&["images"]).contains("both"));
+}

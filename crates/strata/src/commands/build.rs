@@ -31,11 +31,14 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
         std::fs::write(path, &id).with_context(|| format!("writing {}", path.display()))?;
     }
     if args.quiet {
-        println!("{id}");
+        super::out(&id)?;
     } else {
         eprintln!("writing image {id} done");
-        for t in &opts.tags {
-            eprintln!("naming to {t} done");
+        // Tags name the image in the store: only the image exporter applies them (as buildx).
+        if opts.outputs.is_empty() || opts.outputs.contains(&strata_build::Output::Image) {
+            for t in &opts.tags {
+                eprintln!("naming to {t} done");
+            }
         }
     }
     Ok(())

@@ -37,15 +37,15 @@ pub fn run(store: &Store, args: ImagesArgs) -> Result<()> {
         let mut seen = std::collections::BTreeSet::new();
         for row in &rows {
             if seen.insert(row.image.id().clone()) {
-                println!("{}", short_id(&row.image.id().to_string(), args.no_trunc));
+                super::out(short_id(&row.image.id().to_string(), args.no_trunc))?;
             }
         }
         return Ok(());
     }
     let rows: Vec<Row> = rows.iter().map(to_row).collect();
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        Format::Table => print_table(&rows, args.no_trunc),
+        Format::Json => super::out(serde_json::to_string_pretty(&rows)?)?,
+        Format::Table => print_table(&rows, args.no_trunc)?,
     }
     Ok(())
 }
@@ -81,7 +81,7 @@ fn short_id(id: &str, no_trunc: bool) -> String {
     }
 }
 
-fn print_table(rows: &[Row], no_trunc: bool) {
+fn print_table(rows: &[Row], no_trunc: bool) -> Result<()> {
     let mut lines = vec![
         ["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
             .map(String::from)
@@ -117,8 +117,9 @@ fn print_table(rows: &[Row], no_trunc: bool) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", cells.join("   ").trim_end());
+        super::out(cells.join("   ").trim_end())?;
     }
+    Ok(())
 }
 
 /// `2 hours ago`, as docker shows the creation time.
@@ -157,7 +158,11 @@ pub fn rmi(store: &Store, images: &[String], force: bool) -> Result<()> {
     let mut failed = None;
     for name in images {
         match store.remove_image(name, force) {
-            Ok(report) => report.lines().iter().for_each(|l| println!("{l}")),
+            Ok(report) => {
+                for line in report.lines() {
+                    super::out(line)?;
+                }
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 failed = Some(e);

@@ -22,6 +22,6 @@ pub fn run(store: &Store, args: ImportArgs) -> Result<()> {
     };
     let image = strata_build::import_rootfs(store, &args.file, reference.as_ref(), &opts)
         .with_context(|| format!("importing {}", args.file.display()))?;
-    println!("{}", image.id());
+    super::out(image.id())?;
     Ok(())
 }

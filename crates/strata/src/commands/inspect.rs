@@ -24,6 +24,6 @@ pub fn run(store: &Store, args: InspectArgs) -> Result<()> {
             "Config": image.config,
         }));
     }
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    super::out(serde_json::to_string_pretty(&out)?)?;
     Ok(())
 }

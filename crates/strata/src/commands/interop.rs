@@ -28,10 +28,10 @@ pub fn load(store: &Store, input: &Path) -> Result<()> {
         loader::load(store, input).with_context(|| format!("loading {}", input.display()))?;
     for image in loaded {
         if image.references.is_empty() {
-            println!("Loaded image ID: {}", image.manifest_digest);
+            super::out(format_args!("Loaded image ID: {}", image.manifest_digest))?;
         }
         for r in image.references {
-            println!("Loaded image: {}", r.familiar());
+            super::out(format_args!("Loaded image: {}", r.familiar()))?;
         }
     }
     Ok(())

@@ -15,6 +15,15 @@ use strata_content::Store;
 
 use crate::cli::{Cli, Command, Global};
 
+/// Writes one line of data to stdout. A reader that went away (`strata images | head`) comes
+/// back as an [`std::io::ErrorKind::BrokenPipe`] error, which `main` treats as the end of
+/// the output rather than a failure (instead of the panic `println!` gives).
+pub fn out(line: impl std::fmt::Display) -> Result<()> {
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{line}")?;
+    Ok(())
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     let store = open_store(&cli.global)?;
     match cli.command {

@@ -11,9 +11,12 @@ pub fn run(store: &Store, all: bool) -> Result<()> {
     };
     let report = store.prune(&opts)?;
     let snapshots = strata_build::prune_snapshots(store)?;
-    println!("{report}");
+    super::out(&report)?;
     if snapshots.removed > 0 {
-        println!("Removed {} unused layer snapshots", snapshots.removed);
+        super::out(format_args!(
+            "Removed {} unused layer snapshots",
+            snapshots.removed
+        ))?;
     }
     Ok(())
 }
