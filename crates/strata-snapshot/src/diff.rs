@@ -146,13 +146,25 @@ fn whiteout_entry(upper: &Path, rel: &str, meta: &Metadata) -> Result<Entry> {
             source,
         })?;
     entry.kind = EntryKind::Whiteout;
-    entry.xattrs.clear();
+    as_marker(&mut entry);
     Ok(entry)
 }
 
 fn opaque_entry(dir: &Entry) -> Entry {
     let mut marker = dir.clone();
     marker.kind = EntryKind::OpaqueDir;
-    marker.xattrs.clear();
+    as_marker(&mut marker);
     marker
+}
+
+/// Whiteout markers carry no metadata of their own: mode 0, owner 0:0, mtime 0, as BuildKit
+/// writes them (containerd's archive diff), so a layer does not depend on when a file was
+/// deleted.
+fn as_marker(entry: &mut Entry) {
+    entry.xattrs.clear();
+    entry.mode = 0;
+    entry.uid = 0;
+    entry.gid = 0;
+    entry.mtime = 0;
+    entry.mtime_nsec = 0;
 }

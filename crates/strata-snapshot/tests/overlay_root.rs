@@ -232,6 +232,11 @@ fn overlay_changes_become_layer_entries() {
     let map = by_path(&entries);
     assert_eq!(kinds(&map, "keep"), [EntryKind::Whiteout]);
     assert_eq!(kinds(&map, "d"), [EntryKind::Dir, EntryKind::OpaqueDir]);
+    // Markers carry no metadata of their own (BuildKit's whiteouts: 0000, 0:0, mtime 0).
+    for marker in [&map["keep"][0], &map["d"][1]] {
+        let meta = (marker.mode, marker.uid, marker.gid, marker.mtime);
+        assert_eq!(meta, (0, 0, 0, 0), "{}", marker.path);
+    }
     assert!(matches!(
         kinds(&map, "d/fresh")[..],
         [EntryKind::File { size: 1, .. }]
