@@ -83,3 +83,32 @@ fn a_file_replaced_by_a_directory_and_back_across_runs() {
     );
     assert!(out.join("x").is_dir() && out.join("y").is_file());
 }
+
+/// A hard link a RUN makes to a file of a lower layer survives in the image: the layer holds
+/// the copied-up file and the new name as a hard link to it (BuildKit's differ writes the new
+/// name as a separate plain file instead; docs/FIDELITY.md).
+#[test]
+#[ignore = "needs root"]
+fn a_hard_link_to_a_lower_file_survives_in_the_image() {
+    use std::os::unix::fs::MetadataExt;
+    common::require_root(); // RUN in runc
+    let env = Env::with_base();
+    let ctx = env.context(
+        "link",
+        &[(
+            "Dockerfile",
+            "FROM busybox:test\nRUN ln /bin/busybox /bb2\n",
+        )],
+    );
+    let out = env.path("out");
+    env.build(&[
+        "-o",
+        &format!("type=local,dest={}", out.display()),
+        ctx.to_str().unwrap(),
+    ]);
+    let (a, b) = (
+        std::fs::metadata(out.join("bin/busybox")).unwrap(),
+        std::fs::metadata(out.join("bb2")).unwrap(),
+    );
+    assert_eq!(a.ino(), b.ino(), "one file, two names");
+}
