@@ -288,3 +288,35 @@ fn strata_oci_arch() -> &'static str {
         other => other,
     }
 }
+
+/// convert.go dispatchCopy `commitMessage`: `COPY [--parents] [--chown=…] [--chmod=…]
+/// SRC… [<<NAME…] DEST`, values expanded, other flags (`--from`, `--link`, `--exclude`) left
+/// out.
+#[test]
+#[ignore = "needs root"]
+fn copy_history_is_written_as_buildkit_writes_it() {
+    common::require_root(); // COPY --from reads the stage's unpacked layers
+    let env = Env::empty();
+    let df = "FROM scratch AS one\nCOPY f /f\n\
+              FROM scratch\nARG U=7\n\
+              COPY --link --chown=$U:8 --chmod=600 f /a\n\
+              COPY --from=one --exclude=nothing /f /b\n\
+              COPY f <<EOT /c/\nbody\nEOT\n";
+    let ctx = env.context("hist", &[("Dockerfile", df), ("f", "x")]);
+    env.build(&["-t", "hist:1", ctx.to_str().unwrap()]);
+    let v = env.inspect("hist:1");
+    let history: Vec<&str> = v["Config"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["created_by"].as_str().filter(|t| t.starts_with("COPY")))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "COPY --chown=7:8 --chmod=600 f /a # strata",
+            "COPY /f /b # strata",
+            "COPY f <<EOT /c/ # strata",
+        ]
+    );
+}

@@ -136,7 +136,7 @@ pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result
     } else {
         key.clone()
     };
-    let created_by = format!("{} {} # strata", spec.name(), history_args(cmd));
+    let created_by = format!("{} # strata", history_text(&spec));
     if let Some(rec) = env.cached(&key)? {
         stage.commit_layer(stage_key, &rec, created_by, env.clock);
         return Ok(true);
@@ -272,12 +272,24 @@ fn bad_exclude(source: strata_dockerfile::IgnoreError) -> StepError {
     }
 }
 
-/// The instruction's arguments as history shows them (flags first).
-fn history_args(cmd: &Command) -> String {
-    let text = cmd.location.original.trim();
-    text.split_once(char::is_whitespace)
-        .map_or("", |(_, rest)| rest.trim())
-        .to_owned()
+/// The history text BuildKit writes (`convert.go` dispatchCopy, `commitMessage`): the
+/// instruction, `--parents`, `--chown=`, `--chmod=` (expanded; other flags left out), the
+/// sources, `<<NAME` for each heredoc, the destination.
+fn history_text(spec: &Spec) -> String {
+    let mut parts = vec![spec.name().to_owned()];
+    if spec.parents {
+        parts.push("--parents".to_owned());
+    }
+    if let Some(c) = spec.chown.as_ref().filter(|c| !c.is_empty()) {
+        parts.push(format!("--chown={c}"));
+    }
+    if let Some(m) = spec.chmod.as_ref().filter(|m| !m.is_empty()) {
+        parts.push(format!("--chmod={m}"));
+    }
+    parts.extend(spec.sources.iter().cloned());
+    parts.extend(spec.heredocs.iter().map(|h| format!("<<{}", h.name)));
+    parts.push(spec.dest.clone());
+    parts.join(" ")
 }
 
 impl Origin {
