@@ -133,12 +133,26 @@ pub enum StageError {
     Circular { stage: String },
     #[error("base name ({name}) should not be blank")]
     BlankBase { name: String },
-    #[error("invalid stage index {index}: it must refer to an earlier stage")]
-    LaterStage { index: usize },
+    #[error("invalid stage index {index}")]
+    InvalidStageIndex { index: i64 },
+    #[error(
+        "cannot copy from stage {from:?}, it needs to be defined before current stage {current:?}"
+    )]
+    LaterStage { from: String, current: String },
+    #[error("cannot mount from stage {from:?} to {target:?}, stage needs to be defined before current command")]
+    LaterMount { from: String, target: String },
+    #[error("variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround")]
+    FromExpansion,
     #[error(
         "FROM {name}: no such image (load it with `strata load`, `strata import` or pull it first)"
     )]
     NoBaseImage { name: String },
+    #[error("failed to parse stage name {name:?}")]
+    BadName {
+        name: String,
+        #[source]
+        source: strata_oci::ReferenceError,
+    },
     #[error("FROM {name}")]
     BaseImage {
         name: String,
@@ -208,7 +222,8 @@ pub enum StepError {
         #[source]
         source: FetchError,
     },
-    #[error("--from={from}: stage has not been built")]
+    /// Only an ONBUILD trigger of a base image can name a stage the plan did not order first.
+    #[error("--from={from}: an ONBUILD trigger of the base image reads stage {from:?}, which this stage does not depend on (strata plans the stages before it reads images: make the stage read {from:?} itself, e.g. with COPY --from={from})")]
     StageNotBuilt { from: String },
     #[error("--mount source {source_path:?} in the build context")]
     MountSource {

@@ -306,7 +306,12 @@ fn copy_from_an_index_and_from_an_image() {
     let images = env.snapshot_of_store().0;
     let out = env.strata(&["build", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("earlier stage"), "{}", stderr(&out));
+    // convert.go `findStateByIndex`.
+    assert!(
+        stderr(&out).contains("invalid stage index 1"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("Dockerfile:2"), "{}", stderr(&out));
     assert_eq!(env.snapshot_of_store().0, images, "no image was added");
 }

@@ -16,6 +16,17 @@ pub fn order(
     Ok(order)
 }
 
+/// BuildKit's `validateCircularDependency` (dockerfile2llb/convert.go): a cycle anywhere in
+/// the file is an error, needed by the target or not. Returns the stage it was found at.
+pub fn check_cycles(deps: &[Vec<usize>], names: &[String]) -> Result<(), (usize, StageError)> {
+    let mut state = vec![Mark::New; deps.len()];
+    let mut order = Vec::new();
+    for start in 0..deps.len() {
+        visit(start, deps, &mut state, &mut order, names).map_err(|e| (start, e))?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mark {
     New,
@@ -71,5 +82,18 @@ mod tests {
             "{err:?}"
         );
         assert_eq!(err.to_string(), "circular dependency detected on stage: s1");
+    }
+
+    #[test]
+    fn a_cycle_the_target_does_not_need_is_still_an_error() {
+        let deps = vec![vec![], vec![2], vec![1], vec![0]];
+        assert_eq!(order(&deps, 3, &names(4)).unwrap(), [0, 3]);
+        let (at, err) = check_cycles(&deps, &names(4)).unwrap_err();
+        assert_eq!(at, 1);
+        assert!(
+            matches!(&err, StageError::Circular { stage } if stage == "s1"),
+            "{err:?}"
+        );
+        assert!(check_cycles(&[vec![], vec![0]], &names(2)).is_ok());
     }
 }

@@ -5,15 +5,16 @@
 pub mod args;
 pub mod directives;
 pub mod graph;
+pub mod reads;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use strata_dockerfile::instructions::{parse_instructions, Instruction, MetaArg, Stage};
+use strata_dockerfile::instructions::{parse_instructions, MetaArg, Stage};
 use strata_dockerfile::{Lexer, ParseError};
 
 use crate::error::{BuildError, Location, Result, StageError};
 use crate::options::BuildOptions;
-use args::Scope;
+use args::ArgSources;
 
 /// What a stage is built on, or what a `--from` names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +72,13 @@ impl Plan {
         }
         let lexer = Lexer::new(df.directives.escape);
         let mut used_args = BTreeSet::new();
-        let global_args = global_scope(&meta, opts, architecture, &lexer, &mut used_args, &file)?;
+        let target_name = opts
+            .target
+            .clone()
+            .or_else(|| stages.last().and_then(|s| s.name.clone()))
+            .unwrap_or_default();
+        let builtins = args::builtin_args(architecture, &target_name);
+        let global_args = global_scope(&meta, opts, builtins, &lexer, &mut used_args, &file)?;
         let names = stages
             .iter()
             .enumerate()
@@ -93,9 +100,16 @@ impl Plan {
         };
         plan.bases = plan.resolve_bases()?;
         plan.target = plan.target_index(opts.target.as_deref())?;
-        plan.deps = plan.dependencies()?;
+        let reads = plan.all_reads()?;
+        plan.deps = reads
+            .iter()
+            .map(|r| r.deps.iter().copied().collect())
+            .collect();
+        graph::check_cycles(&plan.deps, &plan.names)
+            .map_err(|(stage, source)| plan.stage_error(stage, source))?;
         plan.order = graph::order(&plan.deps, plan.target, &plan.names)
             .map_err(|source| plan.stage_error(plan.target, source))?;
+        plan.check_needed(reads)?;
         Ok(plan)
     }
 
@@ -117,18 +131,21 @@ impl Plan {
 
     /// Expands each FROM with the meta ARGs and decides scratch / stage / image.
     fn resolve_bases(&self) -> Result<Vec<Base>> {
-        let scope = Scope::new(self.global_args.clone(), &[]);
+        let scope = &self.global_args;
         let mut bases = Vec::new();
         for (i, stage) in self.stages.iter().enumerate() {
             let base = self
-                .base_of(i, stage, &scope)
+                .base_of(i, stage, scope)
                 .map_err(|source| self.stage_error(i, source))?;
             bases.push(base);
         }
         Ok(bases)
     }
 
-    fn base_of(&self, i: usize, stage: &Stage, scope: &Scope) -> Result<Base, StageError> {
+    /// BuildKit's `addState`: the base is the last earlier stage whose name is the expanded
+    /// base name exactly (names are stored lower-cased, so `FROM Builder` is an image), else
+    /// `scratch` (exactly), else an image; a later stage's name is an image name too.
+    fn base_of(&self, i: usize, stage: &Stage, scope: &Globals) -> Result<Base, StageError> {
         if let Some(platform) = &stage.platform {
             self.check_platform(platform, scope)?;
         }
@@ -139,18 +156,15 @@ impl Plan {
                 text: stage.base_name.clone(),
                 source,
             })?;
-        let lower = name.to_ascii_lowercase();
-        let named = |s: &Stage| s.name.as_deref() == Some(lower.as_str());
-        if lower == "scratch" {
-            Ok(Base::Scratch)
-        } else if let Some(j) = self.stages[..i].iter().position(named) {
-            Ok(Base::Stage(j))
-        } else if self.stages[i..].iter().any(named) {
-            Err(StageError::Circular { stage: lower })
-        } else if name.is_empty() {
+        let named = |s: &Stage| s.name.as_deref() == Some(name.as_str());
+        if name.is_empty() {
             Err(StageError::BlankBase {
                 name: stage.base_name.clone(),
             })
+        } else if let Some(j) = self.stages[..i].iter().rposition(named) {
+            Ok(Base::Stage(j))
+        } else if name == "scratch" {
+            Ok(Base::Scratch)
         } else {
             Ok(Base::Image(name))
         }
@@ -159,7 +173,7 @@ impl Plan {
     /// `FROM --platform=P`, expanded with the meta and platform ARGs as BuildKit does: strata
     /// runs steps natively, so P must be this machine's platform (`$BUILDPLATFORM`,
     /// `$TARGETPLATFORM` and their spellings such as `linux/x86_64` are).
-    fn check_platform(&self, raw: &str, scope: &Scope) -> Result<(), StageError> {
+    fn check_platform(&self, raw: &str, scope: &Globals) -> Result<(), StageError> {
         let expanded =
             self.lexer
                 .process_word(raw, scope)
@@ -189,68 +203,15 @@ impl Plan {
         }
     }
 
-    /// Resolves a `--from` / `from=` value: a stage by name or index, else an image.
-    pub fn resolve_from(&self, from: &str, current: usize) -> Result<Base, StageError> {
-        let lower = from.to_ascii_lowercase();
-        if let Some(j) = self
-            .stages
-            .iter()
-            .position(|s| s.name.as_deref() == Some(lower.as_str()))
-        {
-            return if j == current {
-                Err(StageError::Circular { stage: lower })
-            } else {
-                Ok(Base::Stage(j))
-            };
-        }
-        if let Ok(index) = from.parse::<usize>() {
-            return if index < current {
-                Ok(Base::Stage(index))
-            } else {
-                Err(StageError::LaterStage { index })
-            };
-        }
-        Ok(Base::Image(from.to_owned()))
-    }
-
-    /// For every stage, the stages it reads.
-    fn dependencies(&self) -> Result<Vec<Vec<usize>>> {
-        let scope = Scope::new(self.global_args.clone(), &[]);
-        let mut all = Vec::new();
-        for (i, stage) in self.stages.iter().enumerate() {
-            let mut deps = BTreeSet::new();
-            if let Base::Stage(j) = self.bases[i] {
-                deps.insert(j);
+    /// BuildKit reports a read of a stage not yet defined only when it dispatches the stage
+    /// that reads it: only for stages the target needs (the first in file order).
+    fn check_needed(&self, reads: Vec<reads::StageReads>) -> Result<()> {
+        for (i, r) in reads.into_iter().enumerate() {
+            if let (true, Some(e)) = (self.order.contains(&i), r.deferred) {
+                return Err(e);
             }
-            for cmd in &stage.commands {
-                for from in froms(&cmd.instruction) {
-                    let from = self.lexer.process_word(&from, &scope).unwrap_or(from);
-                    match self.resolve_from(&from, i) {
-                        Ok(Base::Stage(j)) => {
-                            deps.insert(j);
-                        }
-                        Ok(_) => {}
-                        Err(source) => {
-                            return Err(BuildError::Stage {
-                                location: self.location(cmd.location.start_line),
-                                source: Box::new(source),
-                            })
-                        }
-                    }
-                }
-            }
-            all.push(deps.into_iter().collect());
         }
-        Ok(all)
-    }
-}
-
-/// The stage names and images an instruction reads (`COPY --from`, `RUN --mount=from=`).
-fn froms(instr: &Instruction) -> Vec<String> {
-    match instr {
-        Instruction::Copy(c) => c.from.iter().cloned().collect(),
-        Instruction::Run(r) => r.mounts.iter().filter_map(|m| m.from.clone()).collect(),
-        _ => Vec::new(),
+        Ok(())
     }
 }
 
@@ -273,35 +234,40 @@ fn normalize_platform(p: &str) -> String {
     }
 }
 
+/// The meta ARGs and builtin ARGs, by name.
+type Globals = BTreeMap<String, String>;
+
 /// Meta ARGs (before the first FROM) with defaults expanded in order, overridden by
-/// `--build-arg`, plus the automatic platform ARGs.
+/// `--build-arg`, over the builtin ARGs (BuildKit's `buildMetaArgs` over `defaultArgs`).
 fn global_scope(
     meta: &[MetaArg],
     opts: &BuildOptions,
-    architecture: &str,
+    builtins: Globals,
     lexer: &Lexer,
     used: &mut BTreeSet<String>,
     file: &str,
-) -> Result<BTreeMap<String, String>> {
-    let mut scope = Scope::new(args::platform_args(architecture), &[]);
+) -> Result<Globals> {
+    let mut scope = builtins;
+    let sources = ArgSources {
+        build_args: &opts.build_args,
+        meta: &BTreeMap::new(),
+    };
     for m in meta {
         for decl in &m.args {
-            let default = match &decl.value {
-                Some(v) => Some(lexer.process_word(v, &scope).map_err(|e| {
+            let expand = |v: &str| lexer.process_word(v, &scope);
+            let value = sources
+                .value(&decl.key, decl.value.as_deref(), expand, used)
+                .map_err(|e| {
                     BuildError::Dockerfile(
                         ParseError::new(m.location.start_line, e.to_string()).with_filename(file),
                     )
-                })?),
-                None => None,
-            };
-            if let Some(v) =
-                args::declare(&decl.key, default, &opts.build_args, &BTreeMap::new(), used)
-            {
-                scope.args.insert(decl.key.clone(), v);
+                })?;
+            if let Some(v) = value {
+                scope.insert(decl.key.clone(), v);
             }
         }
     }
-    Ok(scope.args)
+    Ok(scope)
 }
 
 #[cfg(test)]

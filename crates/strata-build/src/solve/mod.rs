@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use strata_content::Store;
 use strata_snapshot::SnapshotStore;
 
-use crate::error::{Result, StepError};
+use crate::error::{Result, StageError, StepError};
 use crate::options::BuildOptions;
 use crate::plan::{Base, Plan};
 use crate::progress::Progress;
@@ -112,16 +112,35 @@ impl<'a> Solver<'a> {
     }
 }
 
+/// An image name the store does not know that is no valid reference either (`FROM Builder`
+/// when the stage is `builder`, `FROM SCRATCH`): BuildKit's `failed to parse stage name`
+/// (dockerfile2llb/convert.go), rather than "no such image".
+fn bad_name(name: &str) -> Option<StageError> {
+    let source = strata_oci::Reference::parse(name).err()?;
+    Some(StageError::BadName {
+        name: name.to_owned(),
+        source,
+    })
+}
+
 impl StageOutputs for Solver<'_> {
     fn source(&self, from: &str, current: usize) -> std::result::Result<Source, StepError> {
         match self.plan.resolve_from(from, current)? {
+            // The plan orders every stage a step reads before it, except one named only by
+            // an ONBUILD trigger of a base image (read after planning): deterministically
+            // refused, even when another path happened to build it already.
             Base::Stage(j) => self
-                .board
-                .result(j)
+                .plan
+                .depends_on(current, j)
+                .then(|| self.board.result(j))
+                .flatten()
                 .map(Source::Stage)
                 .ok_or_else(|| StepError::StageNotBuilt { from: from.into() }),
             Base::Image(name) => match self.store.resolve(&name) {
                 Ok(image) => Ok(Source::Image(Box::new(image))),
+                Err(source @ strata_content::Error::NoSuchImage { .. }) => {
+                    Err(bad_name(&name).map_or(StepError::FromImage { name, source }, Into::into))
+                }
                 Err(source) => Err(StepError::FromImage { name, source }),
             },
             Base::Scratch => Ok(Source::Scratch),

@@ -134,6 +134,7 @@ mod tests {
             Ok(StageResult {
                 state: ImageState::scratch("amd64"),
                 key: Digest::of(b""),
+                scope: Default::default(),
             })
         })
         .unwrap();
@@ -154,6 +155,7 @@ mod tests {
                 Ok(StageResult {
                     state: ImageState::scratch("amd64"),
                     key: Digest::of(b""),
+                    scope: Default::default(),
                 })
             }
         })

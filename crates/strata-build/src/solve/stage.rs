@@ -4,10 +4,12 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use strata_dockerfile::instructions::{ArgDecl, Command, Instruction};
+use strata_dockerfile::ExpandError;
 use strata_oci::Digest;
 
 use crate::error::{BuildError, Result, StageError, StepError};
-use crate::plan::args::{self, Scope};
+use crate::plan::args::ArgSources;
+use crate::plan::reads::{parse_trigger, reads_of, ReadKind};
 use crate::plan::Base;
 use crate::progress::{Event, StepName};
 use crate::solve::Solver;
@@ -31,8 +33,7 @@ pub fn run_stage(solver: &Solver<'_>, idx: usize) -> Result<StageResult> {
     let mut r = StageRunner::from_base(solver, idx, stage.commands.len() + 1)?;
     let triggers = std::mem::take(&mut r.stage.image.config.config.on_build);
     for t in &triggers {
-        let cmd = parse_trigger(t, stage.location.start_line)
-            .map_err(|source| solver.plan.stage_error(idx, source))?;
+        let cmd = trigger(solver, idx, t)?;
         r.dispatch(&cmd)?;
     }
     for cmd in &stage.commands {
@@ -48,32 +49,21 @@ pub fn run_stage(solver: &Solver<'_>, idx: usize) -> Result<StageResult> {
     Ok(StageResult {
         state: state.image,
         key: state.key,
+        scope: state.scope,
     })
 }
 
-/// Parses an inherited ONBUILD trigger as an instruction of this stage.
-fn parse_trigger(trigger: &str, line: usize) -> Result<Command, StageError> {
-    let text = format!("FROM scratch\n{trigger}\n");
-    let fail = |source| StageError::Trigger {
-        trigger: trigger.to_owned(),
-        source: Box::new(source),
-    };
-    let df = strata_dockerfile::parse(&text).map_err(fail)?;
-    let (_, stages) = strata_dockerfile::instructions::parse_instructions(&df).map_err(fail)?;
-    let mut cmd = stages
-        .into_iter()
-        .next()
-        .and_then(|s| s.commands.into_iter().next())
-        .ok_or_else(|| StageError::EmptyTrigger {
-            trigger: trigger.to_owned(),
-        })?;
-    if matches!(cmd.instruction, Instruction::Onbuild(_)) {
-        return Err(StageError::ChainedTrigger {
-            trigger: trigger.to_owned(),
-        });
+/// An inherited ONBUILD trigger as an instruction of stage `idx`, its `--from` checked as
+/// the plan checks the stage's own (the triggers of an image are only known now).
+fn trigger(solver: &Solver<'_>, idx: usize, trigger: &str) -> Result<Command> {
+    let plan = solver.plan;
+    let at = |source| plan.stage_error(idx, source);
+    let cmd = parse_trigger(trigger, plan.stages[idx].location.start_line).map_err(at)?;
+    for read in reads_of(&cmd.instruction) {
+        if read.kind == ReadKind::Copy {
+            plan.check_literal_from(&read.from).map_err(at)?;
+        }
     }
-    cmd.location.start_line = line;
-    cmd.location.end_line = line;
     Ok(cmd)
 }
 
@@ -106,13 +96,14 @@ impl<'s, 'a> StageRunner<'s, 'a> {
                     .expect("dependency finished before its dependents");
                 self.stage.image = dep.state.clone();
                 self.stage.key = dep.key.clone();
+                self.stage.scope = dep.scope.clone();
             }
             Base::Image(name) => {
                 let image = solver.store.resolve(name).map_err(|source| {
                     let name = name.clone();
                     let e = match source {
                         strata_content::Error::NoSuchImage { .. } => {
-                            StageError::NoBaseImage { name }
+                            super::bad_name(&name).unwrap_or(StageError::NoBaseImage { name })
                         }
                         source => StageError::BaseImage { name, source },
                     };
@@ -127,7 +118,10 @@ impl<'s, 'a> StageRunner<'s, 'a> {
         let created = self.stage.image.config.created.clone();
         self.stage.last_created = created.map(|c| solver.clock.clamp(&c));
         metadata::ensure_default_path(&mut self.stage.image.config);
-        self.stage.scope = Scope::new(Default::default(), &self.stage.image.config.config.env);
+        // convert.go: a stage's build environment starts as its base's (a stage's includes
+        // its ARGs), then every ENV of the base's config is set again.
+        let env = &self.stage.image.config.config.env;
+        self.stage.scope.apply_image_env(env);
         Ok(())
     }
 
@@ -172,18 +166,19 @@ impl<'s, 'a> StageRunner<'s, 'a> {
     /// Runs one instruction; `Ok(true)` when its result came from the cache.
     fn dispatch_inner(&mut self, cmd: &Command, name: &StepName) -> Result<bool> {
         let location = self.solver.plan.location(cmd.location.start_line);
-        let expanded = cmd
-            .expand(&self.solver.plan.lexer, &self.stage.scope)
-            .map_err(|e| BuildError::Step {
-                location: location.clone(),
-                instruction: cmd.location.original.trim().to_owned(),
-                source: Box::new(StepError::Expand(e)),
-            })?;
-        let cmd = expanded.command;
+        let fail = |e: ExpandError| BuildError::Step {
+            location: location.clone(),
+            instruction: cmd.location.original.trim().to_owned(),
+            source: Box::new(StepError::Expand(e)),
+        };
         if let Instruction::Arg(decls) = &cmd.instruction {
-            self.arg(decls);
+            self.arg(decls).map_err(fail)?;
             return Ok(false);
         }
+        let expanded = cmd
+            .expand(&self.solver.plan.lexer, &self.stage.scope)
+            .map_err(fail)?;
+        let cmd = expanded.command;
         let step = Step {
             cmd: &cmd,
             location,
@@ -201,8 +196,10 @@ impl<'s, 'a> StageRunner<'s, 'a> {
                 let created_by = metadata::apply(&mut stage.image.config, instr, &mut stage.meta)
                     .map_err(|e| step.fail(StepError::Config(e)))?
                     .ok_or_else(|| step.fail(StepError::UnsupportedInstruction))?;
-                if matches!(instr, Instruction::Env(_)) {
-                    stage.scope.set_image_env(&stage.image.config.config.env);
+                if let Instruction::Env(kvs) = instr {
+                    for kv in kvs {
+                        stage.scope.set(&kv.key, &kv.value);
+                    }
                 }
                 if metadata::records_history(instr) {
                     stage.history(created_by, false, None);
@@ -212,28 +209,30 @@ impl<'s, 'a> StageRunner<'s, 'a> {
         }
     }
 
-    fn arg(&mut self, decls: &[ArgDecl]) {
+    /// BuildKit's `dispatchArg`: ARG is not expanded as a whole; each default is expanded in
+    /// turn against the build environment, which holds the ARGs before it on the same line.
+    fn arg(&mut self, decls: &[ArgDecl]) -> Result<(), ExpandError> {
+        let solver = self.solver;
+        let sources = ArgSources {
+            build_args: &solver.opts.build_args,
+            meta: &solver.plan.global_args,
+        };
         let mut texts = Vec::new();
         for d in decls {
-            let mut used = self.solver.used_args.lock().expect("arg lock poisoned");
-            let value = args::declare(
-                &d.key,
-                d.value.clone(),
-                &self.solver.opts.build_args,
-                &self.solver.plan.global_args,
-                &mut used,
-            );
+            let scope = &self.stage.scope;
+            let expand = |v: &str| solver.plan.lexer.process_word(v, scope);
+            let mut used = solver.used_args.lock().expect("arg lock poisoned");
+            let value = sources.value(&d.key, d.value.as_deref(), expand, &mut used)?;
             drop(used);
-            match &value {
-                Some(v) => {
-                    self.stage.scope.args.insert(d.key.clone(), v.clone());
-                    texts.push(format!("{}={v}", d.key));
-                }
-                None => texts.push(d.key.clone()),
-            }
+            self.stage.scope.declare(&d.key, value.as_deref());
+            texts.push(match value {
+                Some(v) => format!("{}={v}", d.key),
+                None => d.key.clone(),
+            });
         }
         self.stage
             .history(format!("ARG {}", texts.join(" ")), false, None);
+        Ok(())
     }
 }
 

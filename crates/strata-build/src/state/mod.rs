@@ -29,6 +29,8 @@ pub struct StageResult {
     pub state: ImageState,
     /// The cache key of the stage's last layer step (or its base).
     pub key: Digest,
+    /// Its build environment and ARGs, which a stage built on it starts from.
+    pub scope: crate::plan::args::Scope,
 }
 
 /// An image as a stage has built it so far.

@@ -1,8 +1,11 @@
-//! Which arguments the builder expands, per BuildKit: ENV, LABEL, ARG, EXPOSE, VOLUME, USER,
-//! WORKDIR, STOPSIGNAL, COPY/ADD (sources, dest, `--from`, `--chown`, `--chmod`,
-//! `--checksum`, `--exclude`, heredoc bodies whose delimiter was unquoted) and the values of
-//! `RUN --mount`. RUN/CMD/ENTRYPOINT/SHELL/HEALTHCHECK/MAINTAINER/ONBUILD are left alone:
-//! the shell (or a later build) sees them.
+//! Which arguments the builder expands, per BuildKit: ENV, LABEL, EXPOSE, VOLUME, USER,
+//! WORKDIR, STOPSIGNAL, COPY/ADD (sources, dest, `--chown`, `--chmod`, `--checksum`,
+//! `--exclude`, heredoc bodies whose delimiter was unquoted) and the values of `RUN --mount`.
+//! RUN/CMD/ENTRYPOINT/SHELL/HEALTHCHECK/MAINTAINER/ONBUILD are left alone: the shell (or a
+//! later build) sees them. ARG is left alone too: the builder expands each default in turn,
+//! against a scope that holds the ARGs before it (convert.go `dispatch` skips ARG,
+//! `dispatchArg` expands). `COPY --from` is never expanded: a value expansion would change is
+//! an error (convert.go `toCommand`).
 
 use super::{Command, Instruction, KeyValue};
 use crate::error::ExpandError;
@@ -103,17 +106,6 @@ fn expand_instruction(i: &Instruction, ex: &mut Expander) -> Result<Instruction,
     Ok(match i {
         I::Env(kvs) => I::Env(ex.kvs(kvs)?),
         I::Label(kvs) => I::Label(ex.kvs(kvs)?),
-        I::Arg(decls) => I::Arg(
-            decls
-                .iter()
-                .map(|d| {
-                    Ok(super::ArgDecl {
-                        key: ex.word(&d.key)?,
-                        value: ex.opt(&d.value)?,
-                    })
-                })
-                .collect::<Result<_, ExpandError>>()?,
-        ),
         I::Expose(ports) => I::Expose(ex.split(ports)?),
         I::Volume(vols) => I::Volume(ex.all(vols)?),
         I::User(v) => I::User(ex.word(v)?),
@@ -123,7 +115,6 @@ fn expand_instruction(i: &Instruction, ex: &mut Expander) -> Result<Instruction,
             let mut c = c.clone();
             c.sources = ex.all(&c.sources)?;
             c.dest = ex.word(&c.dest)?;
-            c.from = ex.opt(&c.from)?;
             c.chown = ex.opt(&c.chown)?;
             c.chmod = ex.opt(&c.chmod)?;
             c.excludes = ex.all(&c.excludes)?;

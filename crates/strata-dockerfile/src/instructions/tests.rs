@@ -303,9 +303,10 @@ fn expansion_rules_and_used_vars() {
     let Instruction::Copy(c) = &ex[4].command.instruction else {
         panic!()
     };
+    // convert.go `toCommand`: `--from` is never expanded (the builder refuses a variable).
     assert_eq!(
         (c.from.as_deref(), c.chown.as_deref(), c.dest.as_str()),
-        (Some("b"), Some("1000"), "/p/")
+        (Some("$STAGE"), Some("1000"), "/p/")
     );
     let Instruction::Run(r) = &ex[5].command.instruction else {
         panic!()
@@ -315,6 +316,16 @@ fn expansion_rules_and_used_vars() {
         ("/cache", Some("c-app"))
     );
     assert!(ex[5].used.contains("CACHE"));
+}
+
+/// convert.go `dispatch` skips ARG: `dispatchArg` expands each default in turn.
+#[test]
+fn arg_is_left_for_the_builder_to_expand() {
+    let (_, st) = stages("FROM a\nARG c=2 d=$c $K=x\n");
+    let env: HashMap<String, String> = [("c".to_string(), "1".to_string())].into();
+    let ex = st[0].commands[0].expand(&Lexer::new('\\'), &env).unwrap();
+    assert_eq!(ex.command, st[0].commands[0]);
+    assert!(ex.used.is_empty());
 }
 
 #[test]

@@ -22,7 +22,7 @@ pub(crate) mod fake;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use strata_archive::{Entry, EntryKind};
@@ -91,7 +91,7 @@ fn plan(env: &StepEnv<'_>, stage: &StageState, run: &RunCommand) -> Plan {
     Plan {
         argv,
         script,
-        env: run_env(&config.env, &stage.scope.run_args()),
+        env: run_env(stage.scope.env()),
         user: config.user.clone(),
         cwd: stage.workdir().to_owned(),
         network: network(run.network, env.opts.network),
@@ -151,7 +151,10 @@ fn heredoc_script(line: &str, docs: &[Heredoc]) -> String {
 /// `no_proxy` or `all_proxy` (any case) reaches every RUN as both `NAME` and `name`, without
 /// an ARG, and stays out of the cache key, the image and its history. A variable the step
 /// already has (an ARG or ENV) is left as it is.
-fn proxy_env(build_args: &BTreeMap<String, String>, have: &[String]) -> Vec<String> {
+fn proxy_env(
+    build_args: &std::collections::BTreeMap<String, String>,
+    have: &[String],
+) -> Vec<String> {
     const PROXIES: &[&str] = &[
         "http_proxy",
         "https_proxy",
@@ -181,9 +184,9 @@ fn proxy_env(build_args: &BTreeMap<String, String>, have: &[String]) -> Vec<Stri
 }
 
 /// Image ENV, then the ARGs in scope that ENV does not shadow; PATH defaulted.
-fn run_env(image_env: &[String], args: &BTreeMap<String, String>) -> Vec<String> {
-    let mut env: Vec<String> = image_env.to_vec();
-    env.extend(args.iter().map(|(k, v)| format!("{k}={v}")));
+/// The stage's build environment (image ENV, ARGs and ENVs in order, the later winning), with
+/// the default PATH when none is set.
+fn run_env(mut env: Vec<String>) -> Vec<String> {
     if !env.iter().any(|e| e.starts_with("PATH=")) {
         env.push(DEFAULT_PATH.to_owned());
     }
@@ -212,7 +215,8 @@ fn key(
     let used_args: Vec<String> = step
         .used_args
         .iter()
-        .filter_map(|k| args.get(k).map(|v| format!("{k}={v}")))
+        .filter_map(|k| args.iter().find(|(a, _)| a == k))
+        .map(|(k, v)| format!("{k}={v}"))
         .collect();
     let mounts = mounts::describe(env, stage, step, &run.mounts)?;
     Ok(KeyBuilder::new("run", &stage.key)

@@ -2,6 +2,7 @@
 //! steps run through the fake sandbox (no root needed).
 
 use super::*;
+use crate::plan::args::Scope;
 use strata_dockerfile::instructions::ShellOrExec;
 
 fn run_cmd(args: &[&str], shell: bool, heredocs: Vec<Heredoc>) -> RunCommand {
@@ -59,12 +60,11 @@ fn heredoc_with_command_becomes_a_script() {
 
 #[test]
 fn env_gets_args_and_default_path() {
-    let mut args = BTreeMap::new();
-    args.insert("A".to_string(), "1".to_string());
-    let env = run_env(&["X=y".into()], &args);
-    assert_eq!(env, ["X=y", "A=1", DEFAULT_PATH]);
-    let env = run_env(&["PATH=/bin".into()], &BTreeMap::new());
-    assert_eq!(env, ["PATH=/bin"]);
+    let mut scope = Scope::default();
+    scope.apply_image_env(&["X=y".into()]);
+    scope.declare("A", Some("1"));
+    assert_eq!(run_env(scope.env()), ["X=y", "A=1", DEFAULT_PATH]);
+    assert_eq!(run_env(vec!["PATH=/bin".into()]), ["PATH=/bin"]);
 }
 
 #[test]
