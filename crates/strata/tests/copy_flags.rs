@@ -4,42 +4,13 @@
 
 mod common;
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use common::{stderr, Env};
+use common::{set_mode, stderr, tree, Env};
 
 fn mode(p: &Path) -> u32 {
     std::fs::symlink_metadata(p).unwrap().mode() & 0o7777
-}
-
-fn set_mode(p: &Path, m: u32) {
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
-}
-
-/// Every path below `dir`, relative, sorted.
-fn tree(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            out.push(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
-            if std::fs::symlink_metadata(&p).unwrap().is_dir() {
-                todo.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Builds `ctx` into a local rootfs under the env; returns its path and the build log.
-fn build_local(env: &Env, ctx: &Path, name: &str) -> (std::path::PathBuf, String) {
-    let out = env.path(name);
-    let dest = format!("type=local,dest={}", out.display());
-    let (_, log) = env.build(&["-o", &dest, ctx.to_str().unwrap()]);
-    (out, log)
 }
 
 /// Whether the step whose title contains `text` was reported CACHED in a plain-progress log.
@@ -90,7 +61,7 @@ fn copy_parents_keeps_source_directories() {
     set_mode(&ctx.join("a"), 0o750);
     set_mode(&ctx.join("a/b"), 0o700);
     set_mode(&ctx, 0o711);
-    let (out, _) = build_local(&env, &ctx, "out");
+    let (out, _) = env.build_rootfs(&ctx, "out");
     assert_eq!(
         tree(&out.join("dst")),
         ["a", "a/b", "a/b/c.txt", "x", "x/1.txt"]
@@ -137,7 +108,7 @@ fn copy_parents_with_from_keeps_directories_below_the_pivot() {
         "ctx",
         &[("Dockerfile", df), ("out/bin/app", "app"), ("out/lib", "l")],
     );
-    let (out, _) = build_local(&env, &ctx, "out");
+    let (out, _) = env.build_rootfs(&ctx, "out");
     assert_eq!(tree(&out.join("whole")), ["out", "out/bin", "out/bin/app"]);
     assert_eq!(tree(&out.join("pivot")), ["bin", "bin/app"]);
     assert_eq!(tree(&out.join("fromimage")), ["passwd"]);
@@ -176,7 +147,7 @@ fn copy_exclude_skips_matching_paths() {
             ("dir4/keep", "kept"),
         ],
     );
-    let (out, _) = build_local(&env, &ctx, "out");
+    let (out, _) = env.build_rootfs(&ctx, "out");
     let one = tree(&out.join("1"));
     for gone in [
         "dir1/file-101.png",
@@ -373,7 +344,7 @@ fn copy_link_does_not_read_the_destination_stage() {
               COPY --link f /tmp/sub/f\n\
               COPY --link --chown=1000:50 f /owned\n";
     let ctx = env.context("ctx", &[("Dockerfile", df), ("f", "f")]);
-    let (out, _) = build_local(&env, &ctx, "out");
+    let (out, _) = env.build_rootfs(&ctx, "out");
     assert!(std::fs::symlink_metadata(out.join("home/app"))
         .unwrap()
         .is_file());

@@ -56,8 +56,8 @@ fn expose_rejects_an_invalid_port_at_its_line() {
     let env = Env::empty();
     let ctx = env.context("bad", &[("Dockerfile", "FROM scratch\nEXPOSE 80/icmp\n")]);
     let out = env.strata(&["build", "-t", "bad:1", ctx.to_str().unwrap()]);
-    assert!(!out.status.success());
     let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
     assert!(
         err.contains("Dockerfile:2") && err.contains("invalid proto: icmp"),
         "{err}"
@@ -241,12 +241,8 @@ fn invalid_stopsignal_and_empty_volume_fail_at_their_line() {
     .enumerate()
     {
         let ctx = env.context(&format!("bad{i}"), &[("Dockerfile", df)]);
-        let out = env.strata(&["build", ctx.to_str().unwrap()]);
-        let err = stderr(&out);
-        assert!(
-            !out.status.success() && err.contains("Dockerfile:2") && err.contains(want),
-            "{err}"
-        );
+        let err = env.build_fails(&ctx);
+        assert!(err.contains("Dockerfile:2") && err.contains(want), "{err}");
     }
 }
 
@@ -272,9 +268,7 @@ fn from_platform_is_the_host_or_a_clear_error() {
             "ARG P=linux/s390x\nFROM --platform=$P scratch\n",
         )],
     );
-    let out = env.strata(&["build", ctx.to_str().unwrap()]);
-    let err = stderr(&out);
-    assert!(!out.status.success(), "{err}");
+    let err = env.build_fails(&ctx);
     assert!(
         err.contains("Dockerfile:2") && err.contains("--platform=linux/s390x"),
         "{err}"

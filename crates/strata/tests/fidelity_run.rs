@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{stderr, Env};
+use common::Env;
 
 /// convert_runmount.go: `size` of a tmpfs mount becomes the tmpfs size limit.
 #[test]
@@ -44,9 +44,7 @@ fn run_security_insecure_is_refused_at_its_line() {
             "FROM busybox:test\nRUN --security=sandbox true\nRUN --security=insecure true\n",
         )],
     );
-    let out = env.strata(&["build", ctx.to_str().unwrap()]);
-    let err = stderr(&out);
-    assert!(!out.status.success(), "{err}");
+    let err = env.build_fails(&ctx);
     assert!(
         err.contains("Dockerfile:3") && err.contains("--security=insecure is not supported"),
         "{err}"

@@ -3,7 +3,8 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub struct Env {
@@ -102,6 +103,22 @@ impl Env {
         (String::from_utf8(out.stdout).unwrap(), err)
     }
 
+    /// Builds `ctx` with `-o type=local` into `<env>/<name>`; returns the rootfs and the log.
+    pub fn build_rootfs(&self, ctx: &Path, name: &str) -> (PathBuf, String) {
+        let out = self.path(name);
+        let dest = format!("type=local,dest={}", out.display());
+        let (_, log) = self.build(&["-o", &dest, ctx.to_str().unwrap()]);
+        (out, log)
+    }
+
+    /// Builds `ctx`, expecting a failure; returns stderr.
+    pub fn build_fails(&self, ctx: &Path) -> String {
+        let out = self.strata(&["build", ctx.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "the build should fail:\n{err}");
+        err
+    }
+
     /// The whole store listing, to check that a failed command changed nothing.
     pub fn snapshot_of_store(&self) -> (String, Vec<PathBuf>) {
         let images = self.ok(&["images", "--no-trunc"]);
@@ -116,3 +133,24 @@ impl Env {
 
 #[allow(unused_imports)] // each test binary uses a different part
 pub use strata_testkit::{busybox_rootfs_tarball as base_tarball, require_root, stderr};
+
+/// Every path below `dir`, relative, sorted.
+pub fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            out.push(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            if std::fs::symlink_metadata(&p).unwrap().is_dir() {
+                todo.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
