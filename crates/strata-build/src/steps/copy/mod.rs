@@ -154,6 +154,7 @@ pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result
     let planned = match sources {
         Sources::Parents((roots, _)) => {
             plan_parents(&roots, &dest, image.as_ref(), ov, env.clock.now_secs())
+                .map_err(|e| step.fail(e))?
         }
         Sources::Nodes((nodes, _)) => {
             let nodes = tmp.materialise(nodes, step)?;
@@ -338,7 +339,7 @@ fn gather(
         if spec.checksum.is_some() {
             return Err(step.fail(StepError::ChecksumWithoutUrl));
         }
-        let nodes = fs.resolve(src).map_err(|e| not_found(step, spec, src, e))?;
+        let nodes = resolve_allowing_empty(&fs, src).map_err(|e| not_found(step, spec, src, e))?;
         for node in nodes {
             match excludes.filter(|_| node.meta.is_dir()) {
                 Some(f) => {
@@ -383,9 +384,8 @@ fn gather_parents(step: &Step<'_>, spec: &Spec, origin: &Origin) -> Result<(Vec<
                 })
             })?
             .expect("an include pattern makes a filter");
-        let nodes = fs
-            .resolve(&root)
-            .map_err(|e| not_found(step, spec, &root, e))?;
+        let nodes =
+            resolve_allowing_empty(&fs, &root).map_err(|e| not_found(step, spec, &root, e))?;
         for node in nodes {
             let mut items = vec![(String::new(), node.clone())];
             if node.meta.is_dir() {
@@ -397,6 +397,17 @@ fn gather_parents(step: &Step<'_>, spec: &Spec, origin: &Origin) -> Result<(Vec<
         }
     }
     Ok((roots, desc))
+}
+
+/// The nodes a source names. A wildcard that matches nothing names none: BuildKit copies
+/// with `AllowEmptyWildcard` (convert.go `dispatchCopy`) and the file backend returns before
+/// copying anything (solver/llbsolver/file/backend.go `docopy`), so the step makes an empty
+/// layer. A literal path that does not exist is still an error.
+fn resolve_allowing_empty(fs: &SourceFs<'_>, src: &str) -> Result<Vec<Node>, SourceError> {
+    match fs.resolve(src) {
+        Err(SourceError::NoMatch { .. }) => Ok(Vec::new()),
+        other => other,
+    }
 }
 
 fn not_found(step: &Step<'_>, spec: &Spec, src: &str, err: SourceError) -> BuildError {
