@@ -16,9 +16,8 @@ use crate::steps::copy::rules::{Overrides, Planned};
 use crate::steps::copy::Pending;
 use crate::steps::Step;
 
-pub fn is_url(src: &str) -> bool {
-    src.starts_with("http://") || src.starts_with("https://")
-}
+const HEREDOCS: &str = "heredoc";
+const DOWNLOADS: &str = "url";
 
 /// A scratch directory for sources that must become files first; removed when dropped.
 pub struct TempSources {
@@ -35,13 +34,19 @@ impl TempSources {
         Ok(TempSources { dir })
     }
 
-    /// Whether `path` is one of the files made here (never unpacked by ADD).
-    pub fn holds(&self, path: &Path) -> bool {
-        path.starts_with(self.dir.path())
+    /// Whether `path` is a heredoc body made here (never unpacked by ADD).
+    pub fn holds_heredoc(&self, path: &Path) -> bool {
+        path.starts_with(self.dir.path().join(HEREDOCS))
     }
 
-    fn file(&self, name: &str) -> Result<PathBuf> {
-        let d = self.dir.path().join(Digest::of(name.as_bytes()).short());
+    /// Whether `path` is a file downloaded here (unpacked only with `--unpack=true`).
+    pub fn holds_download(&self, path: &Path) -> bool {
+        path.starts_with(self.dir.path().join(DOWNLOADS))
+    }
+
+    fn file(&self, kind: &str, name: &str) -> Result<PathBuf> {
+        let digest = Digest::of(name.as_bytes());
+        let d = self.dir.path().join(kind).join(digest.short());
         std::fs::create_dir_all(&d).map_err(BuildError::io("creating", &d))?;
         Ok(d.join(name))
     }
@@ -53,7 +58,7 @@ impl TempSources {
             .map(|p| match p {
                 Pending::Node(n) => Ok(n),
                 Pending::Heredoc { name, content } => {
-                    let path = self.file(&name)?;
+                    let path = self.file(HEREDOCS, &name)?;
                     write_file(&path, content.as_bytes(), 0o644, None)?;
                     node(&name, path)
                 }
@@ -91,7 +96,7 @@ impl TempSources {
             }
         }
         let path = self
-            .file(&name)
+            .file(DOWNLOADS, &name)
             .map_err(|e| FetchError::Save(Box::new(e)))?;
         write_file(&path, &bytes, 0o600, modified).map_err(|e| FetchError::Save(Box::new(e)))?;
         Ok(path)

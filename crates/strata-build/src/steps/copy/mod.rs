@@ -11,6 +11,7 @@
 pub mod add;
 pub mod chmod;
 pub mod describe;
+pub mod git_ref;
 pub mod link;
 pub mod parents;
 pub mod rules;
@@ -32,6 +33,7 @@ use crate::state::stage::StageState;
 use crate::steps::{Step, StepEnv};
 use add::TempSources;
 use describe::{describe_listed, describe_node};
+use git_ref::{classify, SourceKind};
 use parents::{plan_parents, split_pivot, Root};
 use rules::{absolute_dest, parse_chmod, plan, Overrides, Planned};
 
@@ -47,7 +49,9 @@ struct Spec {
     parents: bool,
     excludes: Vec<String>,
     checksum: Option<String>,
-    unpack: bool,
+    keep_git_dir: Option<bool>,
+    /// `--unpack` as given; without it context archives are unpacked by ADD, URLs never.
+    unpack: Option<bool>,
     heredocs: Vec<strata_dockerfile::Heredoc>,
 }
 
@@ -65,7 +69,8 @@ impl Spec {
                 parents: c.parents,
                 excludes: c.excludes.clone(),
                 checksum: None,
-                unpack: false,
+                keep_git_dir: None,
+                unpack: None,
                 heredocs: c.heredocs.clone(),
             }),
             Instruction::Add(a) => Some(Spec {
@@ -78,8 +83,10 @@ impl Spec {
                 link: a.link,
                 parents: false,
                 excludes: a.excludes.clone(),
-                checksum: a.checksum.clone(),
-                unpack: a.unpack.unwrap_or(true),
+                // BuildKit ignores an empty `--checksum=` (`cfg.checksum != ""`).
+                checksum: a.checksum.clone().filter(|c| !c.is_empty()),
+                keep_git_dir: a.keep_git_dir,
+                unpack: a.unpack,
                 heredocs: a.heredocs.clone(),
             }),
             _ => None,
@@ -104,6 +111,7 @@ enum Origin {
 pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result<bool> {
     let cmd = step.cmd;
     let spec = Spec::of(cmd).expect("dispatched for COPY/ADD only");
+    check_sources(&spec).map_err(|e| step.fail(e))?;
     let linked = link::is_linked(spec.link, spec.chmod.as_deref());
     let link_chown = match (&spec.chown, linked) {
         (Some(c), true) => Some(link::link_chown(c).map_err(|e| step.fail(e))?),
@@ -211,7 +219,7 @@ fn step_key(spec: &Spec, parent: &Digest, (dest, dir_hint): (&str, bool), desc: 
         .field("chown", spec.chown.clone().unwrap_or_default())
         .field("chmod", spec.chmod.clone().unwrap_or_default())
         .field("link", if spec.link { "1" } else { "0" })
-        .field("unpack", if spec.unpack { "1" } else { "0" });
+        .field("unpack", unpack_key(spec));
     if spec.parents {
         k.field("parents", "1");
     }
@@ -219,6 +227,50 @@ fn step_key(spec: &Spec, parent: &Digest, (dest, dir_hint): (&str, bool), desc: 
         k.field("exclude", spec.excludes.join("\0"));
     }
     k.field("content", desc).finish()
+}
+
+/// The `--unpack` part of the key: as before for the defaults (ADD `1`, COPY `0`), `true`
+/// when asked for, since it changes what a URL source becomes.
+fn unpack_key(spec: &Spec) -> &'static str {
+    match spec.unpack {
+        None if spec.add => "1",
+        None | Some(false) => "0",
+        Some(true) => "true",
+    }
+}
+
+/// BuildKit's checks of the sources before anything runs (convert.go `dispatchCopy`):
+/// `--checksum` takes one HTTP(S) or git source; COPY takes neither URLs nor git refs; a
+/// malformed git ref is an error.
+fn check_sources(spec: &Spec) -> Result<(), StepError> {
+    let mut kinds = Vec::with_capacity(spec.sources.len());
+    for src in &spec.sources {
+        let kind = classify(src).map_err(|source| StepError::GitRef {
+            src: src.clone(),
+            source,
+        })?;
+        kinds.push(kind);
+    }
+    if spec.checksum.is_some() {
+        if spec.sources.len() != 1 {
+            return Err(StepError::ChecksumMultipleSources);
+        }
+        if kinds[0] == SourceKind::Local {
+            return Err(StepError::ChecksumWithoutRemote);
+        }
+    }
+    for (src, kind) in spec.sources.iter().zip(&kinds) {
+        match kind {
+            SourceKind::Git(_) if !spec.add => return Err(StepError::GitForCopy),
+            SourceKind::Url if !spec.add => return Err(StepError::UrlForCopy),
+            SourceKind::Git(_) => return Err(StepError::GitUnsupported { src: src.clone() }),
+            _ => {}
+        }
+    }
+    if spec.keep_git_dir.is_some() {
+        return Err(StepError::KeepGitDirUnsupported);
+    }
+    Ok(())
 }
 
 /// Plans the entries of an ordinary (not `--parents`) copy.
@@ -233,12 +285,10 @@ fn plan_nodes(
     excludes: Option<&PathFilter>,
     target: Target<'_>,
 ) -> Result<Planned> {
-    let from_context = spec.add && spec.unpack && matches!(origin, Origin::Context(_));
     let fs = origin.fs();
     let extract = |n: &Node| {
-        from_context
-            && n.meta.is_file()
-            && !tmp.holds(&n.real)
+        n.meta.is_file()
+            && attempts_unpack(spec, origin, tmp, n)
             && strata_archive::is_archive(&n.real).unwrap_or(false)
     };
     let walk = |n: &Node| walk_kept(&fs, n, excludes);
@@ -252,6 +302,19 @@ fn plan_nodes(
         &extract,
     )
     .map_err(|e| step.fail(e))
+}
+
+/// Whether BuildKit sets `AttemptUnpack` for the copy of `n` (convert.go `dispatchCopy`): a
+/// context file with ADD unless `--unpack=false`; a downloaded URL only with `--unpack=true`;
+/// never a heredoc body nor a COPY source.
+fn attempts_unpack(spec: &Spec, origin: &Origin, tmp: &TempSources, n: &Node) -> bool {
+    if !spec.add || !matches!(origin, Origin::Context(_)) || tmp.holds_heredoc(&n.real) {
+        return false;
+    }
+    if tmp.holds_download(&n.real) {
+        return spec.unpack == Some(true);
+    }
+    spec.unpack.unwrap_or(true)
 }
 
 /// What is copied below a directory source: everything, or what the filter keeps.
@@ -324,7 +387,7 @@ fn gather(
     let mut desc = origin_line(origin);
     for (i, src) in spec.sources.iter().enumerate() {
         desc.extend_from_slice(format!("source {i} {src}\n").as_bytes());
-        if spec.add && add::is_url(src) {
+        if spec.add && classify(src).is_ok_and(|k| k == SourceKind::Url) {
             let (line, p) =
                 add::describe_url(src, spec.checksum.as_deref(), tmp).map_err(|source| {
                     step.fail(StepError::Fetch {
@@ -335,9 +398,6 @@ fn gather(
             desc.extend_from_slice(line.as_bytes());
             pending.push(p);
             continue;
-        }
-        if spec.checksum.is_some() {
-            return Err(step.fail(StepError::ChecksumWithoutUrl));
         }
         let nodes = resolve_allowing_empty(&fs, src).map_err(|e| not_found(step, spec, src, e))?;
         for node in nodes {
