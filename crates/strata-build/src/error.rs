@@ -208,10 +208,14 @@ pub enum StepError {
         #[source]
         source: crate::steps::copy::git_ref::GitRefError,
     },
-    #[error("{src}: ADD from a git repository is not supported yet")]
-    GitUnsupported { src: String },
-    #[error("--keep-git-dir is not supported yet: ADD from a git repository is not supported")]
-    KeepGitDirUnsupported,
+    #[error("{src}")]
+    Git {
+        src: String,
+        #[source]
+        source: crate::steps::copy::git::GitError,
+    },
+    #[error("--keep-git-dir requires a git source")]
+    KeepGitDirWithoutGit,
     #[error("--from={name}")]
     FromImage {
         name: String,

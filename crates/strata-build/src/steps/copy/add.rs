@@ -1,5 +1,6 @@
-//! ADD's extras: sources fetched over HTTP(S) (verified with `--checksum`), local tar
-//! archives unpacked into the destination, and heredoc bodies as files.
+//! ADD's extras: sources fetched over HTTP(S) (verified with `--checksum`), git repositories
+//! checked out (see [`super::git`]), local tar archives unpacked into the destination, and
+//! heredoc bodies as files.
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -12,12 +13,15 @@ use strata_oci::Digest;
 use crate::error::{BuildError, FetchError, Result, StepError};
 use crate::sources::rootfs::RootfsView;
 use crate::sources::select::{clean_source, Node};
+use crate::steps::copy::git::{self, CheckoutOptions, GitError, Resolved};
+use crate::steps::copy::git_ref::{GitRef, GitScheme};
 use crate::steps::copy::rules::{Overrides, Planned};
 use crate::steps::copy::Pending;
 use crate::steps::Step;
 
 const HEREDOCS: &str = "heredoc";
 const DOWNLOADS: &str = "url";
+const CHECKOUTS: &str = "git";
 
 /// A scratch directory for sources that must become files first; removed when dropped.
 pub struct TempSources {
@@ -42,6 +46,38 @@ impl TempSources {
     /// Whether `path` is a file downloaded here (unpacked only with `--unpack=true`).
     pub fn holds_download(&self, path: &Path) -> bool {
         path.starts_with(self.dir.path().join(DOWNLOADS))
+    }
+
+    /// Whether `path` is a git checkout made here (its tree is walked on disk).
+    pub fn holds_git(&self, path: &Path) -> bool {
+        path.starts_with(self.dir.path().join(CHECKOUTS))
+    }
+
+    /// Checks a resolved git source out into a directory of its own.
+    fn checkout(
+        &self,
+        source: &GitRef,
+        res: &Resolved,
+        opts: &CheckoutOptions,
+    ) -> Result<PathBuf, GitError> {
+        let base = self.dir.path().join(CHECKOUTS);
+        std::fs::create_dir_all(&base).map_err(|e| GitError::Io {
+            op: "creating",
+            path: base.clone(),
+            source: e,
+        })?;
+        let dir = tempfile::Builder::new()
+            .prefix("checkout-")
+            .tempdir_in(&base)
+            .map_err(|e| GitError::Io {
+                op: "creating a temp dir in",
+                path: base.clone(),
+                source: e,
+            })?
+            .keep();
+        let tree = dir.join("tree");
+        git::checkout(&source.remote, res, opts, &tree, &dir)?;
+        Ok(tree)
     }
 
     fn file(&self, kind: &str, name: &str) -> Result<PathBuf> {
@@ -78,6 +114,19 @@ impl TempSources {
                         None => self.download(&url, checksum.as_deref()).map_err(fail)?,
                     };
                     node(&url_name(&url).map_err(fail)?, path)
+                }
+                Pending::Git {
+                    source,
+                    resolved,
+                    options,
+                } => {
+                    let tree = self.checkout(&source, &resolved, &options).map_err(|e| {
+                        step.fail(StepError::Git {
+                            src: source.remote.clone(),
+                            source: e,
+                        })
+                    })?;
+                    node(&source.remote, tree)
                 }
             })
             .collect()
@@ -138,6 +187,65 @@ pub fn describe_url(
             path: Some(path),
         },
     ))
+}
+
+/// The cache-key line of a git source: the commit its ref resolves to now (`ls-remote`),
+/// with what the checkout holds (source/git/source.go `shaToCacheKey`). `--checksum` and
+/// `--keep-git-dir` must agree with the source's own `?checksum=`/`?keep-git-dir=`
+/// (convert.go `dispatchCopy`).
+pub fn describe_git(
+    source: &GitRef,
+    checksum: Option<&str>,
+    keep_git_dir: Option<bool>,
+) -> Result<(String, Pending), GitError> {
+    if source.scheme == GitScheme::Ssh {
+        return Err(GitError::SshUnsupported);
+    }
+    let keep = match (keep_git_dir, source.keep_git_dir) {
+        (Some(a), Some(b)) if a != b => return Err(GitError::KeepGitDirConflict),
+        (flag, own) => own.or(flag).unwrap_or(false),
+    };
+    let checksum = match (checksum, source.checksum.as_deref()) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(GitError::ChecksumConflict(a.to_owned(), b.to_owned()))
+        }
+        (flag, own) => own.or(flag),
+    };
+    let resolved = git::resolve(&source.remote, source.reference.as_deref(), checksum)?;
+    let options = CheckoutOptions {
+        subdir: git::clean_subdir(source.subdir.as_deref()),
+        keep_git_dir: keep,
+        submodules: source.submodules.unwrap_or(true),
+    };
+    let line = format!("git {}\n", git::cache_key(&resolved, &options));
+    let pending = Pending::Git {
+        source: source.clone(),
+        resolved,
+        options,
+    };
+    Ok((line, pending))
+}
+
+/// Every entry below a checkout, with paths relative to it, directories before what they
+/// hold; symlinks are not followed.
+pub fn walk_checkout(root: &Node) -> Vec<(String, Node)> {
+    walkdir::WalkDir::new(&root.real)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let rel = e.path().strip_prefix(&root.real).ok()?;
+            let rel = rel.to_string_lossy().into_owned();
+            let meta = std::fs::symlink_metadata(e.path()).ok()?;
+            let node = Node {
+                path: rel.clone(),
+                real: e.path().to_owned(),
+                meta,
+            };
+            Some((rel, node))
+        })
+        .collect()
 }
 
 /// Heredoc sources (`COPY <<EOF /dst`), after the other sources as BuildKit adds them

@@ -4,13 +4,15 @@
 //! `--link`, `--from` source identity) and the content of every source file — never mtimes,
 //! as in BuildKit. Destination resolution needs the image's filesystem, but the parent key
 //! already fixes it, so a cache hit never unpacks a layer. Where files land and who owns them
-//! is decided in [`rules`]; ADD's extras (URLs, archives) are in [`add`]; `--parents` in
+//! is decided in [`rules`]; ADD's extras (URLs, archives, git) are in [`add`] and [`git`]; what
+//! kind a source is in [`git_ref`]; `--parents` in
 //! [`parents`]; `--link` (a key of the step's own inputs, no view of the stage) in [`link`];
 //! `--exclude` filtering in [`crate::sources::filter`].
 
 pub mod add;
 pub mod chmod;
 pub mod describe;
+pub mod git;
 pub mod git_ref;
 pub mod link;
 pub mod parents;
@@ -241,7 +243,7 @@ fn unpack_key(spec: &Spec) -> &'static str {
 
 /// BuildKit's checks of the sources before anything runs (convert.go `dispatchCopy`):
 /// `--checksum` takes one HTTP(S) or git source; COPY takes neither URLs nor git refs; a
-/// malformed git ref is an error.
+/// malformed git ref is an error; `--keep-git-dir` needs a git source.
 fn check_sources(spec: &Spec) -> Result<(), StepError> {
     let mut kinds = Vec::with_capacity(spec.sources.len());
     for src in &spec.sources {
@@ -259,16 +261,18 @@ fn check_sources(spec: &Spec) -> Result<(), StepError> {
             return Err(StepError::ChecksumWithoutRemote);
         }
     }
-    for (src, kind) in spec.sources.iter().zip(&kinds) {
+    for kind in &kinds {
         match kind {
             SourceKind::Git(_) if !spec.add => return Err(StepError::GitForCopy),
             SourceKind::Url if !spec.add => return Err(StepError::UrlForCopy),
-            SourceKind::Git(_) => return Err(StepError::GitUnsupported { src: src.clone() }),
             _ => {}
         }
     }
-    if spec.keep_git_dir.is_some() {
-        return Err(StepError::KeepGitDirUnsupported);
+    // BuildKit ignores `--keep-git-dir` without a git source; strata accepts no flag it
+    // would ignore.
+    let any_git = kinds.iter().any(|k| matches!(k, SourceKind::Git(_)));
+    if spec.keep_git_dir.is_some() && !any_git {
+        return Err(StepError::KeepGitDirWithoutGit);
     }
     Ok(())
 }
@@ -291,7 +295,10 @@ fn plan_nodes(
             && attempts_unpack(spec, origin, tmp, n)
             && strata_archive::is_archive(&n.real).unwrap_or(false)
     };
-    let walk = |n: &Node| walk_kept(&fs, n, excludes);
+    let walk = |n: &Node| match tmp.holds_git(&n.real) {
+        true => kept(add::walk_checkout(n), excludes),
+        false => walk_kept(&fs, n, excludes),
+    };
     plan(
         &walk,
         nodes,
@@ -319,7 +326,11 @@ fn attempts_unpack(spec: &Spec, origin: &Origin, tmp: &TempSources, n: &Node) ->
 
 /// What is copied below a directory source: everything, or what the filter keeps.
 fn walk_kept(fs: &SourceFs<'_>, dir: &Node, filter: Option<&PathFilter>) -> Vec<(String, Node)> {
-    let all = fs.walk(dir);
+    kept(fs.walk(dir), filter)
+}
+
+/// The entries of a walk that `filter` keeps (all without one).
+fn kept(all: Vec<(String, Node)>, filter: Option<&PathFilter>) -> Vec<(String, Node)> {
     let Some(filter) = filter else {
         return all;
     };
@@ -387,7 +398,25 @@ fn gather(
     let mut desc = origin_line(origin);
     for (i, src) in spec.sources.iter().enumerate() {
         desc.extend_from_slice(format!("source {i} {src}\n").as_bytes());
-        if spec.add && classify(src).is_ok_and(|k| k == SourceKind::Url) {
+        let kind = classify(src).map_err(|source| {
+            step.fail(StepError::GitRef {
+                src: src.clone(),
+                source,
+            })
+        })?;
+        if let SourceKind::Git(r) = kind {
+            let (line, p) = add::describe_git(&r, spec.checksum.as_deref(), spec.keep_git_dir)
+                .map_err(|source| {
+                    step.fail(StepError::Git {
+                        src: src.clone(),
+                        source,
+                    })
+                })?;
+            desc.extend_from_slice(line.as_bytes());
+            pending.push(p);
+            continue;
+        }
+        if spec.add && kind == SourceKind::Url {
             let (line, p) =
                 add::describe_url(src, spec.checksum.as_deref(), tmp).map_err(|source| {
                     step.fail(StepError::Fetch {
@@ -496,6 +525,11 @@ pub enum Pending {
         url: String,
         checksum: Option<String>,
         path: Option<PathBuf>,
+    },
+    Git {
+        source: git_ref::GitRef,
+        resolved: git::Resolved,
+        options: git::CheckoutOptions,
     },
 }
 
