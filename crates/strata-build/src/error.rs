@@ -208,8 +208,28 @@ pub enum StepError {
     UnsupportedInstruction,
     #[error(transparent)]
     Config(MetaError),
-    #[error("--checksum can only be used with an HTTP(S) source")]
-    ChecksumWithoutUrl,
+    #[error("checksum requires HTTP(S) or Git sources")]
+    ChecksumWithoutRemote,
+    #[error("checksum can't be specified for multiple sources")]
+    ChecksumMultipleSources,
+    #[error("source can't be a URL for COPY")]
+    UrlForCopy,
+    #[error("source can't be a git ref for COPY")]
+    GitForCopy,
+    #[error("{src}")]
+    GitRef {
+        src: String,
+        #[source]
+        source: crate::steps::copy::git_ref::GitRefError,
+    },
+    #[error("{src}")]
+    Git {
+        src: String,
+        #[source]
+        source: crate::steps::copy::git::GitError,
+    },
+    #[error("--keep-git-dir requires a git source")]
+    KeepGitDirWithoutGit,
     #[error("--from={name}")]
     FromImage {
         name: String,

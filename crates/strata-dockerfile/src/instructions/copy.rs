@@ -99,7 +99,7 @@ pub(super) fn parse_add(req: &Req) -> IResult<Instruction> {
         excludes: flags.strings("exclude"),
         heredocs: sd.heredocs,
         checksum: flags.string("checksum"),
-        keep_git_dir: flags.bool("keep-git-dir"),
+        keep_git_dir: flags.bool_opt("keep-git-dir"),
         unpack: flags.bool_opt("unpack"),
     }))
 }

@@ -145,7 +145,8 @@ pub struct AddCommand {
     pub excludes: Vec<String>,
     pub heredocs: Vec<Heredoc>,
     pub checksum: Option<String>,
-    pub keep_git_dir: bool,
+    /// `--keep-git-dir`; `None` when not given (a git source's own `?keep-git-dir` decides).
+    pub keep_git_dir: Option<bool>,
     /// `--unpack`; `None` when not given (archives from the context are unpacked, URLs not).
     pub unpack: Option<bool>,
 }

@@ -147,7 +147,7 @@ fn copy_and_add_flags() {
         panic!()
     };
     assert_eq!(a.checksum.as_deref(), Some("sha256:abc"));
-    assert!(a.keep_git_dir);
+    assert_eq!(a.keep_git_dir, Some(true));
     assert_eq!(a.unpack, Some(false));
     assert_eq!(
         err("FROM a\nADD --from=x a b").message,

@@ -1,5 +1,6 @@
-//! ADD's extras: sources fetched over HTTP(S) (verified with `--checksum`), local tar
-//! archives unpacked into the destination, and heredoc bodies as files.
+//! ADD's extras: sources fetched over HTTP(S) (verified with `--checksum`), git repositories
+//! checked out (see [`super::git`]), local tar archives unpacked into the destination, and
+//! heredoc bodies as files.
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -12,13 +13,15 @@ use strata_oci::Digest;
 use crate::error::{BuildError, FetchError, Result, StepError};
 use crate::sources::rootfs::RootfsView;
 use crate::sources::select::{clean_source, Node};
+use crate::steps::copy::git::{self, CheckoutOptions, GitError, Resolved};
+use crate::steps::copy::git_ref::{GitRef, GitScheme};
 use crate::steps::copy::rules::{Overrides, Planned};
 use crate::steps::copy::Pending;
 use crate::steps::Step;
 
-pub fn is_url(src: &str) -> bool {
-    src.starts_with("http://") || src.starts_with("https://")
-}
+const HEREDOCS: &str = "heredoc";
+const DOWNLOADS: &str = "url";
+const CHECKOUTS: &str = "git";
 
 /// A scratch directory for sources that must become files first; removed when dropped.
 pub struct TempSources {
@@ -35,13 +38,51 @@ impl TempSources {
         Ok(TempSources { dir })
     }
 
-    /// Whether `path` is one of the files made here (never unpacked by ADD).
-    pub fn holds(&self, path: &Path) -> bool {
-        path.starts_with(self.dir.path())
+    /// Whether `path` is a heredoc body made here (never unpacked by ADD).
+    pub fn holds_heredoc(&self, path: &Path) -> bool {
+        path.starts_with(self.dir.path().join(HEREDOCS))
     }
 
-    fn file(&self, name: &str) -> Result<PathBuf> {
-        let d = self.dir.path().join(Digest::of(name.as_bytes()).short());
+    /// Whether `path` is a file downloaded here (unpacked only with `--unpack=true`).
+    pub fn holds_download(&self, path: &Path) -> bool {
+        path.starts_with(self.dir.path().join(DOWNLOADS))
+    }
+
+    /// Whether `path` is a git checkout made here (its tree is walked on disk).
+    pub fn holds_git(&self, path: &Path) -> bool {
+        path.starts_with(self.dir.path().join(CHECKOUTS))
+    }
+
+    /// Checks a resolved git source out into a directory of its own.
+    fn checkout(
+        &self,
+        source: &GitRef,
+        res: &Resolved,
+        opts: &CheckoutOptions,
+    ) -> Result<PathBuf, GitError> {
+        let base = self.dir.path().join(CHECKOUTS);
+        std::fs::create_dir_all(&base).map_err(|e| GitError::Io {
+            op: "creating",
+            path: base.clone(),
+            source: e,
+        })?;
+        let dir = tempfile::Builder::new()
+            .prefix("checkout-")
+            .tempdir_in(&base)
+            .map_err(|e| GitError::Io {
+                op: "creating a temp dir in",
+                path: base.clone(),
+                source: e,
+            })?
+            .keep();
+        let tree = dir.join("tree");
+        git::checkout(&source.remote, res, opts, &tree, &dir)?;
+        Ok(tree)
+    }
+
+    fn file(&self, kind: &str, name: &str) -> Result<PathBuf> {
+        let digest = Digest::of(name.as_bytes());
+        let d = self.dir.path().join(kind).join(digest.short());
         std::fs::create_dir_all(&d).map_err(BuildError::io("creating", &d))?;
         Ok(d.join(name))
     }
@@ -53,7 +94,7 @@ impl TempSources {
             .map(|p| match p {
                 Pending::Node(n) => Ok(n),
                 Pending::Heredoc { name, content } => {
-                    let path = self.file(&name)?;
+                    let path = self.file(HEREDOCS, &name)?;
                     write_file(&path, content.as_bytes(), 0o644, None)?;
                     node(&name, path)
                 }
@@ -74,6 +115,19 @@ impl TempSources {
                     };
                     node(&url_name(&url).map_err(fail)?, path)
                 }
+                Pending::Git {
+                    source,
+                    resolved,
+                    options,
+                } => {
+                    let tree = self.checkout(&source, &resolved, &options).map_err(|e| {
+                        step.fail(StepError::Git {
+                            src: source.remote.clone(),
+                            source: e,
+                        })
+                    })?;
+                    node(&source.remote, tree)
+                }
             })
             .collect()
     }
@@ -91,7 +145,7 @@ impl TempSources {
             }
         }
         let path = self
-            .file(&name)
+            .file(DOWNLOADS, &name)
             .map_err(|e| FetchError::Save(Box::new(e)))?;
         write_file(&path, &bytes, 0o600, modified).map_err(|e| FetchError::Save(Box::new(e)))?;
         Ok(path)
@@ -133,6 +187,65 @@ pub fn describe_url(
             path: Some(path),
         },
     ))
+}
+
+/// The cache-key line of a git source: the commit its ref resolves to now (`ls-remote`),
+/// with what the checkout holds (source/git/source.go `shaToCacheKey`). `--checksum` and
+/// `--keep-git-dir` must agree with the source's own `?checksum=`/`?keep-git-dir=`
+/// (convert.go `dispatchCopy`).
+pub fn describe_git(
+    source: &GitRef,
+    checksum: Option<&str>,
+    keep_git_dir: Option<bool>,
+) -> Result<(String, Pending), GitError> {
+    if source.scheme == GitScheme::Ssh {
+        return Err(GitError::SshUnsupported);
+    }
+    let keep = match (keep_git_dir, source.keep_git_dir) {
+        (Some(a), Some(b)) if a != b => return Err(GitError::KeepGitDirConflict),
+        (flag, own) => own.or(flag).unwrap_or(false),
+    };
+    let checksum = match (checksum, source.checksum.as_deref()) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(GitError::ChecksumConflict(a.to_owned(), b.to_owned()))
+        }
+        (flag, own) => own.or(flag),
+    };
+    let resolved = git::resolve(&source.remote, source.reference.as_deref(), checksum)?;
+    let options = CheckoutOptions {
+        subdir: git::clean_subdir(source.subdir.as_deref()),
+        keep_git_dir: keep,
+        submodules: source.submodules.unwrap_or(true),
+    };
+    let line = format!("git {}\n", git::cache_key(&resolved, &options));
+    let pending = Pending::Git {
+        source: source.clone(),
+        resolved,
+        options,
+    };
+    Ok((line, pending))
+}
+
+/// Every entry below a checkout, with paths relative to it, directories before what they
+/// hold; symlinks are not followed.
+pub fn walk_checkout(root: &Node) -> Vec<(String, Node)> {
+    walkdir::WalkDir::new(&root.real)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let rel = e.path().strip_prefix(&root.real).ok()?;
+            let rel = rel.to_string_lossy().into_owned();
+            let meta = std::fs::symlink_metadata(e.path()).ok()?;
+            let node = Node {
+                path: rel.clone(),
+                real: e.path().to_owned(),
+                meta,
+            };
+            Some((rel, node))
+        })
+        .collect()
 }
 
 /// Heredoc sources (`COPY <<EOF /dst`), after the other sources as BuildKit adds them

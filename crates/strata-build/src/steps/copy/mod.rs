@@ -4,13 +4,16 @@
 //! `--link`, `--from` source identity) and the content of every source file — never mtimes,
 //! as in BuildKit. Destination resolution needs the image's filesystem, but the parent key
 //! already fixes it, so a cache hit never unpacks a layer. Where files land and who owns them
-//! is decided in [`rules`]; ADD's extras (URLs, archives) are in [`add`]; `--parents` in
+//! is decided in [`rules`]; ADD's extras (URLs, archives, git) are in [`add`] and [`git`]; what
+//! kind a source is in [`git_ref`]; `--parents` in
 //! [`parents`]; `--link` (a key of the step's own inputs, no view of the stage) in [`link`];
 //! `--exclude` filtering in [`crate::sources::filter`].
 
 pub mod add;
 pub mod chmod;
 pub mod describe;
+pub mod git;
+pub mod git_ref;
 pub mod link;
 pub mod parents;
 pub mod rules;
@@ -32,6 +35,7 @@ use crate::state::stage::StageState;
 use crate::steps::{Step, StepEnv};
 use add::TempSources;
 use describe::{describe_listed, describe_node};
+use git_ref::{classify, SourceKind};
 use parents::{plan_parents, split_pivot, Root};
 use rules::{absolute_dest, parse_chmod, plan, Overrides, Planned};
 
@@ -47,7 +51,9 @@ struct Spec {
     parents: bool,
     excludes: Vec<String>,
     checksum: Option<String>,
-    unpack: bool,
+    keep_git_dir: Option<bool>,
+    /// `--unpack` as given; without it context archives are unpacked by ADD, URLs never.
+    unpack: Option<bool>,
     heredocs: Vec<strata_dockerfile::Heredoc>,
 }
 
@@ -65,7 +71,8 @@ impl Spec {
                 parents: c.parents,
                 excludes: c.excludes.clone(),
                 checksum: None,
-                unpack: false,
+                keep_git_dir: None,
+                unpack: None,
                 heredocs: c.heredocs.clone(),
             }),
             Instruction::Add(a) => Some(Spec {
@@ -78,8 +85,10 @@ impl Spec {
                 link: a.link,
                 parents: false,
                 excludes: a.excludes.clone(),
-                checksum: a.checksum.clone(),
-                unpack: a.unpack.unwrap_or(true),
+                // BuildKit ignores an empty `--checksum=` (`cfg.checksum != ""`).
+                checksum: a.checksum.clone().filter(|c| !c.is_empty()),
+                keep_git_dir: a.keep_git_dir,
+                unpack: a.unpack,
                 heredocs: a.heredocs.clone(),
             }),
             _ => None,
@@ -104,6 +113,7 @@ enum Origin {
 pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result<bool> {
     let cmd = step.cmd;
     let spec = Spec::of(cmd).expect("dispatched for COPY/ADD only");
+    check_sources(&spec).map_err(|e| step.fail(e))?;
     let linked = link::is_linked(spec.link, spec.chmod.as_deref());
     let link_chown = match (&spec.chown, linked) {
         (Some(c), true) => Some(link::link_chown(c).map_err(|e| step.fail(e))?),
@@ -154,6 +164,7 @@ pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result
     let planned = match sources {
         Sources::Parents((roots, _)) => {
             plan_parents(&roots, &dest, image.as_ref(), ov, env.clock.now_secs())
+                .map_err(|e| step.fail(e))?
         }
         Sources::Nodes((nodes, _)) => {
             let nodes = tmp.materialise(nodes, step)?;
@@ -210,7 +221,7 @@ fn step_key(spec: &Spec, parent: &Digest, (dest, dir_hint): (&str, bool), desc: 
         .field("chown", spec.chown.clone().unwrap_or_default())
         .field("chmod", spec.chmod.clone().unwrap_or_default())
         .field("link", if spec.link { "1" } else { "0" })
-        .field("unpack", if spec.unpack { "1" } else { "0" });
+        .field("unpack", unpack_key(spec));
     if spec.parents {
         k.field("parents", "1");
     }
@@ -218,6 +229,52 @@ fn step_key(spec: &Spec, parent: &Digest, (dest, dir_hint): (&str, bool), desc: 
         k.field("exclude", spec.excludes.join("\0"));
     }
     k.field("content", desc).finish()
+}
+
+/// The `--unpack` part of the key: as before for the defaults (ADD `1`, COPY `0`), `true`
+/// when asked for, since it changes what a URL source becomes.
+fn unpack_key(spec: &Spec) -> &'static str {
+    match spec.unpack {
+        None if spec.add => "1",
+        None | Some(false) => "0",
+        Some(true) => "true",
+    }
+}
+
+/// BuildKit's checks of the sources before anything runs (convert.go `dispatchCopy`):
+/// `--checksum` takes one HTTP(S) or git source; COPY takes neither URLs nor git refs; a
+/// malformed git ref is an error; `--keep-git-dir` needs a git source.
+fn check_sources(spec: &Spec) -> Result<(), StepError> {
+    let mut kinds = Vec::with_capacity(spec.sources.len());
+    for src in &spec.sources {
+        let kind = classify(src).map_err(|source| StepError::GitRef {
+            src: src.clone(),
+            source,
+        })?;
+        kinds.push(kind);
+    }
+    if spec.checksum.is_some() {
+        if spec.sources.len() != 1 {
+            return Err(StepError::ChecksumMultipleSources);
+        }
+        if kinds[0] == SourceKind::Local {
+            return Err(StepError::ChecksumWithoutRemote);
+        }
+    }
+    for kind in &kinds {
+        match kind {
+            SourceKind::Git(_) if !spec.add => return Err(StepError::GitForCopy),
+            SourceKind::Url if !spec.add => return Err(StepError::UrlForCopy),
+            _ => {}
+        }
+    }
+    // BuildKit ignores `--keep-git-dir` without a git source; strata accepts no flag it
+    // would ignore.
+    let any_git = kinds.iter().any(|k| matches!(k, SourceKind::Git(_)));
+    if spec.keep_git_dir.is_some() && !any_git {
+        return Err(StepError::KeepGitDirWithoutGit);
+    }
+    Ok(())
 }
 
 /// Plans the entries of an ordinary (not `--parents`) copy.
@@ -232,15 +289,16 @@ fn plan_nodes(
     excludes: Option<&PathFilter>,
     target: Target<'_>,
 ) -> Result<Planned> {
-    let from_context = spec.add && spec.unpack && matches!(origin, Origin::Context(_));
     let fs = origin.fs();
     let extract = |n: &Node| {
-        from_context
-            && n.meta.is_file()
-            && !tmp.holds(&n.real)
+        n.meta.is_file()
+            && attempts_unpack(spec, origin, tmp, n)
             && strata_archive::is_archive(&n.real).unwrap_or(false)
     };
-    let walk = |n: &Node| walk_kept(&fs, n, excludes);
+    let walk = |n: &Node| match tmp.holds_git(&n.real) {
+        true => kept(add::walk_checkout(n), excludes),
+        false => walk_kept(&fs, n, excludes),
+    };
     plan(
         &walk,
         nodes,
@@ -253,9 +311,26 @@ fn plan_nodes(
     .map_err(|e| step.fail(e))
 }
 
+/// Whether BuildKit sets `AttemptUnpack` for the copy of `n` (convert.go `dispatchCopy`): a
+/// context file with ADD unless `--unpack=false`; a downloaded URL only with `--unpack=true`;
+/// never a heredoc body nor a COPY source.
+fn attempts_unpack(spec: &Spec, origin: &Origin, tmp: &TempSources, n: &Node) -> bool {
+    if !spec.add || !matches!(origin, Origin::Context(_)) || tmp.holds_heredoc(&n.real) {
+        return false;
+    }
+    if tmp.holds_download(&n.real) {
+        return spec.unpack == Some(true);
+    }
+    spec.unpack.unwrap_or(true)
+}
+
 /// What is copied below a directory source: everything, or what the filter keeps.
 fn walk_kept(fs: &SourceFs<'_>, dir: &Node, filter: Option<&PathFilter>) -> Vec<(String, Node)> {
-    let all = fs.walk(dir);
+    kept(fs.walk(dir), filter)
+}
+
+/// The entries of a walk that `filter` keeps (all without one).
+fn kept(all: Vec<(String, Node)>, filter: Option<&PathFilter>) -> Vec<(String, Node)> {
     let Some(filter) = filter else {
         return all;
     };
@@ -335,7 +410,25 @@ fn gather(
     let mut desc = origin_line(origin);
     for (i, src) in spec.sources.iter().enumerate() {
         desc.extend_from_slice(format!("source {i} {src}\n").as_bytes());
-        if spec.add && add::is_url(src) {
+        let kind = classify(src).map_err(|source| {
+            step.fail(StepError::GitRef {
+                src: src.clone(),
+                source,
+            })
+        })?;
+        if let SourceKind::Git(r) = kind {
+            let (line, p) = add::describe_git(&r, spec.checksum.as_deref(), spec.keep_git_dir)
+                .map_err(|source| {
+                    step.fail(StepError::Git {
+                        src: src.clone(),
+                        source,
+                    })
+                })?;
+            desc.extend_from_slice(line.as_bytes());
+            pending.push(p);
+            continue;
+        }
+        if spec.add && kind == SourceKind::Url {
             let (line, p) =
                 add::describe_url(src, spec.checksum.as_deref(), tmp).map_err(|source| {
                     step.fail(StepError::Fetch {
@@ -347,10 +440,7 @@ fn gather(
             pending.push(p);
             continue;
         }
-        if spec.checksum.is_some() {
-            return Err(step.fail(StepError::ChecksumWithoutUrl));
-        }
-        let nodes = fs.resolve(src).map_err(|e| not_found(step, spec, src, e))?;
+        let nodes = resolve_allowing_empty(&fs, src).map_err(|e| not_found(step, spec, src, e))?;
         for node in nodes {
             match excludes.filter(|_| node.meta.is_dir()) {
                 Some(f) => {
@@ -395,9 +485,8 @@ fn gather_parents(step: &Step<'_>, spec: &Spec, origin: &Origin) -> Result<(Vec<
                 })
             })?
             .expect("an include pattern makes a filter");
-        let nodes = fs
-            .resolve(&root)
-            .map_err(|e| not_found(step, spec, &root, e))?;
+        let nodes =
+            resolve_allowing_empty(&fs, &root).map_err(|e| not_found(step, spec, &root, e))?;
         for node in nodes {
             let mut items = vec![(String::new(), node.clone())];
             if node.meta.is_dir() {
@@ -409,6 +498,17 @@ fn gather_parents(step: &Step<'_>, spec: &Spec, origin: &Origin) -> Result<(Vec<
         }
     }
     Ok((roots, desc))
+}
+
+/// The nodes a source names. A wildcard that matches nothing names none: BuildKit copies
+/// with `AllowEmptyWildcard` (convert.go `dispatchCopy`) and the file backend returns before
+/// copying anything (solver/llbsolver/file/backend.go `docopy`), so the step makes an empty
+/// layer. A literal path that does not exist is still an error.
+fn resolve_allowing_empty(fs: &SourceFs<'_>, src: &str) -> Result<Vec<Node>, SourceError> {
+    match fs.resolve(src) {
+        Err(SourceError::NoMatch { .. }) => Ok(Vec::new()),
+        other => other,
+    }
 }
 
 fn not_found(step: &Step<'_>, spec: &Spec, src: &str, err: SourceError) -> BuildError {
@@ -437,6 +537,11 @@ pub enum Pending {
         url: String,
         checksum: Option<String>,
         path: Option<PathBuf>,
+    },
+    Git {
+        source: git_ref::GitRef,
+        resolved: git::Resolved,
+        options: git::CheckoutOptions,
     },
 }
 

@@ -15,7 +15,9 @@ use strata_oci::path::clean_in_root;
 
 use crate::sources::rootfs::RootfsView;
 use crate::sources::select::{join, Node};
-use crate::steps::copy::rules::{add_parents_as, entry_for, NewDirs, Overrides, Planned};
+use crate::steps::copy::rules::{
+    add_parents_as, check_kind, check_parents, entry_for, CopyError, NewDirs, Overrides, Planned,
+};
 
 /// A `--parents` source split at its pivot: the root to copy from and the include pattern,
 /// both cleaned inside the source root (`./src/./app/*.go` → (`src`, `app/*.go`)).
@@ -43,7 +45,7 @@ pub fn plan_parents(
     image: Option<&RootfsView>,
     ov: Overrides,
     now: i64,
-) -> Planned {
+) -> Result<Planned, CopyError> {
     let dest_dir = image
         .and_then(|v| v.resolve(dest, true))
         .unwrap_or_else(|| dest.to_owned());
@@ -51,17 +53,22 @@ pub fn plan_parents(
     for root in roots {
         if !root.node.meta.is_dir() {
             let name = root.node.path.rsplit('/').next().unwrap_or_default();
-            insert(&mut p, &root.node, &join(&dest_dir, name), &ov);
+            insert(&mut p, &root.node, &join(&dest_dir, name), (image, &ov))?;
             continue;
         }
         for (sub, node) in &root.items {
-            insert(&mut p, node, &join(&dest_dir, sub), &ov);
+            insert(&mut p, node, &join(&dest_dir, sub), (image, &ov))?;
         }
     }
     let new = ov.new_dirs();
-    ensure_dest(&mut p, &dest_dir, image, now, new);
+    // Every root is one copy, whose `MkdirAll` makes the destination; a pivot root that is a
+    // wildcard matching nothing is no copy at all (backend.go `docopy` returns first).
+    if !roots.is_empty() {
+        ensure_dest(&mut p, &dest_dir, image, now, new);
+    }
+    check_parents(&p, image)?;
     add_parents_as(&mut p, image, now, new);
-    p
+    Ok(p)
 }
 
 /// The destination is made even when nothing matched (BuildKit's `MkdirAll` of the target):
@@ -78,11 +85,18 @@ fn ensure_dest(p: &mut Planned, dest: &str, image: Option<&RootfsView>, now: i64
     p.entries.insert(rel.to_owned(), e);
 }
 
-fn insert(p: &mut Planned, node: &Node, target: &str, ov: &Overrides) {
+fn insert(
+    p: &mut Planned,
+    node: &Node,
+    target: &str,
+    (image, ov): (Option<&RootfsView>, &Overrides),
+) -> Result<(), CopyError> {
     let rel = target.trim_start_matches('/').to_owned();
     if !rel.is_empty() {
+        check_kind(p, image, &rel, node.meta.is_dir())?;
         p.entries.insert(rel.clone(), entry_for(node, &rel, ov));
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -137,7 +151,7 @@ mod tests {
             node: root,
             items: vec![("a".into(), a), ("a/c.txt".into(), c)],
         }];
-        let p = plan_parents(&roots, "/dst", None, Overrides::default(), 7);
+        let p = plan_parents(&roots, "/dst", None, Overrides::default(), 7).unwrap();
         let got: Vec<(&str, u32)> = p
             .entries
             .iter()
@@ -148,7 +162,13 @@ mod tests {
             [("dst", 0o755), ("dst/a", 0o750), ("dst/a/c.txt", 0o640)]
         );
         assert_eq!(p.entries["dst"].mtime, 7, "the destination is made now");
-        let empty = plan_parents(&[], "/none", None, Overrides::default(), 7);
+        let nothing_kept = [Root {
+            node: node(t.path(), "", true),
+            items: Vec::new(),
+        }];
+        let empty = plan_parents(&nothing_kept, "/none", None, Overrides::default(), 7).unwrap();
         assert_eq!(empty.entries.keys().collect::<Vec<_>>(), ["none"]);
+        let no_root = plan_parents(&[], "/none", None, Overrides::default(), 7).unwrap();
+        assert!(no_root.entries.is_empty(), "no copy, no destination");
     }
 }

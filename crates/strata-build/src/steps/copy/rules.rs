@@ -40,6 +40,12 @@ pub enum CopyError {
     },
     #[error(transparent)]
     Chmod(#[from] ChmodError),
+    #[error("cannot replace to directory {path} with file")]
+    ReplaceDir { path: String },
+    #[error("cannot copy to non-directory: {path}")]
+    NotADir { path: String },
+    #[error("mkdir {path}: not a directory")]
+    ParentNotADir { path: String },
 }
 
 /// Owner and mode overrides of `--chown` / `--chmod`, and whose owners the sources keep.
@@ -141,7 +147,7 @@ pub fn plan(
         // One copier per source: hard links are kept among the files of one source.
         let mut links = Links::default();
         if node.meta.is_dir() {
-            add_dir(&mut p, walk, node, &dest_dir, image, &ov, &mut links);
+            add_dir(&mut p, walk, node, &dest_dir, image, &ov, &mut links)?;
         } else if extract(node) {
             // solver/llbsolver/file/unpack.go: the destination is `MkdirAll(dest, 0755, ch)`.
             new_dirs.mode = 0o755;
@@ -156,11 +162,68 @@ pub fn plan(
             } else {
                 dest_dir.clone()
             };
-            add_node(&mut p, node, &target, &ov, &mut links);
+            add_node(&mut p, node, &target, (image, &ov), &mut links)?;
         }
     }
+    check_parents(&p, image)?;
     add_parents_as(&mut p, image, now, new_dirs);
     Ok(p)
+}
+
+/// fsutil copy.go never replaces a path of the other kind: a non-directory copied where the
+/// destination has a directory fails in `ensureEmptyFileTarget`, a directory copied where it
+/// has a file (or a symlink) fails in `copyDirectoryOnly`. Dockerfile copies never set
+/// `AlwaysReplaceExistingDestPaths`, so this holds with `--link` too, where the destination is
+/// empty scratch (`image` is `None`) and only this step's own entries can clash. `rel` is the
+/// layer path; what is there is this step's entry, else the image's (not followed: `Lstat`).
+pub fn check_kind(
+    p: &Planned,
+    image: Option<&RootfsView>,
+    rel: &str,
+    src_is_dir: bool,
+) -> Result<(), CopyError> {
+    let path = format!("/{rel}");
+    let there_is_dir = match p.entries.get(rel) {
+        Some(e) => Some(matches!(e.kind, EntryKind::Dir)),
+        None => image
+            .and_then(|v| v.lookup_exact(&path))
+            .map(|f| f.meta.is_dir()),
+    };
+    match (src_is_dir, there_is_dir) {
+        (false, Some(true)) => Err(CopyError::ReplaceDir { path }),
+        (true, Some(false)) => Err(CopyError::NotADir { path }),
+        _ => Ok(()),
+    }
+}
+
+/// The directories above the copied entries must be directories where the image has them:
+/// fsutil's `MkdirAll` of the destination fails on a file (`mkdir /etc/passwd: not a
+/// directory` for `COPY f /etc/passwd/x`), naming the topmost one.
+pub fn check_parents(p: &Planned, image: Option<&RootfsView>) -> Result<(), CopyError> {
+    let Some(view) = image else {
+        return Ok(());
+    };
+    let mut parents = BTreeSet::new();
+    for path in p.entries.keys() {
+        let mut cur = path.as_str();
+        while let Some((parent, _)) = cur.rsplit_once('/') {
+            parents.insert(parent);
+            cur = parent;
+        }
+    }
+    let file = parents
+        .into_iter()
+        .filter(|d| !p.entries.contains_key(*d))
+        .find(|d| {
+            view.lookup_exact(&format!("/{d}"))
+                .is_some_and(|f| !f.meta.is_dir())
+        });
+    match file {
+        Some(d) => Err(CopyError::ParentNotADir {
+            path: format!("/{d}"),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn basename(p: &str) -> &str {
@@ -196,9 +259,10 @@ fn add_dir(
     image: Option<&RootfsView>,
     ov: &Overrides,
     links: &mut Links,
-) {
+) -> Result<(), CopyError> {
     let rel = dest.trim_start_matches('/').to_owned();
     if !rel.is_empty() {
+        check_kind(p, image, &rel, true)?;
         p.entries
             .insert(rel.clone(), dest_dir_entry(dir, dest, &rel, image, ov));
     }
@@ -208,8 +272,9 @@ fn add_dir(
         } else {
             format!("{rel}/{sub}")
         };
-        add_node(p, &node, &format!("/{target}"), ov, links);
+        add_node(p, &node, &format!("/{target}"), (image, ov), links)?;
     }
+    Ok(())
 }
 
 /// The directory a directory source is copied into. fsutil copy.go `prepareTargetDir` makes
@@ -238,11 +303,18 @@ fn dest_dir_entry(
     e
 }
 
-fn add_node(p: &mut Planned, node: &Node, target: &str, ov: &Overrides, links: &mut Links) {
+fn add_node(
+    p: &mut Planned,
+    node: &Node,
+    target: &str,
+    (image, ov): (Option<&RootfsView>, &Overrides),
+    links: &mut Links,
+) -> Result<(), CopyError> {
     let rel = target.trim_start_matches('/').to_owned();
     if rel.is_empty() {
-        return;
+        return Ok(());
     }
+    check_kind(p, image, &rel, node.meta.is_dir())?;
     let mut entry = entry_for(node, &rel, ov);
     if let Some(first) = links.source(&node.meta, &rel) {
         entry.kind = EntryKind::Hardlink { target: first };
@@ -251,6 +323,7 @@ fn add_node(p: &mut Planned, node: &Node, target: &str, ov: &Overrides, links: &
         p.files.push((rel.clone(), node.clone()));
     }
     p.entries.insert(rel, entry);
+    Ok(())
 }
 
 /// The layer entry for a source node: its kind, mode (`--chmod` applied) and mtime; its
@@ -332,6 +405,73 @@ mod tests {
         assert_eq!(absolute_dest("/x", "/srv"), ("/x".into(), false));
         assert_eq!(absolute_dest(".", "/srv"), ("/srv".into(), true));
         assert_eq!(absolute_dest("../etc/x", "/srv"), ("/etc/x".into(), false));
+    }
+
+    /// An image with the directory `/t/a/d`, the file `/t/f` and the symlink `/t/l -> a`.
+    fn image() -> (tempfile::TempDir, RootfsView) {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("t/a/d")).unwrap();
+        std::fs::write(t.path().join("t/f"), "f").unwrap();
+        std::os::unix::fs::symlink("a", t.path().join("t/l")).unwrap();
+        let view = RootfsView::new(vec![t.path().to_owned()]);
+        (t, view)
+    }
+
+    /// fsutil copy.go `ensureEmptyFileTarget` and `copyDirectoryOnly` (BuildKit v0.24).
+    #[test]
+    fn a_file_never_replaces_a_directory_nor_a_directory_a_file() {
+        let (_t, view) = image();
+        let p = Planned::default();
+        let kind = |rel, dir| check_kind(&p, Some(&view), rel, dir).map_err(|e| e.to_string());
+        assert_eq!(
+            kind("t/a/d", false),
+            Err("cannot replace to directory /t/a/d with file".into())
+        );
+        assert_eq!(
+            kind("t/f", true),
+            Err("cannot copy to non-directory: /t/f".into())
+        );
+        // `Lstat`: a symlink to a directory is not a directory to merge into, but a file may
+        // replace it.
+        assert_eq!(
+            kind("t/l", true),
+            Err("cannot copy to non-directory: /t/l".into())
+        );
+        assert_eq!(kind("t/l", false), Ok(()));
+        assert_eq!(kind("t/a/d", true), Ok(()), "directories merge");
+        assert_eq!(kind("t/f", false), Ok(()), "files are replaced");
+        assert_eq!(kind("t/new", false), Ok(()));
+        // Without an image (`--link`) only this step's own entries can clash.
+        let mut own = Planned::default();
+        own.entries
+            .insert("x".into(), Entry::new("x", EntryKind::Dir));
+        assert_eq!(check_kind(&own, None, "t/a/d", false).ok(), Some(()));
+        assert!(matches!(
+            check_kind(&own, None, "x", false),
+            Err(CopyError::ReplaceDir { .. })
+        ));
+    }
+
+    /// fsutil's `MkdirAll` of the destination: `mkdir /t/f: not a directory`.
+    #[test]
+    fn a_file_above_the_destination_is_refused_as_mkdir_refuses_it() {
+        let (_t, view) = image();
+        let mut p = Planned::default();
+        let file = |path: &str| {
+            let size = 0;
+            let source = FileSource::Bytes(Vec::new().into());
+            Entry::new(path, EntryKind::File { size, source })
+        };
+        p.entries.insert("t/f/x/y".into(), file("t/f/x/y"));
+        let err = check_parents(&p, Some(&view)).unwrap_err();
+        assert_eq!(err.to_string(), "mkdir /t/f: not a directory");
+        assert!(
+            check_parents(&p, None).is_ok(),
+            "--link: nothing to clash with"
+        );
+        let mut fine = Planned::default();
+        fine.entries.insert("t/a/d/z".into(), file("t/a/d/z"));
+        assert!(check_parents(&fine, Some(&view)).is_ok());
     }
 
     #[test]
