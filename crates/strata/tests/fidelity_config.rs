@@ -314,3 +314,54 @@ fn copy_history_is_written_as_buildkit_writes_it() {
         ]
     );
 }
+
+/// BuildKit's WORKDIR mkdir fails on a file in the path (`lstat /f/sub: not a directory`);
+/// the file is never replaced by a directory.
+#[test]
+#[ignore = "needs root"]
+fn workdir_through_a_file_fails_at_its_line() {
+    common::require_root(); // RUN in runc
+    let env = Env::with_base();
+    let ctx = env.context(
+        "wdfile",
+        &[(
+            "Dockerfile",
+            "FROM busybox:test\nRUN echo x > /f\nWORKDIR /f/sub\n",
+        )],
+    );
+    let err = env.build_fails(&ctx);
+    assert!(
+        err.contains("Dockerfile:3") && err.contains("mkdir /f: not a directory"),
+        "{err}"
+    );
+}
+
+/// convert.go dispatchCopy with `--from=scratch`: the empty image's root is an empty
+/// directory, so copying `/` makes the destination directory (0755) and nothing else.
+#[test]
+#[ignore = "needs root"]
+fn copy_from_scratch_root_makes_an_empty_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    common::require_root(); // unpacking keeps the layers' owners (lchown)
+    let env = Env::with_base();
+    let ctx = env.context(
+        "scratchroot",
+        &[(
+            "Dockerfile",
+            "FROM busybox:test\nCOPY --from=scratch / /s/\nCOPY --from=scratch / /t\n",
+        )],
+    );
+    let (out, _) = env.build_rootfs(&ctx, "out");
+    for d in ["s", "t"] {
+        let meta = std::fs::metadata(out.join(d)).unwrap();
+        assert!(
+            meta.is_dir() && meta.permissions().mode() & 0o7777 == 0o755,
+            "/{d}"
+        );
+        assert_eq!(
+            std::fs::read_dir(out.join(d)).unwrap().count(),
+            0,
+            "/{d} is empty"
+        );
+    }
+}

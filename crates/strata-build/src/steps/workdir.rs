@@ -6,11 +6,10 @@
 use strata_archive::{Entry, EntryKind};
 
 use crate::error::Result;
-use crate::sources::rootfs::RootfsView;
 use crate::sources::users::resolve_chown;
 use crate::state::cache::KeyBuilder;
 use crate::state::stage::StageState;
-use crate::steps::copy::rules::{absolute_dest, add_parents, Planned};
+use crate::steps::copy::rules::{absolute_dest, add_parents_as, check_parents, NewDirs, Planned};
 use crate::steps::{Step, StepEnv};
 
 pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>, path: &str) -> Result<bool> {
@@ -44,18 +43,11 @@ pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>, path: &st
     (dir.uid, dir.gid) = owner;
     dir.mtime = env.clock.now_secs();
     planned.entries.insert(rel, dir);
-    add_parents(&mut planned, Some(&view), env.clock.now_secs());
-    own_created_parents(&mut planned, &view, owner);
+    // A file on the way is an error (BuildKit: `lstat /f/sub: not a directory`), not replaced.
+    check_parents(&planned, Some(&view)).map_err(|e| step.fail(e))?;
+    let created = NewDirs { mode: 0o755, owner };
+    add_parents_as(&mut planned, Some(&view), env.clock.now_secs(), created);
     let layer = env.store_layer(planned.entries.into_values().collect())?;
     env.record_layer(stage, key, Some(layer), created_by)?;
     Ok(false)
-}
-
-/// Gives `owner` every planned directory the image does not already have.
-fn own_created_parents(planned: &mut Planned, view: &RootfsView, owner: (u32, u32)) {
-    for (rel, entry) in planned.entries.iter_mut() {
-        if view.lookup_exact(&format!("/{rel}")).is_none() {
-            (entry.uid, entry.gid) = owner;
-        }
-    }
 }

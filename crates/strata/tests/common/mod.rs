@@ -78,6 +78,7 @@ impl Env {
 
     /// Writes a build context from (path, content) pairs; returns its directory.
     pub fn context(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
+        assert_ne!(name, "root", "the store lives in root/");
         let dir = self.dir.path().join(name);
         for (rel, content) in files {
             let p = dir.join(rel);

@@ -23,6 +23,9 @@ const HEREDOCS: &str = "heredoc";
 const DOWNLOADS: &str = "url";
 const CHECKOUTS: &str = "git";
 
+/// Where [`TempSources::empty_root`] is made.
+const EMPTY_ROOT: &str = "empty-root";
+
 /// A scratch directory for sources that must become files first; removed when dropped.
 pub struct TempSources {
     dir: tempfile::TempDir,
@@ -51,6 +54,16 @@ impl TempSources {
     /// Whether `path` is a git checkout made here (its tree is walked on disk).
     pub fn holds_git(&self, path: &Path) -> bool {
         path.starts_with(self.dir.path().join(CHECKOUTS))
+    }
+
+    /// An empty root directory (0755, made now): what a stage or image without layers
+    /// (`--from=scratch`) reads as `/`, as BuildKit's empty snapshot.
+    pub fn empty_root(&self) -> Result<PathBuf> {
+        let root = self.dir.path().join(EMPTY_ROOT);
+        std::fs::create_dir_all(&root).map_err(BuildError::io("creating", &root))?;
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755))
+            .map_err(BuildError::io("setting the mode of", &root))?;
+        Ok(root)
     }
 
     /// Checks a resolved git source out into a directory of its own.

@@ -120,8 +120,8 @@ pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result
         _ => None,
     };
     let excludes = PathFilter::new(None, &spec.excludes).map_err(|e| step.fail(bad_exclude(e)))?;
-    let origin = open_origin(env, step, &spec)?;
     let tmp = TempSources::new(env.store)?;
+    let origin = open_origin(env, step, &spec, &tmp)?;
     let t0 = std::time::Instant::now();
     let sources = if spec.parents {
         Sources::Parents(gather_parents(step, &spec, &origin)?)
@@ -384,7 +384,14 @@ impl Origin {
     }
 }
 
-fn open_origin(env: &StepEnv<'_>, step: &Step<'_>, spec: &Spec) -> Result<Origin> {
+/// The build context, or the stage or image `--from` names; one without layers reads as an
+/// empty root directory.
+fn open_origin(
+    env: &StepEnv<'_>,
+    step: &Step<'_>,
+    spec: &Spec,
+    tmp: &TempSources,
+) -> Result<Origin> {
     let Some(from) = &spec.from else {
         return Ok(Origin::Context(env.context()?));
     };
@@ -393,7 +400,11 @@ fn open_origin(env: &StepEnv<'_>, step: &Step<'_>, spec: &Spec) -> Result<Origin
         .source(from, step.stage)
         .map_err(|e| step.fail(e))?;
     let (state, identity) = source.state(env.architecture)?;
-    let view = state.view(env.store, env.snapshots)?;
+    let view = if state.layers.is_empty() {
+        RootfsView::new(vec![tmp.empty_root()?])
+    } else {
+        state.view(env.store, env.snapshots)?
+    };
     Ok(Origin::View { view, identity })
 }
 

@@ -37,7 +37,7 @@ pub struct Root {
 }
 
 /// Plans the layer entries of a `--parents` copy into `dest`: every kept item at
-/// `dest/<path below its root>`, missing directories above made as [`add_parents`] makes
+/// `dest/<path below its root>`, missing directories above made as [`add_parents_as`] makes
 /// them (the destination itself 0755, not the root's mode, as BuildKit's `MkdirAll`).
 pub fn plan_parents(
     roots: &[Root],

@@ -85,13 +85,6 @@ pub struct NewDirs {
     pub owner: (u32, u32),
 }
 
-impl NewDirs {
-    pub const ROOT: NewDirs = NewDirs {
-        mode: 0o755,
-        owner: (0, 0),
-    };
-}
-
 /// Parses `--chmod` (octal or symbolic).
 pub fn parse_chmod(value: &str) -> Result<Chmod, CopyError> {
     Ok(Chmod::parse(value)?)
@@ -357,12 +350,7 @@ pub fn entry_for(node: &Node, rel: &str, ov: &Overrides) -> Entry {
 }
 
 /// Adds every missing ancestor directory: with the image's metadata where it exists (as an
-/// overlay diff would show it), else 0755 root-owned, made now.
-pub fn add_parents(p: &mut Planned, image: Option<&RootfsView>, now: i64) {
-    add_parents_as(p, image, now, NewDirs::ROOT);
-}
-
-/// [`add_parents`], the directories missing from the image made as `new` says.
+/// overlay diff would show it), else made now as `new` says (mode and owner).
 pub fn add_parents_as(p: &mut Planned, image: Option<&RootfsView>, now: i64, new: NewDirs) {
     let mut parents = BTreeSet::new();
     for path in p.entries.keys() {
