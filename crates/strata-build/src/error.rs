@@ -204,6 +204,10 @@ pub enum StepError {
     },
     #[error("{flag} cannot be used with a heredoc source")]
     HeredocWith { flag: &'static str },
+    /// BuildKit makes a heredoc source with `llb.Mkfile(path.Join("/", name))` in an empty
+    /// image, which fails for a name below a directory (or none at all).
+    #[error("heredoc name {name:?} is not a file name")]
+    HeredocName { name: String },
     #[error("unsupported instruction")]
     UnsupportedInstruction,
     #[error(transparent)]

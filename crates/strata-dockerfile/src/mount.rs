@@ -300,6 +300,32 @@ fn parse_sharing(value: &str) -> Result<Sharing, MountError> {
 }
 
 /// Validation and BuildKit's defaults once every field is known.
+/// Options the mount's type never uses are refused rather than ignored (BuildKit parses them
+/// for every type and ignores them where they mean nothing: `env` outside secrets, `from`,
+/// `source` and `id` on a tmpfs, `id` on a bind, `rw` on a secret or ssh socket, which are
+/// always read-only; a cache `source` needs `from`, which it selects from).
+fn refuse_unused(m: &Mount, ro_auto: bool) -> Result<(), MountError> {
+    let not_for = |key: &str| {
+        Err(MountError::KeyNotForType {
+            key: key.into(),
+            kind: m.kind,
+        })
+    };
+    let rw = !ro_auto && !m.read_only;
+    match m.kind {
+        _ if m.env.is_some() && m.kind != MountKind::Secret => not_for("env"),
+        MountKind::Tmpfs if m.from.is_some() => not_for("from"),
+        MountKind::Tmpfs if m.source.is_some() => not_for("source"),
+        MountKind::Tmpfs | MountKind::Bind if m.id.is_some() => not_for("id"),
+        MountKind::Secret | MountKind::Ssh if rw => not_for("readwrite"),
+        MountKind::Ssh if m.from.is_some() => not_for("from"),
+        MountKind::Cache if m.source.is_some() && m.from.is_none() => Err(MountError::Invalid(
+            "a cache mount's source selects a path of its from= stage or image: give from=".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn finish(mut m: Mount, ro_auto: bool) -> Result<Mount, MountError> {
     let file_info_allowed = matches!(
         m.kind,
@@ -317,6 +343,7 @@ fn finish(mut m: Mount, ro_auto: bool) -> Result<Mount, MountError> {
             });
         }
     }
+    refuse_unused(&m, ro_auto)?;
     if ro_auto {
         m.read_only = !matches!(m.kind, MountKind::Cache | MountKind::Tmpfs);
     }
@@ -476,6 +503,37 @@ mod tests {
         "type=cache,id=a,target=/t,sharing=locked,mode=0700,uid=1,gid=2",
         "type=ssh",
     ];
+
+    #[test]
+    fn options_a_type_does_not_use_are_refused() {
+        for (spec, key) in [
+            ("type=cache,target=/c,env=X", "env"),
+            ("type=bind,target=/b,env=X", "env"),
+            ("type=tmpfs,target=/t,from=x", "from"),
+            ("type=tmpfs,target=/t,source=x", "source"),
+            ("type=tmpfs,target=/t,id=x", "id"),
+            ("type=bind,target=/b,id=x", "id"),
+            ("type=secret,id=s,rw", "readwrite"),
+            ("type=ssh,readwrite=true", "readwrite"),
+            ("type=ssh,from=x", "from"),
+        ] {
+            assert!(
+                matches!(parse_mount(spec, None), Err(MountError::KeyNotForType { key: k, .. }) if k == key),
+                "{spec}"
+            );
+        }
+        assert!(matches!(
+            parse_mount("type=cache,target=/c,source=sub", None),
+            Err(MountError::Invalid(_))
+        ));
+        for ok in [
+            "type=secret,id=s,ro",
+            "type=tmpfs,target=/t,ro",
+            "type=cache,target=/c,from=x,source=s",
+        ] {
+            parse_mount(ok, None).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+    }
 
     #[test]
     fn the_option_tables_are_what_the_parser_accepts() {

@@ -139,9 +139,12 @@ fn user_mount(m: &MountSpec) -> Result<Mount> {
             ]));
             Ok(mount)
         }
-        MountKind::Tmpfs { size } => {
+        MountKind::Tmpfs { size, readonly } => {
             let mut options = vec!["nosuid".to_string(), "nodev".into(), "mode=1777".into()];
             options.extend(size.map(|s| format!("size={s}")));
+            if *readonly {
+                options.push("ro".into());
+            }
             Ok(MountBuilder::default()
                 .destination(&m.target)
                 .typ("tmpfs")
@@ -249,6 +252,7 @@ mod tests {
             target: "/tmp".into(),
             kind: MountKind::Tmpfs {
                 size: Some(1 << 20),
+                readonly: true,
             },
         });
         let v = json(&s);
@@ -279,10 +283,8 @@ mod tests {
             .unwrap()
             .contains(&"ro".into()));
         assert_eq!(mounts[9]["options"], serde_json::json!(["rbind", "ro"]));
-        assert!(mounts[10]["options"]
-            .as_array()
-            .unwrap()
-            .contains(&"size=1048576".into()));
+        let tmpfs = mounts[10]["options"].as_array().unwrap();
+        assert!(tmpfs.contains(&"size=1048576".into()) && tmpfs.contains(&"ro".into()));
         assert_eq!(v["linux"]["cgroupsPath"], "/strata/x");
     }
 }

@@ -312,7 +312,10 @@ mod tests {
         spec.cwd = "/work".into();
         spec.mounts.push(crate::spec::MountSpec {
             target: "/cache".into(),
-            kind: crate::spec::MountKind::Tmpfs { size: None },
+            kind: crate::spec::MountKind::Tmpfs {
+                size: None,
+                readonly: false,
+            },
         });
         let t = mount_targets(&spec);
         assert!(t.contains(&"/cache") && t.contains(&"/work") && t.contains(&"/etc/hosts"));

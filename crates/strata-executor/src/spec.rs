@@ -19,8 +19,8 @@ pub enum Network {
 pub enum MountKind {
     /// A recursive bind mount of a host path.
     Bind { source: PathBuf, readonly: bool },
-    /// A fresh tmpfs, optionally size-limited (bytes).
-    Tmpfs { size: Option<u64> },
+    /// A fresh tmpfs, optionally size-limited (bytes) and read-only.
+    Tmpfs { size: Option<u64>, readonly: bool },
 }
 
 /// One extra mount in the container.
@@ -154,7 +154,10 @@ mod tests {
                 |s| {
                     s.mounts.push(MountSpec {
                         target: "/a/../b".into(),
-                        kind: MountKind::Tmpfs { size: None },
+                        kind: MountKind::Tmpfs {
+                            size: None,
+                            readonly: false,
+                        },
                     })
                 },
                 "without '..'",

@@ -189,6 +189,7 @@ fn bind_mounts_respect_readonly_and_tmpfs_works() {
             target: "/scratch".into(),
             kind: MountKind::Tmpfs {
                 size: Some(1 << 20),
+                readonly: false,
             },
         },
     ];

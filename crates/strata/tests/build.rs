@@ -218,6 +218,9 @@ fn add_unpacks_local_archives_and_onbuild_triggers_run() {
         std::fs::read_to_string(out.join("t.txt")).unwrap(),
         "fired\n"
     );
+    // The triggers ran here; the child image does not carry them on (initOnBuildTriggers).
+    env.build(&["-t", "child:1", child.to_str().unwrap()]);
+    assert!(env.inspect("child:1")["Config"]["config"]["OnBuild"].is_null());
 }
 
 #[test]

@@ -633,3 +633,26 @@ fn copy_chmod_symbolic_modes_as_buildkit() {
         assert!(stderr(&out).contains(message), "{}", stderr(&out));
     }
 }
+
+/// convert.go `dispatchCopy`: a heredoc source is `llb.Mkfile(path.Join("/", name))` in an
+/// empty image, so its name is a file name in the image and never a path on the host:
+/// `<<"../../x"` is `x`, `<<"/tmp/x"` fails (no `/tmp` there).
+#[test]
+fn heredoc_names_stay_inside_the_image() {
+    let env = Env::empty();
+    let host = env.path("escaped");
+    let df = format!(
+        "FROM scratch\nCOPY <<\"{h}\" /d/\npwned\n{h}\n",
+        h = host.display()
+    );
+    let bad = env.context("abs", &[("Dockerfile", &df)]);
+    let err = env.build_fails(&bad);
+    assert!(err.contains("is not a file name"), "{err}");
+    assert!(!host.exists(), "nothing written on the host");
+
+    let df = "FROM scratch\nCOPY <<\"../../../../up\" /d/\nbody\n../../../../up\n";
+    let ctx = env.context("dotdot", &[("Dockerfile", df)]);
+    let (out, _) = env.build_rootfs(&ctx, "out");
+    assert_eq!(std::fs::read_to_string(out.join("d/up")).unwrap(), "body\n");
+    assert!(!env.dir.path().join("up").exists() && !env.root().join("up").exists());
+}

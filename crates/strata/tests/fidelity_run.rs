@@ -110,3 +110,34 @@ fn a_hard_link_to_a_lower_file_survives_in_the_image() {
     );
     assert_eq!(a.ino(), b.ino(), "one file, two names");
 }
+
+/// convert_runmount.go: `uid`, `gid` and `mode` set the owner and mode of a cache mount's
+/// directory (`setCacheUIDGID`) and of a secret's file (`dispatchSecret`); `ro` makes a tmpfs
+/// read-only (`llb.Readonly`).
+#[test]
+#[ignore = "needs root"]
+fn mount_owner_mode_and_readonly_options_take_effect() {
+    common::require_root(); // RUN in runc
+    let env = Env::with_base();
+    let ctx = env.context(
+        "mountopts",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox:test\n\
+                 RUN --mount=type=cache,target=/c,uid=1000,gid=1000,mode=0750 stat -c '%u:%g %a' /c > /cache-stat\n\
+                 RUN --mount=type=secret,id=tok,uid=1000,gid=1000,mode=0440 stat -c '%u:%g %a' /run/secrets/tok > /secret-stat\n\
+                 RUN --mount=type=tmpfs,target=/t,ro sh -c 'touch /t/x 2>/dev/null && echo writable || echo readonly' > /tmpfs-ro\n",
+            ),
+            ("tok.txt", "s3cret"),
+        ],
+    );
+    let out = env.path("out");
+    let secret = format!("id=tok,src={}", ctx.join("tok.txt").display());
+    let dest = format!("type=local,dest={}", out.display());
+    env.build(&["--secret", &secret, "-o", &dest, ctx.to_str().unwrap()]);
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+    assert_eq!(read("cache-stat"), "1000:1000 750\n");
+    assert_eq!(read("secret-stat"), "1000:1000 440\n");
+    assert_eq!(read("tmpfs-ro"), "readonly\n");
+}

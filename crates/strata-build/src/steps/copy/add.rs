@@ -93,7 +93,12 @@ impl TempSources {
         Ok(tree)
     }
 
+    /// A path for a file called `name` (one plain path component) of `kind`.
     fn file(&self, kind: &str, name: &str) -> Result<PathBuf> {
+        if !is_file_name(name) {
+            let err = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name");
+            return Err(BuildError::io("naming a source file", Path::new(name))(err));
+        }
         let digest = Digest::of(name.as_bytes());
         let d = self.dir.path().join(kind).join(digest.short());
         std::fs::create_dir_all(&d).map_err(BuildError::io("creating", &d))?;
@@ -107,9 +112,11 @@ impl TempSources {
             .map(|p| match p {
                 Pending::Node(n) => Ok(n),
                 Pending::Heredoc { name, content } => {
-                    let path = self.file(HEREDOCS, &name)?;
+                    let file = heredoc_file_name(&name)
+                        .ok_or_else(|| step.fail(StepError::HeredocName { name: name.clone() }))?;
+                    let path = self.file(HEREDOCS, &file)?;
                     write_file(&path, content.as_bytes(), 0o644, None)?;
-                    node(&name, path)
+                    node(&file, path)
                 }
                 Pending::Url {
                     url,
@@ -316,6 +323,20 @@ fn write_file(path: &Path, bytes: &[u8], mode: u32, mtime: Option<i64>) -> Resul
     Ok(())
 }
 
+/// The file a heredoc source becomes: `path.Join("/", name)` must be one file directly
+/// under `/` (BuildKit's `Mkfile` in an empty image), so `<<"/x"` is `x`, and `<<"a/b"`,
+/// `<<".."` are refused. Never a path outside the temp directory.
+fn heredoc_file_name(name: &str) -> Option<String> {
+    let clean = strata_oci::path::clean(&format!("/{name}"));
+    let file = clean.strip_prefix('/')?;
+    is_file_name(file).then(|| file.to_owned())
+}
+
+/// One plain path component: not empty, `.`, `..`, and without `/`.
+fn is_file_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains('/')
+}
+
 fn node(name: &str, real: PathBuf) -> Result<Node> {
     let meta = std::fs::symlink_metadata(&real).map_err(BuildError::io("reading", &real))?;
     Ok(Node {
@@ -431,4 +452,21 @@ fn archive_entry<R: Read>(
     (e.uid, e.gid) = (uid, gid);
     e.mtime = h.mtime().unwrap_or(0) as i64;
     Ok(Some(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heredoc_names_never_leave_the_temp_dir() {
+        assert_eq!(heredoc_file_name("EOT").as_deref(), Some("EOT"));
+        assert_eq!(heredoc_file_name("/x").as_deref(), Some("x"));
+        assert_eq!(heredoc_file_name("./x").as_deref(), Some("x"));
+        // Go's path.Join("/", …) stops `..` at the root.
+        assert_eq!(heredoc_file_name("../../../../HD2").as_deref(), Some("HD2"));
+        for bad in ["/tmp/HD_ESCAPE", "..", "a/b", "", "/"] {
+            assert_eq!(heredoc_file_name(bad), None, "{bad:?}");
+        }
+    }
 }

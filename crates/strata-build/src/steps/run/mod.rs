@@ -168,9 +168,11 @@ fn proxy_env(
     };
     let mut out = Vec::new();
     for proxy in PROXIES {
+        // proxyEnvList passes only values that are set.
         let Some(value) = build_args
             .iter()
             .find_map(|(k, v)| k.eq_ignore_ascii_case(proxy).then_some(v))
+            .filter(|v| !v.is_empty())
         else {
             continue;
         };

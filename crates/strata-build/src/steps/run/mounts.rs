@@ -229,7 +229,10 @@ pub fn prepare(
             Kind::Cache => cache(env, step, m, &target, &mut p)?,
             Kind::Tmpfs => p.specs.push(MountSpec {
                 target,
-                kind: MountKind::Tmpfs { size: m.size },
+                kind: MountKind::Tmpfs {
+                    size: m.size,
+                    readonly: m.read_only,
+                },
             }),
             Kind::Secret => secret(env, step, m, &target, &mut p)?,
             Kind::Ssh => ssh(env, step, m, &target, &mut p)?,

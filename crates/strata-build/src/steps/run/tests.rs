@@ -246,6 +246,7 @@ mod through_fake {
         opts.build_args
             .insert("HTTP_PROXY".into(), "http://proxy:3128".into());
         opts.build_args.insert("No_Proxy".into(), "from-arg".into());
+        opts.build_args.insert("ftp_proxy".into(), String::new());
         let first = f.build(&opts, &sandbox).unwrap();
         let env = &sandbox.runs()[0].env;
         for want in [
