@@ -296,8 +296,8 @@ fn plan_nodes(
             && strata_archive::is_archive(&n.real).unwrap_or(false)
     };
     let walk = |n: &Node| match tmp.holds_git(&n.real) {
-        true => kept(add::walk_checkout(n), excludes),
-        false => walk_kept(&fs, n, excludes),
+        true => Ok(kept(add::walk_checkout(n)?, excludes)),
+        false => Ok(walk_kept(&fs, n, excludes)),
     };
     plan(
         &walk,

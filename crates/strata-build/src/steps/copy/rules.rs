@@ -46,7 +46,17 @@ pub enum CopyError {
     NotADir { path: String },
     #[error("mkdir {path}: not a directory")]
     ParentNotADir { path: String },
+    /// An entry below a source directory could not be read (listed or stat'ed).
+    #[error("reading {path}")]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
+
+/// What is below a directory source (filtered by `--exclude`), or why it cannot be listed.
+pub type Walk<'a> = dyn Fn(&Node) -> Result<Vec<(String, Node)>, CopyError> + 'a;
 
 /// Owner and mode overrides of `--chown` / `--chmod`, and whose owners the sources keep.
 #[derive(Debug, Clone, Default)]
@@ -115,7 +125,7 @@ pub struct Planned {
 /// `dest` resolved against `image` (the destination stage's filesystem; `None` with --link);
 /// `walk` lists what is below a directory source (filtered by `--exclude`).
 pub fn plan(
-    walk: &dyn Fn(&Node) -> Vec<(String, Node)>,
+    walk: &Walk<'_>,
     sources: &[Node],
     (dest, dest_is_dir_hint): (&str, bool),
     image: Option<&RootfsView>,
@@ -246,7 +256,7 @@ impl Links {
 
 fn add_dir(
     p: &mut Planned,
-    walk: &dyn Fn(&Node) -> Vec<(String, Node)>,
+    walk: &Walk<'_>,
     dir: &Node,
     dest: &str,
     image: Option<&RootfsView>,
@@ -259,7 +269,7 @@ fn add_dir(
         p.entries
             .insert(rel.clone(), dest_dir_entry(dir, dest, &rel, image, ov));
     }
-    for (sub, node) in walk(dir) {
+    for (sub, node) in walk(dir)? {
         let target = if rel.is_empty() {
             sub
         } else {
