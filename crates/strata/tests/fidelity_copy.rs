@@ -6,75 +6,10 @@
 
 mod common;
 
-use std::io::Read;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use common::{set_mode, stderr, Env};
-
-/// One tar entry of a built layer.
-#[derive(Debug, Clone)]
-struct Row {
-    path: String,
-    /// `f` file, `d` directory, `l` symlink, `h` hard link.
-    kind: char,
-    mode: u32,
-    owner: (u64, u64),
-    mtime: u64,
-    link: String,
-    data: Vec<u8>,
-}
-
-/// The entries of every layer of `image` above the base, one Vec per layer.
-fn layers(env: &Env, image: &str) -> Vec<Vec<Row>> {
-    let manifest = env.inspect(image)["Manifest"].clone();
-    let layers = manifest["layers"].as_array().unwrap().clone();
-    layers[1..]
-        .iter()
-        .map(|l| {
-            let digest = l["digest"].as_str().unwrap();
-            let hex = digest.strip_prefix("sha256:").unwrap();
-            let blob = std::fs::read(env.root().join("blobs/sha256").join(hex)).unwrap();
-            read_layer(&strata_testkit::gunzip(&blob))
-        })
-        .collect()
-}
-
-fn read_layer(tar_bytes: &[u8]) -> Vec<Row> {
-    let mut ar = tar::Archive::new(tar_bytes);
-    let mut rows = Vec::new();
-    for e in ar.entries().unwrap() {
-        let mut e = e.unwrap();
-        let h = e.header().clone();
-        let kind = match h.entry_type() {
-            tar::EntryType::Directory => 'd',
-            tar::EntryType::Symlink => 'l',
-            tar::EntryType::Link => 'h',
-            _ => 'f',
-        };
-        let mut data = Vec::new();
-        e.read_to_end(&mut data).unwrap();
-        rows.push(Row {
-            path: e
-                .path()
-                .unwrap()
-                .to_string_lossy()
-                .trim_end_matches('/')
-                .to_owned(),
-            kind,
-            mode: h.mode().unwrap() & 0o7777,
-            owner: (h.uid().unwrap(), h.gid().unwrap()),
-            mtime: h.mtime().unwrap(),
-            link: h
-                .link_name()
-                .unwrap()
-                .map(|l| l.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            data,
-        });
-    }
-    rows
-}
+use common::{layers, set_mode, stderr, Env, Row};
 
 /// The entry at `path` in any of the layers (the last layer holding it wins).
 fn row(layers: &[Vec<Row>], path: &str) -> Row {
