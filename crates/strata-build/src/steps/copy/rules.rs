@@ -234,13 +234,14 @@ fn basename(p: &str) -> &str {
 }
 
 /// The first layer path of every multiply-linked inode copied so far (fsutil copy
-/// hardlink.go `getLinkSource`: later paths of the inode become links to it).
+/// hardlink.go `getLinkSource`: later paths of the inode become links to it). One per
+/// source; the cache key's description of a source ([`super::describe`]) uses the same rule.
 #[derive(Default)]
-struct Links(HashMap<(u64, u64), String>);
+pub struct Links(HashMap<(u64, u64), String>);
 
 impl Links {
     /// The earlier path `meta`'s inode was copied to, or `None` (and `rel` recorded).
-    fn source(&mut self, meta: &Metadata, rel: &str) -> Option<String> {
+    pub fn source(&mut self, meta: &Metadata, rel: &str) -> Option<String> {
         if !meta.is_file() || meta.nlink() < 2 {
             return None;
         }
