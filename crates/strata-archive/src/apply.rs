@@ -14,7 +14,7 @@ use std::ffi::OsStr;
 use std::fs::{self, OpenOptions, Permissions};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use tar::EntryType;
 
@@ -81,6 +81,7 @@ pub fn apply_layer<R: Read>(tar: R, dest: &Path, opts: &ApplyOptions) -> Result<
         cmp_buf: Vec::new(),
         parent_cache: None,
         reuse: opts.reuse.as_deref().and_then(|r| Reuse::open(r, dest)),
+        reused: HashSet::new(),
     };
     let mut last: Option<String> = None;
     let entries = archive.entries().map_err(|source| Error::ReadTar {
@@ -111,6 +112,10 @@ struct Applier<'a> {
     cmp_buf: Vec<u8>,
     parent_cache: Option<(PathBuf, PathBuf)>,
     reuse: Option<Reuse>,
+    /// Inodes of the reuse dir linked into `dest` so far (dev, ino): one is never linked at a
+    /// second path, where the layer has two files, not a hard link (the reuse dir may hold
+    /// them as one inode), so the inodes of `dest` are the layer's.
+    reused: HashSet<(u64, u64)>,
 }
 
 const BUF_SIZE: usize = 256 * 1024;
@@ -255,12 +260,13 @@ impl Applier<'_> {
         };
         let expected = e.size();
         let (mut file, mut written) = match self.reuse_candidate(target, meta, expected) {
-            Some(cand) => {
+            Some((cand, inode)) => {
                 self.cmp_buf.resize(BUF_SIZE, 0);
                 let bufs = (&mut self.buf[..], &mut self.cmp_buf[..]);
                 match reuse::link_or_write(e, cand, target, bufs, create) {
                     Ok(Outcome::Linked(n)) => {
                         self.check_size(name, expected, n)?;
+                        self.reused.insert(inode);
                         self.stats.linked += 1;
                         return Ok(true);
                     }
@@ -298,9 +304,15 @@ impl Applier<'_> {
         Ok(())
     }
 
-    /// A file of the reuse dir at `target`'s place that may be linked: same size, mode, owner
-    /// and mtime, no xattrs (bytes are compared by the caller).
-    fn reuse_candidate(&self, target: &Path, meta: &Meta, size: u64) -> Option<std::fs::File> {
+    /// A file of the reuse dir at `target`'s place that may be linked, with its inode: same
+    /// size, mode, owner and mtime, no xattrs (bytes are compared by the caller), and not
+    /// linked at another path of `dest` already.
+    fn reuse_candidate(
+        &self,
+        target: &Path,
+        meta: &Meta,
+        size: u64,
+    ) -> Option<(std::fs::File, (u64, u64))> {
         let reuse = self.reuse.as_ref()?;
         let (uid, gid) = self.owner(meta)?;
         if !meta.xattrs.is_empty() {
@@ -315,7 +327,10 @@ impl Applier<'_> {
             mtime: meta.mtime,
             mtime_nsec: meta.mtime_nsec,
         };
-        reuse.candidate(rel, &want)
+        let file = reuse.candidate(rel, &want)?;
+        let st = file.metadata().ok()?;
+        let inode = (st.dev(), st.ino());
+        (!self.reused.contains(&inode)).then_some((file, inode))
     }
 
     fn hardlink<R: Read>(

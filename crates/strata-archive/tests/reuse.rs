@@ -93,6 +93,40 @@ fn identical_files_are_linked_and_changed_ones_written() {
     assert_eq!(fs::read(old.join("app/big.bin")).unwrap(), big(400_000, 0));
 }
 
+/// The reuse dir holds `a` and `b` as one inode (a hard link in its layer); the new layer
+/// has them as two identical files. Linking both from there would make them one inode in
+/// the new unpack, a hard link the layer does not have (COPY --from would then copy it as
+/// a link): only the first is linked, the second written. A real link in the layer still is.
+#[test]
+fn one_reused_inode_is_never_linked_at_two_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    let link = strata_archive::EntryKind::Hardlink {
+        target: "app/a".into(),
+    };
+    let linked = vec![
+        Entry::dir("app", 0o755),
+        file("app/a", b"same\n", 0o644),
+        Entry::new("app/b", link.clone()),
+    ];
+    unpack(&tar_bytes(linked.clone()), &old, None);
+    assert_eq!(ino(&old.join("app/a")), ino(&old.join("app/b")));
+    let separate = vec![
+        Entry::dir("app", 0o755),
+        file("app/a", b"same\n", 0o644),
+        file("app/b", b"same\n", 0o644),
+    ];
+    let stats = unpack(&tar_bytes(separate), &new, Some(&old));
+    assert_eq!(stats.linked, 1, "{stats:?}");
+    assert_eq!(ino(&old.join("app/a")), ino(&new.join("app/a")));
+    assert_ne!(ino(&new.join("app/a")), ino(&new.join("app/b")));
+    assert_eq!(fs::read(new.join("app/b")).unwrap(), b"same\n");
+
+    let again = dir.path().join("again");
+    unpack(&tar_bytes(linked), &again, Some(&new));
+    assert_eq!(ino(&again.join("app/a")), ino(&again.join("app/b")));
+}
+
 #[test]
 fn metadata_differences_are_not_linked() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,64 +7,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::{stderr, Env};
-
-/// One tar entry of a built layer: path, kind (`f`, `d`, `l`, `h`), mode, owner, content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Row {
-    path: String,
-    kind: char,
-    mode: u32,
-    owner: (u64, u64),
-    data: Vec<u8>,
-}
-
-/// The entries of every layer of `image` above the base, one Vec per layer.
-fn layers(env: &Env, image: &str) -> Vec<Vec<Row>> {
-    let manifest = env.inspect(image)["Manifest"].clone();
-    let layers = manifest["layers"].as_array().unwrap().clone();
-    layers[1..]
-        .iter()
-        .map(|l| {
-            let digest = l["digest"].as_str().unwrap();
-            let hex = digest.strip_prefix("sha256:").unwrap();
-            let blob = std::fs::read(env.root().join("blobs/sha256").join(hex)).unwrap();
-            read_layer(&strata_testkit::gunzip(&blob))
-        })
-        .collect()
-}
-
-fn read_layer(tar_bytes: &[u8]) -> Vec<Row> {
-    let mut ar = tar::Archive::new(tar_bytes);
-    let mut rows = Vec::new();
-    for e in ar.entries().unwrap() {
-        let mut e = e.unwrap();
-        let h = e.header().clone();
-        let kind = match h.entry_type() {
-            tar::EntryType::Directory => 'd',
-            tar::EntryType::Symlink => 'l',
-            tar::EntryType::Link => 'h',
-            _ => 'f',
-        };
-        let mut data = Vec::new();
-        e.read_to_end(&mut data).unwrap();
-        let path = e.path().unwrap().to_string_lossy().into_owned();
-        rows.push(Row {
-            path: path.trim_end_matches('/').to_owned(),
-            kind,
-            mode: h.mode().unwrap() & 0o7777,
-            owner: (h.uid().unwrap(), h.gid().unwrap()),
-            data,
-        });
-    }
-    rows
-}
+use common::{layers, stderr, Env, Row};
 
 /// (path, kind, mode) of every entry of a layer.
 fn shape(layer: &[Row]) -> Vec<(&str, char, u32)> {

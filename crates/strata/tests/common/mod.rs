@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -154,4 +155,68 @@ pub fn tree(dir: &Path) -> Vec<String> {
 
 pub fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// One tar entry of a built layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub path: String,
+    /// `f` file, `d` directory, `l` symlink, `h` hard link.
+    pub kind: char,
+    pub mode: u32,
+    pub owner: (u64, u64),
+    pub mtime: u64,
+    pub link: String,
+    pub data: Vec<u8>,
+}
+
+/// The entries of every layer of `image` above the base, one Vec per layer.
+pub fn layers(env: &Env, image: &str) -> Vec<Vec<Row>> {
+    let manifest = env.inspect(image)["Manifest"].clone();
+    let layers = manifest["layers"].as_array().unwrap().clone();
+    layers[1..]
+        .iter()
+        .map(|l| {
+            let digest = l["digest"].as_str().unwrap();
+            let hex = digest.strip_prefix("sha256:").unwrap();
+            let blob = std::fs::read(env.root().join("blobs/sha256").join(hex)).unwrap();
+            read_layer(&strata_testkit::gunzip(&blob))
+        })
+        .collect()
+}
+
+pub fn read_layer(tar_bytes: &[u8]) -> Vec<Row> {
+    let mut ar = tar::Archive::new(tar_bytes);
+    let mut rows = Vec::new();
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let h = e.header().clone();
+        let kind = match h.entry_type() {
+            tar::EntryType::Directory => 'd',
+            tar::EntryType::Symlink => 'l',
+            tar::EntryType::Link => 'h',
+            _ => 'f',
+        };
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        rows.push(Row {
+            path: e
+                .path()
+                .unwrap()
+                .to_string_lossy()
+                .trim_end_matches('/')
+                .to_owned(),
+            kind,
+            mode: h.mode().unwrap() & 0o7777,
+            owner: (h.uid().unwrap(), h.gid().unwrap()),
+            mtime: h.mtime().unwrap(),
+            link: h
+                .link_name()
+                .unwrap()
+                .map(|l| l.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            data,
+        });
+    }
+    rows
 }

@@ -15,7 +15,7 @@ use crate::sources::rootfs::RootfsView;
 use crate::sources::select::{clean_source, Node};
 use crate::steps::copy::git::{self, CheckoutOptions, GitError, Resolved};
 use crate::steps::copy::git_ref::{GitRef, GitScheme};
-use crate::steps::copy::rules::{Overrides, Planned};
+use crate::steps::copy::rules::{CopyError, Overrides, Planned};
 use crate::steps::copy::Pending;
 use crate::steps::Step;
 
@@ -247,25 +247,33 @@ pub fn describe_git(
 }
 
 /// Every entry below a checkout, with paths relative to it, directories before what they
-/// hold; symlinks are not followed.
-pub fn walk_checkout(root: &Node) -> Vec<(String, Node)> {
-    walkdir::WalkDir::new(&root.real)
+/// hold; symlinks are not followed. An entry that cannot be listed or stat'ed is an error
+/// naming it, never left out of the copy.
+pub fn walk_checkout(root: &Node) -> Result<Vec<(String, Node)>, CopyError> {
+    let mut out = Vec::new();
+    for e in walkdir::WalkDir::new(&root.real)
         .min_depth(1)
         .sort_by_file_name()
-        .into_iter()
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let rel = e.path().strip_prefix(&root.real).ok()?;
-            let rel = rel.to_string_lossy().into_owned();
-            let meta = std::fs::symlink_metadata(e.path()).ok()?;
-            let node = Node {
-                path: rel.clone(),
-                real: e.path().to_owned(),
-                meta,
-            };
-            Some((rel, node))
-        })
-        .collect()
+    {
+        let e = e.map_err(|e| CopyError::Read {
+            path: e.path().unwrap_or(&root.real).to_owned(),
+            source: e.into(),
+        })?;
+        let meta = std::fs::symlink_metadata(e.path()).map_err(|source| CopyError::Read {
+            path: e.path().to_owned(),
+            source,
+        })?;
+        // Below the root by construction of the walk.
+        let rel = e.path().strip_prefix(&root.real).unwrap_or(e.path());
+        let rel = rel.to_string_lossy().into_owned();
+        let node = Node {
+            path: rel.clone(),
+            real: e.path().to_owned(),
+            meta,
+        };
+        out.push((rel, node));
+    }
+    Ok(out)
 }
 
 /// Heredoc sources (`COPY <<EOF /dst`), after the other sources as BuildKit adds them
@@ -468,5 +476,61 @@ mod tests {
         for bad in ["/tmp/HD_ESCAPE", "..", "a/b", "", "/"] {
             assert_eq!(heredoc_file_name(bad), None, "{bad:?}");
         }
+    }
+
+    /// Directories nested below `root` until the absolute path is longer than `PATH_MAX`:
+    /// listing the deepest fails (`ENAMETOOLONG`), for root too, unlike a mode of 000.
+    fn too_deep(root: &Path) -> PathBuf {
+        let name = "d".repeat(250);
+        let mut dir = std::fs::File::open(root).unwrap();
+        let mut path = root.to_owned();
+        while path.as_os_str().len() <= 4200 {
+            let fd = rustix::fs::openat(
+                &dir,
+                name.as_str(),
+                rustix::fs::OFlags::DIRECTORY,
+                rustix::fs::Mode::empty(),
+            );
+            if fd.is_err() {
+                rustix::fs::mkdirat(&dir, name.as_str(), rustix::fs::Mode::from_raw_mode(0o755))
+                    .unwrap();
+            }
+            let fd = rustix::fs::openat(
+                &dir,
+                name.as_str(),
+                rustix::fs::OFlags::DIRECTORY,
+                rustix::fs::Mode::empty(),
+            )
+            .unwrap();
+            dir = std::fs::File::from(fd);
+            path.push(&name);
+        }
+        path
+    }
+
+    /// An entry the walk cannot read is an error naming it; before, it vanished from the
+    /// copy (`filter_map(|e| e.ok())`).
+    #[test]
+    fn walk_checkout_reports_an_unreadable_entry_instead_of_dropping_it() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("a"), "a").unwrap();
+        let root = node("", t.path().to_owned()).unwrap();
+        let ok = walk_checkout(&root).unwrap();
+        assert_eq!(
+            ok.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+            ["a"]
+        );
+
+        let deep = too_deep(t.path());
+        let err = walk_checkout(&root).unwrap_err();
+        let CopyError::Read { path, source } = &err else {
+            panic!("not a read error: {err}");
+        };
+        assert!(deep.starts_with(path), "{path:?}");
+        assert_eq!(
+            source.raw_os_error(),
+            Some(rustix::io::Errno::NAMETOOLONG.raw_os_error())
+        );
+        assert!(err.to_string().starts_with("reading /"), "{err}");
     }
 }

@@ -5,6 +5,10 @@
 //! 0755, directories 0755, all made now); with `--keep-git-dir` a `.git` is made by fetching
 //! from that bare repository and checking out `FETCH_HEAD`. Submodules are updated unless
 //! `?submodules=false`; a subdirectory's entries replace the checkout.
+//!
+//! Refs come from the Dockerfile and from the server (the default branch), so none may start
+//! with `-` (as BuildKit v0.25+ `validateGitRef`), and every command puts `--` (before the
+//! remote) or `--end-of-options` (before a revision) ahead of what it did not write itself.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +32,8 @@ pub enum GitError {
     KeepGitDirConflict,
     #[error("checksum mismatch {0:?} != {1:?}")]
     ChecksumConflict(String, String),
+    #[error("invalid git ref {0:?}")]
+    InvalidRef(String),
     #[error("invalid commit sha {0:?}")]
     BadSha(String),
     #[error("invalid checksum {0} for Git URL, expected hex commit hash")]
@@ -199,11 +205,12 @@ pub fn resolve(
         Some(r) => r.to_owned(),
         None => default_branch(&cli, remote)?,
     };
+    validate_ref(&reference)?;
     let (sha, used_ref) = if is_commit_sha(&reference) {
         (reference.clone(), String::new())
     } else {
         let peeled = format!("{reference}^{{}}");
-        let out = cli.run(&["ls-remote", remote, &reference, &peeled])?;
+        let out = cli.run(&["ls-remote", "--", remote, &reference, &peeled])?;
         match_ref(&reference, &out)?
     };
     if let Some(c) = checksum.filter(|c| !sha.starts_with(*c)) {
@@ -221,7 +228,7 @@ pub fn resolve(
 
 /// `getDefaultBranch`: `ls-remote --symref REMOTE HEAD`, the first `refs/heads/(\S+)`.
 fn default_branch(cli: &Cli, remote: &str) -> Result<String, GitError> {
-    let out = cli.run(&["ls-remote", "--symref", remote, "HEAD"])?;
+    let out = cli.run(&["ls-remote", "--symref", "--", remote, "HEAD"])?;
     out.split("refs/heads/")
         .nth(1)
         .map(|rest| rest.split(char::is_whitespace).next().unwrap_or(""))
@@ -230,6 +237,15 @@ fn default_branch(cli: &Cli, remote: &str) -> Result<String, GitError> {
         .ok_or_else(|| GitError::NoDefaultBranch {
             remote: remote.to_owned(),
         })
+}
+
+/// Refuses a ref `git` would read as an option: one from the Dockerfile is refused when
+/// parsed already, this also catches a default branch the server advertises.
+fn validate_ref(reference: &str) -> Result<(), GitError> {
+    if reference.starts_with('-') {
+        return Err(GitError::InvalidRef(reference.to_owned()));
+    }
+    Ok(())
 }
 
 /// The commit `ls-remote REF REF^{}` names, preferring an exact `refs/…` match, then a
@@ -275,12 +291,14 @@ pub fn checkout(
     into: &Path,
     scratch: &Path,
 ) -> Result<(), GitError> {
+    validate_ref(&res.reference)?;
     let bare = scratch.join("bare");
     let repo = Cli::bare(&bare);
     repo.run(&["-c", "init.defaultBranch=master", "init", "--bare"])?;
-    repo.run(&["remote", "add", "origin", remote])?;
+    repo.run(&["remote", "add", "--", "origin", remote])?;
     fetch(&repo, &res.reference)?;
-    let fetched = repo.run(&["rev-parse", &format!("{}^{{commit}}", res.reference)])?;
+    let commit = format!("{}^{{commit}}", res.reference);
+    let fetched = repo.run(&["rev-parse", "--verify", "--end-of-options", &commit])?;
     if fetched.trim() != res.sha {
         return Err(GitError::Moved {
             reference: res.reference.clone(),
@@ -306,15 +324,16 @@ pub fn checkout(
 /// The fetch of `Snapshot`: a branch or tag shallow into `tags/REF`, a commit with tags.
 fn fetch(repo: &Cli, reference: &str) -> Result<(), GitError> {
     if is_commit_sha(reference) {
-        repo.run(&["fetch", "--tags", "origin", reference])?;
+        repo.run(&["fetch", "--tags", "--", "origin", reference])?;
     } else {
         let refspec = format!("{reference}:tags/{reference}");
         repo.run(&[
             "fetch",
             "--depth=1",
             "--no-tags",
-            "origin",
             "--force",
+            "--",
+            "origin",
             &refspec,
         ])?;
     }
@@ -329,7 +348,7 @@ fn checkout_tree(bare: &Path, reference: &str, dir: &Path) -> Result<Cli, GitErr
         git_dir: Some(bare.to_owned()),
         work_tree: Some(dir.to_owned()),
     };
-    cli.run(&["checkout", reference, "--", "."])?;
+    cli.run(&["checkout", "--end-of-options", reference, "--", "."])?;
     Ok(cli)
 }
 
@@ -349,20 +368,20 @@ fn keep_git_dir(
     };
     cli.run(&["-c", "init.defaultBranch=master", "init"])?;
     let origin = format!("file://{}", bare.display());
-    cli.run(&["remote", "add", "origin", &origin])?;
-    let kind = repo.run(&["cat-file", "-t", reference])?;
+    cli.run(&["remote", "add", "--", "origin", &origin])?;
+    let kind = repo.run(&["cat-file", "-t", "--end-of-options", reference])?;
     let pullref = if kind.trim() == "tag" {
         format!("{reference}:refs/tags/{reference}")
     } else if is_commit_sha(reference) {
         let name = "refs/buildkit/checkout".to_owned();
-        repo.run(&["update-ref", &name, reference])?;
+        repo.run(&["update-ref", "--end-of-options", &name, reference])?;
         name
     } else {
         format!("{reference}:{reference}")
     };
-    cli.run(&["fetch", "-u", "--depth=1", "origin", &pullref])?;
+    cli.run(&["fetch", "-u", "--depth=1", "--", "origin", &pullref])?;
     cli.run(&["checkout", "FETCH_HEAD"])?;
-    cli.run(&["remote", "set-url", "origin", remote])?;
+    cli.run(&["remote", "set-url", "--", "origin", remote])?;
     cli.run(&["reflog", "expire", "--all", "--expire=now"])?;
     let fetch_head = git_dir.join("FETCH_HEAD");
     match std::fs::remove_file(&fetch_head) {
@@ -446,6 +465,30 @@ mod tests {
             cache_key(&res, &opts),
             format!("{A}.git#refs/heads/main:sub(skip-submodules)")
         );
+    }
+
+    /// A default branch advertised as `-x` (or a ref handed in so) never reaches git.
+    #[test]
+    fn refs_starting_with_a_dash_are_refused_before_git_runs() {
+        assert!(
+            matches!(validate_ref("--upload-pack=x"), Err(GitError::InvalidRef(r)) if r == "--upload-pack=x")
+        );
+        assert!(validate_ref("main").is_ok() && validate_ref("fix-1").is_ok());
+        let err = resolve("/nonexistent", Some("-b"), None).unwrap_err();
+        assert!(
+            matches!(err, GitError::InvalidRef(ref r) if r == "-b"),
+            "{err}"
+        );
+        let res = Resolved {
+            reference: "--help".into(),
+            used_ref: String::new(),
+            sha: A.into(),
+        };
+        let t = tempfile::tempdir().unwrap();
+        let opts = CheckoutOptions::default();
+        let err = checkout("/nonexistent", &res, &opts, &t.path().join("o"), t.path());
+        assert!(matches!(err, Err(GitError::InvalidRef(_))));
+        assert!(!t.path().join("bare").exists(), "nothing was run");
     }
 
     #[test]

@@ -66,6 +66,11 @@ pub enum GitRefError {
     BadBool { key: &'static str, value: String },
     #[error("unexpected query {0:?}")]
     UnexpectedQuery(String),
+    /// A ref or subdir that `git` would read as an option (BuildKit v0.25+ `validateGitRef`
+    /// refuses such refs; strata refuses subdirs, tags and branches too, which git itself
+    /// never names so).
+    #[error("invalid git {what} {value:?}: it must not start with \"-\"")]
+    LeadingDash { what: &'static str, value: String },
 }
 
 /// The kind of a COPY/ADD source argument (after expansion).
@@ -86,6 +91,8 @@ pub fn classify(src: &str) -> Result<SourceKind, GitRefError> {
     match parsed {
         Some((mut r, query)) => {
             load_query(&mut r, query)?;
+            refuse_dash("ref", r.reference.as_deref())?;
+            refuse_dash("subdir", r.subdir.as_deref())?;
             Ok(SourceKind::Git(r))
         }
         None if src.starts_with("http://") || src.starts_with("https://") => Ok(SourceKind::Url),
@@ -252,6 +259,8 @@ fn load_query(r: &mut GitRef, query: Option<&str>) -> Result<(), GitRefError> {
             _ => return Err(GitRefError::UnexpectedQuery(k)),
         }
     }
+    refuse_dash("tag", tag.as_deref())?;
+    refuse_dash("branch", branch.as_deref())?;
     if let Some(t) = &tag {
         set_ref(r, prefixed("refs/tags/", t))?;
     }
@@ -262,6 +271,17 @@ fn load_query(r: &mut GitRef, query: Option<&str>) -> Result<(), GitRefError> {
         set_ref(r, prefixed("refs/heads/", &b))?;
     }
     Ok(())
+}
+
+/// Refuses a value `git` would take for an option.
+fn refuse_dash(what: &'static str, value: Option<&str>) -> Result<(), GitRefError> {
+    match value {
+        Some(v) if v.starts_with('-') => Err(GitRefError::LeadingDash {
+            what,
+            value: v.to_owned(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn prefixed(prefix: &str, name: &str) -> String {
@@ -453,6 +473,43 @@ mod tests {
             let err = classify(src).unwrap_err().to_string();
             assert!(err.contains(want), "{src}: {err}");
         }
+    }
+
+    /// A ref or subdir starting with `-` would reach `git fetch`/`checkout`/`cat-file` as an
+    /// option (`#--upload-pack=…`); it is refused while parsing, wherever it is written.
+    #[test]
+    fn refs_and_subdirs_starting_with_a_dash_are_refused() {
+        let cases = [
+            (
+                "https://h/r.git#--upload-pack=touch /tmp/x",
+                "ref",
+                "--upload-pack=touch /tmp/x",
+            ),
+            ("https://h/r.git#-b", "ref", "-b"),
+            ("https://h/r.git?ref=--output=/x", "ref", "--output=/x"),
+            ("https://h/r.git?tag=-x", "tag", "-x"),
+            ("https://h/r.git?branch=--all", "branch", "--all"),
+            ("https://h/r.git#main:-sub", "subdir", "-sub"),
+            ("https://h/r.git?subdir=--x", "subdir", "--x"),
+            ("git@h:r.git#-f", "ref", "-f"),
+        ];
+        for (src, what, value) in cases {
+            assert_eq!(
+                classify(src),
+                Err(GitRefError::LeadingDash {
+                    what,
+                    value: value.to_owned()
+                }),
+                "{src}"
+            );
+        }
+        let err = classify("https://h/r.git#-b").unwrap_err().to_string();
+        assert_eq!(err, r#"invalid git ref "-b": it must not start with "-""#);
+        // A dash inside a name is fine.
+        assert!(matches!(
+            classify("https://h/r.git#fix-1:sub-dir"),
+            Ok(SourceKind::Git(_))
+        ));
     }
 
     #[test]

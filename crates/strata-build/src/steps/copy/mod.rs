@@ -111,8 +111,7 @@ enum Origin {
 }
 
 pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result<bool> {
-    let cmd = step.cmd;
-    let spec = Spec::of(cmd).expect("dispatched for COPY/ADD only");
+    let spec = Spec::of(step.cmd).expect("dispatched for COPY/ADD only");
     check_sources(&spec).map_err(|e| step.fail(e))?;
     let linked = link::is_linked(spec.link, spec.chmod.as_deref());
     let link_chown = match (&spec.chown, linked) {
@@ -122,11 +121,59 @@ pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result
     let excludes = PathFilter::new(None, &spec.excludes).map_err(|e| step.fail(bad_exclude(e)))?;
     let tmp = TempSources::new(env.store)?;
     let origin = open_origin(env, step, &spec, &tmp)?;
+    let cx = CopyCtx {
+        env,
+        step,
+        spec: &spec,
+        origin: &origin,
+        tmp: &tmp,
+    };
+    let keyed = key_step(&cx, stage, linked, excludes.as_ref())?;
+    if let Some(rec) = env.cached(&keyed.key)? {
+        stage.commit_layer(keyed.stage_key, &rec, keyed.created_by, env.clock);
+        return Ok(true);
+    }
+    plan_and_store(&cx, stage, keyed, excludes.as_ref(), link_chown)?;
+    Ok(false)
+}
+
+/// What every part of a copy step reads: the step's environment, the step, its instruction,
+/// where its sources come from and the scratch dir of sources made on the way.
+struct CopyCtx<'a> {
+    env: &'a StepEnv<'a>,
+    step: &'a Step<'a>,
+    spec: &'a Spec,
+    origin: &'a Origin,
+    tmp: &'a TempSources,
+}
+
+/// A copy step's sources and keys, known before the cache is asked.
+struct Keyed {
+    sources: Sources,
+    /// `--link` without `--chmod`: keyed on its own inputs, planned without the stage's view.
+    linked: bool,
+    dest: String,
+    dir_hint: bool,
+    key: Digest,
+    /// The stage's key after the step (with `--link`, the key before combined with `key`).
+    stage_key: Digest,
+    created_by: String,
+}
+
+/// Resolves and describes the sources and computes the step's key and the stage's key after
+/// it.
+fn key_step(
+    cx: &CopyCtx<'_>,
+    stage: &StageState,
+    linked: bool,
+    excludes: Option<&PathFilter>,
+) -> Result<Keyed> {
+    let (step, spec) = (cx.step, cx.spec);
     let t0 = std::time::Instant::now();
     let sources = if spec.parents {
-        Sources::Parents(gather_parents(step, &spec, &origin)?)
+        Sources::Parents(gather_parents(step, spec, cx.origin)?)
     } else {
-        Sources::Nodes(gather(step, &spec, &origin, &tmp, excludes.as_ref())?)
+        Sources::Nodes(gather(step, spec, cx.origin, cx.tmp, excludes)?)
     };
     let description = sources.description();
     tracing::debug!(
@@ -140,55 +187,63 @@ pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result
     } else {
         stage.key.clone()
     };
-    let key = step_key(&spec, &parent, (&dest, dir_hint), description);
+    let key = step_key(spec, &parent, (&dest, dir_hint), description);
     let stage_key = if linked {
         link::stage_key_after(&stage.key, &key)
     } else {
         key.clone()
     };
-    let created_by = format!("{} # strata", history_text(&spec));
-    if let Some(rec) = env.cached(&key)? {
-        stage.commit_layer(stage_key, &rec, created_by, env.clock);
-        return Ok(true);
-    }
-    let image = if linked {
+    Ok(Keyed {
+        sources,
+        linked,
+        dest,
+        dir_hint,
+        key,
+        stage_key,
+        created_by: format!("{} # strata", history_text(spec)),
+    })
+}
+
+/// On a cache miss: plans the layer's entries, stores the layer and its cache record, and
+/// commits it to the stage. `link_chown` is `--chown` of a linked copy (numeric only).
+fn plan_and_store(
+    cx: &CopyCtx<'_>,
+    stage: &mut StageState,
+    keyed: Keyed,
+    excludes: Option<&PathFilter>,
+    link_chown: Option<(u32, u32)>,
+) -> Result<()> {
+    let (env, step, spec) = (cx.env, cx.step, cx.spec);
+    let image = if keyed.linked {
         None
     } else {
         Some(stage.image.view(env.store, env.snapshots)?)
     };
-    let mut ov = overrides(step, &spec, image.as_ref())?;
+    let mut ov = overrides(step, spec, image.as_ref())?;
     ov.keep_owner = spec.from.is_some();
-    if linked {
+    if keyed.linked {
         ov.chown = link_chown;
     }
-    let planned = match sources {
+    let dest = (keyed.dest.as_str(), keyed.dir_hint);
+    let planned = match keyed.sources {
         Sources::Parents((roots, _)) => {
-            plan_parents(&roots, &dest, image.as_ref(), ov, env.clock.now_secs())
+            plan_parents(&roots, dest.0, image.as_ref(), ov, env.clock.now_secs())
                 .map_err(|e| step.fail(e))?
         }
         Sources::Nodes((nodes, _)) => {
-            let nodes = tmp.materialise(nodes, step)?;
+            let nodes = cx.tmp.materialise(nodes, step)?;
             let target = Target {
-                dest: (&dest, dir_hint),
+                dest,
                 image: image.as_ref(),
                 ov,
             };
-            plan_nodes(
-                env,
-                step,
-                &spec,
-                &origin,
-                &tmp,
-                &nodes,
-                excludes.as_ref(),
-                target,
-            )?
+            plan_nodes(cx, &nodes, excludes, target)?
         }
     };
     let layer = env.store_layer(planned.entries.into_values().collect())?;
-    let rec = env.record(&key, Some(layer))?;
-    stage.commit_layer(stage_key, &rec, created_by, env.clock);
-    Ok(false)
+    let rec = env.record(&keyed.key, Some(layer))?;
+    stage.commit_layer(keyed.stage_key, &rec, keyed.created_by, env.clock);
+    Ok(())
 }
 
 /// The sources of a step, resolved, with their cache-key description.
@@ -278,17 +333,13 @@ fn check_sources(spec: &Spec) -> Result<(), StepError> {
 }
 
 /// Plans the entries of an ordinary (not `--parents`) copy.
-#[allow(clippy::too_many_arguments)]
 fn plan_nodes(
-    env: &StepEnv<'_>,
-    step: &Step<'_>,
-    spec: &Spec,
-    origin: &Origin,
-    tmp: &TempSources,
+    cx: &CopyCtx<'_>,
     nodes: &[Node],
     excludes: Option<&PathFilter>,
     target: Target<'_>,
 ) -> Result<Planned> {
+    let (spec, origin, tmp) = (cx.spec, cx.origin, cx.tmp);
     let fs = origin.fs();
     let extract = |n: &Node| {
         n.meta.is_file()
@@ -296,8 +347,8 @@ fn plan_nodes(
             && strata_archive::is_archive(&n.real).unwrap_or(false)
     };
     let walk = |n: &Node| match tmp.holds_git(&n.real) {
-        true => kept(add::walk_checkout(n), excludes),
-        false => walk_kept(&fs, n, excludes),
+        true => Ok(kept(add::walk_checkout(n)?, excludes)),
+        false => Ok(walk_kept(&fs, n, excludes)),
     };
     plan(
         &walk,
@@ -305,10 +356,10 @@ fn plan_nodes(
         target.dest,
         target.image,
         target.ov,
-        env.clock.now_secs(),
+        cx.env.clock.now_secs(),
         &extract,
     )
-    .map_err(|e| step.fail(e))
+    .map_err(|e| cx.step.fail(e))
 }
 
 /// Whether BuildKit sets `AttemptUnpack` for the copy of `n` (convert.go `dispatchCopy`): a

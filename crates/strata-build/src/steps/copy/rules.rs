@@ -46,7 +46,17 @@ pub enum CopyError {
     NotADir { path: String },
     #[error("mkdir {path}: not a directory")]
     ParentNotADir { path: String },
+    /// An entry below a source directory could not be read (listed or stat'ed).
+    #[error("reading {path}")]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
+
+/// What is below a directory source (filtered by `--exclude`), or why it cannot be listed.
+pub type Walk<'a> = dyn Fn(&Node) -> Result<Vec<(String, Node)>, CopyError> + 'a;
 
 /// Owner and mode overrides of `--chown` / `--chmod`, and whose owners the sources keep.
 #[derive(Debug, Clone, Default)]
@@ -115,7 +125,7 @@ pub struct Planned {
 /// `dest` resolved against `image` (the destination stage's filesystem; `None` with --link);
 /// `walk` lists what is below a directory source (filtered by `--exclude`).
 pub fn plan(
-    walk: &dyn Fn(&Node) -> Vec<(String, Node)>,
+    walk: &Walk<'_>,
     sources: &[Node],
     (dest, dest_is_dir_hint): (&str, bool),
     image: Option<&RootfsView>,
@@ -224,13 +234,14 @@ fn basename(p: &str) -> &str {
 }
 
 /// The first layer path of every multiply-linked inode copied so far (fsutil copy
-/// hardlink.go `getLinkSource`: later paths of the inode become links to it).
+/// hardlink.go `getLinkSource`: later paths of the inode become links to it). One per
+/// source; the cache key's description of a source ([`super::describe`]) uses the same rule.
 #[derive(Default)]
-struct Links(HashMap<(u64, u64), String>);
+pub struct Links(HashMap<(u64, u64), String>);
 
 impl Links {
     /// The earlier path `meta`'s inode was copied to, or `None` (and `rel` recorded).
-    fn source(&mut self, meta: &Metadata, rel: &str) -> Option<String> {
+    pub fn source(&mut self, meta: &Metadata, rel: &str) -> Option<String> {
         if !meta.is_file() || meta.nlink() < 2 {
             return None;
         }
@@ -246,7 +257,7 @@ impl Links {
 
 fn add_dir(
     p: &mut Planned,
-    walk: &dyn Fn(&Node) -> Vec<(String, Node)>,
+    walk: &Walk<'_>,
     dir: &Node,
     dest: &str,
     image: Option<&RootfsView>,
@@ -259,7 +270,7 @@ fn add_dir(
         p.entries
             .insert(rel.clone(), dest_dir_entry(dir, dest, &rel, image, ov));
     }
-    for (sub, node) in walk(dir) {
+    for (sub, node) in walk(dir)? {
         let target = if rel.is_empty() {
             sub
         } else {
