@@ -119,6 +119,27 @@ pub struct Planned {
     pub entries: BTreeMap<String, Entry>,
     /// Regular files whose content digest goes into the cache key: layer path → real path.
     pub files: Vec<(String, Node)>,
+    /// Whether the image has a directory at a layer path, as [`check_kind`] asked it: a path
+    /// can only be in the image if its parent is, so a copy into a new directory asks once
+    /// per directory instead of once per file.
+    image_dirs: HashMap<String, bool>,
+}
+
+impl Planned {
+    /// Whether the image has the directory `rel` sits in (memoised per directory).
+    fn parent_in_image(&mut self, view: &RootfsView, rel: &str) -> bool {
+        let Some((parent, _)) = rel.rsplit_once('/') else {
+            return true; // `/` itself
+        };
+        if let Some(known) = self.image_dirs.get(parent) {
+            return *known;
+        }
+        let is_dir = view
+            .lookup_exact(&format!("/{parent}"))
+            .is_some_and(|f| f.meta.is_dir());
+        self.image_dirs.insert(parent.to_owned(), is_dir);
+        is_dir
+    }
 }
 
 /// Plans the layer entries of one COPY: `sources` (already resolved nodes, per argument) to
@@ -180,17 +201,19 @@ pub fn plan(
 /// empty scratch (`image` is `None`) and only this step's own entries can clash. `rel` is the
 /// layer path; what is there is this step's entry, else the image's (not followed: `Lstat`).
 pub fn check_kind(
-    p: &Planned,
+    p: &mut Planned,
     image: Option<&RootfsView>,
     rel: &str,
     src_is_dir: bool,
 ) -> Result<(), CopyError> {
     let path = format!("/{rel}");
-    let there_is_dir = match p.entries.get(rel) {
-        Some(e) => Some(matches!(e.kind, EntryKind::Dir)),
-        None => image
-            .and_then(|v| v.lookup_exact(&path))
-            .map(|f| f.meta.is_dir()),
+    let own = p.entries.get(rel).map(|e| matches!(e.kind, EntryKind::Dir));
+    let there_is_dir = match (own, image) {
+        (Some(dir), _) => Some(dir),
+        (None, Some(view)) if p.parent_in_image(view, rel) => {
+            view.lookup_exact(&path).map(|f| f.meta.is_dir())
+        }
+        (None, _) => None,
     };
     match (src_is_dir, there_is_dir) {
         (false, Some(true)) => Err(CopyError::ReplaceDir { path }),
@@ -420,8 +443,9 @@ mod tests {
     #[test]
     fn a_file_never_replaces_a_directory_nor_a_directory_a_file() {
         let (_t, view) = image();
-        let p = Planned::default();
-        let kind = |rel, dir| check_kind(&p, Some(&view), rel, dir).map_err(|e| e.to_string());
+        let mut p = Planned::default();
+        let mut kind =
+            |rel, dir| check_kind(&mut p, Some(&view), rel, dir).map_err(|e| e.to_string());
         assert_eq!(
             kind("t/a/d", false),
             Err("cannot replace to directory /t/a/d with file".into())
@@ -444,9 +468,9 @@ mod tests {
         let mut own = Planned::default();
         own.entries
             .insert("x".into(), Entry::new("x", EntryKind::Dir));
-        assert_eq!(check_kind(&own, None, "t/a/d", false).ok(), Some(()));
+        assert_eq!(check_kind(&mut own, None, "t/a/d", false).ok(), Some(()));
         assert!(matches!(
-            check_kind(&own, None, "x", false),
+            check_kind(&mut own, None, "x", false),
             Err(CopyError::ReplaceDir { .. })
         ));
     }
