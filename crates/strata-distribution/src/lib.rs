@@ -1,0 +1,21 @@
+//! strata-distribution: the OCI distribution protocol (spec v1.1) as types.
+//!
+//! Owns what the registry client and the registry server must agree on:
+//! - [`names`]: repository names, tags and manifest references with the spec's grammars;
+//! - [`routes`]: request paths ↔ a typed [`Route`] (parsed from the right, since names
+//!   contain `/`), with the query parameters each endpoint takes;
+//! - [`errors`]: the spec's error codes, their HTTP statuses and the `{"errors":[…]}` body.
+//!
+//! Must not: do I/O (no sockets, files or clocks: callers pass the header values, bodies and
+//! times in), pull in an async runtime or an HTTP library, or know about the content store.
+//! Every parser returns a typed error for malformed input and never panics.
+
+pub mod errors;
+pub mod names;
+mod query;
+pub mod routes;
+
+pub use errors::{ErrorBody, ErrorCode, ErrorInfo};
+pub use names::{ManifestRef, NameError, RepositoryName, Tag};
+pub use query::QueryError;
+pub use routes::{Page, Route, RouteError, UploadStart};
