@@ -4,17 +4,21 @@
 //! - [`names`]: repository names, tags and manifest references with the spec's grammars;
 //! - [`routes`]: request paths ↔ a typed [`Route`] (parsed from the right, since names
 //!   contain `/`), with the query parameters each endpoint takes;
-//! - [`errors`]: the spec's error codes, their HTTP statuses and the `{"errors":[…]}` body.
+//! - [`errors`]: the spec's error codes, their HTTP statuses and the `{"errors":[…]}` body;
+//! - [`auth`]: `WWW-Authenticate` challenges (RFC 7235), token scopes, docker's token flow
+//!   (request query, response, JWT claims).
 //!
 //! Must not: do I/O (no sockets, files or clocks: callers pass the header values, bodies and
 //! times in), pull in an async runtime or an HTTP library, or know about the content store.
 //! Every parser returns a typed error for malformed input and never panics.
 
+pub mod auth;
 pub mod errors;
 pub mod names;
 mod query;
 pub mod routes;
 
+pub use auth::{Challenge, Scope, TokenClaims, TokenRequest, TokenResponse};
 pub use errors::{ErrorBody, ErrorCode, ErrorInfo};
 pub use names::{ManifestRef, NameError, RepositoryName, Tag};
 pub use query::QueryError;
