@@ -6,7 +6,9 @@
 //!   contain `/`), with the query parameters each endpoint takes;
 //! - [`errors`]: the spec's error codes, their HTTP statuses and the `{"errors":[…]}` body;
 //! - [`auth`]: `WWW-Authenticate` challenges (RFC 7235), token scopes, docker's token flow
-//!   (request query, response, JWT claims).
+//!   (request query, response, JWT claims);
+//! - [`headers`]: header names and the `Link: <url>; rel="next"` of pagination;
+//! - [`ranges`]: upload ranges (`0-1023`), blob `Range: bytes=` and `Content-Range`.
 //!
 //! Must not: do I/O (no sockets, files or clocks: callers pass the header values, bodies and
 //! times in), pull in an async runtime or an HTTP library, or know about the content store.
@@ -14,12 +16,15 @@
 
 pub mod auth;
 pub mod errors;
+pub mod headers;
 pub mod names;
 mod query;
+pub mod ranges;
 pub mod routes;
 
 pub use auth::{Challenge, Scope, TokenClaims, TokenRequest, TokenResponse};
 pub use errors::{ErrorBody, ErrorCode, ErrorInfo};
 pub use names::{ManifestRef, NameError, RepositoryName, Tag};
 pub use query::QueryError;
+pub use ranges::{ByteRange, ContentRange, RangeError, RangeRequest};
 pub use routes::{Page, Route, RouteError, UploadStart};
