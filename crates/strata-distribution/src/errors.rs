@@ -249,7 +249,7 @@ impl ErrorBody {
     /// or has no entries is an error that quotes its first bytes.
     pub fn parse(body: &[u8]) -> Result<ErrorBody, ErrorBodyError> {
         let parsed: ErrorBody =
-            serde_json::from_slice(body).map_err(|source| ErrorBodyError::NotJson {
+            crate::json::from_object(body).map_err(|source| ErrorBodyError::NotJson {
                 len: body.len(),
                 start: String::from_utf8_lossy(&body[..body.len().min(64)]).into_owned(),
                 source,
@@ -397,6 +397,7 @@ mod tests {
             "<html><body>502 Bad Gateway</body></html>",
             "{",
             "[]",
+            r#"[[{"code":"DENIED"}]]"#,
             r#"{"errors":"x"}"#,
             r#"{"errors":[{"message":"no code"}]}"#,
             r#"{"errors":[{"code":5}]}"#,

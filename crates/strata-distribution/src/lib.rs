@@ -8,7 +8,11 @@
 //! - [`auth`]: `WWW-Authenticate` challenges (RFC 7235), token scopes, docker's token flow
 //!   (request query, response, JWT claims);
 //! - [`headers`]: header names and the `Link: <url>; rel="next"` of pagination;
-//! - [`ranges`]: upload ranges (`0-1023`), blob `Range: bytes=` and `Content-Range`.
+//! - [`ranges`]: upload ranges (`0-1023`), blob `Range: bytes=` and `Content-Range`;
+//! - [`media`]: the manifest media types a registry accepts, detected from the body when the
+//!   `Content-Type` is missing;
+//! - [`referrers`]: referrer descriptors of manifests with a `subject`, the referrers index
+//!   and its `artifactType` filter, the fallback tag schema.
 //!
 //! Must not: do I/O (no sockets, files or clocks: callers pass the header values, bodies and
 //! times in), pull in an async runtime or an HTTP library, or know about the content store.
@@ -17,14 +21,19 @@
 pub mod auth;
 pub mod errors;
 pub mod headers;
+mod json;
+pub mod media;
 pub mod names;
 mod query;
 pub mod ranges;
+pub mod referrers;
 pub mod routes;
 
 pub use auth::{Challenge, Scope, TokenClaims, TokenRequest, TokenResponse};
 pub use errors::{ErrorBody, ErrorCode, ErrorInfo};
+pub use media::{ManifestKind, MediaError};
 pub use names::{ManifestRef, NameError, RepositoryName, Tag};
 pub use query::QueryError;
 pub use ranges::{ByteRange, ContentRange, RangeError, RangeRequest};
+pub use referrers::{Referrer, ReferrersError};
 pub use routes::{Page, Route, RouteError, UploadStart};

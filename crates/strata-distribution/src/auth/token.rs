@@ -119,7 +119,7 @@ impl TokenResponse {
     /// Parses the realm's JSON; a response without a usable token is an error.
     pub fn parse(body: &[u8]) -> Result<TokenResponse, TokenError> {
         let parsed: TokenResponse =
-            serde_json::from_slice(body).map_err(|source| TokenError::NotJson { source })?;
+            crate::json::from_object(body).map_err(|source| TokenError::NotJson { source })?;
         if parsed.bearer().is_none() {
             return Err(TokenError::NoToken);
         }
@@ -289,6 +289,8 @@ mod tests {
         for body in [
             "",
             "<html>",
+            "[]",
+            r#"["t"]"#,
             r#"{"token":5}"#,
             r#"{"expires_in":"x","token":"t"}"#,
         ] {
@@ -300,8 +302,7 @@ mod tests {
                 "{body}"
             );
         }
-        // serde reads `[]` as a struct with every (optional) field absent.
-        for body in ["{}", "[]", r#"{"token":""}"#, r#"{"expires_in":60}"#] {
+        for body in ["{}", r#"{"token":""}"#, r#"{"expires_in":60}"#] {
             assert!(
                 matches!(
                     TokenResponse::parse(body.as_bytes()),
