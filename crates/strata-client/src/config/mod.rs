@@ -3,3 +3,4 @@
 
 mod atomic;
 pub mod credentials;
+pub mod registries;
