@@ -2,5 +2,6 @@
 //! Nothing here touches the network.
 
 mod atomic;
+pub mod certs;
 pub mod credentials;
 pub mod registries;
