@@ -24,3 +24,12 @@
 //! credential file.
 
 pub mod config;
+mod error;
+pub mod pull;
+pub mod push;
+pub mod transport;
+
+pub use error::{ClientError, Result};
+pub use pull::{FetchedBlob, Manifest};
+pub use push::BlobPush;
+pub use transport::{Registry, RegistryOptions, RetryPolicy};

@@ -9,10 +9,14 @@
 //! - **the busybox base**: the rootfs tarball made by `scripts/busybox-rootfs.sh`
 //!   ([`busybox_rootfs_tarball`]), a hand-written minimal one ([`write_busybox_tar`]) and an
 //!   unpacked one for the executor ([`busybox_rootfs_dir`]);
+//! - **a real registry**: [`registry::TestRegistry`], `docker-registry` on a free loopback
+//!   port (anonymous or htpasswd), stopped on drop;
 //! - **small process and byte helpers**: [`run_ok`], [`stderr`], [`gzip`], [`gunzip`].
 //!
 //! It must not depend on any strata crate (a crate's tests would then see two copies of its
 //! own types), and it holds no test of its own logic beyond what keeps it honest.
+
+pub mod registry;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

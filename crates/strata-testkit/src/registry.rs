@@ -1,0 +1,126 @@
+//! A real OCI registry for tests: Debian's `docker-registry` (CNCF distribution 2.8) on a
+//! free `127.0.0.1` port, storage in a temp dir, stopped (killed and reaped) on drop.
+
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::{require_tool, run_ok};
+
+/// The registry program (`apt-get install docker-registry`).
+pub const DOCKER_REGISTRY: &str = "docker-registry";
+
+/// A running `docker-registry`; dropping it stops the server and removes its storage.
+pub struct TestRegistry {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl TestRegistry {
+    /// An anonymous registry (anyone may pull and push).
+    pub fn start() -> TestRegistry {
+        TestRegistry::start_with(None)
+    }
+
+    /// A registry that takes HTTP basic auth from an htpasswd file with one user.
+    pub fn start_htpasswd(user: &str, password: &str) -> TestRegistry {
+        require_tool("htpasswd");
+        let out = run_ok(Command::new("htpasswd").args(["-Bbn", user, password]));
+        TestRegistry::start_with(Some(String::from_utf8_lossy(&out.stdout).trim().to_owned()))
+    }
+
+    fn start_with(htpasswd_line: Option<String>) -> TestRegistry {
+        require_tool(DOCKER_REGISTRY);
+        let dir = tempfile::tempdir().expect("temp dir for the registry");
+        let port = free_port();
+        let auth = match htpasswd_line {
+            Some(line) => {
+                let path = dir.path().join("htpasswd");
+                fs::write(&path, format!("{line}\n")).expect("writing htpasswd");
+                format!(
+                    "auth:\n  htpasswd:\n    realm: strata-test\n    path: {}\n",
+                    path.display()
+                )
+            }
+            None => String::new(),
+        };
+        let config = dir.path().join("config.yml");
+        let storage = dir.path().join("storage");
+        fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
+                 storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
+                 http:\n  addr: 127.0.0.1:{port}\n  secret: strata-test-secret\n{auth}",
+                storage.display()
+            ),
+        )
+        .expect("writing the registry config");
+        let child = spawn(&config, &dir.path().join("registry.log"));
+        let mut reg = TestRegistry { child, port, dir };
+        reg.wait_ready();
+        reg
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:PORT`, the registry's host as image references name it.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The directory holding its config, storage and log.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("docker-registry exited ({status}):\n{}", self.log());
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            sleep(Duration::from_millis(50));
+        }
+        panic!("docker-registry did not listen in 15 s:\n{}", self.log());
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(config: &Path, log: &PathBuf) -> Child {
+    let log = fs::File::create(log).expect("creating the registry log");
+    Command::new(DOCKER_REGISTRY)
+        .arg("serve")
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("cloning the log file"))
+        .stderr(log)
+        .spawn()
+        .expect("starting docker-registry")
+}
+
+/// A port free on 127.0.0.1 right now (the OS picks it; the listener is closed again).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).expect("binding 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
