@@ -25,6 +25,7 @@
 
 pub mod config;
 mod error;
+pub mod parallel;
 pub mod pull;
 pub mod push;
 pub mod transport;

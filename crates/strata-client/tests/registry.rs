@@ -5,6 +5,7 @@ use std::process::Command;
 
 use serde_json::json;
 use strata_client::config::credentials::{Credential, CredentialStore};
+use strata_client::parallel::DEFAULT_PARALLELISM;
 use strata_client::{BlobPush, ClientError, Registry, RegistryOptions};
 use strata_content::Store;
 use strata_distribution::{ManifestRef, RepositoryName};
@@ -73,11 +74,9 @@ fn push_image(
     store: &Store,
     image: &Image,
 ) -> Vec<BlobPush> {
-    let pushed = image
-        .blobs
-        .iter()
-        .map(|d| reg.push_blob_from_store(name, store, d, None).unwrap())
-        .collect();
+    let pushed = reg
+        .push_blobs_from_store(name, store, &image.blobs, DEFAULT_PARALLELISM)
+        .unwrap();
     let digest = reg
         .put_manifest(name, &tag("v1"), &image.manifest, OCI_MANIFEST)
         .unwrap();
@@ -116,12 +115,16 @@ fn push_is_seen_by_skopeo_and_pulls_back_by_tag_and_digest() {
     assert_eq!(by_digest, by_tag);
     assert_eq!(by_tag.bytes, image.manifest);
     assert_eq!(by_tag.media_type, OCI_MANIFEST);
-    for d in &image.blobs {
-        let size = src.blob_size(d).unwrap();
-        let got = reg.fetch_blob(&name, d, Some(size), &dst).unwrap();
-        assert_eq!((&got.digest, got.size, got.skipped), (d, size, false));
+    let wanted: Vec<(Digest, u64)> = image
+        .blobs
+        .iter()
+        .map(|d| (d.clone(), src.blob_size(d).unwrap()))
+        .collect();
+    let got = reg.fetch_blobs(&name, &wanted, &dst, 2).unwrap();
+    for ((d, size), got) in wanted.iter().zip(&got) {
+        assert_eq!((&got.digest, got.size, got.skipped), (d, *size, false));
         assert_eq!(dst.read_blob(d).unwrap(), src.read_blob(d).unwrap());
-        assert!(reg.fetch_blob(&name, d, Some(size), &dst).unwrap().skipped);
+        assert!(reg.fetch_blob(&name, d, Some(*size), &dst).unwrap().skipped);
     }
 }
 
