@@ -1,7 +1,7 @@
 //! strata's registry client.
 //!
-//! **Owns now: configuration only** ([`config`]), read from the very files docker, podman
-//! and skopeo read, so a machine set up for them works for strata unchanged:
+//! **Owns** configuration ([`config`]), read from the very files docker, podman and skopeo
+//! read, so a machine set up for them works for strata unchanged:
 //!
 //! - [`config::credentials`]: where credentials come from (`$REGISTRY_AUTH_FILE`,
 //!   containers' `auth.json`, docker's `config.json`, `~/.dockercfg`), the `auths` map,
@@ -12,10 +12,26 @@
 //! - [`config::certs`]: TLS material per host from the `certs.d` directories (extra CA
 //!   roots, client certificate pairs), as paths and bytes.
 //!
-//! **Comes next** (issue "Ship"): HTTP pull/push/copy over the OCI distribution protocol
-//! (auth challenges and token caching, parallel verified transfers, resume, retries), on
-//! the protocol types of `strata-distribution`, storing into `strata-content`; then the
-//! build cache export/import (`--cache-to/--cache-from type=registry`).
+//! and the HTTP layer (synchronous, `ureq` + rustls, threads for parallelism), on the
+//! protocol types of `strata-distribution`:
+//!
+//! - [`transport`]: a [`Registry`] handle per host: HTTPS, or plain HTTP for `insecure`
+//!   endpoints and loopback hosts when HTTPS does not answer; `WWW-Authenticate` answered
+//!   with basic auth (the stored credential) or a bearer token from the realm, cached per
+//!   scope until its lifetime runs out; retries with backoff on connection errors, 429 and
+//!   5xx (bounded `Retry-After`); typed errors for 401/403/404 and the registry's
+//!   `{"errors":[…]}` body;
+//! - [`pull`]: manifests whose digest is checked against `Docker-Content-Digest` and the
+//!   reference, blobs streamed into `strata-content`'s verified writer (skipped when stored,
+//!   resumed with `Range` after a dropped connection);
+//! - [`push`]: `HEAD` skips, monolithic or chunked (`PATCH` + `Content-Range`) uploads,
+//!   cross-repository mounts, manifests whose digest the registry must confirm;
+//! - [`parallel`]: several blobs at once on scoped threads sharing one [`Registry`].
+//!
+//! **Comes next** (issue "Ship"): image-level pull/push/copy (walking indexes, refs in the
+//! store) and the commands; TLS from `certs.d` and unverified TLS for `insecure`; identity
+//! tokens (OAuth2); then the build cache export/import (`--cache-to/--cache-from
+//! type=registry`).
 //!
 //! **Must not**: parse command lines or print (the binary does), install a tracing
 //! subscriber, keep protocol types of its own (they belong to `strata-distribution`,
