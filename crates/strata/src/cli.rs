@@ -87,6 +87,15 @@ pub enum Command {
     Import(ImportArgs),
     /// Export an image as an OCI image layout (directory, or tar when -o ends in .tar)
     Export(ExportArgs),
+    /// Log in to a registry: check the credential, then store it where docker and podman
+    /// read it
+    Login(LoginArgs),
+    /// Log out from a registry: remove its stored credential
+    Logout {
+        /// host[:port] (default: Docker Hub)
+        #[arg(default_value = "", hide_default_value = true)]
+        registry: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -202,6 +211,23 @@ pub struct ExportArgs {
     pub output: PathBuf,
     #[arg(required = true)]
     pub images: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// Username (default: asked on the terminal)
+    #[arg(short, long)]
+    pub username: Option<String>,
+    /// Password (insecure: it shows in the process list and shell history; prefer
+    /// --password-stdin)
+    #[arg(short, long, conflicts_with = "password_stdin")]
+    pub password: Option<String>,
+    /// Read the password from stdin (all of it, one trailing newline removed)
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+    /// host[:port], or a URL reduced to its host (default: Docker Hub)
+    #[arg(default_value = "", hide_default_value = true)]
+    pub registry: String,
 }
 
 /// `--network` of `strata build`.

@@ -6,6 +6,7 @@ mod images;
 mod import;
 mod inspect;
 mod interop;
+mod login;
 mod prune;
 
 use std::path::PathBuf;
@@ -25,8 +26,14 @@ pub fn out(line: impl std::fmt::Display) -> Result<()> {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    // Verbs that need no store.
+    let command = match cli.command {
+        Command::Login(args) => return login::login(args),
+        Command::Logout { registry } => return login::logout(&registry),
+        other => other,
+    };
     let store = open_store(&cli.global)?;
-    match cli.command {
+    match command {
         Command::Build(args) => build::run(&store, *args),
         Command::Images(args) => images::run(&store, args),
         Command::Inspect(args) => inspect::run(&store, args),
@@ -37,6 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Load { input } => interop::load(&store, &input),
         Command::Import(args) => import::run(&store, args),
         Command::Export(args) => interop::export(&store, args),
+        Command::Login(_) | Command::Logout { .. } => unreachable!("handled above"),
     }
 }
 
