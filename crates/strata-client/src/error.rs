@@ -15,6 +15,21 @@ pub enum ClientError {
         #[source]
         source: Box<ureq::Transport>,
     },
+    #[error(
+        "TLS certificate check with registry {registry} failed \
+         (a private CA goes in certs.d/{registry}/ca.crt)"
+    )]
+    Certificate {
+        registry: String,
+        #[source]
+        source: Box<rustls::Error>,
+    },
+    #[error("TLS configuration for registry {registry}")]
+    Tls {
+        registry: String,
+        #[source]
+        source: Box<crate::transport::TlsError>,
+    },
     #[error("reading the answer of registry {registry} to {target}")]
     Read {
         registry: String,

@@ -13,6 +13,15 @@ use crate::{require_tool, run_ok};
 /// The registry program (`apt-get install docker-registry`).
 pub const DOCKER_REGISTRY: &str = "docker-registry";
 
+/// The server side of a TLS registry: its certificate chain and key, and the CA its
+/// clients' certificates must chain to (`http.tls.clientcas`), if it asks for one.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub certificate: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
+}
+
 /// A running `docker-registry`; dropping it stops the server and removes its storage.
 pub struct TestRegistry {
     child: Child,
@@ -23,17 +32,23 @@ pub struct TestRegistry {
 impl TestRegistry {
     /// An anonymous registry (anyone may pull and push).
     pub fn start() -> TestRegistry {
-        TestRegistry::start_with(None)
+        TestRegistry::start_with(None, None)
+    }
+
+    /// An anonymous registry serving HTTPS with `tls` (PEM files the caller generated).
+    pub fn start_tls(tls: &TlsFiles) -> TestRegistry {
+        TestRegistry::start_with(None, Some(tls))
     }
 
     /// A registry that takes HTTP basic auth from an htpasswd file with one user.
     pub fn start_htpasswd(user: &str, password: &str) -> TestRegistry {
         require_tool("htpasswd");
         let out = run_ok(Command::new("htpasswd").args(["-Bbn", user, password]));
-        TestRegistry::start_with(Some(String::from_utf8_lossy(&out.stdout).trim().to_owned()))
+        let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        TestRegistry::start_with(Some(line), None)
     }
 
-    fn start_with(htpasswd_line: Option<String>) -> TestRegistry {
+    fn start_with(htpasswd_line: Option<String>, tls: Option<&TlsFiles>) -> TestRegistry {
         require_tool(DOCKER_REGISTRY);
         let dir = tempfile::tempdir().expect("temp dir for the registry");
         let port = free_port();
@@ -48,6 +63,20 @@ impl TestRegistry {
             }
             None => String::new(),
         };
+        let tls = match tls {
+            None => String::new(),
+            Some(t) => {
+                let mut yaml = format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n",
+                    t.certificate.display(),
+                    t.key.display()
+                );
+                if let Some(ca) = &t.client_ca {
+                    yaml.push_str(&format!("    clientcas:\n      - {}\n", ca.display()));
+                }
+                yaml
+            }
+        };
         let config = dir.path().join("config.yml");
         let storage = dir.path().join("storage");
         fs::write(
@@ -55,7 +84,7 @@ impl TestRegistry {
             format!(
                 "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
                  storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
-                 http:\n  addr: 127.0.0.1:{port}\n  secret: strata-test-secret\n{auth}",
+                 http:\n  addr: 127.0.0.1:{port}\n  secret: strata-test-secret\n{tls}{auth}",
                 storage.display()
             ),
         )

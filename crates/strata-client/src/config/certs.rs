@@ -52,8 +52,8 @@ pub struct TlsMaterial {
     pub client_certs: Vec<ClientCert>,
 }
 
-/// The `certs.d` roots searched, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The `certs.d` roots searched, in order (the default: none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CertsDirs {
     pub roots: Vec<PathBuf>,
 }

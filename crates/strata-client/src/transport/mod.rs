@@ -1,8 +1,10 @@
-//! One registry host over HTTP: the scheme, authentication (basic, bearer tokens cached per
+//! One registry host over HTTP: the scheme, TLS (system roots plus `certs.d`, see [`tls`]),
+//! authentication (basic, bearer tokens cached per
 //! scope), retries with backoff, and typed errors for the statuses a registry answers.
 
 mod auth;
 mod retry;
+mod tls;
 
 use std::io::Read;
 use std::sync::Mutex;
@@ -11,11 +13,13 @@ use std::time::Duration;
 use strata_distribution::auth::Scope;
 use strata_distribution::{ErrorBody, Route};
 
+use crate::config::certs::CertsDirs;
 use crate::config::credentials::{Credential, CredentialStore};
 use crate::config::registries::{is_loopback, Endpoint};
 use crate::error::{ClientError, Result};
 
 pub use retry::RetryPolicy;
+pub use tls::TlsError;
 
 /// Error bodies and token answers are read up to this size.
 const SMALL_BODY_LIMIT: u64 = 1 << 20;
@@ -27,6 +31,12 @@ pub struct RegistryOptions {
     pub credential: Option<Credential>,
     /// Plain HTTP may be used (an `insecure` endpoint; loopback hosts always may).
     pub allow_http: bool,
+    /// Where the host's extra CA roots and client certificate are read (default: nowhere;
+    /// [`RegistryOptions::from_store`] uses [`CertsDirs::from_env`]).
+    pub certs: CertsDirs,
+    /// The server certificate is not verified: only for an endpoint marked `insecure` in
+    /// registries.conf (containers/image's `InsecureSkipVerify`).
+    pub insecure_tls: bool,
     pub retry: RetryPolicy,
     /// Blobs larger than this are pushed in `PATCH` chunks of this size (0: the default).
     pub chunk_size: u64,
@@ -43,6 +53,7 @@ impl RegistryOptions {
             })?;
         Ok(RegistryOptions {
             credential,
+            certs: CertsDirs::from_env(),
             ..RegistryOptions::default()
         })
     }
@@ -116,9 +127,18 @@ impl<'a> Request<'a> {
 impl Registry {
     /// Connects to `host` (`host[:port]`): HTTPS, or plain HTTP when HTTPS does not answer
     /// and the options (or a loopback host) allow it. The `/v2/` ping also learns how the
-    /// registry wants to be authenticated.
+    /// registry wants to be authenticated. A server that speaks TLS but whose certificate
+    /// is refused is an error, never a reason to try plain HTTP.
     pub fn connect(host: &str, options: RegistryOptions) -> Result<Registry> {
+        let tls =
+            tls::client_config(host, &options.certs, options.insecure_tls).map_err(|source| {
+                ClientError::Tls {
+                    registry: host.to_owned(),
+                    source: Box::new(source),
+                }
+            })?;
         let agent = ureq::AgentBuilder::new()
+            .tls_config(tls)
             .timeout_connect(Duration::from_secs(10))
             .timeout_read(Duration::from_secs(60))
             .redirects(5)
@@ -137,9 +157,12 @@ impl Registry {
         };
         let ping = Route::Base.url(&registry.base);
         if options.allow_http || is_loopback(host) {
-            if let Err(ureq::Error::Transport(_)) = registry.agent.get(&ping).call() {
-                tracing::debug!(host, "https does not answer; using plain http");
-                registry.base = format!("http://{host}");
+            match registry.agent.get(&ping).call() {
+                Err(ureq::Error::Transport(t)) if tls::certificate_error(&t).is_none() => {
+                    tracing::debug!(host, error = %t, "https does not answer; using plain http");
+                    registry.base = format!("http://{host}");
+                }
+                _ => {}
             }
         }
         let ping = Request::new("GET", Route::Base.url(&registry.base), Vec::new());
@@ -152,6 +175,7 @@ impl Registry {
     pub fn for_endpoint(endpoint: &Endpoint, store: &CredentialStore) -> Result<Registry> {
         let options = RegistryOptions {
             allow_http: endpoint.allows_http(),
+            insecure_tls: endpoint.insecure,
             ..RegistryOptions::from_store(&endpoint.host, store)?
         };
         Registry::connect(&endpoint.host, options)
@@ -188,19 +212,26 @@ impl Registry {
             let authorization = self.authorization(&req.scopes)?;
             let resp = match self.send_once(req, authorization.as_deref()) {
                 Ok(resp) => resp,
-                Err(t) if attempt + 1 < self.retry.attempts => {
-                    tracing::debug!(url = %req.url, error = %t, attempt, "retrying");
-                    std::thread::sleep(self.retry.delay(attempt, None));
-                    attempt += 1;
-                    continue;
-                }
                 Err(t) => {
+                    // A refused certificate stays refused: no retry.
+                    if let Some(source) = tls::certificate_error(&t) {
+                        return Err(ClientError::Certificate {
+                            registry: self.host.clone(),
+                            source: Box::new(source.clone()),
+                        });
+                    }
+                    if attempt + 1 < self.retry.attempts {
+                        tracing::debug!(url = %req.url, error = %t, attempt, "retrying");
+                        std::thread::sleep(self.retry.delay(attempt, None));
+                        attempt += 1;
+                        continue;
+                    }
                     return Err(ClientError::Connect {
                         registry: self.host.clone(),
                         method: req.method,
                         target: req.url.clone(),
                         source: t,
-                    })
+                    });
                 }
             };
             let status = resp.status();

@@ -8,6 +8,7 @@
 use std::io::{BufRead, IsTerminal, Read, Write};
 
 use anyhow::{anyhow, bail, Context, Result};
+use strata_client::config::certs::CertsDirs;
 use strata_client::config::credentials::keys::RegistryKey;
 use strata_client::config::credentials::{Credential, CredentialStore};
 use strata_client::config::registries::{RegistriesConf, RegistriesPaths};
@@ -31,9 +32,12 @@ pub fn login(args: LoginArgs) -> Result<()> {
         true => DOCKER_HUB_API.to_owned(),
         false => key.host.clone(),
     };
+    let insecure = is_insecure(&key)?;
     let options = RegistryOptions {
         credential: Some(credential.clone()),
-        allow_http: is_insecure(&key)?,
+        allow_http: insecure,
+        insecure_tls: insecure,
+        certs: CertsDirs::from_env(),
         ..RegistryOptions::default()
     };
     match Registry::connect(&host, options) {

@@ -1,0 +1,228 @@
+//! TLS against a real registry (Debian's `docker-registry` serving HTTPS with certificates
+//! the test makes with `openssl`): the CA is trusted only through `certs.d/<host>/ca.crt`,
+//! and a registry that asks for a client certificate gets the `certs.d` pair.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use strata_client::config::certs::CertsDirs;
+use strata_client::transport::TlsError;
+use strata_client::{ClientError, Registry, RegistryOptions};
+use strata_testkit::registry::{TestRegistry, TlsFiles};
+use strata_testkit::{require_tool, run_ok};
+
+fn openssl(dir: &Path, args: &[&str]) {
+    run_ok(Command::new("openssl").current_dir(dir).args(args));
+}
+
+/// A CA named `name`: `name.key`, `name.crt` in `dir`.
+fn ca(dir: &Path, name: &str) {
+    let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
+    openssl(dir, &["genrsa", "-out", &key, "2048"]);
+    let subj = format!("/CN=strata test {name}");
+    openssl(
+        dir,
+        &[
+            "req", "-x509", "-new", "-key", &key, "-out", &crt, "-days", "2", "-subj", &subj,
+        ],
+    );
+}
+
+/// A certificate `name` signed by CA `ca`, with `ext` (an openssl extension section body).
+fn leaf(dir: &Path, ca: &str, name: &str, ext: &str) {
+    let (key, csr, crt) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.crt"),
+    );
+    let ext_file = format!("{name}.ext");
+    fs::write(dir.join(&ext_file), ext).unwrap();
+    openssl(dir, &["genrsa", "-out", &key, "2048"]);
+    let subj = format!("/CN={name}");
+    openssl(
+        dir,
+        &["req", "-new", "-key", &key, "-out", &csr, "-subj", &subj],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &format!("{ca}.crt"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-out",
+            &crt,
+            "-days",
+            "2",
+            "-extfile",
+            &ext_file,
+        ],
+    );
+}
+
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    /// A server CA, a server certificate for 127.0.0.1, a client CA and a client certificate.
+    fn new() -> Pki {
+        require_tool("openssl");
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        ca(d, "server-ca");
+        leaf(
+            d,
+            "server-ca",
+            "server",
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        );
+        ca(d, "client-ca");
+        leaf(d, "client-ca", "client", "extendedKeyUsage=clientAuth\n");
+        Pki { dir }
+    }
+
+    fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn server(&self, client_ca: bool) -> TlsFiles {
+        TlsFiles {
+            certificate: self.path("server.crt"),
+            key: self.path("server.key"),
+            client_ca: client_ca.then(|| self.path("client-ca.crt")),
+        }
+    }
+}
+
+/// A `certs.d` root with `files` (name, source path) in `<root>/<host>/`.
+fn certs_d(host: &str, files: &[(&str, &Path)]) -> (tempfile::TempDir, CertsDirs) {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join(host);
+    fs::create_dir_all(&dir).unwrap();
+    for (name, from) in files {
+        fs::copy(from, dir.join(name)).unwrap();
+    }
+    let dirs = CertsDirs {
+        roots: vec![root.path().to_owned()],
+    };
+    (root, dirs)
+}
+
+fn options(certs: CertsDirs) -> RegistryOptions {
+    RegistryOptions {
+        certs,
+        ..RegistryOptions::default()
+    }
+}
+
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        next = e.source();
+    }
+    text
+}
+
+fn tls_error(err: &ClientError) -> Option<&TlsError> {
+    match err {
+        ClientError::Tls { source, .. } => Some(source),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_ca_in_certs_d_is_trusted_and_without_it_the_certificate_is_refused() {
+    let pki = Pki::new();
+    let server = TestRegistry::start_tls(&pki.server(false));
+    let host = server.host();
+
+    let (_root, dirs) = certs_d(&host, &[("ca.crt", &pki.path("server-ca.crt"))]);
+    let reg = Registry::connect(&host, options(dirs)).unwrap();
+    assert_eq!(reg.base_url(), format!("https://{host}"));
+
+    // Without the CA: a certificate error (no fallback to plain HTTP on loopback).
+    let err = Registry::connect(&host, options(CertsDirs::default())).unwrap_err();
+    let text = chain(&err);
+    assert!(matches!(err, ClientError::Certificate { .. }), "{text}");
+    assert!(text.contains(&format!("certs.d/{host}/ca.crt")), "{text}");
+    assert!(text.contains("UnknownIssuer"), "{text}");
+
+    // An endpoint marked `insecure` in registries.conf: the certificate is not verified.
+    let insecure = RegistryOptions {
+        insecure_tls: true,
+        ..RegistryOptions::default()
+    };
+    let reg = Registry::connect(&host, insecure).unwrap();
+    assert_eq!(reg.base_url(), format!("https://{host}"));
+}
+
+#[test]
+fn a_registry_that_asks_for_a_client_certificate_gets_the_certs_d_pair() {
+    let pki = Pki::new();
+    let server = TestRegistry::start_tls(&pki.server(true));
+    let host = server.host();
+    let ca = pki.path("server-ca.crt");
+
+    let (_root, dirs) = certs_d(
+        &host,
+        &[
+            ("ca.crt", &ca),
+            ("client.cert", &pki.path("client.crt")),
+            ("client.key", &pki.path("client.key")),
+        ],
+    );
+    Registry::connect(&host, options(dirs)).unwrap();
+
+    // Without a client certificate, the server refuses the handshake.
+    let (_root, dirs) = certs_d(&host, &[("ca.crt", &ca)]);
+    let err = Registry::connect(&host, options(dirs)).unwrap_err();
+    assert!(
+        matches!(err, ClientError::Certificate { .. }),
+        "{}",
+        chain(&err)
+    );
+}
+
+#[test]
+fn a_malformed_ca_or_key_is_an_error_naming_the_file() {
+    let pki = Pki::new();
+    let host = "127.0.0.1:1";
+    let bad = pki.path("bad.pem");
+    fs::write(&bad, "-----BEGIN CERTIFICATE-----\nnot base64!\n").unwrap();
+    let (root, dirs) = certs_d(host, &[("ca.crt", &bad)]);
+    let err = Registry::connect(host, options(dirs)).unwrap_err();
+    let text = chain(&err);
+    assert!(
+        tls_error(&err).is_some_and(|e| matches!(e, TlsError::Pem { path, .. }
+            if path == &root.path().join(host).join("ca.crt"))),
+        "{text}"
+    );
+    assert!(text.contains("ca.crt"), "{text}");
+
+    let empty = pki.path("empty.pem");
+    fs::write(&empty, "no PEM here\n").unwrap();
+    let (_root, dirs) = certs_d(
+        host,
+        &[
+            ("client.cert", &pki.path("client.crt")),
+            ("client.key", &empty),
+        ],
+    );
+    let err = Registry::connect(host, options(dirs)).unwrap_err();
+    let text = chain(&err);
+    assert!(
+        matches!(tls_error(&err), Some(TlsError::NoKey { .. })),
+        "{text}"
+    );
+    assert!(text.contains("client.key"), "{text}");
+}
