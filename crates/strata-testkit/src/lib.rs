@@ -247,3 +247,38 @@ mod tests {
         assert!(msg.contains("needs strata-no-such-tool"), "{msg}");
     }
 }
+
+/// Installs `docker-credential-test` in `dir`: a real credential helper speaking
+/// docker-credential-helpers' protocol (`get`/`store`/`erase` with the server URL or JSON on
+/// stdin, "credentials not found in native keychain" when missing). It keeps one file per
+/// server under `<dir>/store/` (the URL with `/` and `:` replaced) and logs each call to
+/// `<dir>/calls`.
+pub fn install_credential_helper(dir: &Path) -> PathBuf {
+    let script = r#"#!/bin/sh
+dir=$(dirname "$0")
+mkdir -p "$dir/store"
+input=$(cat)
+echo "$1 $input" >> "$dir/calls"
+key() { printf '%s' "$1" | tr '/:' '__'; }
+case "$1" in
+get)
+    f="$dir/store/$(key "$input")"
+    [ -f "$f" ] || { echo "credentials not found in native keychain"; exit 1; }
+    cat "$f" ;;
+store)
+    url=$(printf '%s' "$input" | sed 's/.*"ServerURL":"\([^"]*\)".*/\1/')
+    printf '%s' "$input" > "$dir/store/$(key "$url")" ;;
+erase)
+    f="$dir/store/$(key "$input")"
+    [ -f "$f" ] || { echo "credentials not found in native keychain"; exit 1; }
+    rm "$f" ;;
+*)
+    echo "unknown action $1"; exit 1 ;;
+esac
+"#;
+    let path = dir.join("docker-credential-test");
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}

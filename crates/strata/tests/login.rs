@@ -206,36 +206,6 @@ fn without_a_terminal_the_missing_username_or_password_is_an_error() {
     assert!(!home.config().exists());
 }
 
-/// `docker-credential-test`: keeps one file per server under `<bin>/store/` and logs its
-/// calls to `<bin>/calls`, speaking docker-credential-helpers' protocol.
-fn install_helper(bin: &Path) {
-    let script = r#"#!/bin/sh
-dir=$(dirname "$0")
-mkdir -p "$dir/store"
-input=$(cat)
-echo "$1 $input" >> "$dir/calls"
-key() { printf '%s' "$1" | tr '/:' '__'; }
-case "$1" in
-get)
-    f="$dir/store/$(key "$input")"
-    [ -f "$f" ] || { echo "credentials not found in native keychain"; exit 1; }
-    cat "$f" ;;
-store)
-    url=$(printf '%s' "$input" | sed 's/.*"ServerURL":"\([^"]*\)".*/\1/')
-    printf '%s' "$input" > "$dir/store/$(key "$url")" ;;
-erase)
-    f="$dir/store/$(key "$input")"
-    [ -f "$f" ] || { echo "credentials not found in native keychain"; exit 1; }
-    rm "$f" ;;
-*)
-    echo "unknown action $1"; exit 1 ;;
-esac
-"#;
-    let path = bin.join("docker-credential-test");
-    fs::write(&path, script).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 #[test]
 fn login_and_logout_go_through_cred_helpers_and_creds_store() {
     let server = TestRegistry::start_htpasswd(USER, PASSWORD);
@@ -246,7 +216,7 @@ fn login_and_logout_go_through_cred_helpers_and_creds_store() {
         json!({"credsStore": "test"}),
     ] {
         let home = Home::new();
-        install_helper(&home.bin());
+        strata_testkit::install_credential_helper(&home.bin());
         fs::create_dir_all(home.path("docker")).unwrap();
         fs::write(home.config(), config.to_string()).unwrap();
 

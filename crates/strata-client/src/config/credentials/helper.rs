@@ -180,36 +180,10 @@ pub(crate) mod tests {
     use super::*;
     use std::fs;
 
-    /// A real credential helper, `docker-credential-test`, keeping one file per server
-    /// under `<dir>/store/` (the server URL with `/` and `:` replaced). It speaks the
-    /// protocol exactly as docker-credential-helpers' helpers do, including the
-    /// not-found message on stdout, and logs each call to `<dir>/calls`.
+    /// `docker-credential-test` (strata-testkit's real protocol helper), plus two that fail:
+    /// `docker-credential-broken` (exit 3) and `docker-credential-garbage` (not JSON).
     pub(crate) fn install_test_helper(dir: &Path) -> OsString {
-        let script = r#"#!/bin/sh
-dir=$(dirname "$0")
-mkdir -p "$dir/store"
-input=$(cat)
-echo "$1 $input" >> "$dir/calls"
-key() { printf '%s' "$1" | tr '/:' '__'; }
-case "$1" in
-get)
-    f="$dir/store/$(key "$input")"
-    [ -f "$f" ] || { echo "credentials not found in native keychain"; exit 1; }
-    cat "$f" ;;
-store)
-    url=$(printf '%s' "$input" | sed 's/.*"ServerURL":"\([^"]*\)".*/\1/')
-    printf '%s' "$input" > "$dir/store/$(key "$url")" ;;
-erase)
-    f="$dir/store/$(key "$input")"
-    [ -f "$f" ] || { echo "credentials not found in native keychain"; exit 1; }
-    rm "$f" ;;
-*)
-    echo "unknown action $1"; exit 1 ;;
-esac
-"#;
-        let path = dir.join("docker-credential-test");
-        fs::write(&path, script).unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        strata_testkit::install_credential_helper(dir);
         let broken = dir.join("docker-credential-broken");
         fs::write(&broken, "#!/bin/sh\necho 'keychain is locked'\nexit 3\n").unwrap();
         fs::set_permissions(&broken, fs::Permissions::from_mode(0o755)).unwrap();
