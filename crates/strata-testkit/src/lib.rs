@@ -221,33 +221,6 @@ fn xorshift(len: usize) -> impl Iterator<Item = (usize, u64)> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gzip_round_trips() {
-        let data = b"strata testkit".repeat(100);
-        assert_eq!(gunzip(&gzip(&data)), data);
-    }
-
-    #[test]
-    fn require_root_agrees_with_is_root() {
-        let r = std::panic::catch_unwind(require_root);
-        assert_eq!(r.is_ok(), is_root());
-    }
-
-    #[test]
-    fn require_tool_panics_with_the_tool_name() {
-        assert!(have("sh"));
-        require_tool("sh");
-        let err = std::panic::catch_unwind(|| require_tool("strata-no-such-tool"))
-            .expect_err("a missing tool must panic");
-        let msg = err.downcast_ref::<String>().unwrap();
-        assert!(msg.contains("needs strata-no-such-tool"), "{msg}");
-    }
-}
-
 /// Installs `docker-credential-test` in `dir`: a real credential helper speaking
 /// docker-credential-helpers' protocol (`get`/`store`/`erase` with the server URL or JSON on
 /// stdin, "credentials not found in native keychain" when missing). It keeps one file per
@@ -281,4 +254,31 @@ esac
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_round_trips() {
+        let data = b"strata testkit".repeat(100);
+        assert_eq!(gunzip(&gzip(&data)), data);
+    }
+
+    #[test]
+    fn require_root_agrees_with_is_root() {
+        let r = std::panic::catch_unwind(require_root);
+        assert_eq!(r.is_ok(), is_root());
+    }
+
+    #[test]
+    fn require_tool_panics_with_the_tool_name() {
+        assert!(have("sh"));
+        require_tool("sh");
+        let err = std::panic::catch_unwind(|| require_tool("strata-no-such-tool"))
+            .expect_err("a missing tool must panic");
+        let msg = err.downcast_ref::<String>().unwrap();
+        assert!(msg.contains("needs strata-no-such-tool"), "{msg}");
+    }
 }
