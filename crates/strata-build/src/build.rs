@@ -60,7 +60,11 @@ pub fn build_in(
     } else {
         opts.outputs.clone()
     };
-    for output in &outputs {
+    // A registry output is the caller's to push (the builder does no HTTP).
+    for output in outputs
+        .iter()
+        .filter(|o| !matches!(o, Output::Registry { .. }))
+    {
         progress.event(Event::Message(format!(
             "exporting to {}",
             describe_output(output)
@@ -85,5 +89,6 @@ fn describe_output(o: &Output) -> String {
         Output::Oci { dest } => format!("oci image layout {}", dest.display()),
         Output::Docker { dest } => format!("docker archive {}", dest.display()),
         Output::Local { dest } => format!("directory {}", dest.display()),
+        Output::Registry { .. } => "registry".to_owned(),
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use strata_oci::Digest;
 
+use crate::sources::images::ImageError;
 use crate::sources::select::SourceError;
 use crate::sources::users::UserError;
 use crate::state::metadata::MetaError;
@@ -143,10 +144,6 @@ pub enum StageError {
     LaterMount { from: String, target: String },
     #[error("variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround")]
     FromExpansion,
-    #[error(
-        "FROM {name}: no such image (load it with `strata load`, `strata import` or pull it first)"
-    )]
-    NoBaseImage { name: String },
     #[error("failed to parse stage name {name:?}")]
     BadName {
         name: String,
@@ -157,7 +154,7 @@ pub enum StageError {
     BaseImage {
         name: String,
         #[source]
-        source: strata_content::Error,
+        source: ImageError,
     },
     #[error("FROM {text}")]
     Expand {
@@ -238,7 +235,7 @@ pub enum StepError {
     FromImage {
         name: String,
         #[source]
-        source: strata_content::Error,
+        source: ImageError,
     },
     #[error("{url}")]
     Fetch {

@@ -38,6 +38,7 @@ pub use output::export::write_rootfs;
 pub use output::import::{import_rootfs, ImportOptions};
 pub use output::snapshots::{prune_snapshots, SnapshotPrune};
 pub use progress::{Event, Progress, Silent, StepName};
+pub use sources::images::{ImageError, ImagePuller, PullError, PullPolicy, PullPolicyError};
 pub use sources::select::SourceError;
 pub use sources::users::UserError;
 pub use steps::copy::rules::CopyError;

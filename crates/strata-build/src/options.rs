@@ -4,9 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use strata_archive::Compression;
 use strata_oci::Reference;
+
+use crate::sources::images::{ImagePuller, PullPolicy};
 
 /// Everything `strata build` passes to the builder.
 #[derive(Debug, Clone)]
@@ -41,6 +44,11 @@ pub struct BuildOptions {
     pub runtime: Option<String>,
     /// `--label K=V`: labels added to the final image.
     pub labels: BTreeMap<String, String>,
+    /// `--pull`: when images named by `FROM`/`--from` are pulled.
+    pub pull: PullPolicy,
+    /// Where they are pulled from (the registry client, given by the binary); without one,
+    /// an image the store lacks is an error.
+    pub puller: Option<Arc<dyn ImagePuller>>,
 }
 
 impl BuildOptions {
@@ -62,6 +70,8 @@ impl BuildOptions {
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
             runtime: None,
             labels: BTreeMap::new(),
+            pull: PullPolicy::default(),
+            puller: None,
         }
     }
 }
@@ -91,6 +101,10 @@ pub enum Output {
     Docker { dest: PathBuf },
     /// The final root filesystem, written into a directory.
     Local { dest: PathBuf },
+    /// Pushed to a registry under `name` (else under every `-t` tag), as buildx's
+    /// `type=registry`. The builder does no HTTP: the caller, which has the registry
+    /// client, pushes the built image ([`crate::build`] leaves this output to it).
+    Registry { name: Option<Reference> },
 }
 
 /// Why a `--secret`, `--ssh` or `--output` value does not parse. The flag and the whole value
@@ -116,11 +130,18 @@ pub enum OptionParseError {
     #[error("a secret takes either a file (src=) or an environment variable (env=), not both")]
     SecretSources,
     /// `type=` of an output that strata does not export to.
-    #[error("unknown output type {value:?} (expected image, oci, docker or local)")]
+    #[error("unknown output type {value:?} (expected image, registry, oci, docker or local)")]
     OutputType { value: String },
-    /// `type=registry`, which needs the registry client.
-    #[error("output type registry needs the registry client, which strata does not have yet")]
-    RegistryOutput,
+    /// `name=` that is no image reference.
+    #[error("name={value:?} is not an image reference")]
+    OutputName {
+        value: String,
+        #[source]
+        source: strata_oci::ReferenceError,
+    },
+    /// `name=` on an exporter other than `registry`.
+    #[error("name= is only for type=registry (tag the image with -t)")]
+    NameNotRegistry,
     /// `--ssh ID=A,B`: buildx's list of sockets or keys for one id.
     #[error("one agent socket per id: several sockets or keys ({paths:?}) are not supported")]
     SshPaths { paths: String },
@@ -250,25 +271,30 @@ impl FromStr for SshArg {
 impl FromStr for Output {
     type Err = OptionParseError;
 
-    /// `type=image|oci|docker|local[,dest=PATH]` (`dest=` required but for `image`), or a bare
-    /// path meaning `type=local,dest=PATH`, as buildx takes it. Other BuildKit exporter
-    /// attributes (`tar=`, `name=`, ...) are refused: strata has none of them yet.
+    /// `type=image|oci|docker|local[,dest=PATH]` (`dest=` required but for `image`),
+    /// `type=registry[,name=REF]`, or a bare path meaning `type=local,dest=PATH`, as buildx
+    /// takes it. Other BuildKit exporter attributes (`tar=`, `push=`, ...) are refused:
+    /// strata has none of them.
     fn from_str(s: &str) -> Result<Output, OptionParseError> {
         if !s.is_empty() && !s.contains('=') && !s.contains(',') {
             return Ok(Output::Local { dest: s.into() });
         }
-        let (mut kind, mut dest) = (None, None);
+        let (mut kind, mut dest, mut name) = (None, None, None);
         for (key, value) in fields(s)? {
             match key.as_str() {
                 "type" => kind = Some(value),
                 "dest" => dest = Some(non_empty("dest=", value)?),
+                "name" => name = Some(output_name(value)?),
                 _ => {
                     return Err(OptionParseError::UnknownKey {
                         key,
-                        expected: "type or dest",
+                        expected: "type, dest or name",
                     })
                 }
             }
+        }
+        if name.is_some() && kind != Some("registry") {
+            return Err(OptionParseError::NameNotRegistry);
         }
         let dest = || {
             dest.clone()
@@ -281,7 +307,7 @@ impl FromStr for Output {
                 "oci" => Output::Oci { dest: dest()? },
                 "docker" => Output::Docker { dest: dest()? },
                 "local" => Output::Local { dest: dest()? },
-                "registry" => return Err(OptionParseError::RegistryOutput),
+                "registry" => Output::Registry { name },
                 other => {
                     return Err(OptionParseError::OutputType {
                         value: other.to_owned(),
@@ -290,6 +316,14 @@ impl FromStr for Output {
             },
         )
     }
+}
+
+/// The reference of `type=registry,name=REF`.
+fn output_name(value: &str) -> Result<Reference, OptionParseError> {
+    Reference::parse(value).map_err(|source| OptionParseError::OutputName {
+        value: value.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -447,7 +481,7 @@ mod tests {
             out("type=oci,dest=/o,tar=false"),
             Err(E::UnknownKey {
                 key: "tar".into(),
-                expected: "type or dest"
+                expected: "type, dest or name"
             })
         );
         assert_eq!(out("type=local,dest="), Err(E::Empty { key: "dest=" }));
@@ -456,7 +490,18 @@ mod tests {
             Err(E::NotKeyValue { field: "/o".into() })
         );
         assert_eq!(out("a,b"), Err(E::NotKeyValue { field: "a".into() }));
-        assert_eq!(out("type=registry"), Err(E::RegistryOutput));
+        assert_eq!(out("type=registry"), Ok(Output::Registry { name: None }));
+        assert_eq!(
+            out("type=registry,name=reg.test/app:v1"),
+            Ok(Output::Registry {
+                name: Some(Reference::parse("reg.test/app:v1").unwrap())
+            })
+        );
+        assert_eq!(out("type=oci,dest=/o,name=a"), Err(E::NameNotRegistry));
+        assert!(matches!(
+            out("type=registry,name=app:no spaces"),
+            Err(E::OutputName { .. })
+        ));
         assert_eq!(
             out("type=tar,dest=x"),
             Err(E::OutputType {
@@ -468,7 +513,7 @@ mod tests {
                 value: "tar".into()
             }
             .to_string(),
-            "unknown output type \"tar\" (expected image, oci, docker or local)"
+            "unknown output type \"tar\" (expected image, registry, oci, docker or local)"
         );
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 
 /// Why a string is not a valid digest.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum DigestError {
     #[error("invalid digest {value:?}: expected sha256:<64 lowercase hex digits>")]
     Invalid { value: String },

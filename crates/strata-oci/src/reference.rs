@@ -21,7 +21,7 @@ const LEGACY_REGISTRY: &str = "index.docker.io";
 const NAME_MAX: usize = 255;
 
 /// Why a string is not a valid image reference.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ReferenceError {
     #[error("invalid reference format: {reference:?} is empty")]
     Empty { reference: String },

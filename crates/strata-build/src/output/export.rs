@@ -50,6 +50,8 @@ pub fn export(store: &Store, image: &Image, tags: &[Reference], output: &Output)
             Ok(())
         }
         Output::Local { dest } => write_rootfs(store, image, dest),
+        // The caller pushes (see `Output::Registry`).
+        Output::Registry { .. } => Ok(()),
     }
 }
 

@@ -18,6 +18,7 @@ use crate::options::BuildOptions;
 use crate::plan::{Base, Plan};
 use crate::progress::Progress;
 use crate::sources::context::LazyContext;
+use crate::sources::images::{ImageError, Images};
 use crate::state::clock::BuildClock;
 use crate::state::StageResult;
 use crate::steps::{Sandbox, Source, StageOutputs, StepEnv};
@@ -39,6 +40,8 @@ pub struct Solver<'a> {
     used_args: Mutex<BTreeSet<String>>,
     /// The next step number, across stages (progress ids).
     next_step: AtomicUsize,
+    /// Images named by `FROM` and `--from`, pulled when the policy says so.
+    images: Images<'a>,
 }
 
 impl<'a> Solver<'a> {
@@ -64,6 +67,7 @@ impl<'a> Solver<'a> {
             board: Board::new(plan.stages.len()),
             used_args: Mutex::new(plan.used_args.clone()),
             next_step: AtomicUsize::new(1),
+            images: Images::new(store, opts.pull, opts.puller.as_deref()),
         }
     }
 
@@ -115,7 +119,10 @@ impl<'a> Solver<'a> {
 /// An image name the store does not know that is no valid reference either (`FROM Builder`
 /// when the stage is `builder`, `FROM SCRATCH`): BuildKit's `failed to parse stage name`
 /// (dockerfile2llb/convert.go), rather than "no such image".
-fn bad_name(name: &str) -> Option<StageError> {
+fn bad_name(name: &str, e: &ImageError) -> Option<StageError> {
+    if !matches!(e, ImageError::Missing | ImageError::PullForbidden) {
+        return None;
+    }
     let source = strata_oci::Reference::parse(name).err()?;
     Some(StageError::BadName {
         name: name.to_owned(),
@@ -136,12 +143,10 @@ impl StageOutputs for Solver<'_> {
                 .flatten()
                 .map(Source::Stage)
                 .ok_or_else(|| StepError::StageNotBuilt { from: from.into() }),
-            Base::Image(name) => match self.store.resolve(&name) {
+            Base::Image(name) => match self.images.get(&name) {
                 Ok(image) => Ok(Source::Image(Box::new(image))),
-                Err(source @ strata_content::Error::NoSuchImage { .. }) => {
-                    Err(bad_name(&name).map_or(StepError::FromImage { name, source }, Into::into))
-                }
-                Err(source) => Err(StepError::FromImage { name, source }),
+                Err(source) => Err(bad_name(&name, &source)
+                    .map_or(StepError::FromImage { name, source }, Into::into)),
             },
             Base::Scratch => Ok(Source::Scratch),
         }

@@ -99,14 +99,10 @@ impl<'s, 'a> StageRunner<'s, 'a> {
                 self.stage.scope = dep.scope.clone();
             }
             Base::Image(name) => {
-                let image = solver.store.resolve(name).map_err(|source| {
+                let image = solver.images.get(name).map_err(|source| {
                     let name = name.clone();
-                    let e = match source {
-                        strata_content::Error::NoSuchImage { .. } => {
-                            super::bad_name(&name).unwrap_or(StageError::NoBaseImage { name })
-                        }
-                        source => StageError::BaseImage { name, source },
-                    };
+                    let e = super::bad_name(&name, &source)
+                        .unwrap_or(StageError::BaseImage { name, source });
                     solver.plan.stage_error(self.idx, e)
                 })?;
                 self.stage.image = ImageState::from_image(&image)?;
@@ -241,6 +237,7 @@ mod tests {
     use crate::error::{BuildError, StageError};
     use crate::options::BuildOptions;
     use crate::progress::Silent;
+    use crate::sources::images::ImageError;
     use crate::steps::run::fake::FakeSandbox;
 
     fn build(dockerfile: &str) -> Result<strata_content::Image, BuildError> {
@@ -260,10 +257,12 @@ mod tests {
             BuildError::Stage { location, source } => {
                 assert_eq!(location.to_string(), "Dockerfile:3");
                 assert!(
-                    matches!(&**source, StageError::NoBaseImage { name } if name == "nope:1"),
+                    matches!(&**source, StageError::BaseImage { name, source: ImageError::Missing }
+                        if name == "nope:1"),
                     "{source:?}"
                 );
-                assert!(source.to_string().contains("strata import"), "{source}");
+                let cause = std::error::Error::source(&**source).unwrap().to_string();
+                assert!(cause.contains("strata import"), "{cause}");
             }
             other => panic!("expected a stage error, got {other:?}"),
         }
