@@ -10,7 +10,8 @@
 # one before it (the same for both tools). Prints the median of RUNS for strata and for `buildah bud --layers --runtime runc`
 # (vfs storage), the ratio buildah/strata, and BuildKit's reference figures from the issue.
 # Usage: bench/run-graph.sh [RUNS]   (default 5; needs root, buildah, busybox-static)
-# Env: BASE=busybox uses a busybox base instead of Debian minbase;
+# Env: BASE=busybox uses a busybox base instead of Debian minbase; PREPARE_ONLY=1 only
+#      makes the inputs and the base (target/bench/graph);
 #      BUILDAH_C_RUNS=N caps the buildah runs of (c) (it is set to 1 automatically when the
 #      first buildah (c) build takes more than 180 s); NO_BUILDAH=1 skips buildah.
 set -euo pipefail
@@ -96,6 +97,8 @@ fi
 for s in a b c; do
   sed 's|${BASE}|bench/base:1|' "$work/$s/Dockerfile.in" > "$work/$s/Dockerfile.strata"
 done
+# PREPARE_ONLY=1: make the inputs and the base, run nothing (bench/ship-cache.sh uses them).
+[ -n "${PREPARE_ONLY:-}" ] && exit 0
 
 # Results: R[tool.scenario.figure] = "t1 t2 ..."
 declare -A R
