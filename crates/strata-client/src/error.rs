@@ -63,6 +63,15 @@ pub enum ClientError {
         status: u16,
         detail: String,
     },
+    #[error(
+        "registry {registry} answered {method} {target} with an HTML page, not the registry \
+         API (a proxy or captive portal in the way?)"
+    )]
+    Html {
+        registry: String,
+        method: &'static str,
+        target: String,
+    },
     #[error("registry {registry} sent a bad WWW-Authenticate challenge")]
     Challenge {
         registry: String,

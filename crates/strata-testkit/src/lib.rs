@@ -10,13 +10,17 @@
 //!   ([`busybox_rootfs_tarball`]), a hand-written minimal one ([`write_busybox_tar`]) and an
 //!   unpacked one for the executor ([`busybox_rootfs_dir`]);
 //! - **a real registry**: [`registry::TestRegistry`], `docker-registry` on a free loopback
-//!   port (anonymous or htpasswd), stopped on drop;
+//!   port (anonymous, htpasswd, TLS, or token auth), stopped on drop, and
+//!   [`token::TokenIssuer`], the docker token issuer (ES256 JWTs distribution 2.8 accepts,
+//!   basic and OAuth2 refresh-token grants) such a registry sends its clients to;
 //! - **small process and byte helpers**: [`run_ok`], [`stderr`], [`gzip`], [`gunzip`].
 //!
 //! It must not depend on any strata crate (a crate's tests would then see two copies of its
 //! own types), and it holds no test of its own logic beyond what keeps it honest.
 
+pub mod http;
 pub mod registry;
+pub mod token;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
