@@ -127,6 +127,14 @@ pub enum ClientError {
         #[source]
         source: MediaError,
     },
+    #[error("manifest {reference} on registry {registry} is not a valid {media_type}")]
+    BadManifest {
+        registry: String,
+        reference: String,
+        media_type: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("registry {registry} gave no upload location for {repository}")]
     NoLocation {
         registry: String,
