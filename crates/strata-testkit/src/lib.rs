@@ -16,6 +16,8 @@
 //! - **a misbehaving registry**: [`faulty::FaultyRegistry`], serving one repository from
 //!   memory over a tiny std-TCP HTTP server ([`http`]) with faults queued per request
 //!   (truncated or corrupted blobs, wrong digests, HTML pages, cut connections, 429, 5xx);
+//! - **a small disk to fill**: [`tmpfs::Tmpfs`], a size-limited tmpfs (root only),
+//!   unmounted on drop;
 //! - **small process and byte helpers**: [`run_ok`], [`stderr`], [`gzip`], [`gunzip`].
 //!
 //! It must not depend on any strata crate (a crate's tests would then see two copies of its
@@ -24,6 +26,7 @@
 pub mod faulty;
 pub mod http;
 pub mod registry;
+pub mod tmpfs;
 pub mod token;
 
 use std::io::{Read, Write};
