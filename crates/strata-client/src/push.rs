@@ -37,6 +37,16 @@ fn push_scopes(repo: &RepositoryName, from: Option<&RepositoryName>) -> Vec<Scop
     scopes
 }
 
+/// The chunk size of an upload session: ours, raised to the registry's
+/// `OCI-Chunk-Min-Length` when it asks for larger chunks (spec v1.1.1).
+fn chunk_size_for(ours: u64, session: &ureq::Response) -> u64 {
+    let min = session
+        .header(OCI_CHUNK_MIN_LENGTH)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    ours.max(min)
+}
+
 impl Registry {
     /// Whether `repo` has blob `digest` (`HEAD`).
     pub fn blob_exists(&self, repo: &RepositoryName, digest: &Digest) -> Result<bool> {
@@ -110,7 +120,7 @@ impl Registry {
             return Ok(BlobPush::Mounted);
         }
         let mut location = self.location(&resp, repo)?;
-        let chunk_size = self.chunk_size_for(&resp);
+        let chunk_size = chunk_size_for(self.chunk_size, &resp);
         let mut sent = 0u64;
         let mut chunk = Vec::new();
         let monolithic = size <= chunk_size;
@@ -141,16 +151,6 @@ impl Registry {
             self.check_said_digest(&shown, said, digest)?;
         }
         Ok(BlobPush::Uploaded)
-    }
-
-    /// The chunk size of an upload session: ours, raised to the registry's
-    /// `OCI-Chunk-Min-Length` when it asks for larger chunks (spec v1.1.1).
-    fn chunk_size_for(&self, session: &ureq::Response) -> u64 {
-        let min = session
-            .header(OCI_CHUNK_MIN_LENGTH)
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0);
-        self.chunk_size.max(min)
     }
 
     /// Reads exactly `want` bytes of blob `digest` into `buf` (cleared first).
@@ -226,5 +226,33 @@ impl Registry {
             self.check_said_digest(&shown, said, &ours)?;
         }
         Ok(ours)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(headers: &str) -> ureq::Response {
+        format!("HTTP/1.1 202 Accepted\r\nLocation: /up/1\r\n{headers}\r\n")
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn chunks_are_never_smaller_than_the_registrys_minimum() {
+        assert_eq!(chunk_size_for(4096, &session("")), 4096);
+        assert_eq!(
+            chunk_size_for(4096, &session("OCI-Chunk-Min-Length: 65536\r\n")),
+            65536
+        );
+        assert_eq!(
+            chunk_size_for(1 << 20, &session("OCI-Chunk-Min-Length: 65536\r\n")),
+            1 << 20
+        );
+        assert_eq!(
+            chunk_size_for(4096, &session("OCI-Chunk-Min-Length: lots\r\n")),
+            4096
+        );
     }
 }
