@@ -63,6 +63,15 @@ pub enum ClientError {
         status: u16,
         detail: String,
     },
+    #[error(
+        "registry {registry} answered {method} {target} with an HTML page, not the registry \
+         API (a proxy or captive portal in the way?)"
+    )]
+    Html {
+        registry: String,
+        method: &'static str,
+        target: String,
+    },
     #[error("registry {registry} sent a bad WWW-Authenticate challenge")]
     Challenge {
         registry: String,
@@ -117,6 +126,14 @@ pub enum ClientError {
         reference: String,
         #[source]
         source: MediaError,
+    },
+    #[error("manifest {reference} on registry {registry} is not a valid {media_type}")]
+    BadManifest {
+        registry: String,
+        reference: String,
+        media_type: &'static str,
+        #[source]
+        source: serde_json::Error,
     },
     #[error("registry {registry} gave no upload location for {repository}")]
     NoLocation {

@@ -15,23 +15,29 @@
 //! and the HTTP layer (synchronous, `ureq` + rustls, threads for parallelism), on the
 //! protocol types of `strata-distribution`:
 //!
-//! - [`transport`]: a [`Registry`] handle per host: HTTPS, or plain HTTP for `insecure`
+//! - [`transport`]: a [`Registry`] handle per host: HTTPS (system roots plus `certs.d`; of
+//!   several client pairs, the one the server accepts), or plain HTTP for `insecure`
 //!   endpoints and loopback hosts when HTTPS does not answer; `WWW-Authenticate` answered
-//!   with basic auth (the stored credential) or a bearer token from the realm, cached per
-//!   scope until its lifetime runs out; retries with backoff on connection errors, 429 and
-//!   5xx (bounded `Retry-After`); typed errors for 401/403/404 and the registry's
-//!   `{"errors":[…]}` body;
+//!   with basic auth (the stored credential) or a bearer token from the realm (a `GET` with
+//!   basic auth, or an OAuth2 `refresh_token` `POST` for an identity token), cached per
+//!   scope until its lifetime runs out and renewed when the registry refuses it; retries
+//!   with backoff on connection errors, 429 and 5xx (bounded `Retry-After`, seconds or
+//!   HTTP-date); typed errors for 401/403/404 (`insufficient_scope` is a 403-style
+//!   refusal naming the scope), HTML pages, and the registry's `{"errors":[…]}` body;
 //! - [`pull`]: manifests whose digest is checked against `Docker-Content-Digest` and the
-//!   reference, blobs streamed into `strata-content`'s verified writer (skipped when stored,
+//!   reference and whose body must parse as the media type says, blobs streamed into `strata-content`'s verified writer (skipped when stored,
 //!   resumed with `Range` after a dropped connection);
-//! - [`push`]: `HEAD` skips, monolithic or chunked (`PATCH` + `Content-Range`) uploads,
+//! - [`push`]: `HEAD` skips, monolithic or chunked (`PATCH` + `Content-Range`, at least
+//!   `OCI-Chunk-Min-Length`) uploads,
 //!   cross-repository mounts, manifests whose digest the registry must confirm;
 //! - [`parallel`]: several blobs at once on scoped threads sharing one [`Registry`].
 //!
 //! **Comes next** (issue "Ship"): image-level pull/push/copy (walking indexes, refs in the
-//! store) and the commands; TLS from `certs.d` and unverified TLS for `insecure`; identity
-//! tokens (OAuth2); then the build cache export/import (`--cache-to/--cache-from
-//! type=registry`).
+//! store) and the commands; then the build cache export/import (`--cache-to/--cache-from
+//! type=registry`). Done for the protocol: token auth against a real registry (cache,
+//! refresh, renewal mid-push, 401/403), OAuth2 identity tokens, several client
+//! certificates, and the misbehaving-server and full-disk cases (typed errors, nothing
+//! stored).
 //!
 //! **Must not**: parse command lines or print (the binary does), install a tracing
 //! subscriber, keep protocol types of its own (they belong to `strata-distribution`,

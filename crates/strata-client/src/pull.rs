@@ -9,7 +9,7 @@ use strata_distribution::auth::Scope;
 use strata_distribution::headers::{ACCEPT, CONTENT_TYPE, DOCKER_CONTENT_DIGEST, RANGE};
 use strata_distribution::media::manifest_accept;
 use strata_distribution::{ManifestKind, ManifestRef, RepositoryName, Route};
-use strata_oci::Digest;
+use strata_oci::{Digest, ImageIndex, ImageManifest};
 
 use crate::error::{ClientError, Result};
 use crate::transport::{Registry, Request};
@@ -87,10 +87,25 @@ impl Registry {
                 source,
             }
         })?;
+        self.check_structure(&shown, kind, &bytes)?;
         Ok(Manifest {
             bytes,
             media_type: kind.media_type().to_owned(),
             digest,
+        })
+    }
+
+    /// The body must be the manifest or index its kind says (the bytes stay as they are).
+    fn check_structure(&self, shown: &str, kind: ManifestKind, bytes: &[u8]) -> Result<()> {
+        let parsed = match kind.is_index() {
+            true => serde_json::from_slice::<ImageIndex>(bytes).map(drop),
+            false => serde_json::from_slice::<ImageManifest>(bytes).map(drop),
+        };
+        parsed.map_err(|source| ClientError::BadManifest {
+            registry: self.host().to_owned(),
+            reference: shown.to_owned(),
+            media_type: kind.media_type(),
+            source,
         })
     }
 

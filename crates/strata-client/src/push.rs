@@ -1,12 +1,15 @@
 //! Pushing: blob existence checks, uploads (monolithic, or chunked `PATCH`es for large
-//! blobs), cross-repository mounts, and manifests whose digest the registry must confirm.
+//! blobs, never smaller than the registry's `OCI-Chunk-Min-Length`), cross-repository
+//! mounts, and manifests whose digest the registry must confirm.
 
 use std::io::Read;
 
 use strata_content::Store;
 use strata_distribution::auth::scope::{PULL, PUSH};
 use strata_distribution::auth::Scope;
-use strata_distribution::headers::{CONTENT_RANGE, CONTENT_TYPE, DOCKER_CONTENT_DIGEST, LOCATION};
+use strata_distribution::headers::{
+    CONTENT_RANGE, CONTENT_TYPE, DOCKER_CONTENT_DIGEST, LOCATION, OCI_CHUNK_MIN_LENGTH,
+};
 use strata_distribution::routes::location_with_digest;
 use strata_distribution::{ByteRange, ManifestRef, RepositoryName, Route, UploadStart};
 use strata_oci::Digest;
@@ -32,6 +35,16 @@ fn push_scopes(repo: &RepositoryName, from: Option<&RepositoryName>) -> Vec<Scop
         scopes.push(Scope::repository(from, [PULL]));
     }
     scopes
+}
+
+/// The chunk size of an upload session: ours, raised to the registry's
+/// `OCI-Chunk-Min-Length` when it asks for larger chunks (spec v1.1.1).
+fn chunk_size_for(ours: u64, session: &ureq::Response) -> u64 {
+    let min = session
+        .header(OCI_CHUNK_MIN_LENGTH)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    ours.max(min)
 }
 
 impl Registry {
@@ -107,11 +120,12 @@ impl Registry {
             return Ok(BlobPush::Mounted);
         }
         let mut location = self.location(&resp, repo)?;
+        let chunk_size = chunk_size_for(self.chunk_size, &resp);
         let mut sent = 0u64;
         let mut chunk = Vec::new();
-        let monolithic = size <= self.chunk_size;
+        let monolithic = size <= chunk_size;
         loop {
-            let want = (size - sent).min(self.chunk_size);
+            let want = (size - sent).min(chunk_size);
             self.read_chunk(&mut source, digest, want, &mut chunk)?;
             if monolithic || chunk.is_empty() {
                 break;
@@ -212,5 +226,33 @@ impl Registry {
             self.check_said_digest(&shown, said, &ours)?;
         }
         Ok(ours)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(headers: &str) -> ureq::Response {
+        format!("HTTP/1.1 202 Accepted\r\nLocation: /up/1\r\n{headers}\r\n")
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn chunks_are_never_smaller_than_the_registrys_minimum() {
+        assert_eq!(chunk_size_for(4096, &session("")), 4096);
+        assert_eq!(
+            chunk_size_for(4096, &session("OCI-Chunk-Min-Length: 65536\r\n")),
+            65536
+        );
+        assert_eq!(
+            chunk_size_for(1 << 20, &session("OCI-Chunk-Min-Length: 65536\r\n")),
+            1 << 20
+        );
+        assert_eq!(
+            chunk_size_for(4096, &session("OCI-Chunk-Min-Length: lots\r\n")),
+            4096
+        );
     }
 }

@@ -226,3 +226,69 @@ fn a_malformed_ca_or_key_is_an_error_naming_the_file() {
     );
     assert!(text.contains("client.key"), "{text}");
 }
+
+#[test]
+fn of_several_client_pairs_the_one_the_server_accepts_is_presented() {
+    let pki = Pki::new();
+    // A second client pair, from a CA the registry does not accept; it sorts first.
+    ca(pki.dir.path(), "other-ca");
+    leaf(
+        pki.dir.path(),
+        "other-ca",
+        "other",
+        "extendedKeyUsage=clientAuth\n",
+    );
+    let server = TestRegistry::start_tls(&pki.server(true));
+    let host = server.host();
+    let ca_crt = pki.path("server-ca.crt");
+    let (other_crt, other_key) = (pki.path("other.crt"), pki.path("other.key"));
+
+    let (_root, dirs) = certs_d(
+        &host,
+        &[
+            ("ca.crt", &ca_crt),
+            ("a-other.cert", &other_crt),
+            ("a-other.key", &other_key),
+            ("b-client.cert", &pki.path("client.crt")),
+            ("b-client.key", &pki.path("client.key")),
+        ],
+    );
+    let reg = Registry::connect(&host, options(dirs)).unwrap();
+    assert_eq!(reg.base_url(), format!("https://{host}"));
+
+    // Only pairs the server does not accept: none is sent (as Go), and the server refuses.
+    let (_root, dirs) = certs_d(
+        &host,
+        &[
+            ("ca.crt", &ca_crt),
+            ("a-other.cert", &other_crt),
+            ("a-other.key", &other_key),
+        ],
+    );
+    let err = Registry::connect(&host, options(dirs)).unwrap_err();
+    assert!(
+        matches!(err, ClientError::Certificate { .. }),
+        "{}",
+        chain(&err)
+    );
+}
+
+#[test]
+fn a_client_key_that_is_not_the_certificates_is_an_error_naming_both() {
+    let pki = Pki::new();
+    let host = "127.0.0.1:1";
+    let (_root, dirs) = certs_d(
+        host,
+        &[
+            ("client.cert", &pki.path("client.crt")),
+            ("client.key", &pki.path("server.key")),
+        ],
+    );
+    let err = Registry::connect(host, options(dirs)).unwrap_err();
+    let text = chain(&err);
+    assert!(
+        matches!(tls_error(&err), Some(TlsError::ClientCert { cert, key, .. })
+            if cert.ends_with("client.cert") && key.ends_with("client.key")),
+        "{text}"
+    );
+}

@@ -9,6 +9,8 @@
 //!   (request query, response, JWT claims);
 //! - [`headers`]: header names and the `Link: <url>; rel="next"` of pagination;
 //! - [`ranges`]: upload ranges (`0-1023`), blob `Range: bytes=` and `Content-Range`;
+//! - [`retry_after`]: `Retry-After` in seconds or as an HTTP-date (all three forms);
+//! - [`lists`]: the tag list and `_catalog` bodies;
 //! - [`media`]: the manifest media types a registry accepts, detected from the body when the
 //!   `Content-Type` is missing;
 //! - [`referrers`]: referrer descriptors of manifests with a `subject`, the referrers index
@@ -22,15 +24,18 @@ pub mod auth;
 pub mod errors;
 pub mod headers;
 mod json;
+pub mod lists;
 pub mod media;
 pub mod names;
 mod query;
 pub mod ranges;
 pub mod referrers;
+pub mod retry_after;
 pub mod routes;
 
 pub use auth::{Challenge, Scope, TokenClaims, TokenRequest, TokenResponse};
 pub use errors::{ErrorBody, ErrorCode, ErrorInfo};
+pub use lists::{Catalog, ListError, TagList};
 pub use media::{ManifestKind, MediaError};
 pub use names::{ManifestRef, NameError, RepositoryName, Tag};
 pub use query::QueryError;

@@ -10,13 +10,24 @@
 //!   ([`busybox_rootfs_tarball`]), a hand-written minimal one ([`write_busybox_tar`]) and an
 //!   unpacked one for the executor ([`busybox_rootfs_dir`]);
 //! - **a real registry**: [`registry::TestRegistry`], `docker-registry` on a free loopback
-//!   port (anonymous or htpasswd), stopped on drop;
+//!   port (anonymous, htpasswd, TLS, or token auth), stopped on drop, and
+//!   [`token::TokenIssuer`], the docker token issuer (ES256 JWTs distribution 2.8 accepts,
+//!   basic and OAuth2 refresh-token grants) such a registry sends its clients to;
+//! - **a misbehaving registry**: [`faulty::FaultyRegistry`], serving one repository from
+//!   memory over a tiny std-TCP HTTP server ([`http`]) with faults queued per request
+//!   (truncated or corrupted blobs, wrong digests, HTML pages, cut connections, 429, 5xx);
+//! - **a small disk to fill**: [`tmpfs::Tmpfs`], a size-limited tmpfs (root only),
+//!   unmounted on drop;
 //! - **small process and byte helpers**: [`run_ok`], [`stderr`], [`gzip`], [`gunzip`].
 //!
 //! It must not depend on any strata crate (a crate's tests would then see two copies of its
 //! own types), and it holds no test of its own logic beyond what keeps it honest.
 
+pub mod faulty;
+pub mod http;
 pub mod registry;
+pub mod tmpfs;
+pub mod token;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use crate::token::{TokenIssuer, ISSUER, SERVICE};
 use crate::{require_tool, run_ok};
 
 /// The registry program (`apt-get install docker-registry`).
@@ -20,6 +21,14 @@ pub struct TlsFiles {
     pub certificate: PathBuf,
     pub key: PathBuf,
     pub client_ca: Option<PathBuf>,
+}
+
+/// How clients authenticate.
+enum Auth {
+    /// One `user:hash` line of an htpasswd file.
+    Htpasswd(String),
+    /// The `auth:` section as it is.
+    Yaml(String),
 }
 
 /// A running `docker-registry`; dropping it stops the server and removes its storage.
@@ -45,15 +54,27 @@ impl TestRegistry {
         require_tool("htpasswd");
         let out = run_ok(Command::new("htpasswd").args(["-Bbn", user, password]));
         let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        TestRegistry::start_with(Some(line), None)
+        TestRegistry::start_with(Some(Auth::Htpasswd(line)), None)
     }
 
-    fn start_with(htpasswd_line: Option<String>, tls: Option<&TlsFiles>) -> TestRegistry {
+    /// A registry behind token auth: it sends clients to `issuer`'s realm and accepts the
+    /// JWTs it signs (`auth: token:` with the issuer's certificate as `rootcertbundle`).
+    pub fn start_token(issuer: &TokenIssuer) -> TestRegistry {
+        let auth = format!(
+            "auth:\n  token:\n    realm: {}\n    service: {SERVICE}\n    issuer: {ISSUER}\n    \
+             rootcertbundle: {}\n",
+            issuer.realm(),
+            issuer.root_certificate().display()
+        );
+        TestRegistry::start_with(Some(Auth::Yaml(auth)), None)
+    }
+
+    fn start_with(auth: Option<Auth>, tls: Option<&TlsFiles>) -> TestRegistry {
         require_tool(DOCKER_REGISTRY);
         let dir = tempfile::tempdir().expect("temp dir for the registry");
         let port = free_port();
-        let auth = match htpasswd_line {
-            Some(line) => {
+        let auth = match auth {
+            Some(Auth::Htpasswd(line)) => {
                 let path = dir.path().join("htpasswd");
                 fs::write(&path, format!("{line}\n")).expect("writing htpasswd");
                 format!(
@@ -61,6 +82,7 @@ impl TestRegistry {
                     path.display()
                 )
             }
+            Some(Auth::Yaml(yaml)) => yaml,
             None => String::new(),
         };
         let tls = match tls {

@@ -11,6 +11,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use strata_distribution::auth::Scope;
+use strata_distribution::headers::CONTENT_TYPE;
+use strata_distribution::media::essence;
 use strata_distribution::{ErrorBody, Route};
 
 use crate::config::certs::CertsDirs;
@@ -66,6 +68,8 @@ pub struct Registry {
     agent: ureq::Agent,
     credential: Option<Credential>,
     auth: Mutex<auth::AuthState>,
+    /// Held while a token is fetched (one fetch at a time).
+    token_fetch: Mutex<()>,
     retry: RetryPolicy,
     pub(crate) chunk_size: u64,
 }
@@ -116,11 +120,7 @@ impl<'a> Request<'a> {
     }
 
     fn scope_text(&self) -> String {
-        let scopes: Vec<String> = self.scopes.iter().map(Scope::to_string).collect();
-        match scopes.is_empty() {
-            true => "the registry".to_owned(),
-            false => scopes.join(" "),
-        }
+        auth::scope_text(&self.scopes)
     }
 }
 
@@ -149,6 +149,7 @@ impl Registry {
             agent,
             credential: options.credential,
             auth: Mutex::new(auth::AuthState::default()),
+            token_fetch: Mutex::new(()),
             retry: options.retry,
             chunk_size: match options.chunk_size {
                 0 => 16 << 20,
@@ -235,6 +236,10 @@ impl Registry {
                 }
             };
             let status = resp.status();
+            if status == 401 && auth::insufficient_scope(&resp) {
+                // The token is good but grants too little: asking again gives the same.
+                return Ok(resp);
+            }
             if status == 401 && !authenticated {
                 authenticated = true;
                 if self.authenticate(&resp, req)? {
@@ -289,11 +294,17 @@ impl Registry {
     ) -> Result<ureq::Response> {
         let status = resp.status();
         if (200..300).contains(&status) {
-            return Ok(resp);
+            return self.not_html(resp, req);
         }
         let registry = self.host.clone();
+        let insufficient_scope = status == 401 && auth::insufficient_scope(&resp);
         let detail = error_detail(resp);
         Err(match status {
+            401 if insufficient_scope => ClientError::Forbidden {
+                registry,
+                scope: req.scope_text(),
+                detail: self.insufficient_scope_detail(&detail),
+            },
             401 => ClientError::Unauthorized {
                 registry,
                 scope: req.scope_text(),
@@ -317,6 +328,28 @@ impl Registry {
                 detail,
             },
         })
+    }
+
+    /// `resp`, unless it is an HTML page: what a captive portal or a proxy's error page
+    /// answers, never the registry API (whose answers are JSON, blobs, or empty).
+    fn not_html(&self, resp: ureq::Response, req: &Request) -> Result<ureq::Response> {
+        let content_type = resp.header(CONTENT_TYPE).unwrap_or("");
+        if !essence(content_type).eq_ignore_ascii_case("text/html") {
+            return Ok(resp);
+        }
+        Err(ClientError::Html {
+            registry: self.host.clone(),
+            method: req.method,
+            target: req.url.clone(),
+        })
+    }
+
+    fn insufficient_scope_detail(&self, detail: &str) -> String {
+        let who = match &self.credential {
+            None => format!("; no credential is stored for {} (strata login)", self.host),
+            Some(_) => String::new(),
+        };
+        format!("the token grants less than that (insufficient_scope){who}: {detail}")
     }
 
     /// Reads a small body (error, token) whole, up to [`SMALL_BODY_LIMIT`].
@@ -347,7 +380,7 @@ impl Registry {
 }
 
 /// The registry's `{"errors":[…]}` as text, or what else the body was.
-fn error_detail(resp: ureq::Response) -> String {
+pub(super) fn error_detail(resp: ureq::Response) -> String {
     let status_text = resp.status_text().to_owned();
     let mut body = Vec::new();
     if resp

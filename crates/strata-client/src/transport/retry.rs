@@ -1,6 +1,6 @@
-//! Backoff between attempts, honouring a bounded `Retry-After`.
+//! Backoff between attempts, honouring a bounded `Retry-After` (seconds or an HTTP-date).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use strata_distribution::headers::RETRY_AFTER;
 
@@ -36,13 +36,17 @@ impl RetryPolicy {
     }
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is ignored: backoff applies instead).
+/// `Retry-After` in seconds or as an HTTP-date (one that does not parse: backoff applies).
 pub(crate) fn retry_after(resp: &ureq::Response) -> Option<Duration> {
     parse_retry_after(resp.header(RETRY_AFTER)?)
 }
 
 fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    strata_distribution::retry_after::parse_retry_after(value, now)
 }
 
 #[cfg(test)]
@@ -65,6 +69,11 @@ mod tests {
             p.delay(0, parse_retry_after("3600")),
             Duration::from_secs(10)
         );
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO),
+            "a date in the past: no wait"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
     }
 }

@@ -7,7 +7,11 @@
 //!   Certificates of the system bundle that do not parse are skipped, as Go does.
 //! - A `*.crt` of `certs.d`, or a client certificate or key, that does not parse is an
 //!   error naming the file.
-//! - With several `*.cert`/`*.key` pairs, the first (by file name) is presented.
+//! - Every `*.cert`/`*.key` pair is loaded (docker's `ReadCertsDirectory` and
+//!   containers/image's `SetupCertificates` append each to `tls.Config.Certificates`), and
+//!   the handshake presents what Go's `crypto/tls` would: the first pair (by file name)
+//!   whose key can sign with a scheme the server accepts and, when the server names the CAs
+//!   it accepts, one of whose certificates was issued by one of them; none, if no pair fits.
 //! - `insecure` (an endpoint marked `insecure = true` in registries.conf, only): the server
 //!   certificate is not verified, as containers/image's `InsecureSkipVerify`.
 
@@ -15,9 +19,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::ResolvesClientCert;
 use rustls::crypto::{ring, CryptoProvider};
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::config::certs::{CertsDirs, CertsError, PemFile};
@@ -45,6 +51,12 @@ pub enum TlsError {
     },
     #[error("{path} holds no PEM certificate")]
     NoCertificate { path: PathBuf },
+    #[error("a certificate in {path} does not parse")]
+    BadCertificate {
+        path: PathBuf,
+        #[source]
+        source: webpki::Error,
+    },
     #[error("{path} holds no PEM private key")]
     NoKey { path: PathBuf },
     #[error("CA certificate in {path} is not usable")]
@@ -89,24 +101,117 @@ pub(crate) fn client_config(
     let builder = match insecure {
         true => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerification(provider))),
+            .with_custom_certificate_verifier(Arc::new(NoVerification(provider.clone()))),
         false => builder.with_root_certificates(roots),
     };
-    let config = match material.client_certs.first() {
-        None => builder.with_no_client_auth(),
-        Some(pair) => {
-            let chain = certificates(&pair.cert)?;
-            let key = private_key(&pair.key)?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|source| TlsError::ClientCert {
-                    cert: pair.cert.path.clone(),
-                    key: pair.key.path.clone(),
-                    source,
-                })?
+    let config = match material.client_certs.is_empty() {
+        true => builder.with_no_client_auth(),
+        false => {
+            let pairs = material
+                .client_certs
+                .iter()
+                .map(|pair| client_pair(&pair.cert, &pair.key, &provider))
+                .collect::<Result<Vec<_>, _>>()?;
+            builder.with_client_cert_resolver(Arc::new(ClientCerts { pairs }))
         }
     };
     Ok(Arc::new(config))
+}
+
+/// One client certificate pair, with the issuers of its chain's certificates.
+#[derive(Debug)]
+struct ClientPair {
+    key: Arc<CertifiedKey>,
+    /// Each certificate's issuer name (DER, without the outer SEQUENCE).
+    issuers: Vec<Vec<u8>>,
+}
+
+fn client_pair(
+    cert: &PemFile,
+    key: &PemFile,
+    provider: &CryptoProvider,
+) -> Result<ClientPair, TlsError> {
+    let chain = certificates(cert)?;
+    let bad = |source| TlsError::ClientCert {
+        cert: cert.path.clone(),
+        key: key.path.clone(),
+        source,
+    };
+    let mut issuers = Vec::new();
+    for der in &chain {
+        let parsed =
+            webpki::EndEntityCert::try_from(der).map_err(|source| TlsError::BadCertificate {
+                path: cert.path.clone(),
+                source,
+            })?;
+        issuers.push(parsed.issuer().to_vec());
+    }
+    let key = CertifiedKey::from_der(chain, private_key(key)?, provider).map_err(bad)?;
+    Ok(ClientPair {
+        key: Arc::new(key),
+        issuers,
+    })
+}
+
+/// The client certificates of a host, chosen per handshake as Go's `crypto/tls`
+/// (`getClientCertificate` with `CertificateRequestInfo.SupportsCertificate`) chooses.
+#[derive(Debug)]
+struct ClientCerts {
+    pairs: Vec<ClientPair>,
+}
+
+impl ResolvesClientCert for ClientCerts {
+    fn resolve(
+        &self,
+        acceptable_cas: &[&[u8]],
+        sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        let chosen = self.pairs.iter().find(|pair| {
+            pair.key.key.choose_scheme(sigschemes).is_some()
+                && (acceptable_cas.is_empty()
+                    || pair
+                        .issuers
+                        .iter()
+                        .any(|issuer| acceptable_cas.iter().any(|ca| same_name(ca, issuer))))
+        });
+        if chosen.is_none() {
+            tracing::debug!("no client certificate fits the server's request; sending none");
+        }
+        chosen.map(|pair| pair.key.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        !self.pairs.is_empty()
+    }
+}
+
+/// Whether a distinguished name from the server (DER, normally with its outer SEQUENCE)
+/// is `name` (DER without it).
+fn same_name(from_server: &[u8], name: &[u8]) -> bool {
+    from_server == name || strip_sequence(from_server) == Some(name)
+}
+
+/// The contents of a DER SEQUENCE (tag 0x30, short or long form length).
+fn strip_sequence(der: &[u8]) -> Option<&[u8]> {
+    let (&tag, rest) = der.split_first()?;
+    let (&len, rest) = rest.split_first()?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (len, rest) = match len {
+        0..=0x7f => (usize::from(len), rest),
+        _ => {
+            let n = usize::from(len & 0x7f);
+            if n == 0 || n > 4 || rest.len() < n {
+                return None;
+            }
+            let value = rest[..n]
+                .iter()
+                .fold(0usize, |v, b| (v << 8) | usize::from(*b));
+            (value, &rest[n..])
+        }
+    };
+    (rest.len() == len).then_some(rest)
 }
 
 /// The certificates of a PEM file: at least one, and all of them well-formed.
@@ -236,4 +341,31 @@ pub(crate) fn certificate_error(transport: &ureq::Transport) -> Option<&rustls::
                 | rustls::Error::AlertReceived(_)
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_the_server_match_with_or_without_their_sequence() {
+        let name = [0x31, 0x03, 0x02, 0x01, 0x05];
+        assert!(same_name(
+            &[0x30, 0x05, 0x31, 0x03, 0x02, 0x01, 0x05],
+            &name
+        ));
+        assert!(same_name(&name, &name));
+        assert!(!same_name(&[0x30, 0x04, 0x31, 0x03, 0x02, 0x01], &name));
+        let long: Vec<u8> = [0x30, 0x81, 0x05].iter().chain(&name).copied().collect();
+        assert_eq!(strip_sequence(&long), Some(&name[..]));
+        for bad in [
+            &[][..],
+            &[0x30],
+            &[0x31, 0x00],
+            &[0x30, 0x80],
+            &[0x30, 0x85, 1, 1, 1, 1, 1],
+        ] {
+            assert_eq!(strip_sequence(bad), None, "{bad:?}");
+        }
+    }
 }

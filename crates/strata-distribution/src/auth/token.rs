@@ -34,6 +34,10 @@ pub enum TokenError {
         #[source]
         source: ScopeError,
     },
+    #[error("token request has no {field:?}")]
+    MissingField { field: &'static str },
+    #[error("unsupported grant_type {grant_type:?}")]
+    UnsupportedGrant { grant_type: String },
 }
 
 /// The query a client sends to the realm: `?service=…&scope=…&scope=…&account=…`.
