@@ -41,12 +41,17 @@
 
 pub mod config;
 mod error;
+pub mod image;
 pub mod parallel;
 pub mod pull;
 pub mod push;
 pub mod transport;
 
 pub use error::{ClientError, Result};
+pub use image::{
+    Client, Copied, CopyOptions, Location, PullOptions, PulledImage, PushOptions, TransferError,
+    TransferProgress,
+};
 pub use pull::{FetchedBlob, Manifest};
 pub use push::BlobPush;
 pub use transport::{Registry, RegistryOptions, RetryPolicy};
