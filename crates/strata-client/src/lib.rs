@@ -28,9 +28,18 @@
 //!   cross-repository mounts, manifests whose digest the registry must confirm;
 //! - [`parallel`]: several blobs at once on scoped threads sharing one [`Registry`].
 //!
-//! **Comes next** (issue "Ship"): image-level pull/push/copy (walking indexes, refs in the
-//! store) and the commands; TLS from `certs.d` and unverified TLS for `insecure`; identity
-//! tokens (OAuth2); then the build cache export/import (`--cache-to/--cache-from
+//! and whole images ([`image`]): a [`Client`] (the configuration above and one connected
+//! [`Registry`] per host) with [`Client::pull_image`] (registries.conf mirrors first, the
+//! `--platform` image of an index, only missing blobs, record and tag written last),
+//! [`Client::push_image`] (`HEAD`s in parallel, cross-repository mounts from where the
+//! store's tags say a blob came from, the manifest last with its exact bytes) and
+//! [`Client::copy`] between registries, the store, OCI layouts and docker-archives (`--all`
+//! for a whole index), through the store or a temporary spool store so every blob is
+//! verified before it is written; manifests are never re-serialised. Progress is reported
+//! through [`TransferProgress`].
+//!
+//! **Comes next** (issue "Ship"): identity tokens (OAuth2); podman's unqualified-search
+//! resolution; then the build cache export/import (`--cache-to/--cache-from
 //! type=registry`).
 //!
 //! **Must not**: parse command lines or print (the binary does), install a tracing
