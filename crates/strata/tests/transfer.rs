@@ -202,6 +202,27 @@ fn copy_through_layouts_archives_and_the_store_keeps_the_digest() {
         pushed
     );
     assert!(other.images().contains("bb"), "{}", other.images());
+
+    // An archive skopeo writes (the older form, without a manifest) is loaded as
+    // `docker load` would: same image ID (config), a manifest made for it.
+    let legacy = other.path("legacy.tar");
+    run_ok(Command::new("skopeo").args([
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{}/bb:1", reg.host()),
+        &format!("docker-archive:{}:legacy:1", legacy.display()),
+    ]));
+    other.ok(&[
+        "copy",
+        &format!("docker-archive:{}", legacy.display()),
+        "store:legacy:1",
+    ]);
+    let id = |image: &str| {
+        let (out, _) = other.ok(&["inspect", image]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v[0]["Id"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(id("legacy:1"), id("bb:2"));
 }
 
 #[test]

@@ -48,7 +48,12 @@ pub(crate) struct OciSource {
 impl OciSource {
     fn index(&self) -> Result<ImageIndex> {
         let path = self.root.join("index.json");
-        let bytes = fs::read(&path).map_err(TransferError::io(&path))?;
+        let bytes = fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                TransferError::layout(&self.root, "not an OCI image layout (no index.json)")
+            }
+            _ => TransferError::io(&path)(e),
+        })?;
         serde_json::from_slice(&bytes)
             .map_err(|e| TransferError::layout(&path, format!("invalid index.json: {e}")))
     }
