@@ -32,12 +32,28 @@
 //!   cross-repository mounts, manifests whose digest the registry must confirm;
 //! - [`parallel`]: several blobs at once on scoped threads sharing one [`Registry`].
 //!
+<<<<<<< HEAD
 //! **Comes next** (issue "Ship"): image-level pull/push/copy (walking indexes, refs in the
 //! store) and the commands; then the build cache export/import (`--cache-to/--cache-from
 //! type=registry`). Done for the protocol: token auth against a real registry (cache,
 //! refresh, renewal mid-push, 401/403), OAuth2 identity tokens, several client
 //! certificates, and the misbehaving-server and full-disk cases (typed errors, nothing
 //! stored).
+=======
+//! and whole images ([`image`]): a [`Client`] (the configuration above and one connected
+//! [`Registry`] per host) with [`Client::pull_image`] (registries.conf mirrors first, the
+//! `--platform` image of an index, only missing blobs, record and tag written last),
+//! [`Client::push_image`] (`HEAD`s in parallel, cross-repository mounts from where the
+//! store's tags say a blob came from, the manifest last with its exact bytes) and
+//! [`Client::copy`] between registries, the store, OCI layouts and docker-archives (`--all`
+//! for a whole index), through the store or a temporary spool store so every blob is
+//! verified before it is written; manifests are never re-serialised. Progress is reported
+//! through [`TransferProgress`].
+//!
+//! **Comes next** (issue "Ship"): identity tokens (OAuth2); podman's unqualified-search
+//! resolution; then the build cache export/import (`--cache-to/--cache-from
+//! type=registry`).
+>>>>>>> xfer
 //!
 //! **Must not**: parse command lines or print (the binary does), install a tracing
 //! subscriber, keep protocol types of its own (they belong to `strata-distribution`,
@@ -47,12 +63,17 @@
 
 pub mod config;
 mod error;
+pub mod image;
 pub mod parallel;
 pub mod pull;
 pub mod push;
 pub mod transport;
 
 pub use error::{ClientError, Result};
+pub use image::{
+    Client, Copied, CopyOptions, Location, PullOptions, PulledImage, PushOptions, TransferError,
+    TransferProgress,
+};
 pub use pull::{FetchedBlob, Manifest};
 pub use push::BlobPush;
 pub use transport::{Registry, RegistryOptions, RetryPolicy};

@@ -17,13 +17,14 @@ pub const DEFAULT_PARALLELISM: usize = 3;
 
 /// Runs `job` on each item, `parallelism` at a time; results keep the items' order. The
 /// first error is returned once the running jobs are done; no new job starts after it.
-fn run_all<T: Sync, R: Send>(
+pub(crate) fn run_all<T: Sync, R: Send, E: Send>(
     items: &[T],
     parallelism: usize,
-    job: impl Fn(&T) -> Result<R> + Sync,
-) -> Result<Vec<R>> {
+    job: impl Fn(&T) -> Result<R, E> + Sync,
+) -> Result<Vec<R>, E> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<R>>>> = Mutex::new(items.iter().map(|_| None).collect());
+    let results: Mutex<Vec<Option<Result<R, E>>>> =
+        Mutex::new(items.iter().map(|_| None).collect());
     let failed = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
         for _ in 0..parallelism.clamp(1, items.len().max(1)) {

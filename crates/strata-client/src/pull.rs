@@ -136,6 +136,19 @@ impl Registry {
         size: Option<u64>,
         store: &Store,
     ) -> Result<FetchedBlob> {
+        self.fetch_blob_with(repo, digest, size, store, &|_| {})
+    }
+
+    /// [`Registry::fetch_blob`], calling `on_bytes` with the bytes received so far as the
+    /// download goes (for progress displays).
+    pub fn fetch_blob_with(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+        size: Option<u64>,
+        store: &Store,
+        on_bytes: &dyn Fn(u64),
+    ) -> Result<FetchedBlob> {
         if let Ok(have) = store.blob_size(digest) {
             if !matches!(size, Some(s) if s != have) {
                 return Ok(FetchedBlob {
@@ -152,7 +165,7 @@ impl Registry {
             source: Box::new(source),
         };
         let mut writer = store.blob_writer().map_err(store_err)?;
-        let written = self.download(repo, digest, size, &mut writer, &shown)?;
+        let written = self.download(repo, digest, size, &mut writer, &shown, on_bytes)?;
         if let Some(expected) = size {
             if written != expected {
                 return Err(ClientError::SizeMismatch {
@@ -191,6 +204,7 @@ impl Registry {
         size: Option<u64>,
         writer: &mut BlobWriter,
         shown: &str,
+        on_bytes: &dyn Fn(u64),
     ) -> Result<u64> {
         let route = Route::Blob {
             name: repo.clone(),
@@ -219,7 +233,7 @@ impl Registry {
                 });
             }
             let mut body = resp.into_reader().take(limit - written);
-            match copy_counting(&mut body, writer, &mut written) {
+            match copy_counting(&mut body, writer, &mut written, on_bytes) {
                 Ok(()) => return Ok(written),
                 Err(CopyError::Write(source)) => {
                     return Err(ClientError::Store {
@@ -256,6 +270,7 @@ fn copy_counting(
     from: &mut impl Read,
     to: &mut impl Write,
     count: &mut u64,
+    on_bytes: &dyn Fn(u64),
 ) -> Result<(), CopyError> {
     let mut buf = vec![0u8; 256 << 10];
     loop {
@@ -267,5 +282,6 @@ fn copy_counting(
         };
         to.write_all(&buf[..n]).map_err(CopyError::Write)?;
         *count += n as u64;
+        on_bytes(*count);
     }
 }

@@ -15,9 +15,11 @@ pub mod docker_archive;
 pub mod manifest;
 pub mod media_types;
 pub mod path;
+pub mod platform;
 pub mod reference;
 
 pub use config::{HealthConfig, History, ImageConfig, RootFs, RuntimeConfig};
 pub use digest::{Digest, DigestError, Sha256Writer};
 pub use manifest::{to_canonical_json, Descriptor, ImageIndex, ImageManifest, Platform};
+pub use platform::PlatformError;
 pub use reference::{Reference, ReferenceError};

@@ -31,6 +31,31 @@ enum Auth {
     Yaml(String),
 }
 
+/// One line of the registry's access log (combined log format): `"HEAD /v2/… HTTP/1.1" 200`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLine {
+    pub method: String,
+    /// The request target, query included.
+    pub path: String,
+    pub status: u16,
+}
+
+impl AccessLine {
+    fn parse(line: &str) -> Option<AccessLine> {
+        let (_, rest) = line.split_once('"')?;
+        let (request, rest) = rest.split_once('"')?;
+        let mut parts = request.split(' ');
+        let method = parts.next()?.to_owned();
+        let path = parts.next()?.to_owned();
+        let status = rest.split_whitespace().next()?.parse().ok()?;
+        Some(AccessLine {
+            method,
+            path,
+            status,
+        })
+    }
+}
+
 /// A running `docker-registry`; dropping it stops the server and removes its storage.
 pub struct TestRegistry {
     child: Child,
@@ -104,7 +129,7 @@ impl TestRegistry {
         fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\n\
                  storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
                  http:\n  addr: 127.0.0.1:{port}\n  secret: strata-test-secret\n{tls}{auth}",
                 storage.display()
@@ -130,6 +155,11 @@ impl TestRegistry {
     /// The directory holding its config, storage and log.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The requests it answered so far, in order, read from its access log.
+    pub fn requests(&self) -> Vec<AccessLine> {
+        self.log().lines().filter_map(AccessLine::parse).collect()
     }
 
     fn log(&self) -> String {

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use strata_archive::Compression;
 use strata_build::{NetworkMode, Output, SecretArg, SshArg};
-use strata_oci::Reference;
+use strata_client::Location;
+use strata_oci::{Platform, Reference};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -87,6 +88,13 @@ pub enum Command {
     Import(ImportArgs),
     /// Export an image as an OCI image layout (directory, or tar when -o ends in .tar)
     Export(ExportArgs),
+    /// Pull an image from a registry into the store
+    Pull(PullArgs),
+    /// Push an image of the store to a registry
+    Push(PushArgs),
+    /// Copy an image (or with --all a whole index) between registries, the store, OCI
+    /// layouts and docker-archive tars, digests unchanged
+    Copy(CopyArgs),
     /// Log in to a registry: check the credential, then store it where docker and podman
     /// read it
     Login(LoginArgs),
@@ -211,6 +219,68 @@ pub struct ExportArgs {
     pub output: PathBuf,
     #[arg(required = true)]
     pub images: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// The image: [REGISTRY/]NAME[:TAG|@DIGEST] (a bare NAME is on Docker Hub)
+    pub image: Reference,
+    /// The image to pick from an index: os/arch[/variant] [default: this machine's]
+    #[arg(long)]
+    pub platform: Option<Platform>,
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// The image in the store: a name, an image ID or a manifest digest
+    pub image: String,
+    /// Where to push it [default: IMAGE, when it is a name]
+    pub destination: Option<Reference>,
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CopyArgs {
+    /// Source: docker://REF (or a bare REF), store:NAME, oci:PATH[:TAG],
+    /// docker-archive:PATH[:REF]
+    pub source: Location,
+    /// Destination, in the same forms (a store: name needs a tag)
+    pub destination: Location,
+    /// Copy a whole index: every image and the index itself (to a registry or oci:)
+    #[arg(long, conflicts_with = "platform")]
+    pub all: bool,
+    /// The image to pick from an index: os/arch[/variant] [default: this machine's]
+    #[arg(long)]
+    pub platform: Option<Platform>,
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+}
+
+impl CopyArgs {
+    /// Whether either end is the local store (which must then be opened).
+    pub fn uses_store(&self) -> bool {
+        [&self.source, &self.destination]
+            .iter()
+            .any(|l| matches!(l, Location::Store(_)))
+    }
+}
+
+/// What pull, push and copy share.
+#[derive(Args, Debug)]
+pub struct TransferArgs {
+    /// Progress output (on stderr)
+    #[arg(long, value_enum, default_value_t = ProgressKind::Auto)]
+    pub progress: ProgressKind,
+    /// Print nothing but the result (the reference or digest)
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// How many blobs move at once
+    #[arg(long, default_value_t = strata_client::parallel::DEFAULT_PARALLELISM,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub jobs: usize,
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod progress;
+mod transfer_progress;
 
 use std::process::ExitCode;
 

@@ -8,6 +8,7 @@ mod inspect;
 mod interop;
 mod login;
 mod prune;
+mod transfer;
 
 use std::path::PathBuf;
 
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let command = match cli.command {
         Command::Login(args) => return login::login(args),
         Command::Logout { registry } => return login::logout(&registry),
+        Command::Copy(args) if !args.uses_store() => return transfer::copy(None, args),
         other => other,
     };
     let store = open_store(&cli.global)?;
@@ -44,6 +46,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Load { input } => interop::load(&store, &input),
         Command::Import(args) => import::run(&store, args),
         Command::Export(args) => interop::export(&store, args),
+        Command::Pull(args) => transfer::pull(&store, args),
+        Command::Push(args) => transfer::push(&store, args),
+        Command::Copy(args) => transfer::copy(Some(&store), args),
         Command::Login(_) | Command::Logout { .. } => unreachable!("handled above"),
     }
 }
