@@ -32,14 +32,6 @@
 //!   cross-repository mounts, manifests whose digest the registry must confirm;
 //! - [`parallel`]: several blobs at once on scoped threads sharing one [`Registry`].
 //!
-<<<<<<< HEAD
-//! **Comes next** (issue "Ship"): image-level pull/push/copy (walking indexes, refs in the
-//! store) and the commands; then the build cache export/import (`--cache-to/--cache-from
-//! type=registry`). Done for the protocol: token auth against a real registry (cache,
-//! refresh, renewal mid-push, 401/403), OAuth2 identity tokens, several client
-//! certificates, and the misbehaving-server and full-disk cases (typed errors, nothing
-//! stored).
-=======
 //! and whole images ([`image`]): a [`Client`] (the configuration above and one connected
 //! [`Registry`] per host) with [`Client::pull_image`] (registries.conf mirrors first, the
 //! `--platform` image of an index, only missing blobs, record and tag written last),
@@ -50,10 +42,8 @@
 //! verified before it is written; manifests are never re-serialised. Progress is reported
 //! through [`TransferProgress`].
 //!
-//! **Comes next** (issue "Ship"): identity tokens (OAuth2); podman's unqualified-search
-//! resolution; then the build cache export/import (`--cache-to/--cache-from
-//! type=registry`).
->>>>>>> xfer
+//! **Comes next** (issue "Ship"): podman's unqualified-search resolution; the build cache
+//! export/import (`--cache-to/--cache-from type=registry`).
 //!
 //! **Must not**: parse command lines or print (the binary does), install a tracing
 //! subscriber, keep protocol types of its own (they belong to `strata-distribution`,
