@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use strata_archive::Compression;
-use strata_build::{NetworkMode, Output, SecretArg, SshArg};
+use strata_build::{NetworkMode, Output, PullPolicy, SecretArg, SshArg};
 use strata_client::Location;
 use strata_oci::{Platform, Reference};
 
@@ -137,7 +137,8 @@ pub struct BuildArgs {
     #[arg(long, value_enum, default_value_t = Network::Host)]
     pub network: Network,
     /// Where the result goes: type=image|oci|docker|local[,dest=PATH] (dest= needed but for
-    /// image; other exporter attributes are ignored), or a bare PATH for type=local,dest=PATH
+    /// image), type=registry[,name=REF] (pushed: to REF, else to every -t tag), or a bare
+    /// PATH for type=local,dest=PATH
     #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
     pub outputs: Vec<Output>,
     /// Progress output
@@ -166,9 +167,15 @@ pub struct BuildArgs {
     /// Add a label to the image (K=V; K alone is an empty label)
     #[arg(long = "label", value_name = "K=V", value_parser = parse_key_value)]
     pub labels: Vec<KeyValue>,
-    /// Push the result (needs the registry client; not available yet)
+    /// Push the image under every -t tag (the same as --output type=registry)
     #[arg(long)]
     pub push: bool,
+    /// When to pull images named by FROM and --from: missing (the default), always (the
+    /// same as --pull alone: follow moved tags), never (use only the store); buildx's
+    /// true/false also work
+    #[arg(long, value_name = "POLICY", num_args = 0..=1, require_equals = true,
+          default_value = "missing", default_missing_value = "always")]
+    pub pull: PullPolicy,
 }
 
 #[derive(Args, Debug)]

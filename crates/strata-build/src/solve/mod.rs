@@ -67,7 +67,7 @@ impl<'a> Solver<'a> {
             board: Board::new(plan.stages.len()),
             used_args: Mutex::new(plan.used_args.clone()),
             next_step: AtomicUsize::new(1),
-            images: Images::new(store, opts.pull, opts.puller.as_deref()),
+            images: Images::new(store, opts.pull, opts.puller.as_deref(), progress),
         }
     }
 

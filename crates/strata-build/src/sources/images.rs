@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 use strata_content::{Image, Store};
 use strata_oci::{Digest, Reference};
 
+use crate::progress::{Event, Progress};
+
 /// A puller's error, kept as the cause of the build error.
 pub type PullError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -79,6 +81,7 @@ pub(crate) struct Images<'a> {
     store: &'a Store,
     policy: PullPolicy,
     puller: Option<&'a dyn ImagePuller>,
+    progress: &'a dyn Progress,
     /// Names pulled in this build, and the digest each gave.
     pulled: Mutex<HashMap<String, Arc<Mutex<Option<Digest>>>>>,
 }
@@ -88,11 +91,13 @@ impl<'a> Images<'a> {
         store: &'a Store,
         policy: PullPolicy,
         puller: Option<&'a dyn ImagePuller>,
+        progress: &'a dyn Progress,
     ) -> Images<'a> {
         Images {
             store,
             policy,
             puller,
+            progress,
             pulled: Mutex::new(HashMap::new()),
         }
     }
@@ -134,13 +139,15 @@ impl<'a> Images<'a> {
         if let Some(d) = &*slot {
             return Ok(d.clone());
         }
-        tracing::info!(%reference, "pulling");
+        let say = |text: String| self.progress.event(Event::Message(text));
+        say(format!("pulling {reference}"));
         let digest = puller
             .pull(self.store, reference)
             .map_err(|source| ImageError::Pull {
                 reference: reference.to_string(),
                 source,
             })?;
+        say(format!("pulled {reference}@{digest}"));
         *slot = Some(digest.clone());
         Ok(digest)
     }
@@ -149,6 +156,7 @@ impl<'a> Images<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::progress::Silent;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
@@ -196,12 +204,12 @@ mod tests {
     fn missing_pulls_once_and_then_uses_the_store() {
         let (_d, store) = store();
         let puller = Importer::default();
-        let images = Images::new(&store, PullPolicy::Missing, Some(&puller));
+        let images = Images::new(&store, PullPolicy::Missing, Some(&puller), &Silent);
         let a = images.get("reg.test/app:1").unwrap();
         let b = images.get("reg.test/app:1").unwrap();
         assert_eq!(a.manifest_digest, b.manifest_digest);
         assert_eq!(puller.calls.load(Ordering::SeqCst), 1);
-        let later = Images::new(&store, PullPolicy::Missing, Some(&puller));
+        let later = Images::new(&store, PullPolicy::Missing, Some(&puller), &Silent);
         later.get("reg.test/app:1").unwrap();
         assert_eq!(puller.calls.load(Ordering::SeqCst), 1, "stored: not pulled");
     }
@@ -210,10 +218,10 @@ mod tests {
     fn always_refreshes_a_stored_tag_once_per_build() {
         let (_d, store) = store();
         let puller = Importer::default();
-        let first = Images::new(&store, PullPolicy::Missing, Some(&puller))
+        let first = Images::new(&store, PullPolicy::Missing, Some(&puller), &Silent)
             .get("reg.test/app:1")
             .unwrap();
-        let images = Images::new(&store, PullPolicy::Always, Some(&puller));
+        let images = Images::new(&store, PullPolicy::Always, Some(&puller), &Silent);
         let again = images.get("reg.test/app:1").unwrap();
         images.get("reg.test/app:1").unwrap();
         assert_eq!(puller.calls.load(Ordering::SeqCst), 2);
@@ -227,10 +235,10 @@ mod tests {
     fn never_refuses_what_the_store_lacks_and_uses_what_it_has() {
         let (_d, store) = store();
         let puller = Importer::default();
-        Images::new(&store, PullPolicy::Missing, Some(&puller))
+        Images::new(&store, PullPolicy::Missing, Some(&puller), &Silent)
             .get("reg.test/app:1")
             .unwrap();
-        let images = Images::new(&store, PullPolicy::Never, Some(&puller));
+        let images = Images::new(&store, PullPolicy::Never, Some(&puller), &Silent);
         images.get("reg.test/app:1").unwrap();
         let err = images.get("reg.test/other:1").unwrap_err();
         assert!(matches!(err, ImageError::PullForbidden), "{err:?}");
@@ -240,7 +248,7 @@ mod tests {
     #[test]
     fn without_a_puller_a_missing_image_says_how_to_get_it() {
         let (_d, store) = store();
-        let err = Images::new(&store, PullPolicy::Missing, None)
+        let err = Images::new(&store, PullPolicy::Missing, None, &Silent)
             .get("reg.test/app:1")
             .unwrap_err();
         assert!(matches!(err, ImageError::Missing), "{err:?}");
@@ -257,7 +265,7 @@ mod tests {
             }
         }
         let (_d, store) = store();
-        let err = Images::new(&store, PullPolicy::Missing, Some(&Down))
+        let err = Images::new(&store, PullPolicy::Missing, Some(&Down), &Silent)
             .get("reg.test/app:1")
             .unwrap_err();
         assert_eq!(err.to_string(), "pulling reg.test/app:1");

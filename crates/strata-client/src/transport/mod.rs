@@ -221,7 +221,10 @@ impl Registry {
                             source: Box::new(source.clone()),
                         });
                     }
-                    if attempt + 1 < self.retry.attempts {
+                    // A name that does not resolve will not resolve a second later
+                    // (containers/image does not retry "no such host" either).
+                    let retryable = t.kind() != ureq::ErrorKind::Dns;
+                    if retryable && attempt + 1 < self.retry.attempts {
                         tracing::debug!(url = %req.url, error = %t, attempt, "retrying");
                         std::thread::sleep(self.retry.delay(attempt, None));
                         attempt += 1;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod registry_env;
+
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -3,19 +3,20 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use strata_build::{BuildOptions, SecretArg, SecretSource, SshArg};
+use strata_build::{BuildOptions, Output, SecretArg, SecretSource, SshArg};
 use strata_content::Store;
 
 use crate::cli::{BuildArgs, KeyValue, ProgressKind};
 use crate::progress::{self, Mode};
 
+mod registry;
+
 pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
-    if args.push {
-        bail!("--push needs the registry client, which strata does not have yet; use --output type=oci or `strata save`");
-    }
     let opts = options(&args)?;
+    let pushes = registry::push_targets(&opts)?;
     let mode = progress_mode(&args);
     let _ = strata_build::install_signal_cleanup();
     let display = progress::Display::new(mode);
@@ -26,6 +27,7 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
     }
     display.finish();
     let outcome = outcome?;
+    registry::push_all(store, &outcome.image, &pushes, mode)?;
     let id = outcome.image.id().to_string();
     if let Some(path) = &args.iidfile {
         std::fs::write(path, &id).with_context(|| format!("writing {}", path.display()))?;
@@ -75,6 +77,16 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
     o.no_cache = args.no_cache;
     o.network = args.network.into();
     o.outputs = args.outputs.clone();
+    if args.push {
+        // As `docker build --push`: the image is named in the store too (unless -o says
+        // where else it goes), then pushed under every tag.
+        if o.outputs.is_empty() {
+            o.outputs.push(Output::Image);
+        }
+        o.outputs.push(Output::Registry { name: None });
+    }
+    o.pull = args.pull;
+    o.puller = Some(Arc::new(registry::Puller::default()));
     o.source_date_epoch = args.source_date_epoch;
     o.compression = args.compression;
     if let Some(j) = args.jobs {
