@@ -24,13 +24,15 @@ mod options;
 mod output;
 mod plan;
 mod progress;
+pub mod remote;
 mod solve;
 mod sources;
 mod state;
 mod steps;
 
-pub use build::{build, build_in, BuildOutcome};
+pub use build::{build, build_in, build_with, build_with_cache, BuildOutcome};
 pub use error::{BuildError, FetchError, Location, StageError, StepError};
+pub use options::cache::{CacheFrom, CacheLocation, CacheMode, CacheTo};
 pub use options::{
     BuildOptions, NetworkMode, OptionParseError, Output, SecretArg, SecretSource, SshArg,
 };
@@ -38,6 +40,8 @@ pub use output::export::write_rootfs;
 pub use output::import::{import_rootfs, ImportOptions};
 pub use output::snapshots::{prune_snapshots, SnapshotPrune};
 pub use progress::{Event, Progress, Silent, StepName};
+pub use remote::export::{collect as export_cache, ExportOptions as CacheExportOptions};
+pub use remote::{CacheExport, NoRemoteCache, RemoteCache, SharedMount, SharedRecord};
 pub use sources::select::SourceError;
 pub use sources::users::UserError;
 pub use steps::copy::rules::CopyError;

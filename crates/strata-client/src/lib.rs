@@ -39,6 +39,7 @@
 //! and written only in the formats and places the other tools use: never a strata-only
 //! credential file.
 
+pub mod cache;
 pub mod config;
 mod error;
 pub mod parallel;
