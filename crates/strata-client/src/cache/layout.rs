@@ -158,7 +158,7 @@ pub(super) fn fetch(
         let store_err = |source| CacheError::Store {
             reference: cache.reference.clone(),
             digest: digest.clone(),
-            source,
+            source: Box::new(source),
         };
         let path = blob_path(dir, digest);
         let mut src = fs::File::open(&path).map_err(io(&path))?;

@@ -73,14 +73,14 @@ pub enum CacheError {
     Registry {
         reference: String,
         #[source]
-        source: ClientError,
+        source: Box<ClientError>,
     },
     #[error("build cache {reference}: blob {digest}")]
     Store {
         reference: String,
         digest: Digest,
         #[source]
-        source: strata_content::Error,
+        source: Box<strata_content::Error>,
     },
     #[error("build cache directory {path}")]
     Layout {
@@ -93,7 +93,7 @@ pub enum CacheError {
 /// Where an imported cache's blobs are fetched from.
 enum Origin {
     Registry {
-        registry: Registry,
+        registry: Box<Registry>,
         repo: RepositoryName,
     },
     Layout {

@@ -33,13 +33,13 @@ pub fn push(
     stored.map_err(|source| CacheError::Store {
         reference: name.clone(),
         digest: encoded.config_descriptor.digest.clone(),
-        source,
+        source: Box::new(source),
     })?;
     let mut digests: Vec<Digest> = encoded.layers.iter().map(|d| d.digest.clone()).collect();
     digests.push(encoded.config_descriptor.digest.clone());
     let client = |source| CacheError::Registry {
         reference: name.clone(),
-        source,
+        source: Box::new(source),
     };
     let pushed = registry.push_blobs_from_store(repo, store, &digests, DEFAULT_PARALLELISM);
     pushed.map_err(client)?;
@@ -60,7 +60,7 @@ pub fn read(
     let name = shown(&registry, &repo, reference);
     let client = |source| CacheError::Registry {
         reference: name.clone(),
-        source,
+        source: Box::new(source),
     };
     let manifest = match registry.get_manifest(&repo, reference) {
         Ok(m) => m,
@@ -76,10 +76,13 @@ pub fn read(
         .map_err(|source| CacheError::Store {
             reference: name.clone(),
             digest: config.digest.clone(),
-            source,
+            source: Box::new(source),
         })?;
     let artifact = decode(&name, &checked, &bytes)?;
-    let origin = Origin::Registry { registry, repo };
+    let origin = Origin::Registry {
+        registry: Box::new(registry),
+        repo,
+    };
     Ok(Some(ImportedCache::new(
         name,
         manifest.digest,
@@ -99,7 +102,7 @@ pub(super) fn fetch(
     let fetched = registry.fetch_blobs(repo, wanted, store, DEFAULT_PARALLELISM);
     fetched.map_err(|source| CacheError::Registry {
         reference: cache.reference.clone(),
-        source,
+        source: Box::new(source),
     })?;
     Ok(())
 }

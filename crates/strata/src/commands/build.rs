@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use strata_build::{BuildOptions, SecretArg, SecretSource, SshArg};
 use strata_content::Store;
 
+use super::build_cache;
 use crate::cli::{BuildArgs, KeyValue, ProgressKind};
 use crate::progress::{self, Mode};
 
@@ -19,11 +20,7 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
     let mode = progress_mode(&args);
     let _ = strata_build::install_signal_cleanup();
     let display = progress::Display::new(mode);
-    let outcome = strata_build::build(store, &opts, &display);
-    if outcome.is_err() {
-        // A failure caused by Ctrl-C is not reported: the teardown exits with 130/143.
-        strata_build::yield_to_signal_cleanup();
-    }
+    let outcome = build_and_share(store, &opts, &args, &display);
     display.finish();
     let outcome = outcome?;
     let id = outcome.image.id().to_string();
@@ -42,6 +39,24 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Imports `--cache-from`, builds, then exports `--cache-to`.
+fn build_and_share(
+    store: &Store,
+    opts: &BuildOptions,
+    args: &BuildArgs,
+    display: &progress::Display,
+) -> Result<strata_build::BuildOutcome> {
+    let imported = build_cache::import(store, &args.cache_from, display)?;
+    let outcome = strata_build::build_with_cache(store, opts, display, &imported);
+    if outcome.is_err() {
+        // A failure caused by Ctrl-C is not reported: the teardown exits with 130/143.
+        strata_build::yield_to_signal_cleanup();
+    }
+    let outcome = outcome?;
+    build_cache::export(store, &args.cache_to, &outcome, opts, &imported, display)?;
+    Ok(outcome)
 }
 
 fn progress_mode(args: &BuildArgs) -> Mode {

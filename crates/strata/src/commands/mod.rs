@@ -2,6 +2,7 @@
 //! stdout, progress and logs to stderr.
 
 mod build;
+mod build_cache;
 mod images;
 mod import;
 mod inspect;
