@@ -11,7 +11,11 @@
 //! - `steps/`: the steps that make layers (WORKDIR, COPY/ADD with their rules, RUN with its
 //!   mounts and the [`Sandbox`] it runs in), seeing only a narrow `StepEnv`;
 //! - `output/`: layer blobs, image assembly and the exporters, `import` of root filesystems,
-//!   the snapshot store's opening and pruning.
+//!   the snapshot store's opening and pruning;
+//! - [`remote`]: the build cache shared beyond this store (`--cache-to/--cache-from`): the
+//!   [`RemoteCache`] seam imported records and their layers come through (fetched only where
+//!   a build needs their bytes), what a build used, and what it exports ([`export_cache`]).
+//!   Where a shared cache lives and how it is encoded is not the builder's business.
 //!
 //! It is the one crate that knows every implementation: the parser (`strata-dockerfile`), the
 //! store (`strata-content`), layer tars (`strata-archive`), snapshots (`strata-snapshot`) and

@@ -26,12 +26,13 @@
 //!   resumed with `Range` after a dropped connection);
 //! - [`push`]: `HEAD` skips, monolithic or chunked (`PATCH` + `Content-Range`) uploads,
 //!   cross-repository mounts, manifests whose digest the registry must confirm;
-//! - [`parallel`]: several blobs at once on scoped threads sharing one [`Registry`].
+//! - [`parallel`]: several blobs at once on scoped threads sharing one [`Registry`];
+//! - [`cache`]: the build cache shared through a registry or an OCI layout directory
+//!   (`strata build --cache-to/--cache-from`): strata's artifact format, pushed blobs first
+//!   and manifest last, read as one manifest and one config fetch, blobs fetched on demand.
 //!
 //! **Comes next** (issue "Ship"): image-level pull/push/copy (walking indexes, refs in the
-//! store) and the commands; TLS from `certs.d` and unverified TLS for `insecure`; identity
-//! tokens (OAuth2); then the build cache export/import (`--cache-to/--cache-from
-//! type=registry`).
+//! store) and the commands; identity tokens (OAuth2).
 //!
 //! **Must not**: parse command lines or print (the binary does), install a tracing
 //! subscriber, keep protocol types of its own (they belong to `strata-distribution`,
