@@ -12,6 +12,9 @@ pub mod export;
 pub mod mounts;
 pub mod usage;
 
+#[cfg(test)]
+mod tests;
+
 use strata_content::Store;
 use strata_oci::{Descriptor, Digest};
 
