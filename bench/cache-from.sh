@@ -2,7 +2,7 @@
 # Benchmark of the shared build cache: a cold CI build from --cache-from on an empty store,
 # against a warm local build plus the time to download the cache's layers.
 #  Dockerfile: run-graph.sh's (b) — COPY requirements.txt, a RUN writing 100 MB, COPY app/
-#  (2,000 small files), a RUN over it.
+#  (2,000 small files), a RUN over it; the 100 MB are random here, so the layers weigh.
 #  warm  = a rebuild with nothing changed, in the store that built it (median of RUNS);
 #  cold  = an empty store with the base imported (not timed), `--cache-from` the cache pushed
 #          by the first store to a docker-registry on loopback (median of RUNS);
@@ -37,7 +37,7 @@ PY
 cat > "$work/ctx/Dockerfile" <<'EOF2'
 FROM bench/base:1
 COPY requirements.txt /app/
-RUN head -c 100000000 /dev/zero > /deps.bin
+RUN head -c 100000000 /dev/urandom > /deps.bin
 COPY app/ /app/app/
 RUN find /app/app -type f | wc -l > /count
 EOF2
