@@ -9,6 +9,8 @@ use crate::output::export::{commit_image, export};
 use crate::output::snapshots::{executor_dir, open_snapshots};
 use crate::plan::Plan;
 use crate::progress::{Event, Progress};
+use crate::remote::usage::{keep_imported, CacheUse};
+use crate::remote::{ensure_blobs, NoRemoteCache, RemoteCache};
 use crate::solve::Solver;
 use crate::steps::{RuncSandbox, Sandbox};
 
@@ -16,6 +18,8 @@ use crate::steps::{RuncSandbox, Sandbox};
 #[derive(Debug, Clone)]
 pub struct BuildOutcome {
     pub image: Image,
+    /// What it used of the cache: the input of [`crate::export_cache`] (`--cache-to`).
+    pub cache: CacheUse,
 }
 
 /// Builds the target stage of `opts.dockerfile` and runs the exporters, with RUN steps in
@@ -25,12 +29,35 @@ pub fn build(store: &Store, opts: &BuildOptions, progress: &dyn Progress) -> Res
     build_in(store, opts, progress, &sandbox)
 }
 
+/// [`build`] whose steps also hit the records of an imported build cache (`--cache-from`),
+/// fetching its layers only where the build needs them.
+pub fn build_with_cache(
+    store: &Store,
+    opts: &BuildOptions,
+    progress: &dyn Progress,
+    remote: &dyn RemoteCache,
+) -> Result<BuildOutcome> {
+    let sandbox = RuncSandbox::new(&executor_dir(store), opts.runtime.clone());
+    build_with(store, opts, progress, &sandbox, remote)
+}
+
 /// [`build`] with RUN steps in the given sandbox.
 pub fn build_in(
     store: &Store,
     opts: &BuildOptions,
     progress: &dyn Progress,
     sandbox: &dyn Sandbox,
+) -> Result<BuildOutcome> {
+    build_with(store, opts, progress, sandbox, &NoRemoteCache)
+}
+
+/// [`build_in`] with an imported build cache (see [`build_with_cache`]).
+pub fn build_with(
+    store: &Store,
+    opts: &BuildOptions,
+    progress: &dyn Progress,
+    sandbox: &dyn Sandbox,
+    remote: &dyn RemoteCache,
 ) -> Result<BuildOutcome> {
     let architecture = strata_oci::config::host_architecture();
     let plan = Plan::new(opts, architecture)?;
@@ -46,8 +73,14 @@ pub fn build_in(
         opts,
         progress,
         architecture,
-    );
+    )
+    .with_remote(remote);
     let result = solver.run()?;
+    ensure_blobs(
+        store,
+        remote,
+        result.state.layers.iter().map(|l| l.descriptor.clone()),
+    )?;
     let mut state = result.state.clone();
     for (k, v) in &opts.labels {
         state.config.config.labels.insert(k.clone(), v.clone());
@@ -55,6 +88,8 @@ pub fn build_in(
     let image = commit_image(store, &state)?;
     solver.context.finish(store)?;
     warn_unused_args(progress, &solver.unused_args());
+    let cache = solver.usage.finish(solver.final_stages());
+    keep_imported(store, &cache)?;
     let outputs = if opts.outputs.is_empty() {
         vec![Output::Image]
     } else {
@@ -71,7 +106,7 @@ pub fn build_in(
         )));
         export(store, &image, &opts.tags, output)?;
     }
-    Ok(BuildOutcome { image })
+    Ok(BuildOutcome { image, cache })
 }
 
 fn warn_unused_args(progress: &dyn Progress, unused: &[String]) {

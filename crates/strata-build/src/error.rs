@@ -97,6 +97,14 @@ pub enum BuildError {
     Executor(#[from] strata_executor::Error),
     #[error(transparent)]
     Reference(#[from] strata_oci::ReferenceError),
+    /// Layers (or a cache mount's contents) of the imported build cache could not be had.
+    #[error("fetching {count} blob(s) of the imported build cache ({digest} first)")]
+    RemoteCache {
+        digest: Digest,
+        count: usize,
+        #[source]
+        source: crate::remote::RemoteCacheError,
+    },
     #[error("build interrupted")]
     Interrupted,
 }

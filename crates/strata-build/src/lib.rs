@@ -11,7 +11,11 @@
 //! - `steps/`: the steps that make layers (WORKDIR, COPY/ADD with their rules, RUN with its
 //!   mounts and the [`Sandbox`] it runs in), seeing only a narrow `StepEnv`;
 //! - `output/`: layer blobs, image assembly and the exporters, `import` of root filesystems,
-//!   the snapshot store's opening and pruning.
+//!   the snapshot store's opening and pruning;
+//! - [`remote`]: the build cache shared beyond this store (`--cache-to/--cache-from`): the
+//!   [`RemoteCache`] seam imported records and their layers come through (fetched only where
+//!   a build needs their bytes), what a build used, and what it exports ([`export_cache`]).
+//!   Where a shared cache lives and how it is encoded is not the builder's business.
 //!
 //! It is the one crate that knows every implementation: the parser (`strata-dockerfile`), the
 //! store (`strata-content`), layer tars (`strata-archive`), snapshots (`strata-snapshot`) and
@@ -24,13 +28,15 @@ mod options;
 mod output;
 mod plan;
 mod progress;
+pub mod remote;
 mod solve;
 mod sources;
 mod state;
 mod steps;
 
-pub use build::{build, build_in, BuildOutcome};
+pub use build::{build, build_in, build_with, build_with_cache, BuildOutcome};
 pub use error::{BuildError, FetchError, Location, StageError, StepError};
+pub use options::cache::{CacheFrom, CacheLocation, CacheMode, CacheTo};
 pub use options::{
     BuildOptions, NetworkMode, OptionParseError, Output, SecretArg, SecretSource, SshArg,
 };
@@ -38,6 +44,8 @@ pub use output::export::write_rootfs;
 pub use output::import::{import_rootfs, ImportOptions};
 pub use output::snapshots::{prune_snapshots, SnapshotPrune};
 pub use progress::{Event, Progress, Silent, StepName};
+pub use remote::export::{collect as export_cache, ExportOptions as CacheExportOptions};
+pub use remote::{CacheExport, NoRemoteCache, RemoteCache, SharedMount, SharedRecord};
 pub use sources::images::{ImageError, ImagePuller, PullError, PullPolicy, PullPolicyError};
 pub use sources::select::SourceError;
 pub use sources::users::UserError;

@@ -1,5 +1,8 @@
 //! What a build is asked to do: the inputs and knobs of `strata build`, and the grammar of
-//! its flag values (`--secret`, `--ssh`, `--output`) as `FromStr` types the CLI parses with.
+//! its flag values (`--secret`, `--ssh`, `--output`, and in [`cache`] `--cache-to` and
+//! `--cache-from`) as `FromStr` types the CLI parses with.
+
+pub mod cache;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -145,6 +148,31 @@ pub enum OptionParseError {
     /// `--ssh ID=A,B`: buildx's list of sockets or keys for one id.
     #[error("one agent socket per id: several sockets or keys ({paths:?}) are not supported")]
     SshPaths { paths: String },
+    /// `type=` of a cache that strata does not export to or import from.
+    #[error("unsupported cache type {value:?} (expected registry or local)")]
+    CacheType { value: String },
+    /// `mode=` of `--cache-to` that is neither `min` nor `max`.
+    #[error("unknown cache mode {value:?} (expected min or max)")]
+    CacheMode { value: String },
+    /// A key of one cache type given to the other (`ref=` with `type=local`).
+    #[error("{key}= does not apply to type={kind}")]
+    CacheKeyForType {
+        key: &'static str,
+        kind: &'static str,
+    },
+    /// A cache `ref=` that is no image reference.
+    #[error("cache reference {reference:?}")]
+    CacheRef {
+        reference: String,
+        #[source]
+        source: std::sync::Arc<strata_oci::ReferenceError>,
+    },
+    /// A `--cache-to` reference with a digest: a cache is pushed under a tag.
+    #[error("cache reference {reference} names a digest; --cache-to pushes under a tag")]
+    CacheRefDigest { reference: String },
+    /// A boolean key whose value is not `true`/`false`.
+    #[error("{key}={value:?} is not true or false")]
+    Bool { key: &'static str, value: String },
 }
 
 /// `KEY=VALUE,KEY=VALUE` as buildx splits it: empty fields are skipped, keys are trimmed and

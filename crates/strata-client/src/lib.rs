@@ -30,7 +30,10 @@
 //! - [`push`]: `HEAD` skips, monolithic or chunked (`PATCH` + `Content-Range`, at least
 //!   `OCI-Chunk-Min-Length`) uploads,
 //!   cross-repository mounts, manifests whose digest the registry must confirm;
-//! - [`parallel`]: several blobs at once on scoped threads sharing one [`Registry`].
+//! - [`parallel`]: several blobs at once on scoped threads sharing one [`Registry`];
+//! - [`cache`]: the build cache shared through a registry or an OCI layout directory
+//!   (`strata build --cache-to/--cache-from`): strata's artifact format, pushed blobs first
+//!   and manifest last, read as one manifest and one config fetch, blobs fetched on demand.
 //!
 //! and whole images ([`image`]): a [`Client`] (the configuration above and one connected
 //! [`Registry`] per host) with [`Client::pull_image`] (registries.conf mirrors first, the
@@ -42,8 +45,8 @@
 //! verified before it is written; manifests are never re-serialised. Progress is reported
 //! through [`TransferProgress`].
 //!
-//! **Comes next** (issue "Ship"): podman's unqualified-search resolution; the build cache
-//! export/import (`--cache-to/--cache-from type=registry`).
+//! **Comes next**: podman's unqualified-search resolution (short names resolve to Docker
+//! Hub, as docker does).
 //!
 //! **Must not**: parse command lines or print (the binary does), install a tracing
 //! subscriber, keep protocol types of its own (they belong to `strata-distribution`,
@@ -51,6 +54,7 @@
 //! and written only in the formats and places the other tools use: never a strata-only
 //! credential file.
 
+pub mod cache;
 pub mod config;
 mod error;
 pub mod image;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use strata_archive::Compression;
-use strata_build::{NetworkMode, Output, PullPolicy, SecretArg, SshArg};
+use strata_build::{CacheFrom, CacheTo, NetworkMode, Output, PullPolicy, SecretArg, SshArg};
 use strata_client::Location;
 use strata_oci::{Platform, Reference};
 
@@ -141,6 +141,15 @@ pub struct BuildArgs {
     /// PATH for type=local,dest=PATH
     #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
     pub outputs: Vec<Output>,
+    /// Export the build cache after the build: type=registry,ref=REF or
+    /// type=local,dest=DIR[,tag=TAG], with mode=min|max (default min: the final image's
+    /// steps) and mounts=true (RUN cache mounts' contents too)
+    #[arg(long = "cache-to", value_name = "CACHE")]
+    pub cache_to: Vec<CacheTo>,
+    /// Use a build cache (repeatable): type=registry,ref=REF (or just REF), or
+    /// type=local,src=DIR[,tag=TAG]; a missing one is a warning
+    #[arg(long = "cache-from", value_name = "CACHE")]
+    pub cache_from: Vec<CacheFrom>,
     /// Progress output
     #[arg(long, value_enum, default_value_t = ProgressKind::Auto)]
     pub progress: ProgressKind,

@@ -17,6 +17,8 @@ use crate::error::{Result, StageError, StepError};
 use crate::options::BuildOptions;
 use crate::plan::{Base, Plan};
 use crate::progress::Progress;
+use crate::remote::usage::CacheUsage;
+use crate::remote::{NoRemoteCache, RemoteCache};
 use crate::sources::context::LazyContext;
 use crate::sources::images::{ImageError, Images};
 use crate::state::clock::BuildClock;
@@ -42,6 +44,10 @@ pub struct Solver<'a> {
     next_step: AtomicUsize,
     /// Images named by `FROM` and `--from`, pulled when the policy says so.
     images: Images<'a>,
+    /// The imported build cache (`--cache-from`); none unless [`Solver::with_remote`].
+    remote: &'a dyn RemoteCache,
+    /// What the build used of the cache.
+    pub usage: CacheUsage,
 }
 
 impl<'a> Solver<'a> {
@@ -68,7 +74,29 @@ impl<'a> Solver<'a> {
             used_args: Mutex::new(plan.used_args.clone()),
             next_step: AtomicUsize::new(1),
             images: Images::new(store, opts.pull, opts.puller.as_deref(), progress),
+            remote: &NoRemoteCache,
+            usage: CacheUsage::default(),
         }
+    }
+
+    /// Steps whose keys miss the store also ask `remote`.
+    pub fn with_remote(mut self, remote: &'a dyn RemoteCache) -> Solver<'a> {
+        self.remote = remote;
+        self
+    }
+
+    /// The stages whose layers make the target's image: the target, then each stage it is
+    /// built `FROM`.
+    pub fn final_stages(&self) -> std::collections::BTreeSet<usize> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut idx = self.plan.target;
+        while out.insert(idx) {
+            match &self.plan.bases[idx] {
+                Base::Stage(j) => idx = *j,
+                _ => break,
+            }
+        }
+        out
     }
 
     /// Runs every stage the target needs; returns the target's result.
@@ -99,6 +127,8 @@ impl<'a> Solver<'a> {
             context: &self.context,
             stages: self,
             architecture: &self.architecture,
+            remote: self.remote,
+            usage: &self.usage,
         }
     }
 

@@ -14,7 +14,6 @@ use strata_oci::{media_types, Descriptor, Digest, ImageConfig};
 use strata_snapshot::{chain_ids, LayerSource, SnapshotStore};
 
 use crate::error::{BuildError, Result};
-use crate::sources::rootfs::RootfsView;
 
 /// A layer of an image: its blob descriptor and the digest of its uncompressed tar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,11 +78,6 @@ impl ImageState {
     pub fn push_layer(&mut self, layer: LayerRef) {
         self.config.rootfs.diff_ids.push(layer.diff_id.clone());
         self.layers.push(layer);
-    }
-
-    /// The merged root filesystem, unpacking layers into snapshots where needed.
-    pub fn view(&self, store: &Store, snapshots: &SnapshotStore) -> Result<RootfsView> {
-        Ok(RootfsView::new(self.snapshot_dirs(store, snapshots)?))
     }
 
     /// The snapshot directories of the layers, bottom first.

@@ -14,13 +14,17 @@ use std::sync::Arc;
 
 use strata_content::{Image, Store};
 use strata_dockerfile::instructions::Command;
+use strata_oci::Digest;
 use strata_snapshot::SnapshotStore;
 
 use crate::error::Result;
 use crate::error::{BuildError, Location, StepError};
 use crate::options::BuildOptions;
 use crate::progress::{Progress, StepName};
+use crate::remote::usage::CacheUsage;
+use crate::remote::{ensure_blobs, RemoteCache};
 use crate::sources::context::{Context, LazyContext};
+use crate::sources::rootfs::RootfsView;
 use crate::state::cache::{self, LayerRecord};
 use crate::state::clock::BuildClock;
 use crate::state::stage::StageState;
@@ -39,6 +43,10 @@ pub struct StepEnv<'a> {
     pub context: &'a LazyContext,
     pub stages: &'a dyn StageOutputs,
     pub architecture: &'a str,
+    /// The imported build cache (`--cache-from`), asked when a key misses here.
+    pub remote: &'a dyn RemoteCache,
+    /// What the build used of the cache (for `--cache-to`).
+    pub usage: &'a CacheUsage,
 }
 
 impl StepEnv<'_> {
@@ -47,12 +55,51 @@ impl StepEnv<'_> {
         self.context.get(self.store, &self.opts.context)
     }
 
-    /// Looks up a layer step's key unless `--no-cache`.
-    pub fn cached(&self, key: &strata_oci::Digest) -> Result<Option<LayerRecord>> {
+    /// Looks up a layer step's key unless `--no-cache`: in the store, else in the imported
+    /// cache (whose layers are fetched only when something needs their bytes).
+    pub fn cached(&self, step: &Step<'_>, key: &Digest) -> Result<Option<LayerRecord>> {
+        self.usage.key(step.stage, key);
         if self.opts.no_cache {
             return Ok(None);
         }
-        cache::lookup(self.store, key)
+        if let Some(rec) = cache::lookup(self.store, key)? {
+            return Ok(Some(rec));
+        }
+        let Some(shared) = self
+            .usage
+            .imported_record(key)
+            .or_else(|| self.remote.lookup(key))
+        else {
+            return Ok(None);
+        };
+        match serde_json::from_slice::<LayerRecord>(&shared.value) {
+            Ok(rec) => {
+                tracing::debug!(%key, "hit in the imported cache");
+                self.usage.imported(shared);
+                Ok(Some(rec))
+            }
+            Err(e) => {
+                tracing::warn!(%key, error = %e, "ignoring an unreadable imported cache record");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The layers' snapshot dirs (bottom first), fetching blobs of imported layers first.
+    pub fn snapshot_dirs(&self, image: &ImageState) -> Result<Vec<std::path::PathBuf>> {
+        self.ensure_layers(image)?;
+        image.snapshot_dirs(self.store, self.snapshots)
+    }
+
+    /// The image's merged root filesystem, fetching blobs of imported layers first.
+    pub fn view(&self, image: &ImageState) -> Result<RootfsView> {
+        Ok(RootfsView::new(self.snapshot_dirs(image)?))
+    }
+
+    /// Fetches the blobs of `image`'s layers that came from the imported cache.
+    pub fn ensure_layers(&self, image: &ImageState) -> Result<()> {
+        let layers = image.layers.iter().map(|l| l.descriptor.clone());
+        ensure_blobs(self.store, self.remote, layers.collect::<Vec<_>>())
     }
 
     /// Records a freshly made layer in the cache, then commits it to the stage.

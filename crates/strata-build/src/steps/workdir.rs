@@ -21,11 +21,11 @@ pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>, path: &st
         .field("path", &abs)
         .field("user", &user)
         .finish();
-    if let Some(rec) = env.cached(&key)? {
+    if let Some(rec) = env.cached(step, &key)? {
         stage.commit_layer(key, &rec, created_by, env.clock);
         return Ok(true);
     }
-    let view = stage.image.view(env.store, env.snapshots)?;
+    let view = env.view(&stage.image)?;
     if abs == "/" || view.stat(&abs).is_some_and(|f| f.meta.is_dir()) {
         env.record_layer(stage, key, None, created_by)?;
         return Ok(false);

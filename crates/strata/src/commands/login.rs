@@ -17,9 +17,6 @@ use strata_oci::Reference;
 
 use crate::cli::LoginArgs;
 
-/// Where Docker Hub's registry API answers (its credential key is docker's index URL).
-const DOCKER_HUB_API: &str = "registry-1.docker.io";
-
 /// docker's warning for `-p`.
 const PASSWORD_FLAG_WARNING: &str =
     "WARNING! Using --password via the CLI is insecure. Use --password-stdin.";
@@ -28,8 +25,9 @@ pub fn login(args: LoginArgs) -> Result<()> {
     let key = registry_key(&args.registry)?;
     let store = CredentialStore::from_env();
     let credential = read_credential(&args, &store, &key)?;
+    // Docker Hub's credential key is docker's index URL; its API answers elsewhere.
     let host = match key.is_docker_hub() {
-        true => DOCKER_HUB_API.to_owned(),
+        true => strata_client::image::api_host("docker.io").to_owned(),
         false => key.host.clone(),
     };
     let insecure = is_insecure(&key)?;

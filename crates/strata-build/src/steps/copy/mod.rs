@@ -129,7 +129,7 @@ pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result
         tmp: &tmp,
     };
     let keyed = key_step(&cx, stage, linked, excludes.as_ref())?;
-    if let Some(rec) = env.cached(&keyed.key)? {
+    if let Some(rec) = env.cached(step, &keyed.key)? {
         stage.commit_layer(keyed.stage_key, &rec, keyed.created_by, env.clock);
         return Ok(true);
     }
@@ -217,7 +217,7 @@ fn plan_and_store(
     let image = if keyed.linked {
         None
     } else {
-        Some(stage.image.view(env.store, env.snapshots)?)
+        Some(env.view(&stage.image)?)
     };
     let mut ov = overrides(step, spec, image.as_ref())?;
     ov.keep_owner = spec.from.is_some();
@@ -454,7 +454,7 @@ fn open_origin(
     let view = if state.layers.is_empty() {
         RootfsView::new(vec![tmp.empty_root()?])
     } else {
-        state.view(env.store, env.snapshots)?
+        env.view(&state)?
     };
     Ok(Origin::View { view, identity })
 }

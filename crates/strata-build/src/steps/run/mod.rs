@@ -74,8 +74,11 @@ pub fn run(
     }
     let plan = plan(env, stage, run);
     let key = key(env, stage, step, run, &plan)?;
+    for id in mounts::cache_mount_ids(&run.mounts, stage.workdir()) {
+        env.usage.mount(step.stage, id);
+    }
     let created_by = created_by(stage, &plan.argv);
-    if let Some(rec) = env.cached(&key)? {
+    if let Some(rec) = env.cached(step, &key)? {
         stage.commit_layer(key, &rec, created_by, env.clock);
         return Ok(true);
     }
@@ -312,7 +315,7 @@ fn execute(
 /// The snapshot dirs of `image`'s layers as overlay lowers (top first), and the read-only
 /// view of the same layers.
 fn lowers_and_view(env: &StepEnv<'_>, image: &ImageState) -> Result<(Vec<PathBuf>, RootfsView)> {
-    let dirs = image.snapshot_dirs(env.store, env.snapshots)?;
+    let dirs = env.snapshot_dirs(image)?;
     let view = RootfsView::new(dirs.clone());
     Ok((dirs.into_iter().rev().collect(), view))
 }

@@ -324,9 +324,9 @@ fn cache(
     p: &mut Prepared,
 ) -> Result<()> {
     let id = m.id.clone().unwrap_or_else(|| target.to_owned());
-    let base = env.store.root().join("cache-mounts");
-    fs::create_dir_all(&base).map_err(BuildError::io("creating", &base))?;
-    let dir = base.join(Digest::of(id.as_bytes()).hex());
+    let dir = cache_mount_dir(env.store, &id);
+    let base = dir.parent().expect("below cache-mounts/");
+    fs::create_dir_all(base).map_err(BuildError::io("creating", base))?;
     let lock_path = dir.with_extension("lock");
     let locking = BuildError::io("locking", &lock_path);
     let dir = match m.sharing {
@@ -350,31 +350,65 @@ fn cache(
             }
         },
     };
-    if !dir.exists() {
-        create_cache_dir(env, step, m, &dir)?;
+    // An empty dir (a run that put nothing in it) starts from imported contents too.
+    if !dir.exists() || (env.remote.mount(&id).is_some() && is_empty_dir(&dir)) {
+        create_cache_dir(env, step, m, &id, &dir)?;
     }
     p.specs.push(bind_spec(target, dir, m.read_only));
     Ok(())
 }
 
-/// Creates a cache dir (via a temp name, so a half-seeded dir is never used), seeded from
-/// `from`+`source` when given.
-fn create_cache_dir(env: &StepEnv<'_>, step: &Step<'_>, m: &Mount, dir: &Path) -> Result<()> {
+/// The id of each cache mount of a RUN (`id=`, else the absolute target, as BuildKit).
+pub fn cache_mount_ids(mounts: &[Mount], workdir: &str) -> Vec<String> {
+    let cache = mounts.iter().filter(|m| m.kind == Kind::Cache);
+    cache
+        .map(|m| {
+            m.id.clone()
+                .unwrap_or_else(|| absolute_target(&m.target, workdir))
+        })
+        .collect()
+}
+
+/// Where cache mount `id` lives: `<store>/cache-mounts/<sha256(id)>`.
+pub fn cache_mount_dir(store: &strata_content::Store, id: &str) -> PathBuf {
+    let base = store.root().join("cache-mounts");
+    base.join(Digest::of(id.as_bytes()).hex())
+}
+
+fn is_empty_dir(dir: &Path) -> bool {
+    fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
+}
+
+/// Creates a cache dir (via a temp name, so a half-seeded dir is never used): from the
+/// imported cache's contents of mount `id` when it has them, else seeded from
+/// `from`+`source` when given. An existing empty dir is replaced the same way.
+fn create_cache_dir(
+    env: &StepEnv<'_>,
+    step: &Step<'_>,
+    m: &Mount,
+    id: &str,
+    dir: &Path,
+) -> Result<()> {
     let partial = dir.with_extension(format!("new-{}", std::process::id()));
     let _ = fs::remove_dir_all(&partial);
-    if let Origin::State { state, .. } = origin(env, step, m)? {
+    fs::create_dir(&partial).map_err(BuildError::io("creating", &partial))?;
+    let restored = crate::remote::mounts::restore(env.store, env.remote, id, &partial)?;
+    if restored {
+        // Its contents, with the mount's own mode and owner below.
+    } else if let Origin::State { state, .. } = origin(env, step, m)? {
+        fs::remove_dir(&partial).map_err(BuildError::io("creating", &partial))?;
         let (active, host) = state_path(env, step, &state, m.source.as_deref().unwrap_or(""))?;
         let copied = copy_tree(&host, &partial);
         active.release();
         copied.map_err(BuildError::io("seeding cache mount from", &host))?;
-    } else {
-        fs::create_dir(&partial).map_err(BuildError::io("creating", &partial))?;
     }
     let mode = m.mode.unwrap_or(0o755);
     fs::set_permissions(&partial, fs::Permissions::from_mode(mode))
         .map_err(BuildError::io("setting the mode of", &partial))?;
     std::os::unix::fs::chown(&partial, Some(m.uid.unwrap_or(0)), Some(m.gid.unwrap_or(0)))
         .map_err(BuildError::io("changing the owner of", &partial))?;
+    // An empty dir left by an earlier build gives way (not one that got contents meanwhile).
+    let _ = fs::remove_dir(dir);
     match fs::rename(&partial, dir) {
         Ok(()) => Ok(()),
         // Another build created it meanwhile: use theirs.

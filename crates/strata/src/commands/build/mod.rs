@@ -12,6 +12,7 @@ use strata_content::Store;
 use crate::cli::{BuildArgs, KeyValue, ProgressKind};
 use crate::progress::{self, Mode};
 
+mod cache;
 mod registry;
 
 pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
@@ -20,11 +21,7 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
     let mode = progress_mode(&args);
     let _ = strata_build::install_signal_cleanup();
     let display = progress::Display::new(mode);
-    let outcome = strata_build::build(store, &opts, &display);
-    if outcome.is_err() {
-        // A failure caused by Ctrl-C is not reported: the teardown exits with 130/143.
-        strata_build::yield_to_signal_cleanup();
-    }
+    let outcome = build_and_share(store, &opts, &args, &display);
     display.finish();
     let outcome = outcome?;
     registry::push_all(store, &outcome.image, &pushes, mode)?;
@@ -44,6 +41,24 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Imports `--cache-from`, builds, then exports `--cache-to`.
+fn build_and_share(
+    store: &Store,
+    opts: &BuildOptions,
+    args: &BuildArgs,
+    display: &progress::Display,
+) -> Result<strata_build::BuildOutcome> {
+    let imported = cache::import(store, &args.cache_from, display)?;
+    let outcome = strata_build::build_with_cache(store, opts, display, &imported);
+    if outcome.is_err() {
+        // A failure caused by Ctrl-C is not reported: the teardown exits with 130/143.
+        strata_build::yield_to_signal_cleanup();
+    }
+    let outcome = outcome?;
+    cache::export(store, &args.cache_to, &outcome, opts, &imported, display)?;
+    Ok(outcome)
 }
 
 fn progress_mode(args: &BuildArgs) -> Mode {
