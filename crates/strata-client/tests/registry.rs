@@ -1,88 +1,17 @@
 //! The HTTP layer against a real registry: Debian's `docker-registry` (distribution 2.8),
 //! checked with skopeo.
 
+mod common;
+
 use std::process::Command;
 
-use serde_json::json;
+use common::{new_store, push_image, repo, small_image, tag, OCI_MANIFEST};
 use strata_client::config::credentials::{Credential, CredentialStore};
-use strata_client::parallel::DEFAULT_PARALLELISM;
 use strata_client::{BlobPush, ClientError, Registry, RegistryOptions};
-use strata_content::Store;
-use strata_distribution::{ManifestRef, RepositoryName};
+use strata_distribution::ManifestRef;
 use strata_oci::Digest;
 use strata_testkit::registry::TestRegistry;
-use strata_testkit::{gzip, noise_bytes, require_tool, run_ok};
-
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-
-/// A small image in a store: one layer (an empty tar, gzipped), its config and manifest.
-struct Image {
-    manifest: Vec<u8>,
-    blobs: Vec<Digest>,
-}
-
-fn small_image(store: &Store) -> Image {
-    let tar = vec![0u8; 1024];
-    let layer = gzip(&tar);
-    let layer_digest = store.put_blob(&layer).unwrap();
-    let config = serde_json::to_vec(&json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "config": {"Cmd": ["/bin/sh"]},
-        "rootfs": {"type": "layers", "diff_ids": [Digest::of(&tar).to_string()]},
-    }))
-    .unwrap();
-    let config_digest = store.put_blob(&config).unwrap();
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": config_digest.to_string(),
-            "size": config.len(),
-        },
-        "layers": [{
-            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-            "digest": layer_digest.to_string(),
-            "size": layer.len(),
-        }],
-    }))
-    .unwrap();
-    Image {
-        manifest,
-        blobs: vec![layer_digest, config_digest],
-    }
-}
-
-fn repo(name: &str) -> RepositoryName {
-    name.parse().unwrap()
-}
-
-fn tag(t: &str) -> ManifestRef {
-    t.parse().unwrap()
-}
-
-fn new_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("root")).unwrap();
-    (dir, store)
-}
-
-fn push_image(
-    reg: &Registry,
-    name: &RepositoryName,
-    store: &Store,
-    image: &Image,
-) -> Vec<BlobPush> {
-    let pushed = reg
-        .push_blobs_from_store(name, store, &image.blobs, DEFAULT_PARALLELISM)
-        .unwrap();
-    let digest = reg
-        .put_manifest(name, &tag("v1"), &image.manifest, OCI_MANIFEST)
-        .unwrap();
-    assert_eq!(digest, Digest::of(&image.manifest));
-    pushed
-}
+use strata_testkit::{noise_bytes, require_tool, run_ok};
 
 #[test]
 fn push_is_seen_by_skopeo_and_pulls_back_by_tag_and_digest() {

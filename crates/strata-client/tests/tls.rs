@@ -2,10 +2,13 @@
 //! the test makes with `openssl`): the CA is trusted only through `certs.d/<host>/ca.crt`,
 //! and a registry that asks for a client certificate gets the `certs.d` pair.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+use common::chain;
 use strata_client::config::certs::CertsDirs;
 use strata_client::transport::TlsError;
 use strata_client::{ClientError, Registry, RegistryOptions};
@@ -120,17 +123,6 @@ fn options(certs: CertsDirs) -> RegistryOptions {
         certs,
         ..RegistryOptions::default()
     }
-}
-
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut next = err.source();
-    while let Some(e) = next {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        next = e.source();
-    }
-    text
 }
 
 fn tls_error(err: &ClientError) -> Option<&TlsError> {

@@ -2,17 +2,36 @@
 //! for CI logs (`--progress=plain`), or nothing (`-q`).
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use strata_build::{Event, Progress, StepName};
 
+use crate::cli::ProgressKind;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Tty,
     Plain,
     Quiet,
+}
+
+impl Mode {
+    /// What `--progress` and `-q` ask for: `auto` is live on a terminal, plain lines
+    /// otherwise; `-q` wins.
+    pub fn of(kind: ProgressKind, quiet: bool) -> Mode {
+        if quiet {
+            return Mode::Quiet;
+        }
+        match kind {
+            ProgressKind::Auto if std::io::stderr().is_terminal() => Mode::Tty,
+            ProgressKind::Auto | ProgressKind::Plain => Mode::Plain,
+            ProgressKind::Tty => Mode::Tty,
+            ProgressKind::Quiet => Mode::Quiet,
+        }
+    }
 }
 
 pub struct Display {

@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use serde_json::json;
-use strata_client::Registry;
+use strata_client::parallel::DEFAULT_PARALLELISM;
+use strata_client::{BlobPush, Registry};
 use strata_content::Store;
 use strata_distribution::{ManifestRef, RepositoryName};
 use strata_oci::Digest;
@@ -25,6 +26,7 @@ pub fn small_image(store: &Store) -> Image {
     let config = serde_json::to_vec(&json!({
         "architecture": "amd64",
         "os": "linux",
+        "config": {"Cmd": ["/bin/sh"]},
         "rootfs": {"type": "layers", "diff_ids": [Digest::of(&tar).to_string()]},
     }))
     .unwrap();
@@ -50,15 +52,21 @@ pub fn small_image(store: &Store) -> Image {
     }
 }
 
-/// Pushes `image` blob by blob (one at a time) and tags it `v1`.
-pub fn push_image(reg: &Registry, name: &RepositoryName, store: &Store, image: &Image) {
-    for blob in &image.blobs {
-        reg.push_blob_from_store(name, store, blob, None).unwrap();
-    }
+/// Pushes `image`'s blobs (in parallel) and tags it `v1`; returns what each blob push did.
+pub fn push_image(
+    reg: &Registry,
+    name: &RepositoryName,
+    store: &Store,
+    image: &Image,
+) -> Vec<BlobPush> {
+    let pushed = reg
+        .push_blobs_from_store(name, store, &image.blobs, DEFAULT_PARALLELISM)
+        .unwrap();
     let digest = reg
         .put_manifest(name, &tag("v1"), &image.manifest, OCI_MANIFEST)
         .unwrap();
     assert_eq!(digest, Digest::of(&image.manifest));
+    pushed
 }
 
 pub fn repo(name: &str) -> RepositoryName {

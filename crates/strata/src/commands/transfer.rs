@@ -3,7 +3,6 @@
 //! result on stdout (the pulled reference, the pushed or copied digest), `-q` for the
 //! result alone.
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -11,19 +10,11 @@ use strata_client::{Client, CopyOptions, PullOptions, PushOptions};
 use strata_content::Store;
 use strata_oci::Reference;
 
-use crate::cli::{CopyArgs, ProgressKind, PullArgs, PushArgs, TransferArgs};
+use crate::cli::{CopyArgs, PullArgs, PushArgs, TransferArgs};
 use crate::transfer_progress::{Mode, TransferDisplay, Verb};
 
 fn mode(args: &TransferArgs) -> Mode {
-    if args.quiet {
-        return Mode::Quiet;
-    }
-    match args.progress {
-        ProgressKind::Auto if std::io::stderr().is_terminal() => Mode::Tty,
-        ProgressKind::Auto | ProgressKind::Plain => Mode::Plain,
-        ProgressKind::Tty => Mode::Tty,
-        ProgressKind::Quiet => Mode::Quiet,
-    }
+    Mode::of(args.progress, args.quiet)
 }
 
 fn client() -> Result<Client> {

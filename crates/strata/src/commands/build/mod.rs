@@ -1,7 +1,6 @@
 //! `strata build`.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use strata_build::{BuildOptions, Output, SecretArg, SecretSource, SshArg};
 use strata_content::Store;
 
-use crate::cli::{BuildArgs, KeyValue, ProgressKind};
+use crate::cli::{BuildArgs, KeyValue};
 use crate::progress::{self, Mode};
 
 mod cache;
@@ -18,7 +17,7 @@ mod registry;
 pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
     let opts = options(&args)?;
     let pushes = registry::push_targets(&opts)?;
-    let mode = progress_mode(&args);
+    let mode = Mode::of(args.progress, args.quiet);
     let _ = strata_build::install_signal_cleanup();
     let display = progress::Display::new(mode);
     let outcome = build_and_share(store, &opts, &args, &display);
@@ -59,18 +58,6 @@ fn build_and_share(
     let outcome = outcome?;
     cache::export(store, &args.cache_to, &outcome, opts, &imported, display)?;
     Ok(outcome)
-}
-
-fn progress_mode(args: &BuildArgs) -> Mode {
-    if args.quiet {
-        return Mode::Quiet;
-    }
-    match args.progress {
-        ProgressKind::Auto if std::io::stderr().is_terminal() => Mode::Tty,
-        ProgressKind::Auto | ProgressKind::Plain => Mode::Plain,
-        ProgressKind::Tty => Mode::Tty,
-        ProgressKind::Quiet => Mode::Quiet,
-    }
 }
 
 fn options(args: &BuildArgs) -> Result<BuildOptions> {
