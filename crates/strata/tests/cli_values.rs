@@ -85,10 +85,16 @@ fn a_bad_output_is_a_usage_error() {
         "dest= is required",
     );
     refused(
-        &["--output", "type=registry"],
+        &["--output", "type=registry,name=app:no spaces"],
         "--output",
-        "type=registry",
-        "registry client",
+        "type=registry,name=app:no spaces",
+        "is not an image reference",
+    );
+    refused(
+        &["--pull=newer"],
+        "--pull",
+        "newer",
+        "expected always, missing, never, true or false",
     );
     refused(
         &["--output", "dest=/o"],
