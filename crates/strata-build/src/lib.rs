@@ -7,7 +7,9 @@
 //! - `state/`: the image a stage is building, cache keys and records, config-only
 //!   instructions, the build clock;
 //! - `sources/`: what steps read — the build context (walk, `.dockerignore`, stat-cached
-//!   content digests), an image's rootfs as a read-only view, source patterns, users;
+//!   content digests), an image's rootfs as a read-only view, source patterns, users, and
+//!   the images `FROM`/`--from` name (the store under the [`ImagePuller`]'s candidates of a
+//!   short name, else pulled through it: the builder does no HTTP);
 //! - `steps/`: the steps that make layers (WORKDIR, COPY/ADD with their rules, RUN with its
 //!   mounts and the [`Sandbox`] it runs in), seeing only a narrow `StepEnv`;
 //! - `output/`: layer blobs, image assembly and the exporters, `import` of root filesystems,
@@ -46,7 +48,9 @@ pub use output::snapshots::{prune_snapshots, SnapshotPrune};
 pub use progress::{Event, Progress, Silent, StepName};
 pub use remote::export::{collect as export_cache, ExportOptions as CacheExportOptions};
 pub use remote::{CacheExport, NoRemoteCache, RemoteCache, SharedMount, SharedRecord};
-pub use sources::images::{ImageError, ImagePuller, PullError, PullPolicy, PullPolicyError};
+pub use sources::images::{
+    FailedPull, ImageError, ImagePuller, PullError, PullPolicy, PullPolicyError,
+};
 pub use sources::select::SourceError;
 pub use sources::users::UserError;
 pub use steps::copy::rules::CopyError;

@@ -8,7 +8,10 @@
 //!   `credsStore`/`credHelpers` through the `docker-credential-*` helper protocol, and the
 //!   atomic writes `login`/`logout` make;
 //! - [`config::registries`]: containers' `registries.conf` v2 (mirrors, `insecure`,
-//!   `blocked`, unqualified-search registries) and the endpoints to try for an image;
+//!   `blocked`, unqualified-search registries, `short-name-mode`, `[aliases]` and podman's
+//!   `short-name-aliases.conf`), the endpoints to try for an image, and short names
+//!   resolved as podman resolves them, without prompting ([`config::registries::shortnames`]:
+//!   the candidates to pull and those to look up in the store);
 //! - [`config::certs`]: TLS material per host from the `certs.d` directories (extra CA
 //!   roots, client certificate pairs), as paths and bytes.
 //!
@@ -38,15 +41,17 @@
 //! and whole images ([`image`]): a [`Client`] (the configuration above and one connected
 //! [`Registry`] per host) with [`Client::pull_image`] (registries.conf mirrors first, the
 //! `--platform` image of an index, only missing blobs, record and tag written last),
-//! [`Client::push_image`] (`HEAD`s in parallel, cross-repository mounts from where the
+//! [`Client::pull_first`] (a short name's candidates in order, the first that pulls wins,
+//! every failure listed when none does), [`Client::push_image`] (`HEAD`s in parallel, cross-repository mounts from where the
 //! store's tags say a blob came from, the manifest last with its exact bytes) and
 //! [`Client::copy`] between registries, the store, OCI layouts and docker-archives (`--all`
 //! for a whole index), through the store or a temporary spool store so every blob is
 //! verified before it is written; manifests are never re-serialised. Progress is reported
 //! through [`TransferProgress`].
 //!
-//! **Comes next**: podman's unqualified-search resolution (short names resolve to Docker
-//! Hub, as docker does).
+//! **Comes next**: a store place for repo digests. Short names are never prompted for
+//! (`short-name-mode = "enforcing"` with several candidates is an error), so no alias is
+//! ever recorded.
 //!
 //! **Must not**: parse command lines or print (the binary does), install a tracing
 //! subscriber, keep protocol types of its own (they belong to `strata-distribution`,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use strata_archive::Compression;
 use strata_build::{CacheFrom, CacheTo, NetworkMode, Output, PullPolicy, SecretArg, SshArg};
+use strata_client::config::registries::ImageName;
 use strata_client::Location;
 use strata_oci::{Platform, Reference};
 
@@ -239,8 +240,9 @@ pub struct ExportArgs {
 
 #[derive(Args, Debug)]
 pub struct PullArgs {
-    /// The image: [REGISTRY/]NAME[:TAG|@DIGEST] (a bare NAME is on Docker Hub)
-    pub image: Reference,
+    /// The image: [REGISTRY/]NAME[:TAG|@DIGEST] (a short NAME through registries.conf's
+    /// aliases and unqualified-search registries, else Docker Hub)
+    pub image: ImageName,
     /// The image to pick from an index: os/arch[/variant] [default: this machine's]
     #[arg(long)]
     pub platform: Option<Platform>,
@@ -252,7 +254,7 @@ pub struct PullArgs {
 pub struct PushArgs {
     /// The image in the store: a name, an image ID or a manifest digest
     pub image: String,
-    /// Where to push it [default: IMAGE, when it is a name]
+    /// Where to push it [default: the name IMAGE was found under in the store]
     pub destination: Option<Reference>,
     #[command(flatten)]
     pub transfer: TransferArgs,

@@ -1,8 +1,11 @@
 //! Images named by `FROM` and `--from` (COPY, RUN mounts): from the store, pulled through an
 //! [`ImagePuller`] when missing (or every build, with `--pull`), never with `--pull=never`.
 //!
-//! The builder does no HTTP: the binary hands it a puller (the registry client). Each name is
-//! pulled at most once per build, even when several stages name it at the same time.
+//! The builder does no HTTP: the binary hands it a puller (the registry client). The puller
+//! also says what a name stands for, as podman's libimage does for a short name: the
+//! names it may be stored under (the first stored one is used) and the references to pull
+//! it from (tried in order until one succeeds; each failure is kept for the error). Each
+//! name is pulled at most once per build, even when several stages name it at the same time.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -21,6 +24,18 @@ pub type PullError = Box<dyn std::error::Error + Send + Sync>;
 pub trait ImagePuller: Send + Sync + fmt::Debug {
     /// Pulls `reference` into `store`; returns the stored image's manifest digest.
     fn pull(&self, store: &Store, reference: &Reference) -> Result<Digest, PullError>;
+
+    /// The fully qualified names `name` may be stored under, in lookup order (default:
+    /// docker's normalisation, `app:1` is `docker.io/library/app:1`).
+    fn local_candidates(&self, name: &str) -> Result<Vec<Reference>, PullError> {
+        Ok(vec![Reference::parse(name)?])
+    }
+
+    /// The references to pull `name` from, tried in order until one succeeds (default:
+    /// docker's normalisation).
+    fn pull_candidates(&self, name: &str) -> Result<Vec<Reference>, PullError> {
+        Ok(vec![Reference::parse(name)?])
+    }
 }
 
 /// `--pull`: when images named by the Dockerfile are pulled (podman's policies, buildx's
@@ -72,8 +87,49 @@ pub enum ImageError {
         #[source]
         source: PullError,
     },
+    /// Every candidate of a short name failed.
+    #[error(
+        "pulling {name}: no candidate could be pulled:{}",
+        list_failures(failures)
+    )]
+    PullCandidates {
+        name: String,
+        failures: Vec<FailedPull>,
+    },
+    #[error("resolving the image name {name}")]
+    Resolve {
+        name: String,
+        #[source]
+        source: PullError,
+    },
     #[error(transparent)]
     Store(strata_content::Error),
+}
+
+/// One candidate that could not be pulled.
+#[derive(Debug)]
+pub struct FailedPull {
+    pub reference: String,
+    pub error: PullError,
+}
+
+/// One line per candidate with its error and causes (several errors cannot be one
+/// `source`).
+fn list_failures(failures: &[FailedPull]) -> String {
+    let mut text = String::new();
+    for failure in failures {
+        let mut line = failure.error.to_string();
+        let mut cause = std::error::Error::source(&*failure.error);
+        while let Some(c) = cause {
+            let c_text = c.to_string();
+            if !line.contains(&c_text) {
+                line = format!("{line}: {c_text}");
+            }
+            cause = c.source();
+        }
+        text.push_str(&format!("\n * {}: {line}", failure.reference));
+    }
+    text
 }
 
 /// The images of one build.
@@ -105,27 +161,49 @@ impl<'a> Images<'a> {
     /// The image `name` names. A name that is no valid reference is looked up in the store
     /// only (an image ID, or a name the caller reports as a bad stage name).
     pub fn get(&self, name: &str) -> Result<Image, ImageError> {
-        let reference = Reference::parse(name).ok();
-        let refresh = self.policy == PullPolicy::Always
-            && reference.as_ref().is_some_and(|r| {
-                // A digest names one manifest for ever: stored means current.
-                r.digest().is_none() || self.store.resolve(name).is_err()
-            });
-        if !refresh {
-            match self.store.resolve(name) {
-                Ok(image) => return Ok(image),
-                Err(strata_content::Error::NoSuchImage { .. }) => {}
-                Err(e) => return Err(ImageError::Store(e)),
+        let Ok(reference) = Reference::parse(name) else {
+            return self.stored(name)?.ok_or(ImageError::Missing);
+        };
+        // A digest names one manifest for ever: stored means current, even with Always.
+        if self.policy != PullPolicy::Always || reference.digest().is_some() {
+            if let Some(image) = self.find(name)? {
+                return Ok(image);
             }
         }
-        let reference = reference.ok_or(ImageError::Missing)?;
-        let digest = self.pull_once(name, &reference)?;
+        let digest = self.pull_once(name)?;
         self.store.image(&digest).map_err(ImageError::Store)
     }
 
-    /// Pulls `reference` unless this build already did; concurrent callers wait for the
-    /// first.
-    fn pull_once(&self, name: &str, reference: &Reference) -> Result<Digest, ImageError> {
+    /// The stored image under the first of `name`'s candidates that the store has, else
+    /// `name` itself (an image ID or its prefix).
+    fn find(&self, name: &str) -> Result<Option<Image>, ImageError> {
+        if let Some(puller) = self.puller {
+            let candidates =
+                puller
+                    .local_candidates(name)
+                    .map_err(|source| ImageError::Resolve {
+                        name: name.to_owned(),
+                        source,
+                    })?;
+            for candidate in candidates {
+                if let Some(image) = self.stored(&candidate.to_string())? {
+                    return Ok(Some(image));
+                }
+            }
+        }
+        self.stored(name)
+    }
+
+    fn stored(&self, name: &str) -> Result<Option<Image>, ImageError> {
+        match self.store.resolve(name) {
+            Ok(image) => Ok(Some(image)),
+            Err(strata_content::Error::NoSuchImage { .. }) => Ok(None),
+            Err(e) => Err(ImageError::Store(e)),
+        }
+    }
+
+    /// Pulls `name` unless this build already did; concurrent callers wait for the first.
+    fn pull_once(&self, name: &str) -> Result<Digest, ImageError> {
         let puller = match (self.policy, self.puller) {
             (PullPolicy::Never, _) => return Err(ImageError::PullForbidden),
             (_, None) => return Err(ImageError::Missing),
@@ -139,17 +217,52 @@ impl<'a> Images<'a> {
         if let Some(d) = &*slot {
             return Ok(d.clone());
         }
-        let say = |text: String| self.progress.event(Event::Message(text));
-        say(format!("pulling {reference}"));
-        let digest = puller
-            .pull(self.store, reference)
-            .map_err(|source| ImageError::Pull {
-                reference: reference.to_string(),
+        let candidates = puller
+            .pull_candidates(name)
+            .map_err(|source| ImageError::Resolve {
+                name: name.to_owned(),
                 source,
             })?;
-        say(format!("pulled {reference}@{digest}"));
+        let digest = self.pull_first(puller, name, &candidates)?;
         *slot = Some(digest.clone());
         Ok(digest)
+    }
+
+    /// The first candidate that pulls, each announced (`pulling REF`).
+    fn pull_first(
+        &self,
+        puller: &dyn ImagePuller,
+        name: &str,
+        candidates: &[Reference],
+    ) -> Result<Digest, ImageError> {
+        let say = |text: String| self.progress.event(Event::Message(text));
+        let mut failures = Vec::new();
+        for reference in candidates {
+            say(format!("pulling {reference}"));
+            match puller.pull(self.store, reference) {
+                Ok(digest) => {
+                    say(format!("pulled {reference}@{digest}"));
+                    return Ok(digest);
+                }
+                Err(error) => failures.push(FailedPull {
+                    reference: reference.to_string(),
+                    error,
+                }),
+            }
+        }
+        match failures.len() {
+            1 => {
+                let failure = failures.remove(0);
+                Err(ImageError::Pull {
+                    reference: failure.reference,
+                    source: failure.error,
+                })
+            }
+            _ => Err(ImageError::PullCandidates {
+                name: name.to_owned(),
+                failures,
+            }),
+        }
     }
 }
 
@@ -271,5 +384,157 @@ mod tests {
         assert_eq!(err.to_string(), "pulling reg.test/app:1");
         let cause = std::error::Error::source(&err).unwrap().to_string();
         assert_eq!(cause, "connection refused");
+    }
+
+    /// A puller whose short names search `a.test` then `b.test`, and where only the
+    /// registries in `has` hold the image (it imports one for them).
+    #[derive(Debug)]
+    struct Searching {
+        has: Vec<&'static str>,
+        importer: Importer,
+        enforcing: bool,
+    }
+
+    impl Searching {
+        fn new(has: &[&'static str]) -> Searching {
+            Searching {
+                has: has.to_vec(),
+                importer: Importer::default(),
+                enforcing: false,
+            }
+        }
+
+        fn qualify(name: &str) -> Vec<Reference> {
+            let short = !name.split('/').next().unwrap().contains('.');
+            match short {
+                true => ["a.test", "b.test"]
+                    .iter()
+                    .map(|r| Reference::parse(&format!("{r}/{name}")).unwrap())
+                    .collect(),
+                false => vec![Reference::parse(name).unwrap()],
+            }
+        }
+    }
+
+    impl ImagePuller for Searching {
+        fn pull(&self, store: &Store, reference: &Reference) -> Result<Digest, PullError> {
+            match self.has.contains(&reference.registry()) {
+                true => self.importer.pull(store, reference),
+                false => Err(format!("{reference}: manifest unknown").into()),
+            }
+        }
+
+        fn local_candidates(&self, name: &str) -> Result<Vec<Reference>, PullError> {
+            Ok(Searching::qualify(name))
+        }
+
+        fn pull_candidates(&self, name: &str) -> Result<Vec<Reference>, PullError> {
+            match self.enforcing {
+                true => Err("short-name resolution enforced".into()),
+                false => Ok(Searching::qualify(name)),
+            }
+        }
+    }
+
+    /// Keeps the progress messages.
+    #[derive(Default)]
+    struct Messages(Mutex<Vec<String>>);
+
+    impl Progress for Messages {
+        fn event(&self, event: Event) {
+            if let Event::Message(m) = event {
+                self.0.lock().unwrap().push(m);
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_name_is_pulled_from_the_first_candidate_that_has_it_then_found_stored() {
+        let (_d, store) = store();
+        let puller = Searching::new(&["b.test"]);
+        let messages = Messages::default();
+        let images = Images::new(&store, PullPolicy::Missing, Some(&puller), &messages);
+        let pulled = images.get("app:1").unwrap();
+        let said = messages.0.lock().unwrap().clone();
+        assert_eq!(said[..2], ["pulling a.test/app:1", "pulling b.test/app:1"]);
+        assert!(
+            said[2].starts_with("pulled b.test/app:1@sha256:"),
+            "{said:?}"
+        );
+        let tagged = Reference::parse("b.test/app:1").unwrap();
+        assert_eq!(
+            store.lookup_tag(&tagged).unwrap(),
+            Some(pulled.manifest_digest.clone())
+        );
+
+        let messages = Messages::default();
+        let later = Images::new(&store, PullPolicy::Never, Some(&puller), &messages);
+        let found = later.get("app:1").unwrap();
+        assert_eq!(found.manifest_digest, pulled.manifest_digest);
+        assert!(messages.0.lock().unwrap().is_empty(), "found, not pulled");
+        assert_eq!(puller.importer.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn the_first_stored_candidate_wins() {
+        let (_d, store) = store();
+        let puller = Searching::new(&["a.test", "b.test"]);
+        let b = Images::new(&store, PullPolicy::Missing, Some(&puller), &Silent)
+            .get("b.test/app:1")
+            .unwrap();
+        let found = Images::new(&store, PullPolicy::Missing, Some(&puller), &Silent)
+            .get("app:1")
+            .unwrap();
+        assert_eq!(found.manifest_digest, b.manifest_digest, "only b has it");
+        let a = Images::new(&store, PullPolicy::Missing, Some(&puller), &Silent)
+            .get("a.test/app:1")
+            .unwrap();
+        let found = Images::new(&store, PullPolicy::Missing, Some(&puller), &Silent)
+            .get("app:1")
+            .unwrap();
+        assert_eq!(found.manifest_digest, a.manifest_digest, "a comes first");
+    }
+
+    #[test]
+    fn when_no_candidate_has_it_the_error_lists_each_with_its_cause() {
+        let (_d, store) = store();
+        let puller = Searching::new(&[]);
+        let err = Images::new(&store, PullPolicy::Missing, Some(&puller), &Silent)
+            .get("app:1")
+            .unwrap_err();
+        match &err {
+            ImageError::PullCandidates { name, failures } => {
+                assert_eq!(name, "app:1");
+                let refs: Vec<_> = failures.iter().map(|f| f.reference.as_str()).collect();
+                assert_eq!(refs, ["a.test/app:1", "b.test/app:1"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            err.to_string(),
+            "pulling app:1: no candidate could be pulled:\n \
+             * a.test/app:1: a.test/app:1: manifest unknown\n \
+             * b.test/app:1: b.test/app:1: manifest unknown"
+        );
+        assert!(store.list_images().unwrap().is_empty(), "nothing stored");
+    }
+
+    #[test]
+    fn a_name_that_cannot_be_resolved_for_a_pull_is_still_found_stored() {
+        let (_d, store) = store();
+        let mut puller = Searching::new(&["b.test"]);
+        Images::new(&store, PullPolicy::Missing, Some(&puller), &Silent)
+            .get("app:1")
+            .unwrap();
+        puller.enforcing = true;
+        let images = Images::new(&store, PullPolicy::Missing, Some(&puller), &Silent);
+        images.get("app:1").unwrap();
+        let err = images.get("other:1").unwrap_err();
+        assert!(
+            matches!(&err, ImageError::Resolve { name, .. } if name == "other:1"),
+            "{err:?}"
+        );
+        let cause = std::error::Error::source(&err).unwrap().to_string();
+        assert_eq!(cause, "short-name resolution enforced");
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use strata_distribution::{MediaError, NameError};
 use strata_oci::{Digest, ReferenceError};
 
-use crate::config::registries::RegistriesError;
+use crate::config::registries::{RegistriesError, ShortNameError};
 use crate::error::ClientError;
 
 /// Why a pull, push or copy failed.
@@ -15,6 +15,11 @@ pub enum TransferError {
     Registry(#[from] ClientError),
     #[error("registries.conf")]
     Registries(#[from] RegistriesError),
+    #[error(transparent)]
+    ShortName(#[from] ShortNameError),
+    /// Every candidate of a short name failed (podman's "N errors occurred while pulling").
+    #[error("no candidate could be pulled:{}", list_attempts(attempts))]
+    Candidates { attempts: Vec<PullAttempt> },
     #[error("local store")]
     Store(#[from] strata_content::Error),
     #[error("invalid image reference {input:?}")]
@@ -78,6 +83,42 @@ pub enum TransferError {
         expected: Digest,
         actual: Digest,
     },
+}
+
+/// A candidate [`Client::pull_first`](crate::Client::pull_first) tried, and why it failed.
+#[derive(Debug)]
+pub struct PullAttempt {
+    pub reference: strata_oci::Reference,
+    pub error: TransferError,
+}
+
+/// One line per attempt: the candidate, then its error and causes (each error's own
+/// cause chain, since several cannot be one `source`).
+fn list_attempts(attempts: &[PullAttempt]) -> String {
+    let mut text = String::new();
+    for attempt in attempts {
+        text.push_str(&format!(
+            "\n * {}: {}",
+            attempt.reference,
+            chain(&attempt.error)
+        ));
+    }
+    text
+}
+
+/// An error and its causes, `: `-joined, a cause already in the text not repeated.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !text.contains(&c_text) {
+            text.push_str(": ");
+            text.push_str(&c_text);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 pub type Result<T, E = TransferError> = std::result::Result<T, E>;

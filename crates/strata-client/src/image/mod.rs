@@ -37,7 +37,7 @@ use crate::parallel::DEFAULT_PARALLELISM;
 use crate::transport::{Registry, RegistryOptions};
 
 pub use engine::Copied;
-pub use error::{Result, TransferError};
+pub use error::{PullAttempt, Result, TransferError};
 pub use location::Location;
 pub use progress::{BlobKind, BlobOutcome, NoProgress, Phase, TransferProgress};
 

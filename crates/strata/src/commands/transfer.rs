@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use strata_client::config::registries::ImageName;
 use strata_client::{Client, CopyOptions, PullOptions, PushOptions};
-use strata_content::Store;
+use strata_content::{Image, Store};
 use strata_oci::Reference;
 
 use crate::cli::{CopyArgs, PullArgs, PushArgs, TransferArgs};
@@ -32,36 +33,43 @@ fn tag_or_digest(r: &Reference) -> String {
 
 pub fn pull(store: &Store, args: PullArgs) -> Result<()> {
     let display = Arc::new(TransferDisplay::new(mode(&args.transfer), Verb::Pull));
-    let image = &args.image;
-    display.line(format!(
-        "{}: Pulling from {}",
-        tag_or_digest(image),
-        image.familiar_name()
-    ));
+    let client = client()?;
+    let resolved = client
+        .resolve_pull(&args.image)
+        .with_context(|| format!("pulling {}", args.image))?;
+    if let Some(description) = resolved.description() {
+        display.line(description);
+    }
+    if let [only] = resolved.candidates.as_slice() {
+        display.line(format!(
+            "{}: Pulling from {}",
+            tag_or_digest(only),
+            only.familiar_name()
+        ));
+    }
     let opts = PullOptions {
         platform: args.platform,
         jobs: args.transfer.jobs,
         progress: display.clone(),
     };
-    let pulled = client()?.pull_image(store, image, &opts);
+    let pulled = client.pull_first(store, &resolved.candidates, &opts);
     display.finish();
-    let pulled = pulled.with_context(|| format!("pulling {}", image.familiar()))?;
+    let pulled = pulled.with_context(|| format!("pulling {}", args.image))?;
     display.line(format!("Digest: {}", pulled.repo_digest()));
     let status = match pulled.up_to_date {
         true => "Image is up to date for",
         false => "Downloaded newer image for",
     };
-    display.line(format!("Status: {status} {}", image.familiar()));
-    super::out(image)
+    display.line(format!("Status: {status} {}", pulled.reference.familiar()));
+    super::out(pulled.reference)
 }
 
 pub fn push(store: &Store, args: PushArgs) -> Result<()> {
-    let dest = match &args.destination {
-        Some(d) => d.clone(),
-        None => Reference::parse(&args.image)
-            .with_context(|| format!("{} is not a name to push to; give a DEST", args.image))?,
+    let client = client()?;
+    let (image, dest) = match &args.destination {
+        Some(d) => (store.resolve(&args.image)?, d.clone()),
+        None => stored_under(store, &client, &args.image)?,
     };
-    let image = store.resolve(&args.image)?;
     let display = Arc::new(TransferDisplay::new(mode(&args.transfer), Verb::Push));
     display.line(format!(
         "The push refers to repository [{}]",
@@ -72,7 +80,7 @@ pub fn push(store: &Store, args: PushArgs) -> Result<()> {
         progress: display.clone(),
         mount_from: None,
     };
-    let pushed = client()?.push_image(store, &image, &dest, &opts);
+    let pushed = client.push_image(store, &image, &dest, &opts);
     display.finish();
     let digest = pushed.with_context(|| format!("pushing {}", dest.familiar()))?;
     let size = store.blob_size(&digest)?;
@@ -81,6 +89,27 @@ pub fn push(store: &Store, args: PushArgs) -> Result<()> {
         tag_or_digest(&dest)
     ));
     super::out(digest)
+}
+
+/// Without a DEST, podman pushes to the name the image was found under: the first of the
+/// name's local candidates the store has (`app:1` pulled from a search registry goes back
+/// there), else the name as docker reads it.
+fn stored_under(store: &Store, client: &Client, input: &str) -> Result<(Image, Reference)> {
+    let name: ImageName = input
+        .parse()
+        .with_context(|| format!("{input} is not a name to push to; give a DEST"))?;
+    let candidates = client
+        .registries_conf()
+        .resolve_local(&name)
+        .with_context(|| format!("resolving {input}"))?;
+    for candidate in candidates {
+        match store.resolve(&candidate.to_string()) {
+            Ok(image) => return Ok((image, candidate)),
+            Err(strata_content::Error::NoSuchImage { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((store.resolve(input)?, name.reference().clone()))
 }
 
 pub fn copy(store: Option<&Store>, args: CopyArgs) -> Result<()> {

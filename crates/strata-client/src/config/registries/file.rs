@@ -1,10 +1,13 @@
 //! One `registries.conf` file: TOML → checked, normalised registries (containers/image's
 //! `loadConfigFile` and `postProcessRegistries`). Unknown keys are ignored, as there.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
+use strata_oci::Reference;
 
+use super::shortnames::{self, ShortNameMode};
 use super::{Mirror, PullFromMirror, RegistriesError, Registry};
 
 #[derive(Deserialize, Default)]
@@ -15,6 +18,16 @@ struct RawFile {
     registry: Vec<RawRegistry>,
     /// The v1 format (`[registries.search]`, `[registries.insecure]`, `[registries.block]`).
     registries: Option<RawV1>,
+    short_name_mode: Option<String>,
+    #[serde(default)]
+    aliases: BTreeMap<String, String>,
+}
+
+/// The machine-written `short-name-aliases.conf`: only `[aliases]` is read.
+#[derive(Deserialize, Default)]
+struct RawAliases {
+    #[serde(default)]
+    aliases: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -69,6 +82,10 @@ struct RawV1List {
 pub(super) struct ParsedFile {
     pub search: Option<Vec<String>>,
     pub registries: Vec<Registry>,
+    /// `None` when the file does not set `short-name-mode`.
+    pub short_name_mode: Option<ShortNameMode>,
+    /// `[aliases]`: a `None` target resets an alias of an earlier file (`name = ""`).
+    pub aliases: Vec<(String, Option<Reference>)>,
 }
 
 pub(super) fn parse(path: &Path, text: &str, drop_in: bool) -> Result<ParsedFile, RegistriesError> {
@@ -80,6 +97,11 @@ pub(super) fn parse(path: &Path, text: &str, drop_in: bool) -> Result<ParsedFile
         path: path.to_owned(),
         source: Box::new(source),
     })?;
+    let short_name_mode = match raw.short_name_mode.as_deref() {
+        None | Some("") => None,
+        Some(mode) => Some(mode.parse().map_err(invalid)?),
+    };
+    let aliases = parse_aliases(&raw.aliases).map_err(invalid)?;
     let raw = match raw.registries {
         Some(_) if drop_in => return Err(invalid("drop-in files must use the v2 format".into())),
         Some(_) if raw.unqualified_search_registries.is_some() || !raw.registry.is_empty() => {
@@ -109,7 +131,42 @@ pub(super) fn parse(path: &Path, text: &str, drop_in: bool) -> Result<ParsedFile
     Ok(ParsedFile {
         search,
         registries: unique,
+        short_name_mode,
+        aliases,
     })
+}
+
+/// The `[aliases]` of the machine-written `short-name-aliases.conf` (podman records a
+/// choice made at its prompt there; strata only reads it).
+pub(super) fn parse_aliases_file(
+    path: &Path,
+    text: &str,
+) -> Result<Vec<(String, Option<Reference>)>, RegistriesError> {
+    let raw: RawAliases = toml::from_str(text).map_err(|source| RegistriesError::Parse {
+        path: path.to_owned(),
+        source: Box::new(source),
+    })?;
+    parse_aliases(&raw.aliases).map_err(|reason| RegistriesError::Invalid {
+        path: path.to_owned(),
+        reason,
+    })
+}
+
+/// Every entry checked (containers/image's `newShortNameAliasCache`): the name a short
+/// name without tag or digest, the target fully qualified without tag or digest, or `""`.
+fn parse_aliases(
+    raw: &BTreeMap<String, String>,
+) -> Result<Vec<(String, Option<Reference>)>, String> {
+    let mut aliases = Vec::new();
+    for (name, target) in raw {
+        shortnames::check_alias_name(name)?;
+        let target = match target.as_str() {
+            "" => None,
+            target => Some(shortnames::parse_alias_target(target)?),
+        };
+        aliases.push((name.clone(), target));
+    }
+    Ok(aliases)
 }
 
 /// containers/image's `ConvertToV2`: each listed host becomes a registry.
@@ -136,7 +193,7 @@ fn convert_v1(v1: RawV1) -> RawFile {
     RawFile {
         unqualified_search_registries: Some(v1.search.registries),
         registry,
-        registries: None,
+        ..RawFile::default()
     }
 }
 

@@ -11,19 +11,30 @@
 //!   user's directory when the user's file is the main one). A drop-in replaces the
 //!   `[[registry]]` of the same prefix and, if it sets one, the search list.
 //!
+//! - last, the machine-written `short-name-aliases.conf` (`/var/cache/containers/` for
+//!   root, else `$XDG_CACHE_HOME/containers/`), whose `[aliases]` win over the files'.
+//!
+//! Short names (`app:1`) resolve through `[aliases]`, `unqualified-search-registries` and
+//! `short-name-mode` ([`shortnames`]: [`RegistriesConf::resolve_pull`] and
+//! [`RegistriesConf::resolve_local`]).
+//!
 //! [`RegistriesConf::endpoints`] is `PullSourcesFromReference`: the registry with the
 //! longest matching prefix, its mirrors first, then its location, each with the
 //! reference rewritten under it. Plain HTTP is allowed only for an `insecure` endpoint
 //! or a loopback host ([`Endpoint::allows_http`]).
 
 mod file;
+pub mod shortnames;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use strata_oci::{Reference, ReferenceError};
+
+pub use shortnames::{Alias, ImageName, Resolution, Resolved, ShortNameError, ShortNameMode};
 
 /// Why the registries configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -111,11 +122,18 @@ pub struct RegistriesPaths {
     /// `true` for `$CONTAINERS_REGISTRIES_CONF`: a missing file is an error.
     pub file_required: bool,
     pub drop_in_dirs: Vec<PathBuf>,
+    /// The machine-written `short-name-aliases.conf`, read last (missing: no aliases).
+    pub aliases_file: Option<PathBuf>,
 }
 
 impl RegistriesPaths {
     pub fn from_env() -> RegistriesPaths {
-        RegistriesPaths::resolve(|n| std::env::var_os(n), Path::new("/etc/containers"))
+        let mut paths =
+            RegistriesPaths::resolve(|n| std::env::var_os(n), Path::new("/etc/containers"));
+        if rustix::process::geteuid().is_root() {
+            paths.aliases_file = Some(PathBuf::from(ROOT_ALIASES_FILE));
+        }
+        paths
     }
 
     /// The paths for environment `var`, with `etc` standing for `/etc/containers`.
@@ -125,12 +143,15 @@ impl RegistriesPaths {
         let user_file = user.as_ref().map(|u| u.join("registries.conf"));
         let user_dir = user.as_ref().map(|u| u.join("registries.conf.d"));
         let system_dir = etc.join("registries.conf.d");
+        let cache = set("XDG_CACHE_HOME").or_else(|| set("HOME").map(|h| h.join(".cache")));
+        let aliases_file = cache.map(|c| c.join("containers/short-name-aliases.conf"));
         if let Some(file) = set("CONTAINERS_REGISTRIES_CONF") {
             let drop_in_dirs = [Some(system_dir), user_dir].into_iter().flatten().collect();
             return RegistriesPaths {
                 file,
                 file_required: true,
                 drop_in_dirs,
+                aliases_file,
             };
         }
         match user_file.filter(|f| f.exists()) {
@@ -138,15 +159,20 @@ impl RegistriesPaths {
                 file,
                 file_required: false,
                 drop_in_dirs: user_dir.into_iter().collect(),
+                aliases_file,
             },
             None => RegistriesPaths {
                 file: etc.join("registries.conf"),
                 file_required: false,
                 drop_in_dirs: [Some(system_dir), user_dir].into_iter().flatten().collect(),
+                aliases_file,
             },
         }
     }
 }
+
+/// Where root's machine-written short-name aliases are (containers/image).
+const ROOT_ALIASES_FILE: &str = "/var/cache/containers/short-name-aliases.conf";
 
 /// The merged configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -154,13 +180,21 @@ pub struct RegistriesConf {
     /// Sorted by prefix, one entry per prefix.
     pub registries: Vec<Registry>,
     pub unqualified_search_registries: Vec<String>,
+    /// The file that set `unqualified-search-registries` last.
+    pub search_origin: Option<PathBuf>,
+    /// `short-name-mode` (unset: permissive, as containers/image).
+    pub short_name_mode: ShortNameMode,
+    /// The file that set `short-name-mode` last.
+    pub short_name_mode_origin: Option<PathBuf>,
+    /// `[aliases]` by short name, a later file's entry replacing an earlier one's.
+    pub aliases: BTreeMap<String, Alias>,
 }
 
 impl RegistriesConf {
     pub fn load(paths: &RegistriesPaths) -> Result<RegistriesConf, RegistriesError> {
         let mut conf = RegistriesConf::default();
         match read(&paths.file)? {
-            Some(text) => conf.merge(file::parse(&paths.file, &text, false)?),
+            Some(text) => conf.merge(&paths.file, file::parse(&paths.file, &text, false)?),
             None if paths.file_required => {
                 return Err(RegistriesError::Read {
                     path: paths.file.clone(),
@@ -172,14 +206,19 @@ impl RegistriesConf {
         for dir in &paths.drop_in_dirs {
             for path in drop_ins(dir)? {
                 if let Some(text) = read(&path)? {
-                    conf.merge(file::parse(&path, &text, true)?);
+                    conf.merge(&path, file::parse(&path, &text, true)?);
                 }
+            }
+        }
+        if let Some(path) = &paths.aliases_file {
+            if let Some(text) = read(path)? {
+                conf.merge_aliases(path, file::parse_aliases_file(path, &text)?);
             }
         }
         Ok(conf)
     }
 
-    fn merge(&mut self, update: file::ParsedFile) {
+    fn merge(&mut self, path: &Path, update: file::ParsedFile) {
         for r in update.registries {
             self.registries.retain(|old| old.prefix != r.prefix);
             self.registries.push(r);
@@ -187,6 +226,19 @@ impl RegistriesConf {
         self.registries.sort_by(|a, b| a.prefix.cmp(&b.prefix));
         if let Some(search) = update.search {
             self.unqualified_search_registries = search;
+            self.search_origin = Some(path.to_owned());
+        }
+        if let Some(mode) = update.short_name_mode {
+            self.short_name_mode = mode;
+            self.short_name_mode_origin = Some(path.to_owned());
+        }
+        self.merge_aliases(path, update.aliases);
+    }
+
+    fn merge_aliases(&mut self, path: &Path, aliases: Vec<(String, Option<Reference>)>) {
+        for (name, target) in aliases {
+            let origin = path.to_owned();
+            self.aliases.insert(name, Alias { target, origin });
         }
     }
 

@@ -268,6 +268,7 @@ fn the_users_file_replaces_the_systems_and_the_environment_replaces_both() {
         file: etc.dir.path().join("nope.conf"),
         file_required: true,
         drop_in_dirs: vec![],
+        aliases_file: None,
     };
     assert!(matches!(
         RegistriesConf::load(&missing),

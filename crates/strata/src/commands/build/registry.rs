@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use anyhow::{bail, Context, Result};
 use strata_build::{BuildOptions, ImagePuller, Output, PullError};
+use strata_client::config::registries::ImageName;
 use strata_client::{Client, PullOptions, PushOptions};
 use strata_content::{Image, Store};
 use strata_oci::{Digest, Reference};
@@ -14,8 +15,11 @@ use strata_oci::{Digest, Reference};
 use crate::progress::Mode;
 use crate::transfer_progress::{TransferDisplay, Verb};
 
-/// Pulls through the registry client, made on the first pull (a build that pulls nothing
-/// never reads the registry configuration).
+/// Pulls through the registry client, made when the build first names an image (a build
+/// from scratch or from its own stages never reads the registry configuration). Short
+/// names resolve through registries.conf as podman's: its aliases, `localhost/` and the
+/// unqualified-search registries for the store, the aliases or search registries (by
+/// `short-name-mode`) for pulls.
 #[derive(Default)]
 pub struct Puller {
     client: OnceLock<Client>,
@@ -43,6 +47,16 @@ impl ImagePuller for Puller {
             .client()?
             .pull_image(store, reference, &PullOptions::default())?;
         Ok(pulled.manifest_digest)
+    }
+
+    fn local_candidates(&self, name: &str) -> Result<Vec<Reference>, PullError> {
+        let name: ImageName = name.parse()?;
+        Ok(self.client()?.registries_conf().resolve_local(&name)?)
+    }
+
+    fn pull_candidates(&self, name: &str) -> Result<Vec<Reference>, PullError> {
+        let name: ImageName = name.parse()?;
+        Ok(self.client()?.resolve_pull(&name)?.candidates)
     }
 }
 
