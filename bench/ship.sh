@@ -22,7 +22,10 @@ mkdir -p "$work"
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+# Each time_* function sets `took` (seconds): they run in this shell, not in a $(…)
+# subshell, so the registry they start is the one stop_registry stops.
+took=
+elapsed() { took=$(awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'); }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # ---- a registry per use ------------------------------------------------------------------
@@ -102,7 +105,7 @@ time_strata_push() {
 time_skopeo_push() {
   start_registry
   local t0 t1
-  t0=$(now); skopeo copy -q --dest-tls-verify=false "oci:$work/big.oci:1" "docker://$registry/skopeo/big:1"; t1=$(now)
+  t0=$(now); skopeo copy -q --dest-tls-verify=false "oci:$work/big.oci:1" "docker://$registry/skopeo/big:1" > /dev/null; t1=$(now)
   elapsed "$t0" "$t1"
 }
 time_strata_pull() {
@@ -114,7 +117,7 @@ time_strata_pull() {
 time_skopeo_pull() {
   rm -rf "$work/pull.oci"; sync
   local t0 t1
-  t0=$(now); skopeo copy -q --src-tls-verify=false "docker://$registry/skopeo/big:1" "oci:$work/pull.oci:1"; t1=$(now)
+  t0=$(now); skopeo copy -q --src-tls-verify=false "docker://$registry/skopeo/big:1" "oci:$work/pull.oci:1" > /dev/null; t1=$(now)
   elapsed "$t0" "$t1"
 }
 time_strata_noop() {
@@ -124,7 +127,7 @@ time_strata_noop() {
 }
 time_skopeo_noop() {
   local t0 t1
-  t0=$(now); skopeo copy -q --dest-tls-verify=false "oci:$work/big.oci:1" "docker://$registry/noop/big:1"; t1=$(now)
+  t0=$(now); skopeo copy -q --dest-tls-verify=false "oci:$work/big.oci:1" "docker://$registry/noop/big:1" > /dev/null; t1=$(now)
   elapsed "$t0" "$t1"
 }
 
@@ -133,7 +136,7 @@ declare -A fig
 measure() { # name command
   local name=$1 i out=()
   shift
-  for i in $(seq "$runs"); do out+=("$("$@")"); done
+  for i in $(seq "$runs"); do "$@"; out+=("$took"); done
   fig[$name]=$(printf '%s\n' "${out[@]}" | median)
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
@@ -144,8 +147,8 @@ measure strata_push time_strata_push
 measure skopeo_push time_skopeo_push
 # One registry with the image (pushed by skopeo) serves every pull and the no-op pushes.
 start_registry
-skopeo copy -q --dest-tls-verify=false "oci:$work/big.oci:1" "docker://$registry/skopeo/big:1"
-skopeo copy -q --dest-tls-verify=false "oci:$work/big.oci:1" "docker://$registry/noop/big:1"
+skopeo copy -q --dest-tls-verify=false "oci:$work/big.oci:1" "docker://$registry/skopeo/big:1" > /dev/null
+skopeo copy -q --dest-tls-verify=false "oci:$work/big.oci:1" "docker://$registry/noop/big:1" > /dev/null
 measure strata_pull time_strata_pull
 measure skopeo_pull time_skopeo_pull
 measure strata_noop time_strata_noop
