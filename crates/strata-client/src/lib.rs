@@ -49,7 +49,7 @@
 //! verified before it is written; manifests are never re-serialised. Progress is reported
 //! through [`TransferProgress`].
 //!
-//! **Comes next**: a store place for repo digests. Short names are never prompted for
+//! Pulls and pushes record docker's repo digests in the store. Short names are never prompted for
 //! (`short-name-mode = "enforcing"` with several candidates is an error), so no alias is
 //! ever recorded.
 //!

@@ -283,7 +283,7 @@ fn platform_selection_and_its_errors() {
     let layout = dir.path().join("layout");
     let amd = image_parts(4, 1, "amd64");
     let arm = image_parts(5, 1, "arm64");
-    write_index_layout(&layout, &[(&amd, "amd64"), (&arm, "arm64")], "v1");
+    let index = write_index_layout(&layout, &[(&amd, "amd64"), (&arm, "arm64")], "v1");
     let name = format!("{}/multi:1", reg.host());
     let client = client();
     client
@@ -306,6 +306,16 @@ fn platform_selection_and_its_errors() {
         .pull_image(&store, &reference(&name), &opts("linux/arm64"))
         .unwrap();
     assert_eq!(pulled.manifest_digest, Digest::of(&arm.manifest));
+    // docker's RepoDigests: the index digest, by which the store then finds the image.
+    let by_index = format!("{}/multi@{index}", reg.host());
+    assert_eq!(
+        store.repo_digests_of(&pulled.manifest_digest).unwrap(),
+        [by_index.clone()]
+    );
+    assert_eq!(
+        store.resolve(&by_index).unwrap().manifest_digest,
+        pulled.manifest_digest
+    );
     let before = snapshot(&store);
     let err = client
         .pull_image(&store, &reference(&name), &opts("linux/s390x"))

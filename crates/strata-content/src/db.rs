@@ -12,7 +12,8 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE images (
         manifest_digest TEXT PRIMARY KEY,
         config_digest   TEXT NOT NULL,
@@ -44,7 +45,19 @@ const MIGRATIONS: &[&str] = &[r#"
         stamps     BLOB NOT NULL,
         updated_at INTEGER NOT NULL
     );
-"#];
+"#,
+    r#"
+    -- docker's RepoDigests: the digest a registry knows an image by in a repository (the
+    -- index's when it was pulled from one, else its manifest's).
+    CREATE TABLE repo_digests (
+        repository      TEXT NOT NULL,
+        digest          TEXT NOT NULL,
+        manifest_digest TEXT NOT NULL REFERENCES images(manifest_digest) ON DELETE CASCADE,
+        PRIMARY KEY (repository, digest)
+    ) WITHOUT ROWID;
+    CREATE INDEX repo_digests_manifest ON repo_digests(manifest_digest);
+"#,
+];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

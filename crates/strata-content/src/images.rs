@@ -232,6 +232,47 @@ impl Store {
         Ok(d.and_then(|d| d.parse().ok()))
     }
 
+    /// Records that `repository` (a full name, `docker.io/library/debian`) knows the image
+    /// `manifest_digest` as `digest` (an index's digest when it came from one), as docker's
+    /// `RepoDigests`. A digest recorded again moves to the new image.
+    pub fn add_repo_digest(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        manifest_digest: &Digest,
+    ) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO repo_digests (repository, digest, manifest_digest) VALUES (?1, ?2, ?3)
+             ON CONFLICT(repository, digest) DO UPDATE SET manifest_digest = excluded.manifest_digest",
+            params![repository, digest.to_string(), manifest_digest.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// An image's repo digests, `repository@digest`, sorted.
+    pub fn repo_digests_of(&self, manifest_digest: &Digest) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT repository || '@' || digest FROM repo_digests WHERE manifest_digest = ?1
+             ORDER BY repository, digest",
+        )?;
+        let rows = stmt.query_map([manifest_digest.to_string()], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The image `repository` knows as `digest`, if recorded.
+    fn repo_digest_image(&self, repository: &str, digest: &Digest) -> Result<Option<Digest>> {
+        let d: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT manifest_digest FROM repo_digests WHERE repository = ?1 AND digest = ?2",
+                params![repository, digest.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(d.and_then(|d| d.parse().ok()))
+    }
+
     /// The tags of an image, sorted.
     pub fn tags_of(&self, manifest_digest: &Digest) -> Result<Vec<Reference>> {
         let conn = self.conn();
@@ -271,9 +312,10 @@ impl Store {
         if !s.starts_with("sha256:") {
             if let Ok(r) = Reference::parse(s) {
                 if let Some(d) = r.digest() {
+                    // The image's own manifest, or the index it was pulled through.
                     return match self.newest_where("manifest_digest = ?1", &d.to_string())? {
                         Some(d) => Ok(d),
-                        None => Err(no_such()),
+                        None => self.repo_digest_image(&r.name(), d)?.ok_or_else(no_such),
                     };
                 }
                 if let Some(d) = self.lookup_tag(&r)? {

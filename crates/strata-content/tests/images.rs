@@ -331,3 +331,35 @@ fn two_processes_share_a_store() {
     let rep = s.prune(&PruneOptions::default()).unwrap();
     assert!(rep.removed_blobs.is_empty(), "{rep:?}");
 }
+
+#[test]
+fn repo_digests_find_an_image_by_its_index_and_go_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    let a = make_image(&s, &[("a", b"1")], false);
+    let b = make_image(&s, &[("b", b"2")], false);
+    s.tag(&r("reg.test/app:1"), &a).unwrap();
+    let index = Digest::of(b"an index naming a");
+    s.add_repo_digest("reg.test/app", &index, &a).unwrap();
+    assert_eq!(
+        s.repo_digests_of(&a).unwrap(),
+        [format!("reg.test/app@{index}")]
+    );
+    let by_index = format!("reg.test/app@{index}");
+    assert_eq!(s.resolve(&by_index).unwrap().manifest_digest, a);
+    // Another repository does not know that digest.
+    assert!(matches!(
+        s.resolve(&format!("reg.test/other@{index}")),
+        Err(Error::NoSuchImage { .. })
+    ));
+    // Recorded again for another image (the tag moved upstream): it follows.
+    s.add_repo_digest("reg.test/app", &index, &b).unwrap();
+    assert_eq!(s.resolve(&by_index).unwrap().manifest_digest, b);
+    assert!(s.repo_digests_of(&a).unwrap().is_empty());
+    // Deleting the image deletes its repo digests.
+    s.remove_image(&b.to_string(), true).unwrap();
+    assert!(matches!(
+        s.resolve(&by_index),
+        Err(Error::NoSuchImage { .. })
+    ));
+}

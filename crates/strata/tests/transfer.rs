@@ -75,6 +75,13 @@ fn push_then_pull_print_what_docker_prints_and_keep_the_digest() {
         (format!("{name}\n").as_str(), "")
     );
     assert!(fresh.images().contains(&digest), "{}", fresh.images());
+    // docker inspect's RepoDigests, also written by the push.
+    let repo_digest = format!("{}/bb@{digest}", reg.host());
+    for env in [&env, &fresh] {
+        let (inspect, _) = env.ok(&["inspect", &name]);
+        assert!(inspect.contains(&repo_digest), "{inspect}");
+    }
+    fresh.ok(&["inspect", &repo_digest]);
 }
 
 #[test]

@@ -45,6 +45,8 @@ impl Client {
             images_only: true,
         })?;
         let up_to_date = before.as_ref() == Some(&copied.digest) && copied.blobs_moved == 0;
+        let repo_digest = copied.index_digest.as_ref().unwrap_or(&copied.digest);
+        store.add_repo_digest(&reference.name(), repo_digest, &copied.digest)?;
         Ok(PulledImage {
             manifest_digest: copied.digest,
             index_digest: copied.index_digest,

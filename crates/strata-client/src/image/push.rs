@@ -39,6 +39,8 @@ impl Client {
             progress: opts.progress.as_ref(),
             images_only: false,
         })?;
+        // As docker: the registry now knows the image by this digest.
+        store.add_repo_digest(&dest.name(), &copied.digest, &image.manifest_digest)?;
         Ok(copied.digest)
     }
 }

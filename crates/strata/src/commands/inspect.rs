@@ -19,6 +19,7 @@ pub fn run(store: &Store, args: InspectArgs) -> Result<()> {
             "Id": image.id().to_string(),
             "Digest": image.manifest_digest.to_string(),
             "RepoTags": tags,
+            "RepoDigests": store.repo_digests_of(&image.manifest_digest)?,
             "Size": image.size,
             "Manifest": image.manifest,
             "Config": image.config,
