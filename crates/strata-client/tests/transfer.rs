@@ -308,10 +308,8 @@ fn platform_selection_and_its_errors() {
     assert_eq!(pulled.manifest_digest, Digest::of(&arm.manifest));
     // docker's RepoDigests: the index digest, by which the store then finds the image.
     let by_index = format!("{}/multi@{index}", reg.host());
-    assert_eq!(
-        store.repo_digests_of(&pulled.manifest_digest).unwrap(),
-        [by_index.clone()]
-    );
+    let recorded = store.repo_digests_of(&pulled.manifest_digest).unwrap();
+    assert_eq!(recorded, [by_index.as_str()]);
     assert_eq!(
         store.resolve(&by_index).unwrap().manifest_digest,
         pulled.manifest_digest
