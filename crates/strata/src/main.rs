@@ -58,7 +58,8 @@ fn init_logging(global: &cli::Global, serving: bool) {
     let filter = EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if global.log_format == cli::LogFormat::Json {
         builder.json().init();
     } else {
