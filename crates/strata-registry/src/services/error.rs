@@ -38,14 +38,14 @@ pub enum ServiceError {
         name: RepositoryName,
         reference: ManifestRef,
     },
-    #[error("manifest for {name}:{reference} is invalid")]
+    #[error("manifest {reference} of {name} is invalid")]
     ManifestMedia {
         name: RepositoryName,
         reference: ManifestRef,
         #[source]
         source: MediaError,
     },
-    #[error("manifest for {name}:{reference} is invalid: {reason}")]
+    #[error("manifest {reference} of {name} is invalid: {reason}")]
     ManifestInvalid {
         name: RepositoryName,
         reference: ManifestRef,
