@@ -105,6 +105,29 @@ pub enum Command {
         #[arg(default_value = "", hide_default_value = true)]
         registry: String,
     },
+    /// Run strata's OCI registry
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RegistryCommand {
+    /// Serve the OCI distribution API (spec v1.1) until SIGINT/SIGTERM
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// A config file, TOML or YAML by extension (see docs/REGISTRY.md)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The address to listen on [default: the config's addr, else 127.0.0.1:5000]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<std::net::SocketAddr>,
+    /// The data directory [default: the config's data, else /var/lib/strata-registry as
+    /// root, $XDG_DATA_HOME/strata/registry otherwise]
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

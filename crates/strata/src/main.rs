@@ -12,7 +12,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_logging(&cli.global);
+    let serving = matches!(cli.command, cli::Command::Registry(_));
+    init_logging(&cli.global, serving);
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
@@ -44,9 +45,11 @@ fn render_error(err: &anyhow::Error) -> String {
     text
 }
 
-fn init_logging(global: &cli::Global) {
+/// Logs on stderr at the level `-v` asks for; a server logs each request (info) by default.
+fn init_logging(global: &cli::Global, serving: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match global.verbose {
+        0 if serving => "info",
         0 => "warn",
         1 => "info",
         2 => "debug",
@@ -55,7 +58,8 @@ fn init_logging(global: &cli::Global) {
     let filter = EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if global.log_format == cli::LogFormat::Json {
         builder.json().init();
     } else {

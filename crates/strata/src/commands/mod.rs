@@ -8,6 +8,7 @@ mod inspect;
 mod interop;
 mod login;
 mod prune;
+mod registry;
 mod transfer;
 
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let command = match cli.command {
         Command::Login(args) => return login::login(args),
         Command::Logout { registry } => return login::logout(&registry),
+        Command::Registry(command) => return registry::run(command),
         Command::Copy(args) if !args.uses_store() => return transfer::copy(None, args),
         other => other,
     };
@@ -49,7 +51,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pull(args) => transfer::pull(&store, args),
         Command::Push(args) => transfer::push(&store, args),
         Command::Copy(args) => transfer::copy(Some(&store), args),
-        Command::Login(_) | Command::Logout { .. } => unreachable!("handled above"),
+        Command::Login(_) | Command::Logout { .. } | Command::Registry(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 
@@ -58,15 +62,19 @@ fn default_root() -> PathBuf {
     if rustix::process::geteuid().is_root() {
         return PathBuf::from("/var/lib/strata");
     }
-    let data = std::env::var_os("XDG_DATA_HOME")
+    user_data_dir().join("strata")
+}
+
+/// `$XDG_DATA_HOME`, else `~/.local/share`.
+fn user_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             let home = std::env::var_os("HOME")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("."));
             home.join(".local/share")
-        });
-    data.join("strata")
+        })
 }
 
 fn open_store(global: &Global) -> Result<Store> {

@@ -1,0 +1,156 @@
+//! What the registry knows about its content: the [`Meta`] trait (repositories, the blobs
+//! each repository may serve, manifests with their media type, size, subject and artifact
+//! type, tags, the blobs and child manifests each manifest references, upload sessions) and
+//! its SQLite implementation ([`SqliteMeta`], the embedded default).
+//!
+//! A manifest is recorded in one transaction that first checks every reference, so a
+//! manifest whose blobs or children are missing is never visible.
+
+mod sqlite;
+
+use std::collections::BTreeMap;
+
+use futures_util::future::BoxFuture;
+use strata_distribution::{ManifestRef, Page, RepositoryName, Tag};
+use strata_oci::{Descriptor, Digest};
+use thiserror::Error;
+
+pub use sqlite::SqliteMeta;
+
+/// Why the metadata store failed.
+#[derive(Debug, Error)]
+pub enum MetaError {
+    #[error("metadata database {path}")]
+    Open {
+        path: std::path::PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("metadata query failed")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("metadata task failed")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("stored value {value:?} is not a digest")]
+    BadDigest { value: String },
+    #[error("manifest {manifest} references {kind} {digest}, unknown in {name}")]
+    MissingReference {
+        name: RepositoryName,
+        manifest: Digest,
+        kind: &'static str,
+        digest: Digest,
+    },
+}
+
+/// A manifest as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestRecord {
+    pub digest: Digest,
+    pub media_type: String,
+    pub size: u64,
+}
+
+/// A manifest to record, with what it references.
+#[derive(Clone, Debug)]
+pub struct NewManifest {
+    pub name: RepositoryName,
+    pub digest: Digest,
+    pub media_type: String,
+    pub size: u64,
+    pub subject: Option<Digest>,
+    pub artifact_type: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+    /// Blobs (config, layers) that must be in the repository.
+    pub blobs: Vec<Digest>,
+    /// Child manifests (of an index) that must be in the repository.
+    pub children: Vec<Digest>,
+    /// The tag to point at it, when pushed by tag.
+    pub tag: Option<Tag>,
+}
+
+/// An upload session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadRecord {
+    pub id: String,
+    pub name: RepositoryName,
+    /// Unix seconds of the last request on it.
+    pub updated: i64,
+}
+
+/// One page of a listing, and whether more entries follow it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    pub entries: Vec<String>,
+    pub more: bool,
+}
+
+/// The registry's metadata. Every call is one transaction.
+pub trait Meta: Send + Sync + 'static {
+    /// Whether repository `name` exists (holds a blob, manifest or upload).
+    fn repository_exists<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+    ) -> BoxFuture<'a, Result<bool, MetaError>>;
+    /// Lets `name` serve blob `digest` of `size` bytes (creating the repository).
+    fn link_blob<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+        size: u64,
+    ) -> BoxFuture<'a, Result<(), MetaError>>;
+    /// The size of blob `digest` in `name`, `None` when `name` cannot serve it.
+    fn blob<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<Option<u64>, MetaError>>;
+    /// Removes blob `digest` from `name`; false when it was not there.
+    fn unlink_blob<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<bool, MetaError>>;
+    /// Records a manifest after checking its references ([`MetaError::MissingReference`]).
+    fn put_manifest(&self, manifest: NewManifest) -> BoxFuture<'_, Result<(), MetaError>>;
+    /// The manifest a tag or digest names in `name`.
+    fn manifest<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        reference: &'a ManifestRef,
+    ) -> BoxFuture<'a, Result<Option<ManifestRecord>, MetaError>>;
+    /// Removes manifest `digest` and the tags pointing at it; false when it was not there.
+    fn delete_manifest<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<bool, MetaError>>;
+    /// Removes a tag; false when it was not there.
+    fn delete_tag<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        tag: &'a Tag,
+    ) -> BoxFuture<'a, Result<bool, MetaError>>;
+    /// A page of `name`'s tags in lexical order.
+    fn tags<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        page: &'a Page,
+    ) -> BoxFuture<'a, Result<Listing, MetaError>>;
+    /// A page of the repository names in lexical order.
+    fn repositories<'a>(&'a self, page: &'a Page) -> BoxFuture<'a, Result<Listing, MetaError>>;
+    /// The descriptors of the manifests in `name` whose subject is `subject`.
+    fn referrers<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        subject: &'a Digest,
+    ) -> BoxFuture<'a, Result<Vec<Descriptor>, MetaError>>;
+    /// Records a new upload session.
+    fn create_upload(&self, upload: UploadRecord) -> BoxFuture<'_, Result<(), MetaError>>;
+    /// An upload session by id.
+    fn upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<UploadRecord>, MetaError>>;
+    /// Marks an upload as used at `now` (unix seconds).
+    fn touch_upload<'a>(&'a self, id: &'a str, now: i64) -> BoxFuture<'a, Result<(), MetaError>>;
+    /// Forgets an upload session.
+    fn remove_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), MetaError>>;
+    /// The ids of the uploads last used before `before` (unix seconds).
+    fn stale_uploads(&self, before: i64) -> BoxFuture<'_, Result<Vec<String>, MetaError>>;
+}

@@ -1,0 +1,454 @@
+//! [`Meta`] on SQLite (WAL) through rusqlite: the embedded default. One connection behind a
+//! mutex, every call a transaction run on tokio's blocking pool.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::BoxFuture;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use strata_distribution::{ManifestRef, Page, RepositoryName, Tag};
+use strata_oci::{Descriptor, Digest};
+
+use super::{Listing, ManifestRecord, Meta, MetaError, NewManifest, UploadRecord};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS repositories (name TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS repo_blobs (
+    repo TEXT NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY (repo, digest)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS repo_blobs_digest ON repo_blobs (digest);
+CREATE TABLE IF NOT EXISTS manifests (
+    repo TEXT NOT NULL, digest TEXT NOT NULL, media_type TEXT NOT NULL, size INTEGER NOT NULL,
+    subject TEXT, artifact_type TEXT, annotations TEXT NOT NULL, created INTEGER NOT NULL,
+    PRIMARY KEY (repo, digest)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS manifests_subject ON manifests (repo, subject);
+CREATE TABLE IF NOT EXISTS manifest_blobs (
+    repo TEXT NOT NULL, manifest TEXT NOT NULL, blob TEXT NOT NULL,
+    PRIMARY KEY (repo, manifest, blob)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS manifest_blobs_blob ON manifest_blobs (blob);
+CREATE TABLE IF NOT EXISTS manifest_children (
+    repo TEXT NOT NULL, manifest TEXT NOT NULL, child TEXT NOT NULL,
+    PRIMARY KEY (repo, manifest, child)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tags (
+    repo TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL,
+    PRIMARY KEY (repo, tag)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT PRIMARY KEY, repo TEXT NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;
+";
+
+/// The metadata in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteMeta {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteMeta {
+    /// Opens (creating) the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteMeta, MetaError> {
+        let open = || -> rusqlite::Result<Connection> {
+            let conn = Connection::open(path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.execute_batch(SCHEMA)?;
+            Ok(conn)
+        };
+        let conn = open().map_err(|source| MetaError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(SqliteMeta {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` in a transaction on the blocking pool.
+    fn run<T, F>(&self, f: F) -> BoxFuture<'static, Result<T, MetaError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, MetaError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                let tx = conn.transaction()?;
+                let out = f(&tx)?;
+                tx.commit()?;
+                Ok(out)
+            })
+            .await?
+        })
+    }
+}
+
+fn digest(value: String) -> Result<Digest, MetaError> {
+    value.parse().map_err(|_| MetaError::BadDigest { value })
+}
+
+fn add_repository(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO repositories (name) VALUES (?1)",
+        [name],
+    )
+    .map(drop)
+}
+
+/// Fails with the first reference of `m` that its repository lacks.
+fn check_references(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), MetaError> {
+    let repo = m.name.as_str();
+    let missing = |kind: &'static str, d: &Digest| MetaError::MissingReference {
+        name: m.name.clone(),
+        manifest: m.digest.clone(),
+        kind,
+        digest: d.clone(),
+    };
+    let mut blob = tx.prepare_cached("SELECT 1 FROM repo_blobs WHERE repo = ?1 AND digest = ?2")?;
+    for d in &m.blobs {
+        if !blob.exists(params![repo, d.to_string()])? {
+            return Err(missing("blob", d));
+        }
+    }
+    let mut child = tx.prepare_cached("SELECT 1 FROM manifests WHERE repo = ?1 AND digest = ?2")?;
+    for d in &m.children {
+        if !child.exists(params![repo, d.to_string()])? {
+            return Err(missing("manifest", d));
+        }
+    }
+    Ok(())
+}
+
+fn insert_manifest(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), MetaError> {
+    let (repo, digest) = (m.name.as_str(), m.digest.to_string());
+    let annotations = serde_json::to_string(&m.annotations).expect("a string map serialises");
+    tx.execute(
+        "INSERT OR REPLACE INTO manifests
+         (repo, digest, media_type, size, subject, artifact_type, annotations, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, unixepoch())",
+        params![
+            repo,
+            digest,
+            m.media_type,
+            m.size as i64,
+            m.subject.as_ref().map(Digest::to_string),
+            m.artifact_type,
+            annotations
+        ],
+    )?;
+    for b in &m.blobs {
+        tx.execute(
+            "INSERT OR IGNORE INTO manifest_blobs (repo, manifest, blob) VALUES (?1, ?2, ?3)",
+            params![repo, digest, b.to_string()],
+        )?;
+    }
+    for c in &m.children {
+        tx.execute(
+            "INSERT OR IGNORE INTO manifest_children (repo, manifest, child) VALUES (?1, ?2, ?3)",
+            params![repo, digest, c.to_string()],
+        )?;
+    }
+    if let Some(tag) = &m.tag {
+        tx.execute(
+            "INSERT OR REPLACE INTO tags (repo, tag, digest) VALUES (?1, ?2, ?3)",
+            params![repo, tag.as_str(), digest],
+        )?;
+    }
+    add_repository(tx, repo)?;
+    Ok(())
+}
+
+fn find_manifest(
+    tx: &Transaction<'_>,
+    repo: &str,
+    reference: &ManifestRef,
+) -> Result<Option<ManifestRecord>, MetaError> {
+    let digest = match reference {
+        ManifestRef::Digest(d) => d.to_string(),
+        ManifestRef::Tag(t) => {
+            let found: Option<String> = tx
+                .query_row(
+                    "SELECT digest FROM tags WHERE repo = ?1 AND tag = ?2",
+                    params![repo, t.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match found {
+                Some(d) => d,
+                None => return Ok(None),
+            }
+        }
+    };
+    let row: Option<(String, i64)> = tx
+        .query_row(
+            "SELECT media_type, size FROM manifests WHERE repo = ?1 AND digest = ?2",
+            params![repo, digest],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    row.map(|(media_type, size)| {
+        Ok(ManifestRecord {
+            digest: self::digest(digest)?,
+            media_type,
+            size: size as u64,
+        })
+    })
+    .transpose()
+}
+
+/// Runs a listing query (`?1` the scope, `?2` the `last` entry, `?3` the limit) for `page`.
+fn list(tx: &Transaction<'_>, sql: &str, scope: &str, page: &Page) -> Result<Listing, MetaError> {
+    let limit = page.n.map_or(-1, |n| i64::from(n) + 1);
+    let last = page.last.as_deref().unwrap_or("");
+    let mut stmt = tx.prepare_cached(sql)?;
+    let mut entries = stmt
+        .query_map(params![scope, last, limit], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = page.n.is_some_and(|n| entries.len() > n as usize);
+    if let Some(n) = page.n {
+        entries.truncate(n as usize);
+    }
+    Ok(Listing { entries, more })
+}
+
+fn referrer_rows(
+    tx: &Transaction<'_>,
+    repo: &str,
+    subject: &str,
+) -> Result<Vec<Descriptor>, MetaError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT digest, media_type, size, artifact_type, annotations FROM manifests
+         WHERE repo = ?1 AND subject = ?2 ORDER BY digest",
+    )?;
+    let rows = stmt
+        .query_map(params![repo, subject], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(|(d, media_type, size, artifact_type, annotations)| {
+            let mut desc = Descriptor::new(&media_type, digest(d)?, size as u64);
+            desc.artifact_type = artifact_type;
+            desc.annotations = serde_json::from_str(&annotations).unwrap_or_default();
+            Ok(desc)
+        })
+        .collect()
+}
+
+impl Meta for SqliteMeta {
+    fn repository_exists<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+    ) -> BoxFuture<'a, Result<bool, MetaError>> {
+        let name = name.as_str().to_owned();
+        self.run(move |tx| {
+            Ok(tx
+                .prepare_cached("SELECT 1 FROM repositories WHERE name = ?1")?
+                .exists([name])?)
+        })
+    }
+
+    fn link_blob<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+        size: u64,
+    ) -> BoxFuture<'a, Result<(), MetaError>> {
+        let (name, digest) = (name.as_str().to_owned(), digest.to_string());
+        self.run(move |tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO repo_blobs (repo, digest, size) VALUES (?1, ?2, ?3)",
+                params![name, digest, size as i64],
+            )?;
+            add_repository(tx, &name)?;
+            Ok(())
+        })
+    }
+
+    fn blob<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<Option<u64>, MetaError>> {
+        let (name, digest) = (name.as_str().to_owned(), digest.to_string());
+        self.run(move |tx| {
+            let size: Option<i64> = tx
+                .query_row(
+                    "SELECT size FROM repo_blobs WHERE repo = ?1 AND digest = ?2",
+                    params![name, digest],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(size.map(|s| s as u64))
+        })
+    }
+
+    fn unlink_blob<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<bool, MetaError>> {
+        let (name, digest) = (name.as_str().to_owned(), digest.to_string());
+        self.run(move |tx| {
+            let n = tx.execute(
+                "DELETE FROM repo_blobs WHERE repo = ?1 AND digest = ?2",
+                params![name, digest],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn put_manifest(&self, manifest: NewManifest) -> BoxFuture<'_, Result<(), MetaError>> {
+        self.run(move |tx| {
+            check_references(tx, &manifest)?;
+            insert_manifest(tx, &manifest)
+        })
+    }
+
+    fn manifest<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        reference: &'a ManifestRef,
+    ) -> BoxFuture<'a, Result<Option<ManifestRecord>, MetaError>> {
+        let (name, reference) = (name.as_str().to_owned(), reference.clone());
+        self.run(move |tx| find_manifest(tx, &name, &reference))
+    }
+
+    fn delete_manifest<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<bool, MetaError>> {
+        let (name, digest) = (name.as_str().to_owned(), digest.to_string());
+        self.run(move |tx| {
+            let n = tx.execute(
+                "DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
+                params![name, digest],
+            )?;
+            for sql in [
+                "DELETE FROM tags WHERE repo = ?1 AND digest = ?2",
+                "DELETE FROM manifest_blobs WHERE repo = ?1 AND manifest = ?2",
+                "DELETE FROM manifest_children WHERE repo = ?1 AND manifest = ?2",
+            ] {
+                tx.execute(sql, params![name, digest])?;
+            }
+            Ok(n > 0)
+        })
+    }
+
+    fn delete_tag<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        tag: &'a Tag,
+    ) -> BoxFuture<'a, Result<bool, MetaError>> {
+        let (name, tag) = (name.as_str().to_owned(), tag.as_str().to_owned());
+        self.run(move |tx| {
+            let n = tx.execute(
+                "DELETE FROM tags WHERE repo = ?1 AND tag = ?2",
+                params![name, tag],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn tags<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        page: &'a Page,
+    ) -> BoxFuture<'a, Result<Listing, MetaError>> {
+        let (name, page) = (name.as_str().to_owned(), page.clone());
+        self.run(move |tx| {
+            list(
+                tx,
+                "SELECT tag FROM tags WHERE repo = ?1 AND tag > ?2 ORDER BY tag LIMIT ?3",
+                &name,
+                &page,
+            )
+        })
+    }
+
+    fn repositories<'a>(&'a self, page: &'a Page) -> BoxFuture<'a, Result<Listing, MetaError>> {
+        let page = page.clone();
+        self.run(move |tx| {
+            list(
+                tx,
+                "SELECT name FROM repositories WHERE ?1 = ?1 AND name > ?2 ORDER BY name LIMIT ?3",
+                "",
+                &page,
+            )
+        })
+    }
+
+    fn referrers<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        subject: &'a Digest,
+    ) -> BoxFuture<'a, Result<Vec<Descriptor>, MetaError>> {
+        let (name, subject) = (name.as_str().to_owned(), subject.to_string());
+        self.run(move |tx| referrer_rows(tx, &name, &subject))
+    }
+
+    fn create_upload(&self, upload: UploadRecord) -> BoxFuture<'_, Result<(), MetaError>> {
+        self.run(move |tx| {
+            tx.execute(
+                "INSERT INTO uploads (id, repo, updated) VALUES (?1, ?2, ?3)",
+                params![upload.id, upload.name.as_str(), upload.updated],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<UploadRecord>, MetaError>> {
+        let id = id.to_owned();
+        self.run(move |tx| {
+            let row: Option<(String, i64)> = tx
+                .query_row(
+                    "SELECT repo, updated FROM uploads WHERE id = ?1",
+                    [&id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            Ok(row.and_then(|(repo, updated)| {
+                Some(UploadRecord {
+                    name: repo.parse().ok()?,
+                    id,
+                    updated,
+                })
+            }))
+        })
+    }
+
+    fn touch_upload<'a>(&'a self, id: &'a str, now: i64) -> BoxFuture<'a, Result<(), MetaError>> {
+        let id = id.to_owned();
+        self.run(move |tx| {
+            tx.execute(
+                "UPDATE uploads SET updated = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn remove_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), MetaError>> {
+        let id = id.to_owned();
+        self.run(move |tx| {
+            tx.execute("DELETE FROM uploads WHERE id = ?1", [id])?;
+            Ok(())
+        })
+    }
+
+    fn stale_uploads(&self, before: i64) -> BoxFuture<'_, Result<Vec<String>, MetaError>> {
+        self.run(move |tx| {
+            let mut stmt = tx.prepare_cached("SELECT id FROM uploads WHERE updated < ?1")?;
+            let ids = stmt
+                .query_map([before], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(ids)
+        })
+    }
+}

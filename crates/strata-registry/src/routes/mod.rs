@@ -1,0 +1,136 @@
+//! HTTP, thin: every request path is parsed by [`strata_distribution::Route`] (names hold
+//! `/`, so axum's path matching is not used), dispatched by method to a handler that reads
+//! headers, calls a service and maps its result to the spec's statuses, headers and error
+//! bodies. Every response carries `Docker-Distribution-API-Version: registry/2.0`; every
+//! request gets one structured access-log line.
+
+mod blobs;
+mod discovery;
+mod manifests;
+mod response;
+mod uploads;
+
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use futures_util::TryStreamExt;
+use strata_distribution::headers::{API_VERSION, DOCKER_DISTRIBUTION_API_VERSION};
+use strata_distribution::Route;
+
+use crate::services::Registry;
+use crate::storage::ByteStream;
+use response::{route_error, unsupported};
+
+/// The registry's HTTP API on `registry`.
+pub fn router(registry: Arc<Registry>) -> Router {
+    Router::new()
+        .fallback(dispatch)
+        .with_state(registry)
+        .layer(middleware::from_fn(access_log))
+}
+
+async fn dispatch(State(registry): State<Arc<Registry>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let mut response = match Route::parse_parts(parts.uri.path(), parts.uri.query()) {
+        Ok(route) => {
+            let req = Req {
+                registry: &registry,
+                method: &parts.method,
+                headers: &parts.headers,
+                body,
+            };
+            req.handle(route).await
+        }
+        Err(e) => route_error(&e),
+    };
+    response.headers_mut().insert(
+        DOCKER_DISTRIBUTION_API_VERSION,
+        HeaderValue::from_static(API_VERSION),
+    );
+    response
+}
+
+/// One request on its way to a handler.
+pub(crate) struct Req<'a> {
+    pub registry: &'a Registry,
+    pub method: &'a Method,
+    pub headers: &'a HeaderMap,
+    pub body: Body,
+}
+
+impl Req<'_> {
+    async fn handle(self, route: Route) -> Response {
+        let method = self.method.clone();
+        match (route, method) {
+            (Route::Base, Method::GET | Method::HEAD) => response::empty(200),
+            (Route::Catalog { page }, Method::GET) => discovery::catalog(self, page).await,
+            (Route::Tags { name, page }, Method::GET) => discovery::tags(self, name, page).await,
+            (
+                Route::Referrers {
+                    name,
+                    digest,
+                    artifact_type,
+                },
+                Method::GET,
+            ) => discovery::referrers(self, name, digest, artifact_type).await,
+            (Route::Manifest { name, reference }, m) => {
+                manifests::handle(self, m, name, reference).await
+            }
+            (Route::Blob { name, digest }, m) => blobs::handle(self, m, name, digest).await,
+            (Route::UploadStart { name, start }, Method::POST) => {
+                uploads::start(self, name, start).await
+            }
+            (Route::Upload { name, id, digest }, m) => {
+                uploads::handle(self, m, name, id, digest).await
+            }
+            (_, m) => unsupported(&m),
+        }
+    }
+
+    /// A header's value as text, when present and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `Content-Length`, when sent.
+    pub fn content_length(&self) -> Option<u64> {
+        self.header("content-length")
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// The body as a stream of chunks.
+    pub fn stream(body: Body) -> ByteStream {
+        Box::pin(body.into_data_stream().map_err(io::Error::other))
+    }
+}
+
+/// One structured line per request: method, path, status, bytes sent and time taken.
+async fn access_log(request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let length = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    tracing::info!(
+        target: "strata_registry::access",
+        method = %method,
+        path,
+        status = response.status().as_u16(),
+        length,
+        ms = start.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}

@@ -1,0 +1,137 @@
+//! Starting and stopping the server: open the stores a [`Config`] names, bind, serve until a
+//! shutdown future resolves (SIGINT/SIGTERM from the binary), removing abandoned uploads
+//! in the background meanwhile.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, MetadataConfig, StorageConfig};
+use crate::meta::{MetaError, SqliteMeta};
+use crate::routes::router;
+use crate::services::Registry;
+use crate::storage::{FsBlobs, StorageError};
+
+/// Why the server cannot start or stopped.
+#[derive(Debug, Error)]
+pub enum ServeError {
+    #[error("{what} is not supported yet (only the embedded default: filesystem storage and sqlite metadata)")]
+    NotSupported { what: &'static str },
+    #[error("cannot create the data directory {path}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("opening the blob store")]
+    Storage(#[from] StorageError),
+    #[error("opening the metadata store")]
+    Meta(#[from] MetaError),
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("serving HTTP")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A bound server, not yet serving.
+pub struct Server {
+    listener: TcpListener,
+    registry: Arc<Registry>,
+}
+
+/// Opens the embedded default in `data`.
+pub fn open_embedded(data: &Path, config: &Config) -> Result<Registry, ServeError> {
+    if let StorageConfig::S3 { .. } = config.storage {
+        return Err(ServeError::NotSupported {
+            what: "storage kind \"s3\"",
+        });
+    }
+    if let MetadataConfig::Postgres { .. } = config.metadata {
+        return Err(ServeError::NotSupported {
+            what: "metadata kind \"postgres\"",
+        });
+    }
+    std::fs::create_dir_all(data).map_err(|source| ServeError::DataDir {
+        path: data.to_owned(),
+        source,
+    })?;
+    let blobs = FsBlobs::open(data)?;
+    let meta = SqliteMeta::open(&data.join("registry.db"))?;
+    Ok(Registry::new(
+        Arc::new(blobs),
+        Arc::new(meta),
+        config.limits(),
+    ))
+}
+
+impl Server {
+    /// Opens the stores under `data` and binds `config`'s address.
+    pub async fn bind(config: &Config, data: &Path) -> Result<Server, ServeError> {
+        let registry = open_embedded(data, config)?;
+        let addr = config.addr();
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        Ok(Server {
+            listener,
+            registry: Arc::new(registry),
+        })
+    }
+
+    /// The address it listens on (the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let expiry = tokio::spawn(expire_uploads(self.registry.clone()));
+        tracing::info!(addr = %self.local_addr(), "registry listening");
+        let app = router(self.registry);
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(ServeError::Serve);
+        expiry.abort();
+        tracing::info!("registry stopped");
+        served
+    }
+}
+
+/// Removes abandoned uploads, checking every quarter of the expiry (at most every minute).
+async fn expire_uploads(registry: Arc<Registry>) {
+    let expiry = registry.limits().upload_expiry;
+    let period = (expiry / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let mut ticker = tokio::time::interval(period);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = registry.expire_uploads().await {
+            tracing::warn!(error = %error, "removing abandoned uploads failed");
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutdown requested");
+}

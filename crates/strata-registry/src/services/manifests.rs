@@ -1,0 +1,205 @@
+//! Manifests: a push is size-checked, its kind resolved from `Content-Type` and body, its
+//! digest taken over the exact bytes, its references read, its bytes stored, and then it is
+//! recorded in one metadata transaction that checks every reference first.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use strata_distribution::{ManifestKind, ManifestRef, Referrer, RepositoryName};
+use strata_oci::Digest;
+use tokio::io::AsyncReadExt;
+
+use super::{Registry, ServiceError};
+use crate::meta::NewManifest;
+
+/// A descriptor as far as a registry checks it.
+#[derive(Deserialize)]
+struct Desc {
+    digest: Digest,
+    #[serde(default)]
+    urls: Vec<String>,
+}
+
+/// The fields of a manifest or index a registry reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct View {
+    schema_version: u32,
+    #[serde(default)]
+    config: Option<Desc>,
+    #[serde(default)]
+    layers: Option<Vec<Desc>>,
+    #[serde(default)]
+    manifests: Option<Vec<Desc>>,
+    #[serde(default)]
+    artifact_type: Option<String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+}
+
+/// A manifest as served.
+pub struct ManifestRead {
+    pub digest: Digest,
+    pub media_type: String,
+    pub body: Bytes,
+}
+
+/// What a push recorded.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PushedManifest {
+    pub digest: Digest,
+    pub subject: Option<Digest>,
+}
+
+/// The blobs and child manifests a manifest of `kind` references (blobs with `urls`, the
+/// non-distributable layers, are not required).
+fn references(kind: ManifestKind, view: &View) -> Result<(Vec<Digest>, Vec<Digest>), String> {
+    if view.schema_version != 2 {
+        return Err(format!("schemaVersion {} is not 2", view.schema_version));
+    }
+    if kind.is_index() {
+        let children = view
+            .manifests
+            .as_ref()
+            .ok_or("an index needs \"manifests\"")?;
+        return Ok((
+            Vec::new(),
+            children.iter().map(|d| d.digest.clone()).collect(),
+        ));
+    }
+    let config = view.config.as_ref().ok_or("a manifest needs \"config\"")?;
+    let layers = view.layers.as_ref().ok_or("a manifest needs \"layers\"")?;
+    let blobs = std::iter::once(config)
+        .chain(layers.iter().filter(|l| l.urls.is_empty()))
+        .map(|d| d.digest.clone())
+        .collect();
+    Ok((blobs, Vec::new()))
+}
+
+impl Registry {
+    /// Pushes manifest `body` as `reference` of `name`.
+    pub async fn put_manifest(
+        &self,
+        name: &RepositoryName,
+        reference: &ManifestRef,
+        content_type: Option<&str>,
+        body: Bytes,
+    ) -> Result<PushedManifest, ServiceError> {
+        let limit = self.limits.manifest_max;
+        if body.len() as u64 > limit {
+            return Err(ServiceError::ManifestTooLarge {
+                size: body.len() as u64,
+                limit,
+            });
+        }
+        let digest = Digest::of(&body);
+        if let ManifestRef::Digest(wanted) = reference {
+            if wanted != &digest {
+                return Err(ServiceError::ManifestDigest {
+                    reference: wanted.clone(),
+                    actual: digest,
+                });
+            }
+        }
+        let manifest = self.read_manifest(name, reference, content_type, &body, &digest)?;
+        let subject = manifest.subject.clone();
+        self.blobs.put(&digest, body).await?;
+        self.meta.put_manifest(manifest).await?;
+        tracing::info!(name = %name, %reference, %digest, "manifest pushed");
+        Ok(PushedManifest { digest, subject })
+    }
+
+    /// Checks a pushed manifest and says what to record for it.
+    fn read_manifest(
+        &self,
+        name: &RepositoryName,
+        reference: &ManifestRef,
+        content_type: Option<&str>,
+        body: &[u8],
+        digest: &Digest,
+    ) -> Result<NewManifest, ServiceError> {
+        let kind = ManifestKind::resolve(content_type, body).map_err(|source| {
+            ServiceError::ManifestMedia {
+                name: name.clone(),
+                reference: reference.clone(),
+                source,
+            }
+        })?;
+        let invalid = |reason: String| ServiceError::ManifestInvalid {
+            name: name.clone(),
+            reference: reference.clone(),
+            reason,
+        };
+        let view: View = serde_json::from_slice(body).map_err(|e| invalid(e.to_string()))?;
+        let (blobs, children) = references(kind, &view).map_err(invalid)?;
+        let referrer = Referrer::from_manifest(body, digest, kind.media_type())
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok(NewManifest {
+            name: name.clone(),
+            digest: digest.clone(),
+            media_type: kind.media_type().to_owned(),
+            size: body.len() as u64,
+            subject: referrer.as_ref().map(|r| r.subject.clone()),
+            artifact_type: referrer
+                .and_then(|r| r.descriptor.artifact_type)
+                .or(view.artifact_type),
+            annotations: view.annotations,
+            blobs,
+            children,
+            tag: reference.tag().cloned(),
+        })
+    }
+
+    /// The manifest `reference` names in `name`, with its bytes when `with_body`.
+    pub async fn get_manifest(
+        &self,
+        name: &RepositoryName,
+        reference: &ManifestRef,
+        with_body: bool,
+    ) -> Result<(ManifestRead, u64), ServiceError> {
+        let unknown = || ServiceError::ManifestUnknown {
+            name: name.clone(),
+            reference: reference.clone(),
+        };
+        let record = self
+            .meta
+            .manifest(name, reference)
+            .await?
+            .ok_or_else(unknown)?;
+        let mut body = Vec::new();
+        if with_body {
+            let mut reader = self.blobs.read(&record.digest, None).await?;
+            reader
+                .read_to_end(&mut body)
+                .await
+                .map_err(|source| ServiceError::Body { source })?;
+        }
+        let read = ManifestRead {
+            digest: record.digest,
+            media_type: record.media_type,
+            body: body.into(),
+        };
+        Ok((read, record.size))
+    }
+
+    /// Deletes a manifest by digest (with its tags), or just the tag a tag reference names.
+    pub async fn delete_manifest(
+        &self,
+        name: &RepositoryName,
+        reference: &ManifestRef,
+    ) -> Result<(), ServiceError> {
+        let found = match reference {
+            ManifestRef::Digest(d) => self.meta.delete_manifest(name, d).await?,
+            ManifestRef::Tag(t) => self.meta.delete_tag(name, t).await?,
+        };
+        if !found {
+            return Err(ServiceError::ManifestUnknown {
+                name: name.clone(),
+                reference: reference.clone(),
+            });
+        }
+        tracing::info!(name = %name, %reference, "manifest deleted");
+        Ok(())
+    }
+}

@@ -1,0 +1,324 @@
+//! The filesystem blob store: `blobs/sha256/<hex>` (OCI-layout shaped), uploads in
+//! `uploads/<id>`, whole writes through `tmp/`. Every blob is written elsewhere, hashed,
+//! synced and renamed into place.
+
+use std::collections::HashMap;
+use std::io::{self, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::StreamExt;
+use sha2::{Digest as _, Sha256};
+use strata_distribution::ByteRange;
+use strata_oci::Digest;
+use tokio::fs::{self, File, OpenOptions};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use super::{BlobReader, Blobs, ByteStream, StorageError};
+
+/// The hash of an upload's first `len` bytes, kept while it is written in order so that
+/// finishing it does not read it again.
+struct Running {
+    hasher: Sha256,
+    len: u64,
+}
+
+/// Blobs in a directory (the embedded default).
+pub struct FsBlobs {
+    root: PathBuf,
+    running: Mutex<HashMap<String, Running>>,
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StorageError + 'a {
+    move |source| StorageError::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+impl FsBlobs {
+    /// Opens (creating) the store under `root`.
+    pub fn open(root: &Path) -> Result<FsBlobs, StorageError> {
+        for dir in ["blobs/sha256", "uploads", "tmp"] {
+            let path = root.join(dir);
+            std::fs::create_dir_all(&path).map_err(io_err("create", &path))?;
+        }
+        Ok(FsBlobs {
+            root: root.to_owned(),
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root
+            .join("blobs")
+            .join(digest.algorithm())
+            .join(digest.hex())
+    }
+
+    fn upload_path(&self, id: &str) -> PathBuf {
+        self.root.join("uploads").join(id)
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Running>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn read_range(
+        &self,
+        digest: &Digest,
+        range: Option<ByteRange>,
+    ) -> Result<BlobReader, StorageError> {
+        let path = self.blob_path(digest);
+        let mut file = match File::open(&path).await {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StorageError::BlobNotFound {
+                    digest: digest.clone(),
+                })
+            }
+            other => other.map_err(io_err("open", &path))?,
+        };
+        match range {
+            None => Ok(Box::pin(file)),
+            Some(r) => {
+                file.seek(SeekFrom::Start(r.start))
+                    .await
+                    .map_err(io_err("seek in", &path))?;
+                Ok(Box::pin(file.take(r.len())))
+            }
+        }
+    }
+
+    async fn put_bytes(&self, digest: &Digest, bytes: Bytes) -> Result<(), StorageError> {
+        let actual = Digest::of(&bytes);
+        if &actual != digest {
+            return Err(StorageError::DigestMismatch {
+                expected: digest.clone(),
+                actual,
+            });
+        }
+        let tmp = self.root.join("tmp").join(random_name());
+        let mut file = File::create(&tmp).await.map_err(io_err("create", &tmp))?;
+        let written = async {
+            file.write_all(&bytes).await?;
+            file.sync_all().await
+        }
+        .await;
+        if let Err(source) = written {
+            let _ = fs::remove_file(&tmp).await;
+            return Err(StorageError::Io {
+                action: "write",
+                path: tmp,
+                source,
+            });
+        }
+        self.rename_into_place(&tmp, digest).await
+    }
+
+    async fn rename_into_place(&self, from: &Path, digest: &Digest) -> Result<(), StorageError> {
+        let to = self.blob_path(digest);
+        if let Err(source) = fs::rename(from, &to).await {
+            let _ = fs::remove_file(from).await;
+            return Err(StorageError::Io {
+                action: "rename into place",
+                path: to,
+                source,
+            });
+        }
+        Ok(())
+    }
+
+    async fn upload_len(&self, id: &str) -> Result<u64, StorageError> {
+        let path = self.upload_path(id);
+        match fs::metadata(&path).await {
+            Ok(m) => Ok(m.len()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(StorageError::UploadNotFound { id: id.to_owned() })
+            }
+            Err(e) => Err(io_err("stat", &path)(e)),
+        }
+    }
+
+    async fn append(
+        &self,
+        id: &str,
+        offset: u64,
+        mut body: ByteStream,
+    ) -> Result<u64, StorageError> {
+        let path = self.upload_path(id);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .await
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => StorageError::UploadNotFound { id: id.to_owned() },
+                _ => io_err("open", &path)(e),
+            })?;
+        file.seek(SeekFrom::Start(offset))
+            .await
+            .map_err(io_err("seek in", &path))?;
+        let mut running = self.take_running(id, offset);
+        let mut len = offset;
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(source) => {
+                    truncate(&file, offset).await;
+                    return Err(StorageError::Body {
+                        id: id.to_owned(),
+                        source,
+                    });
+                }
+            };
+            if let Err(e) = file.write_all(&chunk).await {
+                truncate(&file, offset).await;
+                return Err(io_err("write", &path)(e));
+            }
+            if let Some(r) = running.as_mut() {
+                r.hasher.update(&chunk);
+            }
+            len += chunk.len() as u64;
+        }
+        file.flush().await.map_err(io_err("write", &path))?;
+        if let Some(mut r) = running {
+            r.len = len;
+            self.running().insert(id.to_owned(), r);
+        }
+        Ok(len)
+    }
+
+    /// The running hash of an upload when it covers exactly its first `offset` bytes.
+    fn take_running(&self, id: &str, offset: u64) -> Option<Running> {
+        match self.running().remove(id) {
+            Some(r) if r.len == offset => Some(r),
+            None if offset == 0 => Some(Running {
+                hasher: Sha256::new(),
+                len: 0,
+            }),
+            _ => None,
+        }
+    }
+
+    async fn finish(&self, id: &str, expected: &Digest) -> Result<u64, StorageError> {
+        let path = self.upload_path(id);
+        let len = self.upload_len(id).await?;
+        let running = self.running().remove(id);
+        let actual = match running {
+            Some(r) if r.len == len => Digest::from_raw(r.hasher.finalize().into()),
+            _ => hash_file(&path).await?,
+        };
+        if &actual != expected {
+            self.abort(id).await?;
+            return Err(StorageError::DigestMismatch {
+                expected: expected.clone(),
+                actual,
+            });
+        }
+        let file = File::open(&path).await.map_err(io_err("open", &path))?;
+        file.sync_all().await.map_err(io_err("sync", &path))?;
+        self.rename_into_place(&path, expected).await?;
+        Ok(len)
+    }
+
+    async fn abort(&self, id: &str) -> Result<(), StorageError> {
+        self.running().remove(id);
+        let path = self.upload_path(id);
+        match fs::remove_file(&path).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("remove", &path)(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Cuts a failed append back, so the upload holds what it held before.
+async fn truncate(file: &File, len: u64) {
+    if let Err(error) = file.set_len(len).await {
+        tracing::warn!(%error, len, "cannot truncate an upload after a failed append");
+    }
+}
+
+async fn hash_file(path: &Path) -> Result<Digest, StorageError> {
+    let mut file = File::open(path).await.map_err(io_err("open", path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).await.map_err(io_err("read", path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(Digest::from_raw(hasher.finalize().into()))
+}
+
+/// A random name for temp files and upload ids: 32 hex digits.
+pub fn random_name() -> String {
+    let mut raw = [0u8; 16];
+    getrandom::getrandom(&mut raw).expect("the OS random source is available");
+    hex::encode(raw)
+}
+
+impl Blobs for FsBlobs {
+    fn size<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
+        Box::pin(async move {
+            let path = self.blob_path(digest);
+            match fs::metadata(&path).await {
+                Ok(m) => Ok(Some(m.len())),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(io_err("stat", &path)(e)),
+            }
+        })
+    }
+
+    fn read<'a>(
+        &'a self,
+        digest: &'a Digest,
+        range: Option<ByteRange>,
+    ) -> BoxFuture<'a, Result<BlobReader, StorageError>> {
+        Box::pin(self.read_range(digest, range))
+    }
+
+    fn put<'a>(
+        &'a self,
+        digest: &'a Digest,
+        bytes: Bytes,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(self.put_bytes(digest, bytes))
+    }
+
+    fn start_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move {
+            let path = self.upload_path(id);
+            File::create(&path).await.map_err(io_err("create", &path))?;
+            Ok(())
+        })
+    }
+
+    fn upload_size<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<u64, StorageError>> {
+        Box::pin(self.upload_len(id))
+    }
+
+    fn append_upload<'a>(
+        &'a self,
+        id: &'a str,
+        offset: u64,
+        body: ByteStream,
+    ) -> BoxFuture<'a, Result<u64, StorageError>> {
+        Box::pin(self.append(id, offset, body))
+    }
+
+    fn finish_upload<'a>(
+        &'a self,
+        id: &'a str,
+        expected: &'a Digest,
+    ) -> BoxFuture<'a, Result<u64, StorageError>> {
+        Box::pin(self.finish(id, expected))
+    }
+
+    fn abort_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(self.abort(id))
+    }
+}

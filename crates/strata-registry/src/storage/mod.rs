@@ -1,0 +1,92 @@
+//! Where blob bytes live: the [`Blobs`] trait and its filesystem implementation
+//! ([`FsBlobs`], the embedded default). Paths are built only from digests and from the
+//! server's own upload ids, never from repository names.
+//!
+//! A blob becomes visible only once its bytes hash to its digest and it is renamed into
+//! place; an upload in progress is a file of its own that nothing reads as a blob.
+
+mod fs;
+
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::Stream;
+use strata_distribution::ByteRange;
+use strata_oci::Digest;
+use thiserror::Error;
+use tokio::io::AsyncRead;
+
+pub use fs::{random_name, FsBlobs};
+
+/// A request body as it arrives.
+pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+/// A blob's bytes (or a range of them) as they are read.
+pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
+
+/// Why the blob store failed.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    #[error("cannot {action} {path}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("reading the request body for upload {id}")]
+    Body {
+        id: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("blob {digest} not found")]
+    BlobNotFound { digest: Digest },
+    #[error("upload {id} not found")]
+    UploadNotFound { id: String },
+    #[error("content hashes to {actual}, not {expected}")]
+    DigestMismatch { expected: Digest, actual: Digest },
+}
+
+/// Blob bytes by digest, and the upload sessions that become blobs.
+///
+/// Implementations must make a blob visible atomically and only after verifying its digest,
+/// and must leave an upload at its previous length when an append fails part-way.
+pub trait Blobs: Send + Sync + 'static {
+    /// The size of a stored blob, `None` when there is none.
+    fn size<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Option<u64>, StorageError>>;
+    /// Reads a blob, or the `range` of it.
+    fn read<'a>(
+        &'a self,
+        digest: &'a Digest,
+        range: Option<ByteRange>,
+    ) -> BoxFuture<'a, Result<BlobReader, StorageError>>;
+    /// Stores small content whole (manifests), verified against `digest`.
+    fn put<'a>(
+        &'a self,
+        digest: &'a Digest,
+        bytes: Bytes,
+    ) -> BoxFuture<'a, Result<(), StorageError>>;
+    /// Opens an empty upload `id`.
+    fn start_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StorageError>>;
+    /// The number of bytes upload `id` holds.
+    fn upload_size<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<u64, StorageError>>;
+    /// Appends `body` to upload `id`, which must hold `offset` bytes; returns its new size.
+    fn append_upload<'a>(
+        &'a self,
+        id: &'a str,
+        offset: u64,
+        body: ByteStream,
+    ) -> BoxFuture<'a, Result<u64, StorageError>>;
+    /// Verifies upload `id` against `expected` and makes it that blob; returns its size. On a
+    /// mismatch the upload is removed and nothing becomes visible.
+    fn finish_upload<'a>(
+        &'a self,
+        id: &'a str,
+        expected: &'a Digest,
+    ) -> BoxFuture<'a, Result<u64, StorageError>>;
+    /// Drops upload `id` (no error when it is already gone).
+    fn abort_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StorageError>>;
+}

@@ -1,0 +1,379 @@
+//! `strata registry serve` end to end: the real binary on a free loopback port, started and
+//! stopped (SIGTERM) by each test, with strata's own client and skopeo pushing and pulling
+//! through it — OCI and Docker schema 2 images and a whole index — digests preserved.
+
+mod common;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use common::registry_env::Env;
+use serde_json::json;
+use strata_oci::Digest;
+use strata_testkit::registry::free_port;
+use strata_testkit::{require_tool, run_ok};
+
+/// `strata registry serve` in a temp data dir, stopped on drop.
+struct Served {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Served {
+    fn start() -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let log = fs::File::create(dir.path().join("serve.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args([
+                "registry",
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--data",
+            ])
+            .arg(dir.path().join("data"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let served = Served {
+            child: Some(child),
+            port,
+            dir,
+        };
+        served.wait_ready();
+        served
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let url = format!("http://{}/v2/", self.host());
+        while ureq::get(&url).call().is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the registry never answered: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
+    }
+
+    /// SIGTERM, then the exit status.
+    fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("still running");
+        let pid = rustix::process::Pid::from_child(&child);
+        rustix::process::kill_process(pid, rustix::process::Signal::Term).unwrap();
+        child.wait().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.stop();
+        }
+    }
+}
+
+fn skopeo(args: &[&str]) -> Vec<u8> {
+    require_tool("skopeo");
+    run_ok(Command::new("skopeo").args(args)).stdout
+}
+
+fn raw_manifest(image: &str) -> Vec<u8> {
+    skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        &format!("docker://{image}"),
+    ])
+}
+
+#[test]
+fn serve_answers_logs_each_request_and_stops_on_sigterm() {
+    let mut s = Served::start();
+    let r = ureq::get(&format!("http://{}/v2/", s.host()))
+        .call()
+        .unwrap();
+    assert_eq!(
+        r.header("docker-distribution-api-version"),
+        Some("registry/2.0")
+    );
+    assert!(s.dir.path().join("data/registry.db").is_file());
+    assert!(s.dir.path().join("data/blobs/sha256").is_dir());
+    let status = s.stop();
+    assert!(
+        status.success(),
+        "exit after SIGTERM: {status:?}\n{}",
+        s.log()
+    );
+    let log = s.log();
+    assert!(
+        log.contains(&format!("serving http://{}", s.host())),
+        "{log}"
+    );
+    let access = log
+        .lines()
+        .find(|l| l.contains("strata_registry::access"))
+        .unwrap_or("");
+    assert!(
+        access.contains("method=GET") && access.contains("status=200"),
+        "{log}"
+    );
+    assert!(log.contains("registry stopped"), "{log}");
+}
+
+#[test]
+fn strata_push_pull_and_skopeo_copy_keep_the_digest() {
+    let s = Served::start();
+    let env = Env::with_base();
+    let name = format!("{}/team/bb:1", s.host());
+    let (digest, _) = env.ok(&["push", "busybox:test", &name]);
+    let digest = digest.trim().to_owned();
+    assert_eq!(Digest::of(&raw_manifest(&name)).to_string(), digest);
+    let fresh = Env::new();
+    fresh.ok(&["pull", &name]);
+    assert!(fresh.images().contains(&digest), "{}", fresh.images());
+    // skopeo between two repositories of the same registry (it mounts the blobs).
+    let copy = format!("{}/other/bb:2", s.host());
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &format!("docker://{name}"),
+        &format!("docker://{copy}"),
+    ]);
+    assert_eq!(Digest::of(&raw_manifest(&copy)).to_string(), digest);
+    // skopeo out to a layout and strata copy back in as a third name.
+    let layout = env.path("layout");
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{copy}"),
+        &format!("oci:{}:bb", layout.display()),
+    ]);
+    let third = format!("{}/third:3", s.host());
+    env.ok(&[
+        "copy",
+        &format!("oci:{}:bb", layout.display()),
+        &format!("docker://{third}"),
+    ]);
+    assert_eq!(Digest::of(&raw_manifest(&third)).to_string(), digest);
+    let tags = ureq::get(&format!("http://{}/v2/team/bb/tags/list", s.host()))
+        .call()
+        .unwrap();
+    let tags: serde_json::Value = serde_json::from_str(&tags.into_string().unwrap()).unwrap();
+    assert_eq!(tags, json!({"name": "team/bb", "tags": ["1"]}));
+}
+
+#[test]
+fn skopeo_pushes_and_pulls_a_docker_schema2_image() {
+    let s = Served::start();
+    let env = Env::with_base();
+    let oci = format!("{}/src:1", s.host());
+    env.ok(&["push", "busybox:test", &oci]);
+    let v2s2 = format!("{}/docker/bb:1", s.host());
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        "--format",
+        "v2s2",
+        &format!("docker://{oci}"),
+        &format!("docker://{v2s2}"),
+    ]);
+    let raw = raw_manifest(&v2s2);
+    let manifest: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    let r = ureq::get(&format!("http://{}/v2/docker/bb/manifests/1", s.host()))
+        .set(
+            "Accept",
+            "application/vnd.docker.distribution.manifest.v2+json",
+        )
+        .call()
+        .unwrap();
+    assert_eq!(
+        r.content_type(),
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    let out = env.path("out");
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{v2s2}"),
+        &format!("dir:{}", out.display()),
+    ]);
+    assert_eq!(fs::read(out.join("manifest.json")).unwrap(), raw);
+    let fresh = Env::new();
+    fresh.ok(&["pull", &v2s2]);
+    assert!(fresh.images().contains(&Digest::of(&raw).to_string()));
+}
+
+/// An OCI layout holding an index of two one-layer images, tagged `idx`; returns the
+/// index's digest.
+fn write_index_layout(dir: &Path) -> Digest {
+    let blobs = dir.join("blobs/sha256");
+    fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = Digest::of(bytes);
+        fs::write(blobs.join(d.hex()), bytes).unwrap();
+        json!({"digest": d.to_string(), "size": bytes.len()})
+    };
+    let mut children = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let mut tar = tar::Builder::new(Vec::new());
+        let content = format!("built for {arch}\n");
+        let mut header = tar::Header::new_ustar();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, "arch.txt", content.as_bytes())
+            .unwrap();
+        let tar = tar.into_inner().unwrap();
+        let layer = strata_testkit::gzip(&tar);
+        let config = json!({"architecture": arch, "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": [Digest::of(&tar).to_string()]}});
+        let mut c = put(&serde_json::to_vec(&config).unwrap());
+        c["mediaType"] = json!("application/vnd.oci.image.config.v1+json");
+        let mut l = put(&layer);
+        l["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar+gzip");
+        let manifest = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": c, "layers": [l]});
+        let mut m = put(&serde_json::to_vec(&manifest).unwrap());
+        m["mediaType"] = json!("application/vnd.oci.image.manifest.v1+json");
+        m["platform"] = json!({"architecture": arch, "os": "linux"});
+        children.push(m);
+    }
+    let index = serde_json::to_vec(&json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": children}))
+    .unwrap();
+    let mut top = put(&index);
+    top["mediaType"] = json!("application/vnd.oci.image.index.v1+json");
+    top["annotations"] = json!({"org.opencontainers.image.ref.name": "idx"});
+    fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": [top]})).unwrap(),
+    )
+    .unwrap();
+    Digest::of(&index)
+}
+
+fn layout_entry(dir: &Path) -> String {
+    let mut text = String::new();
+    fs::File::open(dir.join("index.json"))
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let index: serde_json::Value = serde_json::from_str(&text).unwrap();
+    index["manifests"][0]["digest"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn an_index_with_all_its_images_round_trips_through_skopeo_and_strata() {
+    let s = Served::start();
+    let env = Env::new();
+    let src: PathBuf = env.path("src");
+    let digest = write_index_layout(&src);
+    let name = format!("{}/multi:1", s.host());
+    skopeo(&[
+        "copy",
+        "--all",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:idx", src.display()),
+        &format!("docker://{name}"),
+    ]);
+    assert_eq!(Digest::of(&raw_manifest(&name)), digest);
+    let out = env.path("out");
+    env.ok(&[
+        "copy",
+        "--all",
+        &format!("docker://{name}"),
+        &format!("oci:{}:idx", out.display()),
+    ]);
+    assert_eq!(layout_entry(&out), digest.to_string());
+    let back = env.path("back");
+    skopeo(&[
+        "copy",
+        "--all",
+        "--src-tls-verify=false",
+        &format!("docker://{name}"),
+        &format!("oci:{}:idx", back.display()),
+    ]);
+    assert_eq!(layout_entry(&back), digest.to_string());
+    // Both children are there by digest.
+    let index: serde_json::Value = serde_json::from_slice(&raw_manifest(&name)).unwrap();
+    for child in index["manifests"].as_array().unwrap() {
+        let url = format!(
+            "http://{}/v2/multi/manifests/{}",
+            s.host(),
+            child["digest"].as_str().unwrap()
+        );
+        assert_eq!(ureq::head(&url).call().unwrap().status(), 200);
+    }
+}
+
+#[test]
+fn configs_it_cannot_honour_are_refused_clearly() {
+    let env = Env::new();
+    let serve = |config: &Path| {
+        env.fails(
+            &[
+                "registry",
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{}", free_port()),
+                "--data",
+                env.path("data").to_str().unwrap(),
+                "--config",
+                config.to_str().unwrap(),
+            ],
+            1,
+        )
+    };
+    let s3 = env.path("s3.toml");
+    fs::write(&s3, "[storage]\nkind = \"s3\"\nbucket = \"images\"\n").unwrap();
+    let err = serve(&s3);
+    assert!(
+        err.contains("storage kind \"s3\" is not supported yet"),
+        "{err}"
+    );
+    let pg = env.path("pg.yaml");
+    fs::write(
+        &pg,
+        "metadata:\n  kind: postgres\n  url: postgres://db/registry\n",
+    )
+    .unwrap();
+    let err = serve(&pg);
+    assert!(
+        err.contains("metadata kind \"postgres\" is not supported yet"),
+        "{err}"
+    );
+    let typo = env.path("typo.toml");
+    fs::write(&typo, "adress = \"127.0.0.1:5000\"\n").unwrap();
+    let err = serve(&typo);
+    assert!(err.contains("typo.toml") && err.contains("adress"), "{err}");
+    assert!(
+        !env.path("data/registry.db").exists(),
+        "nothing opened for a refused config"
+    );
+    let err = env.fails(&["registry", "serve", "--addr", "not-an-address"], 2);
+    assert!(err.contains("not-an-address"), "{err}");
+}
