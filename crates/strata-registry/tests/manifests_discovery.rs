@@ -155,6 +155,15 @@ fn invalid_manifests_are_refused_with_the_spec_codes() {
     s.send("GET", "/v2/i/manifests/t")
         .call()
         .expect_error(404, "MANIFEST_UNKNOWN");
+    // A reference that is no valid tag names no manifest: reading or deleting it is 404
+    // (the conformance suite's `.INVALID_MANIFEST_NAME`), not 400.
+    for method in ["GET", "DELETE"] {
+        s.send(method, "/v2/i/manifests/.INVALID_MANIFEST_NAME")
+            .call()
+            .expect_error(404, "MANIFEST_UNKNOWN");
+    }
+    let (status, _) = s.raw("HEAD", "/v2/i/manifests/.INVALID_MANIFEST_NAME");
+    assert_eq!(status, 404);
 }
 
 #[test]

@@ -48,7 +48,7 @@ async fn dispatch(State(registry): State<Arc<Registry>>, request: Request) -> Re
             };
             req.handle(route).await
         }
-        Err(e) => route_error(&e),
+        Err(e) => route_error(&e, &parts.method),
     };
     response.headers_mut().insert(
         DOCKER_DISTRIBUTION_API_VERSION,

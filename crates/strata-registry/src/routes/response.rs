@@ -62,7 +62,13 @@ pub fn service_error(e: &ServiceError) -> Response {
 }
 
 /// A path that is not a route: 404, or the spec's error for a bad name, digest or query.
-pub fn route_error(e: &RouteError) -> Response {
+/// A reference that is no valid tag names no manifest: reading or deleting it is 404
+/// `MANIFEST_UNKNOWN` (what the conformance suite expects), pushing to it 400
+/// `MANIFEST_INVALID`.
+pub fn route_error(e: &RouteError, method: &Method) -> Response {
+    if matches!(e, RouteError::Reference { .. }) && method != Method::PUT {
+        return error(404, ErrorCode::ManifestUnknown, chain(e));
+    }
     match e.code() {
         Some(code) => {
             let status = if code == ErrorCode::BlobUploadUnknown {
