@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::services::Limits;
+use crate::services::{ImmutableRuleConfig, Limits};
 
 /// The address `strata registry serve` listens on by default.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:5000";
@@ -98,6 +98,9 @@ pub struct Config {
     pub metadata: MetadataConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Tag immutability rules (`[[immutable_tags]]` with `repository` and `tag` globs).
+    #[serde(default)]
+    pub immutable_tags: Vec<ImmutableRuleConfig>,
 }
 
 impl Config {
@@ -173,6 +176,20 @@ mod tests {
         assert_eq!(c.metadata, MetadataConfig::Sqlite);
         assert_eq!(c.addr().to_string(), DEFAULT_ADDR);
         assert_eq!(c.limits(), Limits::default());
+    }
+
+    #[test]
+    fn immutable_tag_rules_read_from_toml_and_yaml() {
+        let toml = "[[immutable_tags]]\nrepository = \"team/**\"\ntag = \"v*\"\n";
+        let yaml = "immutable_tags:\n  - repository: team/**\n    tag: v*\n";
+        let a = Config::parse(Path::new("r.toml"), toml).unwrap();
+        assert_eq!(a, Config::parse(Path::new("r.yml"), yaml).unwrap());
+        assert_eq!(a.immutable_tags[0].repository, "team/**");
+        let bad = "[[immutable_tags]]\nrepository = \"a\"\ntag = \"v*\"\nforever = true\n";
+        assert!(
+            Config::parse(Path::new("r.toml"), bad).is_err(),
+            "unknown field"
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //! Comes next (issue 10): blobs in S3-compatible storage (`object_store`) and metadata in
 //! PostgreSQL behind the same traits; online garbage collection (blob bytes are only
 //! unlinked from a repository on delete today); auth (htpasswd, tokens, per-repository
-//! permissions); tag immutability; events.
+//! permissions); events. Tag immutability rules are there (`services::immutable`).
 
 pub mod config;
 pub mod meta;

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use crate::config::{Config, MetadataConfig, StorageConfig};
 use crate::meta::{MetaError, SqliteMeta};
 use crate::routes::router;
-use crate::services::Registry;
+use crate::services::{ImmutableTags, Registry, RuleError};
 use crate::storage::{FsBlobs, StorageError};
 
 /// Why the server cannot start or stopped.
@@ -40,6 +40,8 @@ pub enum ServeError {
     },
     #[error("serving HTTP")]
     Serve(#[source] std::io::Error),
+    #[error(transparent)]
+    Rules(#[from] RuleError),
 }
 
 /// A bound server, not yet serving.
@@ -64,13 +66,13 @@ pub fn open_embedded(data: &Path, config: &Config) -> Result<Registry, ServeErro
         path: data.to_owned(),
         source,
     })?;
+    let immutable = ImmutableTags::new(&config.immutable_tags)?;
     let blobs = FsBlobs::open(data)?;
     let meta = SqliteMeta::open(&data.join("registry.db"))?;
-    Ok(Registry::new(
-        Arc::new(blobs),
-        Arc::new(meta),
-        config.limits(),
-    ))
+    Ok(
+        Registry::new(Arc::new(blobs), Arc::new(meta), config.limits())
+            .with_immutable_tags(immutable),
+    )
 }
 
 impl Server {

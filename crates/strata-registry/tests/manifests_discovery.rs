@@ -6,6 +6,7 @@ use common::{oci_manifest, TestServer};
 use serde_json::json;
 use strata_oci::Digest;
 use strata_registry::config::LimitsConfig;
+use strata_registry::services::ImmutableRuleConfig;
 use strata_registry::Config;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -373,4 +374,77 @@ fn pushing_a_tag_again_moves_it() {
             .status,
         200
     );
+}
+
+#[test]
+fn immutable_tags_are_pushed_once_and_never_moved_or_deleted() {
+    let config = Config {
+        immutable_tags: vec![ImmutableRuleConfig {
+            repository: "team/*".into(),
+            tag: "v*".into(),
+        }],
+        ..Config::default()
+    };
+    let s = TestServer::start_with(config);
+    let first = image(&s, "team/app", "1");
+    let second = image(&s, "team/app", "2");
+    let first_digest = Digest::of(&first);
+    s.push_manifest("team/app", "v1.2.0", OCI_MANIFEST, &first)
+        .expect_status(201);
+    // The same manifest again is no move.
+    s.push_manifest("team/app", "v1.2.0", OCI_MANIFEST, &first)
+        .expect_status(201);
+    let refused = s.push_manifest("team/app", "v1.2.0", OCI_MANIFEST, &second);
+    refused.expect_error(403, "DENIED");
+    assert!(
+        refused.text().contains("rule team/*:v*"),
+        "{}",
+        refused.text()
+    );
+    let served = s.send("GET", "/v2/team/app/manifests/v1.2.0").call();
+    assert_eq!(
+        served.header("docker-content-digest"),
+        Some(first_digest.to_string().as_str())
+    );
+    s.send("DELETE", "/v2/team/app/manifests/v1.2.0")
+        .call()
+        .expect_error(403, "DENIED");
+    s.send("DELETE", &format!("/v2/team/app/manifests/{first_digest}"))
+        .call()
+        .expect_error(403, "DENIED");
+    s.send("GET", "/v2/team/app/manifests/v1.2.0")
+        .call()
+        .expect_status(200);
+
+    // Tags and repositories outside the rule move and go as before.
+    s.push_manifest("team/app", "latest", OCI_MANIFEST, &first)
+        .expect_status(201);
+    s.push_manifest("team/app", "latest", OCI_MANIFEST, &second)
+        .expect_status(201);
+    s.send("DELETE", "/v2/team/app/manifests/latest")
+        .call()
+        .expect_status(202);
+    let other = image(&s, "team/app/sub", "3");
+    let other2 = image(&s, "team/app/sub", "4");
+    s.push_manifest("team/app/sub", "v1", OCI_MANIFEST, &other)
+        .expect_status(201);
+    s.push_manifest("team/app/sub", "v1", OCI_MANIFEST, &other2)
+        .expect_status(201);
+}
+
+#[test]
+fn a_bad_immutability_pattern_is_refused_at_start() {
+    let config = Config {
+        immutable_tags: vec![ImmutableRuleConfig {
+            repository: "team/[".into(),
+            tag: "v*".into(),
+        }],
+        ..Config::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let err = match strata_registry::server::open_embedded(dir.path(), &config) {
+        Err(e) => e,
+        Ok(_) => panic!("a bad pattern was accepted"),
+    };
+    assert_eq!(err.to_string(), "immutable tag rule team/[:v*: bad pattern");
 }

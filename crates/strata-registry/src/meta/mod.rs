@@ -32,6 +32,13 @@ pub enum MetaError {
     Task(#[from] tokio::task::JoinError),
     #[error("stored value {value:?} is not a digest")]
     BadDigest { value: String },
+    #[error("tag {tag} of {name} is immutable (rule {rule}): it names {current}")]
+    TagImmutable {
+        name: RepositoryName,
+        tag: String,
+        rule: String,
+        current: Digest,
+    },
     #[error("manifest {manifest} references {kind} {digest}, unknown in {name}")]
     MissingReference {
         name: RepositoryName,
@@ -65,7 +72,13 @@ pub struct NewManifest {
     pub children: Vec<Digest>,
     /// The tag to point at it, when pushed by tag.
     pub tag: Option<Tag>,
+    /// The immutability rule covering that tag: then the tag may be created or re-pushed
+    /// with the same manifest, never moved (checked in the recording transaction).
+    pub immutable_rule: Option<String>,
 }
+
+/// Which tags may not disappear with a deleted manifest: the rule covering a tag, if any.
+pub type TagGuard = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// An upload session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,10 +131,12 @@ pub trait Meta: Send + Sync + 'static {
         reference: &'a ManifestRef,
     ) -> BoxFuture<'a, Result<Option<ManifestRecord>, MetaError>>;
     /// Removes manifest `digest` and the tags pointing at it; false when it was not there.
+    /// A tag `guard` names a rule for stops it all ([`MetaError::TagImmutable`]).
     fn delete_manifest<'a>(
         &'a self,
         name: &'a RepositoryName,
         digest: &'a Digest,
+        guard: TagGuard,
     ) -> BoxFuture<'a, Result<bool, MetaError>>;
     /// Removes a tag; false when it was not there.
     fn delete_tag<'a>(

@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use strata_distribution::{ManifestRef, Page, RepositoryName, Tag};
 use strata_oci::{Descriptor, Digest};
 
-use super::{Listing, ManifestRecord, Meta, MetaError, NewManifest, UploadRecord};
+use super::{Listing, ManifestRecord, Meta, MetaError, NewManifest, TagGuard, UploadRecord};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS repositories (name TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -113,6 +113,54 @@ fn check_references(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), MetaErr
     for d in &m.children {
         if !child.exists(params![repo, d.to_string()])? {
             return Err(missing("manifest", d));
+        }
+    }
+    Ok(())
+}
+
+/// An immutable tag may be created, or pushed again with the manifest it names; never moved.
+fn check_immutable_tag(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), MetaError> {
+    let (Some(tag), Some(rule)) = (&m.tag, &m.immutable_rule) else {
+        return Ok(());
+    };
+    let current: Option<String> = tx
+        .query_row(
+            "SELECT digest FROM tags WHERE repo = ?1 AND tag = ?2",
+            params![m.name.as_str(), tag.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match current {
+        Some(d) if d != m.digest.to_string() => Err(MetaError::TagImmutable {
+            name: m.name.clone(),
+            tag: tag.as_str().to_owned(),
+            rule: rule.clone(),
+            current: digest(d)?,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses to delete a manifest that a guarded (immutable) tag names.
+fn guard_tags(
+    tx: &Transaction<'_>,
+    name: &RepositoryName,
+    digest: &Digest,
+    guard: &TagGuard,
+) -> Result<(), MetaError> {
+    let mut stmt = tx.prepare("SELECT tag FROM tags WHERE repo = ?1 AND digest = ?2")?;
+    let tags = stmt.query_map(params![name.as_str(), digest.to_string()], |r| {
+        r.get::<_, String>(0)
+    })?;
+    for tag in tags {
+        let tag = tag?;
+        if let Some(rule) = guard(&tag) {
+            return Err(MetaError::TagImmutable {
+                name: name.clone(),
+                tag,
+                rule,
+                current: digest.clone(),
+            });
         }
     }
     Ok(())
@@ -306,6 +354,7 @@ impl Meta for SqliteMeta {
     fn put_manifest(&self, manifest: NewManifest) -> BoxFuture<'_, Result<(), MetaError>> {
         self.run(move |tx| {
             check_references(tx, &manifest)?;
+            check_immutable_tag(tx, &manifest)?;
             insert_manifest(tx, &manifest)
         })
     }
@@ -323,9 +372,13 @@ impl Meta for SqliteMeta {
         &'a self,
         name: &'a RepositoryName,
         digest: &'a Digest,
+        guard: TagGuard,
     ) -> BoxFuture<'a, Result<bool, MetaError>> {
+        let repo = name.clone();
+        let current = digest.clone();
         let (name, digest) = (name.as_str().to_owned(), digest.to_string());
         self.run(move |tx| {
+            guard_tags(tx, &repo, &current, &guard)?;
             let n = tx.execute(
                 "DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
                 params![name, digest],

@@ -61,6 +61,12 @@ pub enum ServiceError {
         kind: &'static str,
         digest: Digest,
     },
+    #[error("tag {tag} of {name} is immutable (rule {rule}): it cannot be moved or deleted")]
+    TagImmutable {
+        name: RepositoryName,
+        tag: String,
+        rule: String,
+    },
     #[error("reading the request body")]
     Body {
         #[source]
@@ -78,6 +84,9 @@ impl From<MetaError> for ServiceError {
             MetaError::MissingReference {
                 name, kind, digest, ..
             } => ServiceError::ManifestBlobUnknown { name, kind, digest },
+            MetaError::TagImmutable {
+                name, tag, rule, ..
+            } => ServiceError::TagImmutable { name, tag, rule },
             other => ServiceError::Meta(other),
         }
     }
@@ -98,6 +107,7 @@ impl ServiceError {
             E::ManifestDigest { .. } => ErrorCode::DigestInvalid,
             E::ManifestBlobUnknown { .. } => ErrorCode::ManifestBlobUnknown,
             E::Body { .. } => ErrorCode::BlobUploadInvalid,
+            E::TagImmutable { .. } => ErrorCode::Denied,
             E::Storage(StorageError::DigestMismatch { .. }) => ErrorCode::DigestInvalid,
             E::Storage(StorageError::Body { .. }) => ErrorCode::BlobUploadInvalid,
             E::Storage(StorageError::UploadNotFound { .. }) => ErrorCode::BlobUploadUnknown,

@@ -3,6 +3,7 @@
 //! recorded in one metadata transaction that checks every reference first.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -11,7 +12,7 @@ use strata_oci::Digest;
 use tokio::io::AsyncReadExt;
 
 use super::{Registry, ServiceError};
-use crate::meta::NewManifest;
+use crate::meta::{NewManifest, TagGuard};
 
 /// A descriptor as far as a registry checks it.
 #[derive(Deserialize)]
@@ -147,8 +148,18 @@ impl Registry {
             annotations: view.annotations,
             blobs,
             children,
+            immutable_rule: reference
+                .tag()
+                .and_then(|t| self.immutable.rule_for(name.as_str(), t.as_str()))
+                .map(str::to_owned),
             tag: reference.tag().cloned(),
         })
+    }
+
+    /// The immutability rule of each tag of `name`, for a manifest delete.
+    fn tag_guard(&self, name: &RepositoryName) -> TagGuard {
+        let (rules, repo) = (self.immutable.clone(), name.as_str().to_owned());
+        Arc::new(move |tag| rules.rule_for(&repo, tag).map(str::to_owned))
     }
 
     /// The manifest `reference` names in `name`, with its bytes when `with_body`.
@@ -190,8 +201,21 @@ impl Registry {
         reference: &ManifestRef,
     ) -> Result<(), ServiceError> {
         let found = match reference {
-            ManifestRef::Digest(d) => self.meta.delete_manifest(name, d).await?,
-            ManifestRef::Tag(t) => self.meta.delete_tag(name, t).await?,
+            ManifestRef::Digest(d) => {
+                self.meta
+                    .delete_manifest(name, d, self.tag_guard(name))
+                    .await?
+            }
+            ManifestRef::Tag(t) => {
+                if let Some(rule) = self.immutable.rule_for(name.as_str(), t.as_str()) {
+                    return Err(ServiceError::TagImmutable {
+                        name: name.clone(),
+                        tag: t.as_str().to_owned(),
+                        rule: rule.to_owned(),
+                    });
+                }
+                self.meta.delete_tag(name, t).await?
+            }
         };
         if !found {
             return Err(ServiceError::ManifestUnknown {

@@ -5,6 +5,7 @@
 mod blobs;
 mod discovery;
 mod error;
+mod immutable;
 mod manifests;
 mod uploads;
 
@@ -18,6 +19,7 @@ use crate::storage::Blobs;
 pub use blobs::{BlobRead, MountOutcome};
 pub use discovery::Referrers;
 pub use error::ServiceError;
+pub use immutable::{ImmutableRuleConfig, ImmutableTags, RuleError};
 pub use manifests::{ManifestRead, PushedManifest};
 pub use uploads::{ChunkRange, UploadState};
 
@@ -44,6 +46,8 @@ pub struct Registry {
     blobs: Arc<dyn Blobs>,
     meta: Arc<dyn Meta>,
     limits: Limits,
+    /// Tags that can be pushed once and never moved or deleted.
+    immutable: ImmutableTags,
     /// One lock per upload, so two requests on the same upload never interleave.
     upload_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -54,8 +58,15 @@ impl Registry {
             blobs,
             meta,
             limits,
+            immutable: ImmutableTags::default(),
             upload_locks: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// This registry with tag immutability rules.
+    pub fn with_immutable_tags(mut self, rules: ImmutableTags) -> Registry {
+        self.immutable = rules;
+        self
     }
 
     pub fn limits(&self) -> Limits {

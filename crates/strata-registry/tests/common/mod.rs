@@ -217,6 +217,11 @@ impl Resp {
             .to_owned()
     }
 
+    /// Asserts the status of a success.
+    pub fn expect_status(&self, status: u16) {
+        assert_eq!(self.status, status, "{}", self.text());
+    }
+
     /// Asserts the status and the spec error code.
     pub fn expect_error(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "{}", self.text());
