@@ -35,4 +35,4 @@ pub mod storage;
 
 pub use config::{Config, ConfigError};
 pub use server::{shutdown_signal, ServeError, Server};
-pub use services::{Limits, Registry, ServiceError};
+pub use services::{GcPolicy, GcReport, Limits, Registry, ServiceError};

@@ -1,5 +1,5 @@
 //! [`Meta`] on SQLite (WAL) through rusqlite: the embedded default. One connection behind a
-//! mutex, every call a transaction run on tokio's blocking pool.
+//! mutex, every call an immediate transaction run on tokio's blocking pool.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -68,13 +68,16 @@ impl SqliteMeta {
         })
     }
 
-    /// Runs `f` in a transaction on the blocking pool.
+    /// Runs `f` in a transaction on the blocking pool. Immediate: in this process the mutex
+    /// serialises transactions anyway, and another process on the same file (`strata
+    /// registry gc` beside `serve`) then waits for the lock (busy timeout) instead of
+    /// failing a read-then-write transaction with `SQLITE_BUSY`.
     fn run<T, F>(&self, f: F) -> BoxFuture<'static, Result<T, MetaError>>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, MetaError> + Send + 'static,
     {
-        self.run_as(TransactionBehavior::Deferred, f)
+        self.run_as(TransactionBehavior::Immediate, f)
     }
 
     /// Runs `f` in a transaction that takes the database's write lock first, so no other
