@@ -63,7 +63,7 @@ fn churn(server: &TestServer, stop: &AtomicBool) {
 fn push_image(server: &TestServer, w: usize, j: usize) -> (String, Vec<Vec<u8>>) {
     let repo = format!("w{w}");
     let shared = format!("shared-{}", j % 3).into_bytes();
-    if j % 2 == 0 {
+    if j.is_multiple_of(2) {
         server.push_blob(&repo, &shared);
     } else {
         let d = Digest::of(&shared);
@@ -211,11 +211,13 @@ fn a_deleted_image_is_freed_from_disk_and_shared_blobs_stay() {
 
 #[test]
 fn serve_collects_garbage_periodically() {
-    let mut config = Config::default();
-    config.gc = GcConfig {
-        untagged: Some(false),
-        grace_secs: Some(0),
-        interval_secs: Some(1),
+    let config = Config {
+        gc: GcConfig {
+            untagged: Some(false),
+            grace_secs: Some(0),
+            interval_secs: Some(1),
+        },
+        ..Config::default()
     };
     let server = TestServer::start_with(config);
     let kept = server.push_blob("a", b"kept");
