@@ -171,3 +171,24 @@ async fn untagged_manifests_stay_unless_configured_or_protected() {
     let r: ManifestRef = m.to_string().parse().unwrap();
     assert!(reg.get_manifest(&name("a"), &r, false).await.is_err());
 }
+
+#[tokio::test]
+async fn a_referrer_lives_as_long_as_its_subject() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(dir.path());
+    push(&reg, "a", b"{}").await;
+    let subject_json = manifest_over(b"{}");
+    let subject = put(&reg, "a", "v1", subject_json.clone()).await;
+    let mut referrer: serde_json::Value = serde_json::from_slice(&manifest_over(b"{}")).unwrap();
+    referrer["subject"] = serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": subject.to_string(), "size": subject_json.len()});
+    let referrer = serde_json::to_vec(&referrer).unwrap();
+    let sig = put(&reg, "a", &Digest::of(&referrer).to_string(), referrer).await;
+    let report = reg.collect_garbage(&now_policy(true), false).await.unwrap();
+    assert!(report.manifests.is_empty(), "{report:?}");
+    let by_digest: ManifestRef = subject.to_string().parse().unwrap();
+    reg.delete_manifest(&name("a"), &by_digest).await.unwrap();
+    let report = reg.collect_garbage(&now_policy(true), false).await.unwrap();
+    assert_eq!(report.manifests, vec![(name("a"), sig.clone())]);
+    assert!(!stored(dir.path(), &sig) && !stored(dir.path(), &subject));
+}
