@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::services::{ImmutableRuleConfig, Limits};
+use crate::services::{GcPolicy, ImmutableRuleConfig, Limits};
 
 /// The address `strata registry serve` listens on by default.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:5000";
@@ -82,6 +82,24 @@ pub struct LimitsConfig {
     pub upload_expiry_secs: Option<u64>,
 }
 
+/// Garbage collection, as written in the file.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GcConfig {
+    /// Also remove untagged manifests no index lists (default false).
+    #[serde(default)]
+    pub untagged: Option<bool>,
+    /// Seconds a blob or manifest is kept after it was put in place (default 3600).
+    #[serde(default)]
+    pub grace_secs: Option<u64>,
+    /// Seconds between runs in `serve`, 0 for none (default 3600).
+    #[serde(default)]
+    pub interval_secs: Option<u64>,
+}
+
+/// The default seconds between garbage collection runs in `serve`.
+pub const DEFAULT_GC_INTERVAL_SECS: u64 = 3600;
+
 /// The whole configuration.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -101,6 +119,8 @@ pub struct Config {
     /// Tag immutability rules (`[[immutable_tags]]` with `repository` and `tag` globs).
     #[serde(default)]
     pub immutable_tags: Vec<ImmutableRuleConfig>,
+    #[serde(default)]
+    pub gc: GcConfig,
 }
 
 impl Config {
@@ -153,6 +173,29 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The garbage collection policy, defaulted.
+    pub fn gc_policy(&self) -> GcPolicy {
+        let default = GcPolicy::default();
+        GcPolicy {
+            untagged: self.gc.untagged.unwrap_or(default.untagged),
+            grace: self
+                .gc
+                .grace_secs
+                .map_or(default.grace, Duration::from_secs),
+            protected: None,
+        }
+    }
+
+    /// The time between garbage collection runs in `serve`, `None` when off.
+    pub fn gc_interval(&self) -> Option<Duration> {
+        match self.gc.interval_secs.unwrap_or(DEFAULT_GC_INTERVAL_SECS) {
+            0 => None,
+            secs => Some(Duration::from_secs(secs)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +219,21 @@ mod tests {
         assert_eq!(c.metadata, MetadataConfig::Sqlite);
         assert_eq!(c.addr().to_string(), DEFAULT_ADDR);
         assert_eq!(c.limits(), Limits::default());
+        assert!(!c.gc_policy().untagged);
+        assert_eq!(c.gc_policy().grace, Duration::from_secs(3600));
+        assert_eq!(c.gc_interval(), Some(Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn gc_settings_read_and_zero_interval_is_off() {
+        let toml = "[gc]\nuntagged = true\ngrace_secs = 0\ninterval_secs = 0\n";
+        let c = Config::parse(Path::new("r.toml"), toml).unwrap();
+        assert!(c.gc_policy().untagged);
+        assert_eq!(c.gc_policy().grace, Duration::ZERO);
+        assert_eq!(c.gc_interval(), None);
+        let yaml = "gc:\n  interval_secs: 60\n";
+        let c = Config::parse(Path::new("r.yaml"), yaml).unwrap();
+        assert_eq!(c.gc_interval(), Some(Duration::from_secs(60)));
     }
 
     #[test]
@@ -206,6 +264,8 @@ mod tests {
         assert!(matches!(err, ConfigError::Toml { .. }), "{err:?}");
         let err = Config::parse(Path::new("r.yaml"), "limits:\n  gc: true\n").unwrap_err();
         assert!(matches!(err, ConfigError::Yaml { .. }), "{err:?}");
+        let err = Config::parse(Path::new("r.toml"), "[gc]\ngrace = 5\n").unwrap_err();
+        assert!(matches!(err, ConfigError::Toml { .. }), "{err:?}");
         let err = Config::parse(Path::new("r.json"), "{}").unwrap_err();
         assert!(matches!(err, ConfigError::Extension { .. }), "{err:?}");
         let err = Config::parse(Path::new("r.toml"), "[storage]\nkind = \"gcs\"\n").unwrap_err();

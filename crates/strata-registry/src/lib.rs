@@ -8,13 +8,16 @@
 //! - [`services`]: what the registry does — uploads (sessions, ordered chunks, finishing
 //!   with a verified digest, expiry), blobs (pull with ranges, mount, delete), manifests
 //!   (size limit, kind from `Content-Type` and body, digest of the exact bytes, every
-//!   reference checked), tags, catalog and referrers.
+//!   reference checked), tags, catalog and referrers, and online garbage collection
+//!   ([`GcPolicy`], [`Registry::collect_garbage`]: pushes pin digests; the sweep removes
+//!   a blob only in a write transaction that re-checks it is unreferenced and unpinned).
 //! - [`storage`]: the [`Blobs`](storage::Blobs) trait and the filesystem implementation
 //!   (`blobs/sha256/<hex>`, temp + verify + rename; paths only from digests and the
 //!   server's own upload ids).
 //! - [`meta`]: the [`Meta`](meta::Meta) trait and its SQLite implementation (repositories,
 //!   repository→blob links, manifests with media type/size/subject/artifactType, references,
-//!   tags, uploads; a manifest recorded in one transaction after its references are checked).
+//!   tags, uploads, pins; a manifest recorded in one transaction after its references are
+//!   checked).
 //! - [`config`] and [`server`]: the TOML/YAML configuration and starting/stopping.
 //!
 //! Must not: build a path from a repository name, make a blob visible before its digest is
@@ -22,9 +25,10 @@
 //! are refused until they exist).
 //!
 //! Comes next (issue 10): blobs in S3-compatible storage (`object_store`) and metadata in
-//! PostgreSQL behind the same traits; online garbage collection (blob bytes are only
-//! unlinked from a repository on delete today); auth (htpasswd, tokens, per-repository
-//! permissions); events. Tag immutability rules are there (`services::immutable`).
+//! PostgreSQL behind the same traits (GC's sweep then needs the blob delete fenced by the
+//! metadata transaction); auth (htpasswd, tokens, per-repository permissions); promotion
+//! labels (through [`GcPolicy::protected`]); events. Tag immutability rules are there
+//! (`services::immutable`).
 
 pub mod config;
 pub mod meta;
@@ -35,4 +39,4 @@ pub mod storage;
 
 pub use config::{Config, ConfigError};
 pub use server::{shutdown_signal, ServeError, Server};
-pub use services::{Limits, Registry, ServiceError};
+pub use services::{GcPolicy, GcReport, Limits, Registry, ServiceError};

@@ -1,6 +1,6 @@
 //! Starting and stopping the server: open the stores a [`Config`] names, bind, serve until a
 //! shutdown future resolves (SIGINT/SIGTERM from the binary), removing abandoned uploads
-//! in the background meanwhile.
+//! and (every `gc.interval_secs`) garbage in the background meanwhile.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use crate::config::{Config, MetadataConfig, StorageConfig};
 use crate::meta::{MetaError, SqliteMeta};
 use crate::routes::router;
-use crate::services::{ImmutableTags, Registry, RuleError};
+use crate::services::{GcPolicy, ImmutableTags, Registry, RuleError};
 use crate::storage::{FsBlobs, StorageError};
 
 /// Why the server cannot start or stopped.
@@ -48,6 +48,7 @@ pub enum ServeError {
 pub struct Server {
     listener: TcpListener,
     registry: Arc<Registry>,
+    gc: Option<(GcPolicy, Duration)>,
 }
 
 /// Opens the embedded default in `data`.
@@ -86,6 +87,9 @@ impl Server {
         Ok(Server {
             listener,
             registry: Arc::new(registry),
+            gc: config
+                .gc_interval()
+                .map(|every| (config.gc_policy(), every)),
         })
     }
 
@@ -102,13 +106,20 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let expiry = tokio::spawn(expire_uploads(self.registry.clone()));
+        let registry = self.registry.clone();
         tracing::info!(addr = %self.local_addr(), "registry listening");
+        let gc = self
+            .gc
+            .map(|(policy, every)| tokio::spawn(collect_garbage(registry, policy, every)));
         let app = router(self.registry);
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(ServeError::Serve);
         expiry.abort();
+        if let Some(gc) = gc {
+            gc.abort();
+        }
         tracing::info!("registry stopped");
         served
     }
@@ -123,6 +134,19 @@ async fn expire_uploads(registry: Arc<Registry>) {
         ticker.tick().await;
         if let Err(error) = registry.expire_uploads().await {
             tracing::warn!(error = %error, "removing abandoned uploads failed");
+        }
+    }
+}
+
+/// Runs garbage collection every `every` (the first run one period after the start).
+async fn collect_garbage(registry: Arc<Registry>, policy: GcPolicy, every: Duration) {
+    let start = tokio::time::Instant::now() + every;
+    let mut ticker = tokio::time::interval_at(start, every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = registry.collect_garbage(&policy, false).await {
+            tracing::warn!(error = %error, "garbage collection failed");
         }
     }
 }

@@ -114,6 +114,22 @@ pub enum Command {
 pub enum RegistryCommand {
     /// Serve the OCI distribution API (spec v1.1) until SIGINT/SIGTERM
     Serve(ServeArgs),
+    /// Remove unreferenced blobs (and, with gc.untagged, untagged manifests) from a data
+    /// directory; safe while `serve` runs on it
+    Gc(GcArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GcArgs {
+    /// A config file, TOML or YAML by extension (its [gc] section and data)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The data directory [default: as for `serve`]
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Report what would be removed, remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug)]

@@ -377,3 +377,81 @@ fn configs_it_cannot_honour_are_refused_clearly() {
     let err = env.fails(&["registry", "serve", "--addr", "not-an-address"], 2);
     assert!(err.contains("not-an-address"), "{err}");
 }
+
+/// Pushes `bytes` into `repo` of the served registry; returns its digest.
+fn push_blob(served: &Served, repo: &str, bytes: &[u8]) -> Digest {
+    let digest = Digest::of(bytes);
+    let url = format!(
+        "http://{}/v2/{repo}/blobs/uploads/?digest={digest}",
+        served.host()
+    );
+    let r = ureq::post(&url).send_bytes(bytes).unwrap();
+    assert_eq!(r.status(), 201);
+    digest
+}
+
+/// `strata registry gc` with a zero grace period on the served data directory; its stdout.
+fn gc(served: &Served, extra: &[&str]) -> String {
+    let config = served.dir.path().join("gc.toml");
+    fs::write(&config, "[gc]\ngrace_secs = 0\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["registry", "gc", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(served.dir.path().join("data"))
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "strata registry gc failed: {stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn gc_beside_serve_dry_run_then_removes_only_unreferenced_blobs() {
+    let served = Served::start();
+    let kept = push_blob(&served, "app", b"kept layer");
+    let gone = push_blob(&served, "app", b"deleted layer");
+    let url = format!("http://{}/v2/app/blobs/{gone}", served.host());
+    assert_eq!(ureq::delete(&url).call().unwrap().status(), 202);
+    let blob_file = |d: &Digest| served.dir.path().join("data/blobs/sha256").join(d.hex());
+    let dry = gc(&served, &["--dry-run"]);
+    assert!(dry.contains(&format!("would remove blob {gone}")), "{dry}");
+    assert!(
+        dry.ends_with("would remove 0 untagged manifests, 1 blobs, 13 bytes\n"),
+        "{dry}"
+    );
+    assert!(blob_file(&gone).exists(), "--dry-run removed {gone}");
+    let real = gc(&served, &[]);
+    assert!(
+        real.ends_with("removed 0 untagged manifests, 1 blobs, 13 bytes\n"),
+        "{real}"
+    );
+    assert!(!blob_file(&gone).exists() && blob_file(&kept).exists());
+    let url = format!("http://{}/v2/app/blobs/{kept}", served.host());
+    let mut body = Vec::new();
+    ureq::get(&url)
+        .call()
+        .unwrap()
+        .into_reader()
+        .read_to_end(&mut body)
+        .unwrap();
+    assert_eq!(body, b"kept layer");
+}
+
+#[test]
+fn gc_on_a_directory_without_a_registry_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["registry", "gc", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("holds no registry"), "{stderr}");
+    assert!(
+        fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "gc created files"
+    );
+}

@@ -6,9 +6,10 @@
 //! A manifest is recorded in one transaction that first checks every reference, so a
 //! manifest whose blobs or children are missing is never visible.
 
+mod gc;
 mod sqlite;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use futures_util::future::BoxFuture;
 use strata_distribution::{ManifestRef, Page, RepositoryName, Tag};
@@ -16,6 +17,8 @@ use strata_oci::{Descriptor, Digest};
 use thiserror::Error;
 
 pub use sqlite::SqliteMeta;
+
+use sqlite::digest;
 
 /// Why the metadata store failed.
 #[derive(Debug, Error)]
@@ -38,6 +41,12 @@ pub enum MetaError {
         tag: String,
         rule: String,
         current: Digest,
+    },
+    #[error("removing unreferenced blob {digest}")]
+    Sweep {
+        digest: Digest,
+        #[source]
+        source: std::io::Error,
     },
     #[error("manifest {manifest} references {kind} {digest}, unknown in {name}")]
     MissingReference {
@@ -95,6 +104,10 @@ pub struct Listing {
     pub entries: Vec<String>,
     pub more: bool,
 }
+
+/// Removes one blob's bytes (run inside the sweep's write transaction); the bytes freed,
+/// `None` when it was kept (gone already, or younger than the grace period).
+pub type SweepBlob = Box<dyn FnOnce() -> std::io::Result<Option<u64>> + Send>;
 
 /// The registry's metadata. Every call is one transaction.
 pub trait Meta: Send + Sync + 'static {
@@ -168,4 +181,35 @@ pub trait Meta: Send + Sync + 'static {
     fn remove_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), MetaError>>;
     /// The ids of the uploads last used before `before` (unix seconds).
     fn stale_uploads(&self, before: i64) -> BoxFuture<'_, Result<Vec<String>, MetaError>>;
+    /// Keeps blob `digest` from garbage collection until [`Meta::unpin_blob`] (a push pins
+    /// before its bytes go into place and unpins once it is linked); returns the pin's id.
+    fn pin_blob<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<String, MetaError>>;
+    /// Drops a pin.
+    fn unpin_blob<'a>(&'a self, pin: &'a str) -> BoxFuture<'a, Result<(), MetaError>>;
+    /// GC mark: every digest linked, recorded as a manifest, referenced by a manifest or
+    /// pinned, after dropping pins created before `stale_pins_before` (unix seconds).
+    fn gc_referenced(
+        &self,
+        stale_pins_before: i64,
+    ) -> BoxFuture<'_, Result<HashSet<Digest>, MetaError>>;
+    /// GC mark: the untagged manifests created before `before` that no index of their
+    /// repository lists and whose subject (if any) is gone.
+    fn gc_untagged(
+        &self,
+        before: i64,
+    ) -> BoxFuture<'_, Result<Vec<(RepositoryName, Digest)>, MetaError>>;
+    /// GC sweep: deletes that manifest if, re-checked in a write transaction, it still is one.
+    fn gc_delete_untagged<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+        before: i64,
+    ) -> BoxFuture<'a, Result<bool, MetaError>>;
+    /// GC sweep: in one write transaction, re-checks that nothing references or pins
+    /// `digest` and only then runs `remove`; the bytes freed, `None` when kept.
+    fn gc_sweep_blob<'a>(
+        &'a self,
+        digest: &'a Digest,
+        remove: SweepBlob,
+    ) -> BoxFuture<'a, Result<Option<u64>, MetaError>>;
 }

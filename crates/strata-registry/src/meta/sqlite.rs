@@ -1,15 +1,19 @@
 //! [`Meta`] on SQLite (WAL) through rusqlite: the embedded default. One connection behind a
-//! mutex, every call a transaction run on tokio's blocking pool.
+//! mutex, every call an immediate transaction run on tokio's blocking pool.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use strata_distribution::{ManifestRef, Page, RepositoryName, Tag};
 use strata_oci::{Descriptor, Digest};
 
-use super::{Listing, ManifestRecord, Meta, MetaError, NewManifest, TagGuard, UploadRecord};
+use super::gc;
+use super::{
+    Listing, ManifestRecord, Meta, MetaError, NewManifest, SweepBlob, TagGuard, UploadRecord,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS repositories (name TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -34,6 +38,10 @@ CREATE TABLE IF NOT EXISTS tags (
     PRIMARY KEY (repo, tag)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, repo TEXT NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS manifests_digest ON manifests (digest);
+CREATE TABLE IF NOT EXISTS blob_pins (
+    id TEXT PRIMARY KEY, digest TEXT NOT NULL, created INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blob_pins_digest ON blob_pins (digest);
 ";
 
 /// The metadata in one SQLite file.
@@ -62,8 +70,25 @@ impl SqliteMeta {
         })
     }
 
-    /// Runs `f` in a transaction on the blocking pool.
+    /// Runs `f` in a transaction on the blocking pool. Immediate: in this process the mutex
+    /// serialises transactions anyway, and another process on the same file (`strata
+    /// registry gc` beside `serve`) then waits for the lock (busy timeout) instead of
+    /// failing a read-then-write transaction with `SQLITE_BUSY`.
     fn run<T, F>(&self, f: F) -> BoxFuture<'static, Result<T, MetaError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, MetaError> + Send + 'static,
+    {
+        self.run_as(TransactionBehavior::Immediate, f)
+    }
+
+    /// Runs `f` in a transaction that takes the database's write lock first, so no other
+    /// connection (another process) can commit between what `f` reads and what it does.
+    fn run_as<T, F>(
+        &self,
+        behavior: TransactionBehavior,
+        f: F,
+    ) -> BoxFuture<'static, Result<T, MetaError>>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, MetaError> + Send + 'static,
@@ -72,7 +97,7 @@ impl SqliteMeta {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-                let tx = conn.transaction()?;
+                let tx = conn.transaction_with_behavior(behavior)?;
                 let out = f(&tx)?;
                 tx.commit()?;
                 Ok(out)
@@ -82,7 +107,7 @@ impl SqliteMeta {
     }
 }
 
-fn digest(value: String) -> Result<Digest, MetaError> {
+pub(super) fn digest(value: String) -> Result<Digest, MetaError> {
     value.parse().map_err(|_| MetaError::BadDigest { value })
 }
 
@@ -203,6 +228,26 @@ fn insert_manifest(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), MetaErro
     }
     add_repository(tx, repo)?;
     Ok(())
+}
+
+/// Removes manifest `digest` of `repo` with its tags and references; false when absent.
+pub(super) fn remove_manifest(
+    tx: &Transaction<'_>,
+    repo: &str,
+    digest: &str,
+) -> Result<bool, MetaError> {
+    let n = tx.execute(
+        "DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
+        params![repo, digest],
+    )?;
+    for sql in [
+        "DELETE FROM tags WHERE repo = ?1 AND digest = ?2",
+        "DELETE FROM manifest_blobs WHERE repo = ?1 AND manifest = ?2",
+        "DELETE FROM manifest_children WHERE repo = ?1 AND manifest = ?2",
+    ] {
+        tx.execute(sql, params![repo, digest])?;
+    }
+    Ok(n > 0)
 }
 
 fn find_manifest(
@@ -379,18 +424,7 @@ impl Meta for SqliteMeta {
         let (name, digest) = (name.as_str().to_owned(), digest.to_string());
         self.run(move |tx| {
             guard_tags(tx, &repo, &current, &guard)?;
-            let n = tx.execute(
-                "DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
-                params![name, digest],
-            )?;
-            for sql in [
-                "DELETE FROM tags WHERE repo = ?1 AND digest = ?2",
-                "DELETE FROM manifest_blobs WHERE repo = ?1 AND manifest = ?2",
-                "DELETE FROM manifest_children WHERE repo = ?1 AND manifest = ?2",
-            ] {
-                tx.execute(sql, params![name, digest])?;
-            }
-            Ok(n > 0)
+            remove_manifest(tx, &name, &digest)
         })
     }
 
@@ -502,6 +536,62 @@ impl Meta for SqliteMeta {
                 .query_map([before], |r| r.get(0))?
                 .collect::<Result<Vec<String>, _>>()?;
             Ok(ids)
+        })
+    }
+    fn pin_blob<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<String, MetaError>> {
+        let digest = digest.to_string();
+        self.run(move |tx| {
+            let id = crate::storage::random_name();
+            gc::pin(tx, &id, &digest, crate::services::now())?;
+            Ok(id)
+        })
+    }
+
+    fn unpin_blob<'a>(&'a self, pin: &'a str) -> BoxFuture<'a, Result<(), MetaError>> {
+        let pin = pin.to_owned();
+        self.run(move |tx| Ok(gc::unpin(tx, &pin)?))
+    }
+
+    fn gc_referenced(
+        &self,
+        stale_pins_before: i64,
+    ) -> BoxFuture<'_, Result<HashSet<Digest>, MetaError>> {
+        self.run(move |tx| gc::referenced(tx, stale_pins_before))
+    }
+
+    fn gc_untagged(
+        &self,
+        before: i64,
+    ) -> BoxFuture<'_, Result<Vec<(RepositoryName, Digest)>, MetaError>> {
+        self.run(move |tx| gc::untagged(tx, before))
+    }
+
+    fn gc_delete_untagged<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+        before: i64,
+    ) -> BoxFuture<'a, Result<bool, MetaError>> {
+        let (name, digest) = (name.as_str().to_owned(), digest.to_string());
+        self.run_as(TransactionBehavior::Immediate, move |tx| {
+            gc::delete_untagged(tx, &name, &digest, before)
+        })
+    }
+
+    fn gc_sweep_blob<'a>(
+        &'a self,
+        digest: &'a Digest,
+        remove: SweepBlob,
+    ) -> BoxFuture<'a, Result<Option<u64>, MetaError>> {
+        let owned = digest.clone();
+        self.run_as(TransactionBehavior::Immediate, move |tx| {
+            if gc::is_referenced(tx, &owned.to_string())? {
+                return Ok(None);
+            }
+            remove().map_err(|source| MetaError::Sweep {
+                digest: owned,
+                source,
+            })
         })
     }
 }

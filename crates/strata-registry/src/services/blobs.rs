@@ -88,6 +88,25 @@ impl Registry {
         digest: &Digest,
         from: Option<&RepositoryName>,
     ) -> Result<MountOutcome, ServiceError> {
+        // Pinned before the bytes are looked at: garbage collection either removed them
+        // already (then they are missing here) or keeps them until the link is recorded.
+        let pin = self.meta.pin_blob(digest).await?;
+        let mounted = self.mount_pinned(name, digest, from).await;
+        self.meta.unpin_blob(&pin).await?;
+        if mounted? {
+            tracing::info!(name = %name, %digest, from = ?from.map(|f| f.as_str()), "blob mounted");
+            return Ok(MountOutcome::Mounted);
+        }
+        Ok(MountOutcome::Session(self.start_upload(name).await?))
+    }
+
+    /// Links `digest` into `name` when `from` (or the store) has it; whether it did.
+    async fn mount_pinned(
+        &self,
+        name: &RepositoryName,
+        digest: &Digest,
+        from: Option<&RepositoryName>,
+    ) -> Result<bool, ServiceError> {
         let size = match from {
             Some(from) => self.meta.blob(from, digest).await?,
             None => self.blobs.size(digest).await?,
@@ -96,10 +115,9 @@ impl Registry {
         match (size, stored) {
             (Some(size), Some(stored)) if size == stored => {
                 self.meta.link_blob(name, digest, size).await?;
-                tracing::info!(name = %name, %digest, from = ?from.map(|f| f.as_str()), "blob mounted");
-                Ok(MountOutcome::Mounted)
+                Ok(true)
             }
-            _ => Ok(MountOutcome::Session(self.start_upload(name).await?)),
+            _ => Ok(false),
         }
     }
 }

@@ -105,10 +105,25 @@ impl Registry {
         }
         let manifest = self.read_manifest(name, reference, content_type, &body, &digest)?;
         let subject = manifest.subject.clone();
-        self.blobs.put(&digest, body).await?;
-        self.meta.put_manifest(manifest).await?;
+        let pin = self.meta.pin_blob(&digest).await?;
+        let stored = self.store_manifest(&digest, body, manifest).await;
+        self.meta.unpin_blob(&pin).await?;
+        stored?;
         tracing::info!(name = %name, %reference, %digest, "manifest pushed");
         Ok(PushedManifest { digest, subject })
+    }
+
+    /// Puts the manifest's bytes in place and records it (pinned by the caller, so garbage
+    /// collection cannot remove the bytes before the record exists).
+    async fn store_manifest(
+        &self,
+        digest: &Digest,
+        body: Bytes,
+        manifest: NewManifest,
+    ) -> Result<(), ServiceError> {
+        self.blobs.put(digest, body).await?;
+        self.meta.put_manifest(manifest).await?;
+        Ok(())
     }
 
     /// Checks a pushed manifest and says what to record for it.

@@ -5,6 +5,7 @@
 mod blobs;
 mod discovery;
 mod error;
+mod gc;
 mod immutable;
 mod manifests;
 mod uploads;
@@ -19,6 +20,7 @@ use crate::storage::Blobs;
 pub use blobs::{BlobRead, MountOutcome};
 pub use discovery::Referrers;
 pub use error::ServiceError;
+pub use gc::{GcPolicy, GcReport, Protected};
 pub use immutable::{ImmutableRuleConfig, ImmutableTags, RuleError};
 pub use manifests::{ManifestRead, PushedManifest};
 pub use uploads::{ChunkRange, UploadState};
@@ -81,5 +83,7 @@ pub(crate) fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+#[cfg(test)]
+mod gc_tests;
 #[cfg(test)]
 mod tests;

@@ -11,13 +11,13 @@ use super::*;
 use crate::meta::SqliteMeta;
 use crate::storage::{ByteStream, FsBlobs};
 
-fn registry(dir: &std::path::Path) -> Registry {
+pub(super) fn registry(dir: &std::path::Path) -> Registry {
     let blobs = FsBlobs::open(dir).unwrap();
     let meta = SqliteMeta::open(&dir.join("registry.db")).unwrap();
     Registry::new(Arc::new(blobs), Arc::new(meta), Limits::default())
 }
 
-fn body(parts: &[&'static [u8]]) -> ByteStream {
+pub(super) fn body(parts: &[&'static [u8]]) -> ByteStream {
     Box::pin(stream::iter(
         parts
             .iter()
@@ -26,11 +26,11 @@ fn body(parts: &[&'static [u8]]) -> ByteStream {
     ))
 }
 
-fn name(s: &str) -> RepositoryName {
+pub(super) fn name(s: &str) -> RepositoryName {
     s.parse().unwrap()
 }
 
-fn manifest_over(config: &[u8]) -> Vec<u8> {
+pub(super) fn manifest_over(config: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",

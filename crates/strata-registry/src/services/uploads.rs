@@ -131,6 +131,28 @@ impl Registry {
         let lock = self.upload_lock(id);
         let _held = lock.lock().await;
         let state = self.upload_state(name, id).await?;
+        // Pinned before its bytes go into place, so garbage collection never removes them
+        // between the rename and the link (see `services::gc`).
+        let pin = self.meta.pin_blob(digest).await?;
+        let result = self
+            .finish_and_link(name, id, digest, state, length, body)
+            .await;
+        self.meta.unpin_blob(&pin).await?;
+        let size = result?;
+        tracing::info!(name = %name, %digest, size, "blob pushed");
+        Ok(size)
+    }
+
+    /// Finishes the upload's bytes and links the blob; on failure the upload is gone.
+    async fn finish_and_link(
+        &self,
+        name: &RepositoryName,
+        id: &str,
+        digest: &Digest,
+        state: UploadState,
+        length: Option<u64>,
+        body: ByteStream,
+    ) -> Result<u64, ServiceError> {
         let result = self.finish_locked(id, digest, state, length, body).await;
         self.meta.remove_upload(id).await?;
         let size = match result {
@@ -141,7 +163,6 @@ impl Registry {
             }
         };
         self.meta.link_blob(name, digest, size).await?;
-        tracing::info!(name = %name, %digest, size, "blob pushed");
         Ok(size)
     }
 

@@ -16,7 +16,7 @@ use strata_oci::Digest;
 use tokio::fs::{self, File, OpenOptions};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-use super::{BlobReader, Blobs, ByteStream, StorageError};
+use super::{BlobReader, Blobs, ByteStream, StorageError, StoredBlob};
 
 /// The hash of an upload's first `len` bytes, kept while it is written in order so that
 /// finishing it does not read it again.
@@ -129,6 +129,36 @@ impl FsBlobs {
             });
         }
         Ok(())
+    }
+
+    /// Every `blobs/<algorithm>/<hex>` whose name parses as a digest.
+    fn list_sync(root: &Path) -> Result<Vec<StoredBlob>, StorageError> {
+        let top = root.join("blobs");
+        let mut out = Vec::new();
+        for algorithm in std::fs::read_dir(&top).map_err(io_err("list", &top))? {
+            let dir = algorithm.map_err(io_err("list", &top))?.path();
+            let algo = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let algo = algo.to_owned();
+            for entry in std::fs::read_dir(&dir).map_err(io_err("list", &dir))? {
+                let entry = entry.map_err(io_err("list", &dir))?;
+                let name = entry.file_name();
+                let Ok(digest) = format!("{algo}:{}", name.to_string_lossy()).parse() else {
+                    continue;
+                };
+                let meta = match entry.metadata() {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io_err("stat", &entry.path())(e)),
+                };
+                let modified = meta.modified().map_err(io_err("stat", &entry.path()))?;
+                out.push(StoredBlob {
+                    digest,
+                    size: meta.len(),
+                    modified,
+                });
+            }
+        }
+        Ok(out)
     }
 
     async fn upload_len(&self, id: &str) -> Result<u64, StorageError> {
@@ -320,5 +350,36 @@ impl Blobs for FsBlobs {
 
     fn abort_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(self.abort(id))
+    }
+
+    fn list_blobs(&self) -> BoxFuture<'_, Result<Vec<StoredBlob>, StorageError>> {
+        let root = self.root.clone();
+        Box::pin(async move {
+            let listed = tokio::task::spawn_blocking(move || FsBlobs::list_sync(&root)).await;
+            listed.map_err(|e| StorageError::Io {
+                action: "list",
+                path: self.root.join("blobs"),
+                source: io::Error::other(e),
+            })?
+        })
+    }
+
+    fn remove_blob_blocking(
+        &self,
+        digest: &Digest,
+        keep_since: std::time::SystemTime,
+    ) -> io::Result<Option<u64>> {
+        let path = self.blob_path(digest);
+        let meta = match std::fs::metadata(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            other => other?,
+        };
+        if meta.modified()? >= keep_since {
+            return Ok(None);
+        }
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            other => other.map(|()| Some(meta.len())),
+        }
     }
 }

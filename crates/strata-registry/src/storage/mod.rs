@@ -10,6 +10,7 @@ mod fs;
 use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -48,6 +49,15 @@ pub enum StorageError {
     UploadNotFound { id: String },
     #[error("content hashes to {actual}, not {expected}")]
     DigestMismatch { expected: Digest, actual: Digest },
+}
+
+/// A stored blob as garbage collection sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredBlob {
+    pub digest: Digest,
+    pub size: u64,
+    /// When its bytes were last put in place.
+    pub modified: SystemTime,
 }
 
 /// Blob bytes by digest, and the upload sessions that become blobs.
@@ -89,4 +99,14 @@ pub trait Blobs: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<u64, StorageError>>;
     /// Drops upload `id` (no error when it is already gone).
     fn abort_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StorageError>>;
+    /// Every stored blob (not uploads in progress).
+    fn list_blobs(&self) -> BoxFuture<'_, Result<Vec<StoredBlob>, StorageError>>;
+    /// Removes blob `digest` unless it was put in place at or after `keep_since`; the bytes
+    /// freed, `None` when kept or already gone. Blocking: garbage collection runs it inside
+    /// a metadata write transaction, so it must be one quick call.
+    fn remove_blob_blocking(
+        &self,
+        digest: &Digest,
+        keep_since: SystemTime,
+    ) -> io::Result<Option<u64>>;
 }

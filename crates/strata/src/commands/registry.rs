@@ -1,17 +1,20 @@
 //! `strata registry serve`: the registry server on the embedded default (a data directory:
 //! blobs on the filesystem, metadata in SQLite), configured by flags over an optional
 //! config file, stopped by SIGINT/SIGTERM after the requests in flight finish.
+//! `strata registry gc`: one garbage collection run on a data directory (online-safe).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use strata_registry::{Config, Server};
+use strata_registry::server::open_embedded;
+use strata_registry::{Config, GcReport, Server};
 
-use crate::cli::{RegistryCommand, ServeArgs};
+use crate::cli::{GcArgs, RegistryCommand, ServeArgs};
 
 pub fn run(command: RegistryCommand) -> Result<()> {
     match command {
         RegistryCommand::Serve(args) => serve(args),
+        RegistryCommand::Gc(args) => gc(args),
     }
 }
 
@@ -25,19 +28,66 @@ fn default_data_dir() -> PathBuf {
 
 /// The config file's settings with the flags over them.
 fn settings(args: &ServeArgs) -> Result<(Config, PathBuf)> {
-    let mut config = match &args.config {
-        Some(path) => Config::load(path)?,
-        None => Config::default(),
-    };
+    let (mut config, data) = load(args.config.as_deref(), args.data.as_ref())?;
     if args.addr.is_some() {
         config.addr = args.addr;
     }
-    let data = args
-        .data
-        .clone()
+    Ok((config, data))
+}
+
+/// The config file (or the defaults) and the data directory (flag, file, default).
+fn load(config: Option<&Path>, data: Option<&PathBuf>) -> Result<(Config, PathBuf)> {
+    let config = match config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let data = data
+        .cloned()
         .or_else(|| config.data.clone())
         .unwrap_or_else(default_data_dir);
     Ok((config, data))
+}
+
+fn gc(args: GcArgs) -> Result<()> {
+    let (config, data) = load(args.config.as_deref(), args.data.as_ref())?;
+    if !data.join("registry.db").is_file() {
+        anyhow::bail!("{} holds no registry (no registry.db)", data.display());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let report = runtime.block_on(async {
+        let registry = open_embedded(&data, &config)
+            .with_context(|| format!("opening the registry in {}", data.display()))?;
+        registry
+            .collect_garbage(&config.gc_policy(), args.dry_run)
+            .await
+            .with_context(|| format!("collecting garbage in {}", data.display()))
+    })?;
+    print_report(&report);
+    Ok(())
+}
+
+/// One line per removed item, then the totals, on stdout.
+fn print_report(report: &GcReport) {
+    let verb = if report.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    for (name, digest) in &report.manifests {
+        println!("{verb} manifest {name}@{digest}");
+    }
+    for digest in &report.blobs {
+        println!("{verb} blob {digest}");
+    }
+    println!(
+        "{verb} {} untagged manifests, {} blobs, {} bytes",
+        report.manifests.len(),
+        report.blobs.len(),
+        report.bytes
+    );
 }
 
 fn serve(args: ServeArgs) -> Result<()> {

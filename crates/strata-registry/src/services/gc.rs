@@ -1,0 +1,172 @@
+//! Online garbage collection: mark what the metadata references, then sweep what nothing
+//! does, one item per short write transaction that re-checks it, while pushes go on.
+//!
+//! Why no push can lose a blob: a push *pins* a digest (a committed row) before its bytes
+//! go into place or are looked at for a mount, and unpins only after the link or manifest
+//! is recorded. The sweep removes a blob's bytes only inside a write transaction that finds
+//! it neither linked, nor a manifest, nor referenced by one, nor pinned. The two
+//! transactions are serialised by the database, so either the pin came first (the blob is
+//! kept) or the removal did (the push then writes the bytes anew, or a mount sees them
+//! missing and opens an upload session instead).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use strata_distribution::RepositoryName;
+use strata_oci::Digest;
+
+use super::{now, Registry, ServiceError};
+use crate::storage::StoredBlob;
+
+/// Says a manifest must never be collected (immutable tags and promotion labels will).
+pub type Protected = Arc<dyn Fn(&RepositoryName, &Digest) -> bool + Send + Sync>;
+
+/// What garbage collection removes.
+#[derive(Clone)]
+pub struct GcPolicy {
+    /// Also remove untagged manifests that no index lists and whose subject is gone
+    /// (default false, as distribution's `--delete-untagged`).
+    pub untagged: bool,
+    /// Nothing put in place or recorded less than this long ago is removed.
+    pub grace: Duration,
+    /// Manifests this says are protected are kept even when untagged.
+    pub protected: Option<Protected>,
+}
+
+impl Default for GcPolicy {
+    fn default() -> Self {
+        GcPolicy {
+            untagged: false,
+            grace: Duration::from_secs(3600),
+            protected: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for GcPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GcPolicy")
+            .field("untagged", &self.untagged)
+            .field("grace", &self.grace)
+            .field("protected", &self.protected.is_some())
+            .finish()
+    }
+}
+
+/// What one run removed (or, dry, would remove).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GcReport {
+    pub dry_run: bool,
+    /// Untagged manifests removed, by repository.
+    pub manifests: Vec<(RepositoryName, Digest)>,
+    /// Blobs whose bytes were removed.
+    pub blobs: Vec<Digest>,
+    /// The bytes those blobs held.
+    pub bytes: u64,
+}
+
+impl Registry {
+    /// Runs garbage collection once under `policy`; with `dry_run` it removes nothing and
+    /// reports what a run would remove now (a dry run does not follow chains: blobs freed
+    /// only by removing an untagged manifest are not counted).
+    pub async fn collect_garbage(
+        &self,
+        policy: &GcPolicy,
+        dry_run: bool,
+    ) -> Result<GcReport, ServiceError> {
+        let mut report = GcReport {
+            dry_run,
+            ..GcReport::default()
+        };
+        if policy.untagged {
+            report.manifests = self.collect_untagged(policy, dry_run).await?;
+        }
+        let (blobs, bytes) = self.collect_blobs(policy, dry_run).await?;
+        (report.blobs, report.bytes) = (blobs, bytes);
+        tracing::info!(
+            dry_run,
+            manifests = report.manifests.len(),
+            blobs = report.blobs.len(),
+            bytes = report.bytes,
+            "garbage collection done"
+        );
+        Ok(report)
+    }
+
+    /// Removes untagged manifests until none is left (an index removed frees its children,
+    /// a subject removed frees its referrers).
+    async fn collect_untagged(
+        &self,
+        policy: &GcPolicy,
+        dry_run: bool,
+    ) -> Result<Vec<(RepositoryName, Digest)>, ServiceError> {
+        let before = now() - policy.grace.as_secs() as i64;
+        let mut removed = Vec::new();
+        loop {
+            let candidates = self.meta.gc_untagged(before).await?;
+            let candidates: Vec<_> = candidates
+                .into_iter()
+                .filter(|(n, d)| !policy.protected.as_ref().is_some_and(|p| p(n, d)))
+                .collect();
+            if dry_run {
+                return Ok(candidates);
+            }
+            let mut progress = false;
+            for (name, digest) in candidates {
+                if self.meta.gc_delete_untagged(&name, &digest, before).await? {
+                    tracing::info!(name = %name, %digest, "untagged manifest collected");
+                    removed.push((name, digest));
+                    progress = true;
+                }
+            }
+            if !progress {
+                return Ok(removed);
+            }
+        }
+    }
+
+    /// Removes the bytes of every blob nothing references, older than the grace period.
+    async fn collect_blobs(
+        &self,
+        policy: &GcPolicy,
+        dry_run: bool,
+    ) -> Result<(Vec<Digest>, u64), ServiceError> {
+        let keep_since = SystemTime::now()
+            .checked_sub(policy.grace)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        // Listed before the mark: a blob put in place after the listing is not a candidate.
+        let stored = self.blobs.list_blobs().await?;
+        let stale_pins = now() - self.limits.upload_expiry.as_secs() as i64;
+        let referenced = self.meta.gc_referenced(stale_pins).await?;
+        let candidates = stored
+            .into_iter()
+            .filter(|b| b.modified < keep_since && !referenced.contains(&b.digest));
+        let (mut removed, mut bytes) = (Vec::new(), 0);
+        for blob in candidates {
+            let freed = match dry_run {
+                true => Some(blob.size),
+                false => self.sweep_blob(&blob, keep_since).await?,
+            };
+            if let Some(size) = freed {
+                removed.push(blob.digest);
+                bytes += size;
+            }
+        }
+        Ok((removed, bytes))
+    }
+
+    /// Removes one blob if, re-checked in a write transaction, nothing references it.
+    async fn sweep_blob(
+        &self,
+        blob: &StoredBlob,
+        keep_since: SystemTime,
+    ) -> Result<Option<u64>, ServiceError> {
+        let (blobs, digest) = (self.blobs.clone(), blob.digest.clone());
+        let remove = Box::new(move || blobs.remove_blob_blocking(&digest, keep_since));
+        let freed = self.meta.gc_sweep_blob(&blob.digest, remove).await?;
+        if let Some(size) = freed {
+            tracing::info!(digest = %blob.digest, size, "unreferenced blob collected");
+        }
+        Ok(freed)
+    }
+}

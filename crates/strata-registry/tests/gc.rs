@@ -1,0 +1,241 @@
+//! Garbage collection against a live server: concurrent pushes (shared and fresh blobs,
+//! mounts of blobs that are garbage at that moment) while collection runs again and again
+//! on its own connection to the data directory; then every pushed image is pulled back and
+//! every blob verified. Also: deleted content is freed from disk, and the periodic task.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{file_exists, oci_manifest, TestServer};
+use strata_oci::Digest;
+use strata_registry::config::GcConfig;
+use strata_registry::server::open_embedded;
+use strata_registry::{Config, GcPolicy, Registry};
+
+const OCI: &str = "application/vnd.oci.image.manifest.v1+json";
+
+fn policy_now() -> GcPolicy {
+    GcPolicy {
+        untagged: false,
+        grace: Duration::ZERO,
+        protected: None,
+    }
+}
+
+fn no_periodic_gc() -> Config {
+    let mut config = Config::default();
+    config.gc.interval_secs = Some(0);
+    config
+}
+
+/// Runs collection on its own connection until `stop`; returns how many runs and blobs.
+fn gc_loop(data: std::path::PathBuf, stop: Arc<AtomicBool>) -> (usize, usize) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let reg: Registry = open_embedded(&data, &Config::default()).unwrap();
+    let (mut runs, mut removed) = (0, 0);
+    while !stop.load(Ordering::Relaxed) {
+        let report = rt
+            .block_on(reg.collect_garbage(&policy_now(), false))
+            .unwrap();
+        runs += 1;
+        removed += report.blobs.len();
+    }
+    (runs, removed)
+}
+
+/// Keeps blobs `shared-<k>` garbage: links them into `churn` and deletes them again.
+fn churn(server: &TestServer, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        for k in 0..3 {
+            let d = server.push_blob("churn", format!("shared-{k}").as_bytes());
+            let r = server
+                .send("DELETE", &format!("/v2/churn/blobs/{d}"))
+                .call();
+            assert_eq!(r.status, 202, "{}", r.text());
+        }
+    }
+}
+
+/// Pushes image `j` of worker `w`: a shared layer pushed or mounted, a fresh layer, a config.
+fn push_image(server: &TestServer, w: usize, j: usize) -> (String, Vec<Vec<u8>>) {
+    let repo = format!("w{w}");
+    let shared = format!("shared-{}", j % 3).into_bytes();
+    if j.is_multiple_of(2) {
+        server.push_blob(&repo, &shared);
+    } else {
+        let d = Digest::of(&shared);
+        let path = format!("/v2/{repo}/blobs/uploads/?mount={d}");
+        let r = server.send("POST", &path).body(b"");
+        if r.status == 202 {
+            server.push_blob(&repo, &shared);
+        } else {
+            assert_eq!(r.status, 201, "{}", r.text());
+        }
+    }
+    let fresh = format!("fresh-{w}-{j}").into_bytes();
+    let config = format!("{{\"w\":{w},\"j\":{j}}}").into_bytes();
+    server.push_blob(&repo, &fresh);
+    server.push_blob(&repo, &config);
+    let manifest = oci_manifest(&config, &[&shared, &fresh], serde_json::json!({}));
+    let r = server.push_manifest(&repo, &format!("t{j}"), OCI, &manifest);
+    assert_eq!(r.status, 201, "{}", r.text());
+    (repo, vec![manifest, config, shared, fresh])
+}
+
+/// Pulls `t<j>` of `repo` and every blob it names, checking each digest.
+fn pull_and_verify(server: &TestServer, repo: &str, j: usize, parts: &[Vec<u8>]) {
+    let r = server
+        .send("GET", &format!("/v2/{repo}/manifests/t{j}"))
+        .call();
+    assert_eq!(r.status, 200, "{repo}:t{j}: {}", r.text());
+    assert_eq!(r.body, parts[0]);
+    for blob in &parts[1..] {
+        let d = Digest::of(blob);
+        let r = server.send("GET", &format!("/v2/{repo}/blobs/{d}")).call();
+        assert_eq!(r.status, 200, "{repo}:t{j} lost blob {d}: {}", r.text());
+        assert_eq!(Digest::of(&r.body), d, "{repo}:t{j} blob {d} corrupted");
+    }
+}
+
+#[test]
+fn concurrent_pushes_never_lose_a_blob_while_gc_runs() {
+    let server = Arc::new(TestServer::start_with(no_periodic_gc()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let gc = {
+        let (data, stop) = (server.data(), stop.clone());
+        std::thread::spawn(move || gc_loop(data, stop))
+    };
+    let churner = {
+        let (server, stop) = (server.clone(), stop.clone());
+        std::thread::spawn(move || churn(&server, &stop))
+    };
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let server = server.clone();
+            std::thread::spawn(move || {
+                (0..12)
+                    .map(|j| push_image(&server, w, j))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let pushed: Vec<_> = workers.into_iter().map(|t| t.join().unwrap()).collect();
+    stop.store(true, Ordering::Relaxed);
+    churner.join().unwrap();
+    let (runs, removed) = gc.join().unwrap();
+    assert!(runs >= 2, "collection ran {runs} times");
+    assert!(removed > 0, "the churned blobs were never collected");
+    for images in &pushed {
+        for (j, (repo, parts)) in images.iter().enumerate() {
+            pull_and_verify(&server, repo, j, parts);
+        }
+    }
+    // After the pushes, one more run removes only what nothing references.
+    let data = server.data();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let reg = open_embedded(&data, &Config::default()).unwrap();
+    rt.block_on(reg.collect_garbage(&policy_now(), false))
+        .unwrap();
+    for images in &pushed {
+        for (j, (repo, parts)) in images.iter().enumerate() {
+            pull_and_verify(&server, repo, j, parts);
+        }
+    }
+}
+
+#[test]
+fn a_deleted_image_is_freed_from_disk_and_shared_blobs_stay() {
+    let server = TestServer::start_with(no_periodic_gc());
+    let (shared, unique, config) = (
+        b"layer shared".to_vec(),
+        b"layer unique".to_vec(),
+        b"{}".to_vec(),
+    );
+    for blob in [&shared, &unique, &config] {
+        server.push_blob("app", blob);
+    }
+    server.push_blob("other", &shared);
+    let manifest = oci_manifest(&config, &[&shared, &unique], serde_json::json!({}));
+    let m = Digest::of(&manifest);
+    assert_eq!(
+        server.push_manifest("app", "v1", OCI, &manifest).status,
+        201
+    );
+    assert_eq!(
+        server
+            .send("DELETE", &format!("/v2/app/manifests/{m}"))
+            .call()
+            .status,
+        202
+    );
+    for blob in [&shared, &unique, &config] {
+        let r = server
+            .send("DELETE", &format!("/v2/app/blobs/{}", Digest::of(blob)))
+            .call();
+        assert_eq!(r.status, 202, "{}", r.text());
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let reg = open_embedded(&server.data(), &Config::default()).unwrap();
+    let dry = rt
+        .block_on(reg.collect_garbage(&policy_now(), true))
+        .unwrap();
+    assert_eq!(dry.blobs.len(), 3, "{dry:?}");
+    assert!(
+        file_exists(&server.data(), &m),
+        "a dry run removed something"
+    );
+    let report = rt
+        .block_on(reg.collect_garbage(&policy_now(), false))
+        .unwrap();
+    let mut freed = report.blobs.clone();
+    freed.sort();
+    let mut expected = vec![m.clone(), Digest::of(&unique), Digest::of(&config)];
+    expected.sort();
+    assert_eq!(freed, expected);
+    assert_eq!(
+        report.bytes,
+        (manifest.len() + unique.len() + config.len()) as u64
+    );
+    for d in &expected {
+        assert!(!file_exists(&server.data(), d), "{d} still on disk");
+    }
+    assert!(file_exists(&server.data(), &Digest::of(&shared)));
+    let r = server
+        .send("GET", &format!("/v2/other/blobs/{}", Digest::of(&shared)))
+        .call();
+    assert_eq!(r.body, shared);
+}
+
+#[test]
+fn serve_collects_garbage_periodically() {
+    let config = Config {
+        gc: GcConfig {
+            untagged: Some(false),
+            grace_secs: Some(0),
+            interval_secs: Some(1),
+        },
+        ..Config::default()
+    };
+    let server = TestServer::start_with(config);
+    let kept = server.push_blob("a", b"kept");
+    let gone = server.push_blob("a", b"gone");
+    assert_eq!(
+        server
+            .send("DELETE", &format!("/v2/a/blobs/{gone}"))
+            .call()
+            .status,
+        202
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while file_exists(&server.data(), &gone) {
+        assert!(
+            Instant::now() < deadline,
+            "the periodic task did not collect {gone}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(file_exists(&server.data(), &kept));
+}
