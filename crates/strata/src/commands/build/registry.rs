@@ -51,6 +51,11 @@ impl ImagePuller for Puller {
 
     fn local_candidates(&self, name: &str) -> Result<Vec<Reference>, PullError> {
         let name: ImageName = name.parse()?;
+        // A qualified name is itself: no need to read the registry configuration (a warm
+        // build of `FROM reg.example/app:1` stays offline-proof and cheap).
+        if !name.is_short() {
+            return Ok(vec![name.reference().clone()]);
+        }
         Ok(self.client()?.registries_conf().resolve_local(&name)?)
     }
 
@@ -75,7 +80,8 @@ pub fn push_targets(opts: &BuildOptions) -> Result<Vec<Reference>> {
             }
         }
     }
-    targets.dedup();
+    let mut seen = std::collections::HashSet::new();
+    targets.retain(|t| seen.insert(t.clone()));
     Ok(targets)
 }
 
@@ -102,4 +108,33 @@ pub fn push_all(store: &Store, image: &Image, targets: &[Reference], mode: Mode)
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> Reference {
+        Reference::parse(s).unwrap()
+    }
+
+    #[test]
+    fn every_tag_is_pushed_once_and_a_nameless_push_is_refused() {
+        let mut opts = BuildOptions::new(".");
+        opts.tags = vec![r("reg.test/app:v1"), r("reg.test/app:sha-1")];
+        opts.outputs = vec![
+            Output::Registry { name: None },
+            Output::Registry {
+                name: Some(r("reg.test/app:v1")),
+            },
+        ];
+        assert_eq!(
+            push_targets(&opts).unwrap(),
+            [r("reg.test/app:v1"), r("reg.test/app:sha-1")]
+        );
+        opts.tags.clear();
+        opts.outputs = vec![Output::Registry { name: None }];
+        let err = push_targets(&opts).unwrap_err().to_string();
+        assert!(err.starts_with("a push needs a name"), "{err}");
+    }
 }
