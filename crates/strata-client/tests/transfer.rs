@@ -4,7 +4,6 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -17,7 +16,8 @@ use strata_content::Store;
 use strata_distribution::MediaError;
 use strata_oci::{Digest, Platform, Reference};
 use strata_testkit::registry::{AccessLine, TestRegistry};
-use strata_testkit::{gzip, noise_bytes, require_tool, run_ok};
+use strata_testkit::skopeo::{raw_manifest, skopeo};
+use strata_testkit::{gzip, noise_bytes};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -129,22 +129,6 @@ fn write_index_layout(dir: &Path, images: &[(&Parts, &str)], tag: &str) -> Diges
     fs::write(dir.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
     fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
     index_digest
-}
-
-fn skopeo(args: &[&str]) -> Vec<u8> {
-    require_tool("skopeo");
-    let mut cmd = Command::new("skopeo");
-    cmd.args(args);
-    run_ok(&mut cmd).stdout
-}
-
-fn raw_manifest(image: &str) -> Vec<u8> {
-    skopeo(&[
-        "inspect",
-        "--tls-verify=false",
-        "--raw",
-        &format!("docker://{image}"),
-    ])
 }
 
 fn loc(s: &str) -> Location {

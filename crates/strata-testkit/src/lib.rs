@@ -26,6 +26,7 @@
 pub mod faulty;
 pub mod http;
 pub mod registry;
+pub mod skopeo;
 pub mod tmpfs;
 pub mod token;
 

@@ -7,11 +7,10 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use common::registry_env::Env;
 use strata_testkit::registry::TestRegistry;
-use strata_testkit::{require_tool, run_ok};
+use strata_testkit::skopeo::raw_manifest;
 
 /// A build context with `Dockerfile` and one file `f`.
 fn context(dir: &Path, dockerfile: &str) -> String {
@@ -19,19 +18,6 @@ fn context(dir: &Path, dockerfile: &str) -> String {
     fs::write(dir.join("Dockerfile"), dockerfile).unwrap();
     fs::write(dir.join("f"), "from the context\n").unwrap();
     dir.to_str().unwrap().to_owned()
-}
-
-/// The manifest digest skopeo reads for `reference`.
-fn remote_digest(reference: &str) -> String {
-    require_tool("skopeo");
-    let raw = run_ok(Command::new("skopeo").args([
-        "inspect",
-        "--tls-verify=false",
-        "--raw",
-        &format!("docker://{reference}"),
-    ]))
-    .stdout;
-    strata_oci::Digest::of(&raw).to_string()
 }
 
 /// Pushes the store's `busybox:test` as `reference`, with `label` making its digest its own.
@@ -58,6 +44,11 @@ fn local_digest(env: &Env, name: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+/// The manifest digest skopeo reads for `reference`.
+fn digest_of(reference: &str) -> String {
+    strata_oci::Digest::of(&raw_manifest(reference)).to_string()
 }
 
 #[test]
@@ -164,8 +155,8 @@ fn push_sends_every_tag_and_output_registry_its_name() {
         &ctx,
     ]);
     let local = local_digest(&env, &v1);
-    assert_eq!(remote_digest(&v1), local);
-    assert_eq!(remote_digest(&sha), local);
+    assert_eq!(digest_of(&v1), local);
+    assert_eq!(digest_of(&sha), local);
     assert!(
         log.contains(&format!("pushing manifest for {v1}@{local}")),
         "{log}"
@@ -179,7 +170,7 @@ fn push_sends_every_tag_and_output_registry_its_name() {
         &format!("type=registry,name={named}"),
         &ctx,
     ]);
-    assert_eq!(remote_digest(&named), local, "the same image");
+    assert_eq!(digest_of(&named), local, "the same image");
     let images = env.ok(&["images", "--format", "json"]).0;
     assert!(
         !images.contains("app:v2") && !images.contains("\"v2\""),

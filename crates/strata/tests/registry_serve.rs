@@ -14,7 +14,7 @@ use common::registry_env::Env;
 use serde_json::json;
 use strata_oci::Digest;
 use strata_testkit::registry::free_port;
-use strata_testkit::{require_tool, run_ok};
+use strata_testkit::skopeo::{raw_manifest, skopeo};
 
 /// `strata registry serve` in a temp data dir, stopped on drop.
 struct Served {
@@ -87,20 +87,6 @@ impl Drop for Served {
             self.stop();
         }
     }
-}
-
-fn skopeo(args: &[&str]) -> Vec<u8> {
-    require_tool("skopeo");
-    run_ok(Command::new("skopeo").args(args)).stdout
-}
-
-fn raw_manifest(image: &str) -> Vec<u8> {
-    skopeo(&[
-        "inspect",
-        "--tls-verify=false",
-        "--raw",
-        &format!("docker://{image}"),
-    ])
 }
 
 #[test]

@@ -9,12 +9,8 @@ use std::process::Command;
 
 use common::registry_env::Env;
 use strata_testkit::registry::TestRegistry;
-use strata_testkit::{require_tool, run_ok};
-
-fn skopeo_raw(image: &str) -> Vec<u8> {
-    require_tool("skopeo");
-    run_ok(Command::new("skopeo").args(["inspect", "--tls-verify=false", "--raw", image])).stdout
-}
+use strata_testkit::run_ok;
+use strata_testkit::skopeo::raw_manifest;
 
 #[test]
 fn push_then_pull_print_what_docker_prints_and_keep_the_digest() {
@@ -36,7 +32,7 @@ fn push_then_pull_print_what_docker_prints_and_keep_the_digest() {
         log.contains(&format!("1: digest: {digest} size: ")),
         "{log}"
     );
-    let raw = skopeo_raw(&format!("docker://{name}"));
+    let raw = raw_manifest(&name);
     assert_eq!(
         format!("sha256:{}", strata_oci::Digest::of(&raw).hex()),
         digest
@@ -122,7 +118,7 @@ fn copy_through_layouts_archives_and_the_store_keeps_the_digest() {
         // Copies that do not touch the store never create it.
         assert_eq!(other.root().exists(), i >= 2, "{src} -> {dst}");
     }
-    let raw = skopeo_raw(&format!("docker://{}/copied:3", reg.host()));
+    let raw = raw_manifest(&format!("{}/copied:3", reg.host()));
     assert_eq!(
         format!("sha256:{}\n", strata_oci::Digest::of(&raw).hex()),
         pushed
