@@ -113,11 +113,7 @@ impl Runtime {
             path: path.to_path_buf(),
             reason,
         };
-        let out = Command::new(path)
-            .arg("--version")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| unusable(format!("cannot run it: {e}")))?;
+        let out = version_output(path).map_err(|e| unusable(format!("cannot run it: {e}")))?;
         if !out.status.success() {
             return Err(unusable(format!("`--version` exited with {}", out.status)));
         }
@@ -156,6 +152,29 @@ impl Runtime {
         let mut cmd = Command::new(&self.path);
         cmd.arg("--root").arg(state_root);
         cmd
+    }
+}
+
+/// `<path> --version`. "Text file busy" (a binary still open for writing somewhere, e.g.
+/// just installed, or written by a thread whose fd a concurrent fork inherited) is
+/// transient: retried a few times before it counts.
+fn version_output(path: &Path) -> std::io::Result<std::process::Output> {
+    let mut attempt = 0;
+    loop {
+        let result = Command::new(path)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .output();
+        match result {
+            Err(e)
+                if e.raw_os_error() == Some(rustix::io::Errno::TXTBSY.raw_os_error())
+                    && attempt < 20 =>
+            {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
     }
 }
 
