@@ -1,7 +1,7 @@
 //! The server's configuration: a TOML or YAML file (by extension), every field optional,
-//! unknown fields refused. Storage and metadata kinds other than the embedded default
-//! (`filesystem`, `sqlite`) parse, so a file written for a later version is understood, but
-//! [`crate::Server::bind`] refuses them: nothing is accepted and ignored.
+//! unknown fields refused. Two backend pairs exist: the embedded default (`filesystem`
+//! storage, `sqlite` metadata, in the data directory) and the shared one (`s3` storage,
+//! `postgres` metadata, nothing stored locally). [`crate::Server::bind`] refuses a mix.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::services::{GcPolicy, ImmutableRuleConfig, Limits};
+use crate::storage::S3Settings;
 
 /// The address `strata registry serve` listens on by default.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:5000";
@@ -47,15 +48,27 @@ pub enum StorageConfig {
     /// `<data>/blobs`, `<data>/uploads` (the embedded default).
     #[default]
     Filesystem,
-    /// S3-compatible object storage (not supported yet).
+    /// S3-compatible object storage (with `postgres` metadata: several replicas share it).
     S3 {
         bucket: String,
+        /// The endpoint URL (default: AWS for the region).
         #[serde(default)]
         endpoint: Option<String>,
+        /// The region (default `us-east-1`).
         #[serde(default)]
         region: Option<String>,
+        /// A key prefix inside the bucket.
         #[serde(default)]
         prefix: Option<String>,
+        /// Credentials; both or neither (then `AWS_ACCESS_KEY_ID` and
+        /// `AWS_SECRET_ACCESS_KEY` from the environment).
+        #[serde(default)]
+        access_key_id: Option<String>,
+        #[serde(default)]
+        secret_access_key: Option<String>,
+        /// Allow a plain `http://` endpoint (default false).
+        #[serde(default)]
+        allow_http: bool,
     },
 }
 
@@ -66,8 +79,61 @@ pub enum MetadataConfig {
     /// `<data>/registry.db` (the embedded default).
     #[default]
     Sqlite,
-    /// A PostgreSQL database (not supported yet).
-    Postgres { url: String },
+    /// A PostgreSQL database (with `s3` storage: several replicas share it).
+    Postgres {
+        /// `postgres://user:password@host:port/db` or `host=… user=… dbname=…`.
+        url: String,
+    },
+}
+
+impl StorageConfig {
+    /// The kind's name, as written in the file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StorageConfig::Filesystem => "filesystem",
+            StorageConfig::S3 { .. } => "s3",
+        }
+    }
+
+    /// The S3 settings, `None` for filesystem storage.
+    pub fn s3_settings(&self) -> Option<S3Settings> {
+        let StorageConfig::S3 {
+            bucket,
+            endpoint,
+            region,
+            prefix,
+            access_key_id,
+            secret_access_key,
+            allow_http,
+        } = self
+        else {
+            return None;
+        };
+        Some(S3Settings {
+            bucket: bucket.clone(),
+            endpoint: endpoint.clone(),
+            region: region.clone(),
+            prefix: prefix.clone(),
+            access_key_id: access_key_id.clone(),
+            secret_access_key: secret_access_key.clone(),
+            allow_http: *allow_http,
+        })
+    }
+}
+
+impl MetadataConfig {
+    /// The kind's name, as written in the file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MetadataConfig::Sqlite => "sqlite",
+            MetadataConfig::Postgres { .. } => "postgres",
+        }
+    }
+
+    /// Whether this is the embedded default's store (in the data directory).
+    pub fn is_embedded(&self) -> bool {
+        matches!(self, MetadataConfig::Sqlite)
+    }
 }
 
 /// Limits, as written in the file.
@@ -107,7 +173,7 @@ pub struct Config {
     /// The address to listen on (default 127.0.0.1:5000).
     #[serde(default)]
     pub addr: Option<SocketAddr>,
-    /// The data directory.
+    /// The data directory (the embedded default only).
     #[serde(default)]
     pub data: Option<PathBuf>,
     #[serde(default)]

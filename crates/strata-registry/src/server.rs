@@ -12,16 +12,29 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, MetadataConfig, StorageConfig};
-use crate::meta::{MetaError, SqliteMeta};
+use crate::meta::{MetaError, PostgresMeta, SqliteMeta};
 use crate::routes::router;
 use crate::services::{GcPolicy, ImmutableTags, Registry, RuleError};
-use crate::storage::{FsBlobs, StorageError};
+use crate::storage::{FsBlobs, S3Blobs, StorageError};
 
 /// Why the server cannot start or stopped.
 #[derive(Debug, Error)]
 pub enum ServeError {
-    #[error("{what} is not supported yet (only the embedded default: filesystem storage and sqlite metadata)")]
-    NotSupported { what: &'static str },
+    #[error(
+        "storage kind \"{storage}\" with metadata kind \"{metadata}\" is refused: \
+         filesystem storage goes with sqlite metadata (the embedded default, one server) and \
+         s3 storage with postgres metadata (shared by several replicas); a mix is neither \
+         self-contained nor shareable, and garbage collection fences a blob's removal with a \
+         transaction of the metadata store that every writer of those blobs uses"
+    )]
+    Mixed {
+        storage: &'static str,
+        metadata: &'static str,
+    },
+    #[error("the data directory {path} is not used with s3 storage and postgres metadata (nothing is stored locally): remove `data` from the config")]
+    DataUnused { path: PathBuf },
+    #[error("the configuration names s3/postgres, not the embedded default (filesystem storage, sqlite metadata)")]
+    NotEmbedded,
     #[error("cannot create the data directory {path}")]
     DataDir {
         path: PathBuf,
@@ -51,18 +64,30 @@ pub struct Server {
     gc: Option<(GcPolicy, Duration)>,
 }
 
+/// Opens the stores `config` names: the embedded default in `data`, or (`s3` storage with
+/// `postgres` metadata) the shared stores, with nothing in `data`.
+pub async fn open(config: &Config, data: &Path) -> Result<Registry, ServeError> {
+    match (&config.storage, &config.metadata) {
+        (StorageConfig::Filesystem, MetadataConfig::Sqlite) => open_embedded(data, config),
+        (StorageConfig::S3 { .. }, MetadataConfig::Postgres { url }) => {
+            if let Some(path) = &config.data {
+                return Err(ServeError::DataUnused { path: path.clone() });
+            }
+            open_shared(config, url).await
+        }
+        (storage, metadata) => Err(ServeError::Mixed {
+            storage: storage.kind(),
+            metadata: metadata.kind(),
+        }),
+    }
+}
+
 /// Opens the embedded default in `data`.
 pub fn open_embedded(data: &Path, config: &Config) -> Result<Registry, ServeError> {
-    if let StorageConfig::S3 { .. } = config.storage {
-        return Err(ServeError::NotSupported {
-            what: "storage kind \"s3\"",
-        });
-    }
-    if let MetadataConfig::Postgres { .. } = config.metadata {
-        return Err(ServeError::NotSupported {
-            what: "metadata kind \"postgres\"",
-        });
-    }
+    let (StorageConfig::Filesystem, MetadataConfig::Sqlite) = (&config.storage, &config.metadata)
+    else {
+        return Err(ServeError::NotEmbedded);
+    };
     std::fs::create_dir_all(data).map_err(|source| ServeError::DataDir {
         path: data.to_owned(),
         source,
@@ -76,10 +101,26 @@ pub fn open_embedded(data: &Path, config: &Config) -> Result<Registry, ServeErro
     )
 }
 
+/// Opens blobs in S3 and metadata in PostgreSQL (creating or migrating its schema).
+async fn open_shared(config: &Config, url: &str) -> Result<Registry, ServeError> {
+    let immutable = ImmutableTags::new(&config.immutable_tags)?;
+    let settings = config
+        .storage
+        .s3_settings()
+        .expect("the caller matched s3 storage");
+    let blobs = S3Blobs::open(&settings)?;
+    let meta = PostgresMeta::connect(url).await?;
+    Ok(
+        Registry::new(Arc::new(blobs), Arc::new(meta), config.limits())
+            .with_immutable_tags(immutable),
+    )
+}
+
 impl Server {
-    /// Opens the stores under `data` and binds `config`'s address.
+    /// Opens the stores `config` names (the embedded default under `data`) and binds
+    /// `config`'s address.
     pub async fn bind(config: &Config, data: &Path) -> Result<Server, ServeError> {
-        let registry = open_embedded(data, config)?;
+        let registry = open(config, data).await?;
         let addr = config.addr();
         let listener = TcpListener::bind(addr)
             .await

@@ -16,6 +16,10 @@
 //! - **a misbehaving registry**: [`faulty::FaultyRegistry`], serving one repository from
 //!   memory over a tiny std-TCP HTTP server ([`http`]) with faults queued per request
 //!   (truncated or corrupted blobs, wrong digests, HTML pages, cut connections, 429, 5xx);
+//! - **shared stores for a scaled-out registry**: [`postgres::TestPostgres`] (Debian's
+//!   PostgreSQL binaries, a cluster in a temp dir) and [`garage::TestGarage`] (a one-node
+//!   Garage with a key and a bucket), both on free loopback ports, stopped on drop; both
+//!   offer `start_or_skip`, which prints a `SKIP` line when the binaries are missing;
 //! - **a small disk to fill**: [`tmpfs::Tmpfs`], a size-limited tmpfs (root only),
 //!   unmounted on drop;
 //! - **small process and byte helpers**: [`run_ok`], [`stderr`], [`gzip`], [`gunzip`].
@@ -24,7 +28,9 @@
 //! own types), and it holds no test of its own logic beyond what keeps it honest.
 
 pub mod faulty;
+pub mod garage;
 pub mod http;
+pub mod postgres;
 pub mod registry;
 pub mod skopeo;
 pub mod tmpfs;

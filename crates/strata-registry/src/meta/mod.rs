@@ -1,12 +1,14 @@
 //! What the registry knows about its content: the [`Meta`] trait (repositories, the blobs
 //! each repository may serve, manifests with their media type, size, subject and artifact
-//! type, tags, the blobs and child manifests each manifest references, upload sessions) and
-//! its SQLite implementation ([`SqliteMeta`], the embedded default).
+//! type, tags, the blobs and child manifests each manifest references, upload sessions),
+//! its SQLite implementation ([`SqliteMeta`], the embedded default) and its PostgreSQL one
+//! ([`PostgresMeta`], shared by several replicas).
 //!
 //! A manifest is recorded in one transaction that first checks every reference, so a
 //! manifest whose blobs or children are missing is never visible.
 
 mod gc;
+mod postgres;
 mod sqlite;
 
 use std::collections::{BTreeMap, HashSet};
@@ -16,6 +18,7 @@ use strata_distribution::{ManifestRef, Page, RepositoryName, Tag};
 use strata_oci::{Descriptor, Digest};
 use thiserror::Error;
 
+pub use postgres::PostgresMeta;
 pub use sqlite::SqliteMeta;
 
 use sqlite::digest;
@@ -31,6 +34,14 @@ pub enum MetaError {
     },
     #[error("metadata query failed")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL metadata database: bad settings")]
+    PostgresConfig(#[source] tokio_postgres::Error),
+    #[error("PostgreSQL metadata query failed")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("PostgreSQL metadata database: no connection")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("PostgreSQL metadata database: cannot set up the connection pool")]
+    PoolBuild(#[from] deadpool_postgres::BuildError),
     #[error("metadata task failed")]
     Task(#[from] tokio::task::JoinError),
     #[error("stored value {value:?} is not a digest")]
@@ -105,9 +116,10 @@ pub struct Listing {
     pub more: bool,
 }
 
-/// Removes one blob's bytes (run inside the sweep's write transaction); the bytes freed,
-/// `None` when it was kept (gone already, or younger than the grace period).
-pub type SweepBlob = Box<dyn FnOnce() -> std::io::Result<Option<u64>> + Send>;
+/// Removes one blob's bytes when awaited (inside the sweep's write transaction; it does
+/// nothing before); the bytes freed, `None` when it was kept (gone already, or younger than
+/// the grace period).
+pub type SweepBlob = BoxFuture<'static, std::io::Result<Option<u64>>>;
 
 /// The registry's metadata. Every call is one transaction.
 pub trait Meta: Send + Sync + 'static {

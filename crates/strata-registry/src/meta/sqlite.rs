@@ -584,11 +584,12 @@ impl Meta for SqliteMeta {
         remove: SweepBlob,
     ) -> BoxFuture<'a, Result<Option<u64>, MetaError>> {
         let owned = digest.clone();
+        let runtime = tokio::runtime::Handle::current();
         self.run_as(TransactionBehavior::Immediate, move |tx| {
             if gc::is_referenced(tx, &owned.to_string())? {
                 return Ok(None);
             }
-            remove().map_err(|source| MetaError::Sweep {
+            runtime.block_on(remove).map_err(|source| MetaError::Sweep {
                 digest: owned,
                 source,
             })

@@ -161,8 +161,7 @@ impl Registry {
         blob: &StoredBlob,
         keep_since: SystemTime,
     ) -> Result<Option<u64>, ServiceError> {
-        let (blobs, digest) = (self.blobs.clone(), blob.digest.clone());
-        let remove = Box::new(move || blobs.remove_blob_blocking(&digest, keep_since));
+        let remove = self.blobs.remove_blob(&blob.digest, keep_since);
         let freed = self.meta.gc_sweep_blob(&blob.digest, remove).await?;
         if let Some(size) = freed {
             tracing::info!(digest = %blob.digest, size, "unreferenced blob collected");

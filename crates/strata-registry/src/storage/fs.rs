@@ -364,22 +364,28 @@ impl Blobs for FsBlobs {
         })
     }
 
-    fn remove_blob_blocking(
+    fn remove_blob(
         &self,
         digest: &Digest,
         keep_since: std::time::SystemTime,
-    ) -> io::Result<Option<u64>> {
+    ) -> BoxFuture<'static, io::Result<Option<u64>>> {
         let path = self.blob_path(digest);
-        let meta = match std::fs::metadata(&path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            other => other?,
-        };
-        if meta.modified()? >= keep_since {
-            return Ok(None);
-        }
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            other => other.map(|()| Some(meta.len())),
-        }
+        Box::pin(async move { remove_older(&path, keep_since) })
+    }
+}
+
+/// Removes the file at `path` unless it was modified at or after `keep_since` (plain
+/// blocking calls: one stat and one unlink, run inside the sweep's transaction).
+fn remove_older(path: &Path, keep_since: std::time::SystemTime) -> io::Result<Option<u64>> {
+    let meta = match std::fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        other => other?,
+    };
+    if meta.modified()? >= keep_since {
+        return Ok(None);
+    }
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        other => other.map(|()| Some(meta.len())),
     }
 }

@@ -1,11 +1,13 @@
-//! Where blob bytes live: the [`Blobs`] trait and its filesystem implementation
-//! ([`FsBlobs`], the embedded default). Paths are built only from digests and from the
+//! Where blob bytes live: the [`Blobs`] trait, its filesystem implementation ([`FsBlobs`],
+//! the embedded default) and S3-compatible object storage ([`S3Blobs`], shared by several
+//! replicas). Paths are built only from digests and from the
 //! server's own upload ids, never from repository names.
 //!
 //! A blob becomes visible only once its bytes hash to its digest and it is renamed into
 //! place; an upload in progress is a file of its own that nothing reads as a blob.
 
 mod fs;
+mod s3;
 
 use std::io;
 use std::path::PathBuf;
@@ -21,6 +23,7 @@ use thiserror::Error;
 use tokio::io::AsyncRead;
 
 pub use fs::{random_name, FsBlobs};
+pub use s3::{S3Blobs, S3Settings};
 
 /// A request body as it arrives.
 pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
@@ -47,6 +50,17 @@ pub enum StorageError {
     BlobNotFound { digest: Digest },
     #[error("upload {id} not found")]
     UploadNotFound { id: String },
+    #[error("cannot {action} object {key}")]
+    Object {
+        action: &'static str,
+        key: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("S3 storage settings")]
+    S3Config(#[source] object_store::Error),
+    #[error("no S3 credentials: {reason}")]
+    S3Credentials { reason: &'static str },
     #[error("content hashes to {actual}, not {expected}")]
     DigestMismatch { expected: Digest, actual: Digest },
 }
@@ -102,11 +116,11 @@ pub trait Blobs: Send + Sync + 'static {
     /// Every stored blob (not uploads in progress).
     fn list_blobs(&self) -> BoxFuture<'_, Result<Vec<StoredBlob>, StorageError>>;
     /// Removes blob `digest` unless it was put in place at or after `keep_since`; the bytes
-    /// freed, `None` when kept or already gone. Blocking: garbage collection runs it inside
-    /// a metadata write transaction, so it must be one quick call.
-    fn remove_blob_blocking(
+    /// freed, `None` when kept or already gone. Garbage collection runs it inside a metadata
+    /// write transaction (the fence against pushes), so it must be one quick call.
+    fn remove_blob(
         &self,
         digest: &Digest,
         keep_since: SystemTime,
-    ) -> io::Result<Option<u64>>;
+    ) -> BoxFuture<'static, io::Result<Option<u64>>>;
 }

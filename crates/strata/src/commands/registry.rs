@@ -1,12 +1,13 @@
 //! `strata registry serve`: the registry server on the embedded default (a data directory:
-//! blobs on the filesystem, metadata in SQLite), configured by flags over an optional
-//! config file, stopped by SIGINT/SIGTERM after the requests in flight finish.
-//! `strata registry gc`: one garbage collection run on a data directory (online-safe).
+//! blobs on the filesystem, metadata in SQLite) or on shared stores (blobs in S3, metadata in
+//! PostgreSQL: several replicas), configured by flags over an optional config file, stopped
+//! by SIGINT/SIGTERM after the requests in flight finish.
+//! `strata registry gc`: one garbage collection run on the registry's stores (online-safe).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use strata_registry::server::open_embedded;
+use strata_registry::server::open;
 use strata_registry::{Config, GcReport, Server};
 
 use crate::cli::{GcArgs, RegistryCommand, ServeArgs};
@@ -41,6 +42,13 @@ fn load(config: Option<&Path>, data: Option<&PathBuf>) -> Result<(Config, PathBu
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    if let (false, Some(data)) = (config.metadata.is_embedded(), data) {
+        anyhow::bail!(
+            "--data {} is not used with {} metadata (nothing is stored locally)",
+            data.display(),
+            config.metadata.kind()
+        );
+    }
     let data = data
         .cloned()
         .or_else(|| config.data.clone())
@@ -50,7 +58,7 @@ fn load(config: Option<&Path>, data: Option<&PathBuf>) -> Result<(Config, PathBu
 
 fn gc(args: GcArgs) -> Result<()> {
     let (config, data) = load(args.config.as_deref(), args.data.as_ref())?;
-    if !data.join("registry.db").is_file() {
+    if config.metadata.is_embedded() && !data.join("registry.db").is_file() {
         anyhow::bail!("{} holds no registry (no registry.db)", data.display());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -58,15 +66,27 @@ fn gc(args: GcArgs) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     let report = runtime.block_on(async {
-        let registry = open_embedded(&data, &config)
-            .with_context(|| format!("opening the registry in {}", data.display()))?;
+        let place = describe(&config, &data);
+        let registry = open(&config, &data)
+            .await
+            .with_context(|| format!("opening the registry in {place}"))?;
         registry
             .collect_garbage(&config.gc_policy(), args.dry_run)
             .await
-            .with_context(|| format!("collecting garbage in {}", data.display()))
+            .with_context(|| format!("collecting garbage in {place}"))
     })?;
     print_report(&report);
     Ok(())
+}
+
+/// Where the registry's content lives, for messages: the data directory, or the bucket.
+fn describe(config: &Config, data: &Path) -> String {
+    match config.storage.s3_settings() {
+        Some(s3) if !config.metadata.is_embedded() => {
+            format!("S3 bucket {} and PostgreSQL", s3.bucket)
+        }
+        _ => data.display().to_string(),
+    }
 }
 
 /// One line per removed item, then the totals, on stdout.
@@ -97,13 +117,13 @@ fn serve(args: ServeArgs) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
+        let place = describe(&config, &data);
         let server = Server::bind(&config, &data)
             .await
-            .with_context(|| format!("starting the registry in {}", data.display()))?;
+            .with_context(|| format!("starting the registry in {place}"))?;
         eprintln!(
-            "strata registry serving http://{} (data in {})",
-            server.local_addr(),
-            data.display()
+            "strata registry serving http://{} (data in {place})",
+            server.local_addr()
         );
         server.run(strata_registry::shutdown_signal()).await?;
         Ok(())

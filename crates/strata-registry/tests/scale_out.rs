@@ -1,0 +1,377 @@
+//! The scaled-out registry for real: a throwaway PostgreSQL (metadata) and a throwaway Garage
+//! (blobs, S3 API), and two `Server`s on two ports sharing them, as two replicas behind a
+//! load balancer would. Content pushed through one is served by the other, an upload moves
+//! between them chunk by chunk, deletes and tag rules hold across them, and garbage
+//! collection on one never takes a blob from a push on either.
+//!
+//! Each test prints a `SKIP` line and returns when PostgreSQL's or Garage's binaries are
+//! missing (CI installs both in .ci/run).
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{oci_manifest, TestServer};
+use strata_oci::Digest;
+use strata_registry::server::open;
+use strata_registry::{Config, GcPolicy};
+use strata_testkit::garage::{TestGarage, BUCKET, REGION};
+use strata_testkit::postgres::TestPostgres;
+
+const OCI: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// PostgreSQL and Garage, shared by the replicas of one test.
+struct Shared {
+    postgres: TestPostgres,
+    garage: TestGarage,
+}
+
+impl Shared {
+    fn start_or_skip(test: &str) -> Option<Shared> {
+        let postgres = TestPostgres::start_or_skip(test)?;
+        let garage = TestGarage::start_or_skip(test)?;
+        Some(Shared { postgres, garage })
+    }
+
+    /// The replicas' config (TOML, as a user writes it): no periodic GC, `team/*:v*` tags
+    /// immutable.
+    fn config(&self) -> Config {
+        let text = format!(
+            "[storage]\nkind = \"s3\"\nbucket = \"{BUCKET}\"\nendpoint = \"{}\"\n\
+             region = \"{REGION}\"\nprefix = \"registry\"\naccess_key_id = \"{}\"\n\
+             secret_access_key = \"{}\"\nallow_http = true\n\n\
+             [metadata]\nkind = \"postgres\"\nurl = \"{}\"\n\n\
+             [gc]\ninterval_secs = 0\n\n\
+             [[immutable_tags]]\nrepository = \"team/*\"\ntag = \"v*\"\n",
+            self.garage.endpoint(),
+            self.garage.key_id(),
+            self.garage.secret(),
+            self.postgres.url(),
+        );
+        Config::parse(Path::new("replica.toml"), &text).unwrap()
+    }
+
+    /// Two replicas, started at once (both create/migrate the schema).
+    fn replicas(&self) -> (TestServer, TestServer) {
+        let (a, b) = (self.config(), self.config());
+        let a = std::thread::spawn(move || TestServer::start_with(a));
+        let b = TestServer::start_with(b);
+        (a.join().unwrap(), b)
+    }
+}
+
+fn location(r: &common::Resp) -> String {
+    r.header("location")
+        .unwrap_or_else(|| panic!("no Location: {}", r.text()))
+        .to_owned()
+}
+
+#[test]
+fn two_replicas_serve_one_registry() {
+    let Some(shared) = Shared::start_or_skip("two_replicas_serve_one_registry") else {
+        return;
+    };
+    let (a, b) = shared.replicas();
+
+    // Pushed on A, pulled on B, byte for byte, whole and ranged.
+    let (config, layer) = (b"{\"a\":1}".to_vec(), b"layer bytes on A".to_vec());
+    a.push_blob("app", &config);
+    let layer_digest = a.push_blob("app", &layer);
+    let manifest = oci_manifest(&config, &[&layer], serde_json::json!({}));
+    a.push_manifest("app", "latest", OCI, &manifest)
+        .expect_status(201);
+    let r = b.send("GET", "/v2/app/manifests/latest").call();
+    r.expect_status(200);
+    assert_eq!(r.body, manifest);
+    let r = b
+        .send("GET", &format!("/v2/app/blobs/{layer_digest}"))
+        .call();
+    assert_eq!(r.body, layer);
+    let r = b
+        .send("GET", &format!("/v2/app/blobs/{layer_digest}"))
+        .header("Range", "bytes=6-10")
+        .call();
+    assert_eq!((r.status, r.body.as_slice()), (206, &layer[6..11]));
+
+    // A chunked upload started on A, continued on B, finished on A, checked on B.
+    let blob: Vec<u8> = (0..3000u32).flat_map(|i| i.to_le_bytes()).collect();
+    let r = a.send("POST", "/v2/app/blobs/uploads/").body(b"");
+    let mut at = location(&r);
+    for (i, chunk) in blob.chunks(5000).enumerate() {
+        let server = if i % 2 == 0 { &b } else { &a };
+        let start = i * 5000;
+        let r = server
+            .send("PATCH", &at)
+            .header(
+                "Content-Range",
+                &format!("{start}-{}", start + chunk.len() - 1),
+            )
+            .body(chunk);
+        assert_eq!(r.status, 202, "chunk {i}: {}", r.text());
+        at = location(&r);
+    }
+    let r = b.send("GET", &at).call();
+    let range = format!("0-{}", blob.len() - 1);
+    assert_eq!((r.status, r.header("range")), (204, Some(range.as_str())));
+    // Out of order on the other replica: 416 with where the upload stands.
+    let r = a
+        .send("PATCH", &at)
+        .header("Content-Range", "0-3")
+        .body(b"late");
+    assert_eq!((r.status, r.header("range")), (416, Some(range.as_str())));
+    let digest = Digest::of(&blob);
+    let r = a.send("PUT", &format!("{at}?digest={digest}")).body(b"");
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        b.send("GET", &format!("/v2/app/blobs/{digest}"))
+            .call()
+            .body,
+        blob
+    );
+    b.send("GET", &at)
+        .call()
+        .expect_error(404, "BLOB_UPLOAD_UNKNOWN");
+
+    // A wrong digest makes nothing visible, on either replica.
+    let r = b.send("POST", "/v2/app/blobs/uploads/").body(b"");
+    let at = location(&r);
+    let claimed = Digest::of(b"what the client claims");
+    let r = a
+        .send("PUT", &format!("{at}?digest={claimed}"))
+        .body(b"other bytes");
+    r.expect_error(400, "DIGEST_INVALID");
+    for s in [&a, &b] {
+        s.send("HEAD", &format!("/v2/app/blobs/{claimed}"))
+            .call()
+            .expect_status(404);
+    }
+
+    // Tags, catalog and referrers pushed on either are listed by both.
+    b.push_manifest("app", "stable", OCI, &manifest)
+        .expect_status(201);
+    let referrer = oci_manifest(
+        &config,
+        &[&layer],
+        serde_json::json!({"subject": {"mediaType": OCI, "digest": Digest::of(&manifest).to_string(), "size": manifest.len()}, "artifactType": "application/x-sig"}),
+    );
+    b.push_manifest("app", &Digest::of(&referrer).to_string(), OCI, &referrer)
+        .expect_status(201);
+    for s in [&a, &b] {
+        let tags = s.send("GET", "/v2/app/tags/list").call().json();
+        assert_eq!(tags["tags"], serde_json::json!(["latest", "stable"]));
+        let catalog = s.send("GET", "/v2/_catalog").call().json();
+        assert_eq!(catalog["repositories"], serde_json::json!(["app"]));
+        let page = s.send("GET", "/v2/app/tags/list?n=1").call();
+        assert_eq!(page.json()["tags"], serde_json::json!(["latest"]));
+        let index = s
+            .send(
+                "GET",
+                &format!("/v2/app/referrers/{}", Digest::of(&manifest)),
+            )
+            .call()
+            .json();
+        assert_eq!(
+            index["manifests"][0]["digest"],
+            Digest::of(&referrer).to_string()
+        );
+    }
+
+    // Deletes on one are seen by the other.
+    b.send("DELETE", "/v2/app/manifests/stable")
+        .call()
+        .expect_status(202);
+    a.send("GET", "/v2/app/manifests/stable")
+        .call()
+        .expect_error(404, "MANIFEST_UNKNOWN");
+    a.send("DELETE", &format!("/v2/app/blobs/{digest}"))
+        .call()
+        .expect_status(202);
+    b.send("GET", &format!("/v2/app/blobs/{digest}"))
+        .call()
+        .expect_error(404, "BLOB_UNKNOWN");
+
+    // An immutable tag pushed on A cannot be moved or deleted through B.
+    for blob in [&config, &layer] {
+        a.push_blob("team/app", blob);
+    }
+    a.push_manifest("team/app", "v1", OCI, &manifest)
+        .expect_status(201);
+    let other = oci_manifest(&config, &[], serde_json::json!({}));
+    b.push_manifest("team/app", "v1", OCI, &other)
+        .expect_error(403, "DENIED");
+    b.send("DELETE", "/v2/team/app/manifests/v1")
+        .call()
+        .expect_error(403, "DENIED");
+    let r = a.send("GET", "/v2/team/app/manifests/v1").call();
+    assert_eq!(r.body, manifest);
+}
+
+#[test]
+fn a_large_blob_goes_through_multipart_uploads_across_replicas() {
+    let Some(shared) = Shared::start_or_skip("a_large_blob_goes_through_multipart") else {
+        return;
+    };
+    let (a, b) = shared.replicas();
+    // 20 MiB in two chunks of 10 MiB (each above the one-PUT size), on two replicas.
+    let blob: Vec<u8> = (0..20u32 << 20).map(|i| (i % 251) as u8).collect();
+    let r = a.send("POST", "/v2/big/blobs/uploads/").body(b"");
+    let at = location(&r);
+    let half = blob.len() / 2;
+    let r = a
+        .send("PATCH", &at)
+        .header("Content-Range", &format!("0-{}", half - 1))
+        .body(&blob[..half]);
+    assert_eq!(r.status, 202, "{}", r.text());
+    let at = location(&r);
+    let digest = Digest::of(&blob);
+    let r = b
+        .send("PUT", &format!("{at}?digest={digest}"))
+        .body(&blob[half..]);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = a.send("GET", &format!("/v2/big/blobs/{digest}")).call();
+    assert_eq!(r.body.len(), blob.len());
+    assert!(r.body == blob, "the large blob came back different");
+    let r = b
+        .send("GET", &format!("/v2/big/blobs/{digest}"))
+        .header("Range", &format!("bytes={}-{}", half - 2, half + 1))
+        .call();
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (206, &blob[half - 2..half + 2])
+    );
+}
+
+fn policy_now() -> GcPolicy {
+    GcPolicy {
+        untagged: false,
+        grace: Duration::ZERO,
+        protected: None,
+    }
+}
+
+/// Pushes image `j` of worker `w` through `server`: a shared layer pushed or mounted (it may
+/// be garbage at that moment), a fresh layer, a config, the manifest by tag.
+fn push_image(server: &TestServer, w: usize, j: usize) -> (String, Vec<Vec<u8>>) {
+    let repo = format!("w{w}");
+    let shared = format!("shared-{}", j % 3).into_bytes();
+    if j % 2 == 0 {
+        server.push_blob(&repo, &shared);
+    } else {
+        let d = Digest::of(&shared);
+        let r = server
+            .send("POST", &format!("/v2/{repo}/blobs/uploads/?mount={d}"))
+            .body(b"");
+        if r.status == 202 {
+            server.push_blob(&repo, &shared);
+        } else {
+            assert_eq!(r.status, 201, "{}", r.text());
+        }
+    }
+    let fresh = format!("fresh-{w}-{j}").into_bytes();
+    let config = format!("{{\"w\":{w},\"j\":{j}}}").into_bytes();
+    server.push_blob(&repo, &fresh);
+    server.push_blob(&repo, &config);
+    let manifest = oci_manifest(&config, &[&shared, &fresh], serde_json::json!({}));
+    let r = server.push_manifest(&repo, &format!("t{j}"), OCI, &manifest);
+    assert_eq!(r.status, 201, "{}", r.text());
+    (repo, vec![manifest, config, shared, fresh])
+}
+
+fn pull_and_verify(server: &TestServer, repo: &str, j: usize, parts: &[Vec<u8>]) {
+    let r = server
+        .send("GET", &format!("/v2/{repo}/manifests/t{j}"))
+        .call();
+    assert_eq!(r.status, 200, "{repo}:t{j}: {}", r.text());
+    assert_eq!(r.body, parts[0]);
+    for blob in &parts[1..] {
+        let d = Digest::of(blob);
+        let r = server.send("GET", &format!("/v2/{repo}/blobs/{d}")).call();
+        assert_eq!(r.status, 200, "{repo}:t{j} lost blob {d}: {}", r.text());
+        assert_eq!(Digest::of(&r.body), d, "{repo}:t{j} blob {d} corrupted");
+    }
+}
+
+#[test]
+fn concurrent_pushes_to_both_replicas_never_lose_a_blob_while_gc_runs() {
+    let Some(shared) = Shared::start_or_skip("concurrent_pushes_to_both_replicas") else {
+        return;
+    };
+    let (a, b) = shared.replicas();
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let stop = Arc::new(AtomicBool::new(false));
+    // Collection runs again and again beside the replicas, on its own connections.
+    let gc = {
+        let (config, stop) = (shared.config(), stop.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            let registry = rt.block_on(open(&config, Path::new("unused"))).unwrap();
+            let (mut runs, mut removed) = (0, 0);
+            while !stop.load(Ordering::Relaxed) {
+                let report = rt
+                    .block_on(registry.collect_garbage(&policy_now(), false))
+                    .unwrap();
+                runs += 1;
+                removed += report.blobs.len();
+            }
+            (runs, removed)
+        })
+    };
+    // Keeps the shared layers garbage until an image uses them, and makes fresh garbage:
+    // blobs linked through B and deleted again.
+    let churner = {
+        let (b, stop) = (b.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let garbage = format!("garbage-{n}");
+                for blob in ["shared-0", "shared-1", "shared-2", &garbage] {
+                    let d = b.push_blob("churn", blob.as_bytes());
+                    b.send("DELETE", &format!("/v2/churn/blobs/{d}"))
+                        .call()
+                        .expect_status(202);
+                }
+            }
+        })
+    };
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let server = if w % 2 == 0 { a.clone() } else { b.clone() };
+            std::thread::spawn(move || {
+                (0..8)
+                    .map(|j| push_image(&server, w, j))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let pushed: Vec<_> = workers.into_iter().map(|t| t.join().unwrap()).collect();
+    stop.store(true, Ordering::Relaxed);
+    churner.join().unwrap();
+    let (runs, mut removed) = gc.join().unwrap();
+    assert!(runs >= 2, "collection ran {runs} times");
+    // Every image is whole, through either replica.
+    for images in &pushed {
+        for (j, (repo, parts)) in images.iter().enumerate() {
+            pull_and_verify(&a, repo, j, parts);
+            pull_and_verify(&b, repo, j, parts);
+        }
+    }
+    // One more run after the pushes removes only what nothing references.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let registry = rt
+        .block_on(open(&shared.config(), Path::new("unused")))
+        .unwrap();
+    let report = rt
+        .block_on(registry.collect_garbage(&policy_now(), false))
+        .unwrap();
+    removed += report.blobs.len();
+    assert!(removed > 0, "the churned garbage was never collected");
+    for images in &pushed {
+        for (j, (repo, parts)) in images.iter().enumerate() {
+            pull_and_verify(&b, repo, j, parts);
+        }
+    }
+}
