@@ -1,4 +1,5 @@
-//! Starting and stopping the server: open the stores a [`Config`] names, bind, serve until a
+//! Starting and stopping the server: open the stores a [`Config`] names (filesystem +
+//! SQLite in the data directory, or S3 + PostgreSQL shared by replicas), bind, serve until a
 //! shutdown future resolves (SIGINT/SIGTERM from the binary), removing abandoned uploads
 //! and (every `gc.interval_secs`) garbage in the background meanwhile.
 

@@ -101,7 +101,7 @@ fn two_replicas_serve_one_registry() {
     let r = a.send("POST", "/v2/app/blobs/uploads/").body(b"");
     let mut at = location(&r);
     for (i, chunk) in blob.chunks(5000).enumerate() {
-        let server = if i % 2 == 0 { &b } else { &a };
+        let server = if i.is_multiple_of(2) { &b } else { &a };
         let start = i * 5000;
         let r = server
             .send("PATCH", &at)
@@ -257,7 +257,7 @@ fn policy_now() -> GcPolicy {
 fn push_image(server: &TestServer, w: usize, j: usize) -> (String, Vec<Vec<u8>>) {
     let repo = format!("w{w}");
     let shared = format!("shared-{}", j % 3).into_bytes();
-    if j % 2 == 0 {
+    if j.is_multiple_of(2) {
         server.push_blob(&repo, &shared);
     } else {
         let d = Digest::of(&shared);
@@ -337,9 +337,13 @@ fn concurrent_pushes_to_both_replicas_never_lose_a_blob_while_gc_runs() {
             }
         })
     };
-    let workers: Vec<_> = (0..4)
+    let workers: Vec<_> = (0..4usize)
         .map(|w| {
-            let server = if w % 2 == 0 { a.clone() } else { b.clone() };
+            let server = if w.is_multiple_of(2) {
+                a.clone()
+            } else {
+                b.clone()
+            };
             std::thread::spawn(move || {
                 (0..8)
                     .map(|j| push_image(&server, w, j))
@@ -373,5 +377,54 @@ fn concurrent_pushes_to_both_replicas_never_lose_a_blob_while_gc_runs() {
         for (j, (repo, parts)) in images.iter().enumerate() {
             pull_and_verify(&b, repo, j, parts);
         }
+    }
+}
+
+/// Opens `toml` as a config the way `serve` does; the error's message chain.
+fn open_error(toml: &str) -> String {
+    let config = Config::parse(Path::new("r.toml"), toml).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Err(err) = rt.block_on(open(&config, &dir.path().join("data"))) else {
+        panic!("{toml} was accepted");
+    };
+    assert!(
+        !dir.path().join("data").exists(),
+        "a refused config wrote to the data dir"
+    );
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
+#[test]
+fn mixed_backends_a_data_dir_and_missing_credentials_are_refused() {
+    let s3 = "[storage]\nkind = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:9\"\nallow_http = true\n";
+    let pg = "[metadata]\nkind = \"postgres\"\nurl = \"postgres://x@127.0.0.1:9/x\"\n";
+    let err = open_error(s3);
+    assert!(
+        err.contains("storage kind \"s3\" with metadata kind \"sqlite\" is refused"),
+        "{err}"
+    );
+    let err = open_error(pg);
+    assert!(
+        err.contains("storage kind \"filesystem\" with metadata kind \"postgres\""),
+        "{err}"
+    );
+    let err = open_error(&format!("data = \"/srv/r\"\n{s3}{pg}"));
+    assert!(err.contains("/srv/r is not used with s3 storage"), "{err}");
+    let half = format!("{s3}access_key_id = \"k\"\n{pg}");
+    let err = open_error(&half);
+    assert!(
+        err.contains("only one of access_key_id and secret_access_key"),
+        "{err}"
+    );
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        let err = open_error(&format!("{s3}{pg}"));
+        assert!(err.contains("no S3 credentials"), "{err}");
     }
 }

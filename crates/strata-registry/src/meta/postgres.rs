@@ -434,8 +434,14 @@ impl PostgresMeta {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         lock(&tx, "strata-registry schema").await?;
-        tx.batch_execute("CREATE TABLE IF NOT EXISTS strata_schema (version INTEGER NOT NULL)")
-            .await?;
+        let fresh: bool = tx
+            .query_one("SELECT to_regclass('strata_schema') IS NULL", &[])
+            .await?
+            .get(0);
+        if fresh {
+            tx.batch_execute("CREATE TABLE strata_schema (version INTEGER NOT NULL)")
+                .await?;
+        }
         let row = tx
             .query_one("SELECT coalesce(max(version), 0) FROM strata_schema", &[])
             .await?;
