@@ -54,6 +54,31 @@ impl Shared {
         Config::parse(Path::new("replica.toml"), &text).unwrap()
     }
 
+    /// The keys in the bucket under `prefix`, read straight from Garage's S3 API.
+    fn keys(&self, prefix: &str) -> Vec<String> {
+        use futures_util::TryStreamExt;
+        use object_store::ObjectStore;
+        let s3 = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(BUCKET)
+            .with_endpoint(self.garage.endpoint())
+            .with_region(REGION)
+            .with_access_key_id(self.garage.key_id())
+            .with_secret_access_key(self.garage.secret())
+            .with_allow_http(true)
+            .build()
+            .unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let prefix = object_store::path::Path::from(prefix);
+        let mut keys: Vec<String> = rt
+            .block_on(s3.list(Some(&prefix)).try_collect::<Vec<_>>())
+            .unwrap()
+            .into_iter()
+            .map(|m| m.location.to_string())
+            .collect();
+        keys.sort();
+        keys
+    }
+
     /// Two replicas, started at once (both create/migrate the schema).
     fn replicas(&self) -> (TestServer, TestServer) {
         let (a, b) = (self.config(), self.config());
@@ -113,6 +138,12 @@ fn two_replicas_serve_one_registry() {
         assert_eq!(r.status, 202, "chunk {i}: {}", r.text());
         at = location(&r);
     }
+    let id = at.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(
+        shared.keys(&format!("registry/uploads/{id}")).len(),
+        1 + 3,
+        "the marker and one part per chunk"
+    );
     let r = b.send("GET", &at).call();
     let range = format!("0-{}", blob.len() - 1);
     assert_eq!((r.status, r.header("range")), (204, Some(range.as_str())));
@@ -134,6 +165,13 @@ fn two_replicas_serve_one_registry() {
     b.send("GET", &at)
         .call()
         .expect_error(404, "BLOB_UPLOAD_UNKNOWN");
+    assert_eq!(
+        shared.keys(&format!("registry/uploads/{id}")),
+        Vec::<String>::new()
+    );
+    assert!(shared
+        .keys("registry/blobs/sha256")
+        .contains(&format!("registry/blobs/sha256/{}", digest.hex())));
 
     // A wrong digest makes nothing visible, on either replica.
     let r = b.send("POST", "/v2/app/blobs/uploads/").body(b"");
@@ -148,6 +186,17 @@ fn two_replicas_serve_one_registry() {
             .call()
             .expect_status(404);
     }
+    assert!(!shared
+        .keys("registry/blobs")
+        .iter()
+        .any(|k| k.ends_with(claimed.hex())));
+    // A cancelled upload leaves nothing behind.
+    let r = a.send("POST", "/v2/app/blobs/uploads/").body(b"");
+    let at = location(&r);
+    let r = b.send("PATCH", &at).body(b"abandoned");
+    assert_eq!(r.status, 202, "{}", r.text());
+    a.send("DELETE", &at).call().expect_status(204);
+    assert_eq!(shared.keys("registry/uploads"), Vec::<String>::new());
 
     // Tags, catalog and referrers pushed on either are listed by both.
     b.push_manifest("app", "stable", OCI, &manifest)
@@ -426,5 +475,98 @@ fn mixed_backends_a_data_dir_and_missing_credentials_are_refused() {
     if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
         let err = open_error(&format!("{s3}{pg}"));
         assert!(err.contains("no S3 credentials"), "{err}");
+    }
+}
+
+#[test]
+fn gc_frees_deleted_and_untagged_content_from_the_bucket_and_keeps_the_rest() {
+    let Some(shared) = Shared::start_or_skip("gc_frees_deleted_and_untagged_content") else {
+        return;
+    };
+    let (a, b) = shared.replicas();
+    let (kept, unique, config) = (
+        b"layer kept".to_vec(),
+        b"layer unique".to_vec(),
+        b"{}".to_vec(),
+    );
+    for blob in [&kept, &unique, &config] {
+        a.push_blob("app", blob);
+    }
+    b.push_blob("other", &kept);
+    // A deleted image: its manifest and the blobs only it used go.
+    let image = oci_manifest(&config, &[&kept, &unique], serde_json::json!({}));
+    let image_digest = Digest::of(&image);
+    a.push_manifest("app", "v1", OCI, &image).expect_status(201);
+    b.send("DELETE", &format!("/v2/app/manifests/{image_digest}"))
+        .call()
+        .expect_status(202);
+    for blob in [&kept, &unique, &config] {
+        b.send("DELETE", &format!("/v2/app/blobs/{}", Digest::of(blob)))
+            .call()
+            .expect_status(202);
+    }
+    // An untagged manifest goes; a tagged index keeps its untagged child.
+    b.push_blob("idx", &config);
+    let child = oci_manifest(&config, &[], serde_json::json!({"annotations": {"c": "1"}}));
+    let loose = oci_manifest(&config, &[], serde_json::json!({"annotations": {"c": "2"}}));
+    for m in [&child, &loose] {
+        b.push_manifest("idx", &Digest::of(m).to_string(), OCI, m)
+            .expect_status(201);
+    }
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": OCI, "digest": Digest::of(&child).to_string(), "size": child.len()}],
+    }))
+    .unwrap();
+    a.push_manifest(
+        "idx",
+        "latest",
+        "application/vnd.oci.image.index.v1+json",
+        &index,
+    )
+    .expect_status(201);
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let registry = rt
+        .block_on(open(&shared.config(), Path::new("unused")))
+        .unwrap();
+    let policy = GcPolicy {
+        untagged: true,
+        ..policy_now()
+    };
+    let report = rt
+        .block_on(registry.collect_garbage(&policy, false))
+        .unwrap();
+    let names: Vec<_> = report
+        .manifests
+        .iter()
+        .map(|(n, d)| format!("{n}@{d}"))
+        .collect();
+    assert_eq!(names, vec![format!("idx@{}", Digest::of(&loose))]);
+    let mut freed = report.blobs.clone();
+    freed.sort();
+    let mut expected = vec![image_digest, Digest::of(&unique), Digest::of(&loose)];
+    expected.sort();
+    assert_eq!(freed, expected);
+    let stored = shared.keys("registry/blobs");
+    for d in &expected {
+        assert!(
+            !stored.iter().any(|k| k.ends_with(d.hex())),
+            "{d} still in the bucket"
+        );
+    }
+    for s in [&a, &b] {
+        let r = s
+            .send("GET", &format!("/v2/other/blobs/{}", Digest::of(&kept)))
+            .call();
+        assert_eq!(r.body, kept);
+        let r = s
+            .send("GET", &format!("/v2/idx/manifests/{}", Digest::of(&child)))
+            .call();
+        assert_eq!(r.body, child);
+        s.send("GET", &format!("/v2/idx/manifests/{}", Digest::of(&loose)))
+            .call()
+            .expect_error(404, "MANIFEST_UNKNOWN");
     }
 }
