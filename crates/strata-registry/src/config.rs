@@ -129,11 +129,6 @@ impl MetadataConfig {
             MetadataConfig::Postgres { .. } => "postgres",
         }
     }
-
-    /// Whether this is the embedded default's store (in the data directory).
-    pub fn is_embedded(&self) -> bool {
-        matches!(self, MetadataConfig::Sqlite)
-    }
 }
 
 /// Limits, as written in the file.
@@ -215,6 +210,15 @@ impl Config {
             }
             _ => Err(ConfigError::Extension { path: path_buf() }),
         }
+    }
+
+    /// Whether it names the shared stores (s3 storage, postgres metadata): then nothing is
+    /// stored in a data directory.
+    pub fn is_shared(&self) -> bool {
+        matches!(
+            (&self.storage, &self.metadata),
+            (StorageConfig::S3 { .. }, MetadataConfig::Postgres { .. })
+        )
     }
 
     /// The address, defaulted.

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use common::registry_env::Env;
 use serde_json::json;
 use strata_oci::Digest;
+use strata_testkit::garage::{TestGarage, BUCKET, REGION};
+use strata_testkit::postgres::TestPostgres;
 use strata_testkit::registry::free_port;
 use strata_testkit::skopeo::{raw_manifest, skopeo};
 
@@ -26,17 +28,24 @@ struct Served {
 impl Served {
     fn start() -> Served {
         let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        Served::spawn(dir, &["--data".as_ref(), data.as_os_str()], &[])
+    }
+
+    /// A replica on the shared stores `config` names, with S3 credentials in its
+    /// environment.
+    fn start_shared(config: &Path, credentials: &[(&str, &str)]) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        Served::spawn(dir, &["--config".as_ref(), config.as_os_str()], credentials)
+    }
+
+    fn spawn(dir: tempfile::TempDir, args: &[&std::ffi::OsStr], envs: &[(&str, &str)]) -> Served {
         let port = free_port();
         let log = fs::File::create(dir.path().join("serve.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args([
-                "registry",
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--data",
-            ])
-            .arg(dir.path().join("data"))
+            .args(["registry", "serve", "--addr", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -338,7 +347,7 @@ fn configs_it_cannot_honour_are_refused_clearly() {
     fs::write(&s3, "[storage]\nkind = \"s3\"\nbucket = \"images\"\n").unwrap();
     let err = serve(&s3);
     assert!(
-        err.contains("storage kind \"s3\" is not supported yet"),
+        err.contains("storage kind \"s3\" with metadata kind \"sqlite\" is refused"),
         "{err}"
     );
     let pg = env.path("pg.yaml");
@@ -349,7 +358,7 @@ fn configs_it_cannot_honour_are_refused_clearly() {
     .unwrap();
     let err = serve(&pg);
     assert!(
-        err.contains("metadata kind \"postgres\" is not supported yet"),
+        err.contains("storage kind \"filesystem\" with metadata kind \"postgres\" is refused"),
         "{err}"
     );
     let typo = env.path("typo.toml");
@@ -440,4 +449,73 @@ fn gc_on_a_directory_without_a_registry_is_refused() {
         fs::read_dir(dir.path()).unwrap().next().is_none(),
         "gc created files"
     );
+}
+
+#[test]
+fn two_serve_processes_on_s3_and_postgres_are_one_registry() {
+    let test = "two_serve_processes_on_s3_and_postgres_are_one_registry";
+    let Some(postgres) = TestPostgres::start_or_skip(test) else {
+        return;
+    };
+    let Some(garage) = TestGarage::start_or_skip(test) else {
+        return;
+    };
+    let env = Env::with_base();
+    // YAML, credentials from the environment (as the docs say).
+    let config = env.path("replica.yaml");
+    fs::write(
+        &config,
+        format!(
+            "storage:\n  kind: s3\n  bucket: {BUCKET}\n  endpoint: {}\n  region: {REGION}\n  \
+             allow_http: true\nmetadata:\n  kind: postgres\n  url: {}\n",
+            garage.endpoint(),
+            postgres.url()
+        ),
+    )
+    .unwrap();
+    let credentials = [
+        ("AWS_ACCESS_KEY_ID", garage.key_id()),
+        ("AWS_SECRET_ACCESS_KEY", garage.secret()),
+    ];
+    let mut a = Served::start_shared(&config, &credentials);
+    let mut b = Served::start_shared(&config, &credentials);
+    assert!(
+        a.log()
+            .contains("data in S3 bucket strata-test and PostgreSQL"),
+        "{}",
+        a.log()
+    );
+    // strata pushes to A, strata pulls from B; skopeo copies from B into A.
+    let pushed = format!("{}/team/bb:1", a.host());
+    let (digest, _) = env.ok(&["push", "busybox:test", &pushed]);
+    let digest = digest.trim().to_owned();
+    let fresh = Env::new();
+    fresh.ok(&["pull", &format!("{}/team/bb:1", b.host())]);
+    assert!(fresh.images().contains(&digest), "{}", fresh.images());
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &format!("docker://{}/team/bb:1", b.host()),
+        &format!("docker://{}/copy/bb:2", a.host()),
+    ]);
+    let copied = format!("{}/copy/bb:2", b.host());
+    assert_eq!(Digest::of(&raw_manifest(&copied)).to_string(), digest);
+    // `strata registry gc` on the same config, beside both replicas.
+    let gc = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["registry", "gc", "--dry-run", "--config"])
+        .arg(&config)
+        .envs(credentials)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&gc.stdout);
+    assert!(
+        gc.status.success() && stdout.contains("would remove 0 untagged manifests, 0 blobs"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&gc.stderr)
+    );
+    for replica in [&mut a, &mut b] {
+        let status = replica.stop();
+        assert!(status.success(), "{status:?}\n{}", replica.log());
+    }
 }

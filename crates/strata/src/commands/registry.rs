@@ -42,11 +42,11 @@ fn load(config: Option<&Path>, data: Option<&PathBuf>) -> Result<(Config, PathBu
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    if let (false, Some(data)) = (config.metadata.is_embedded(), data) {
+    if let (true, Some(data)) = (config.is_shared(), data) {
         anyhow::bail!(
-            "--data {} is not used with {} metadata (nothing is stored locally)",
-            data.display(),
-            config.metadata.kind()
+            "--data {} is not used with s3 storage and postgres metadata (nothing is stored \
+             locally)",
+            data.display()
         );
     }
     let data = data
@@ -58,7 +58,7 @@ fn load(config: Option<&Path>, data: Option<&PathBuf>) -> Result<(Config, PathBu
 
 fn gc(args: GcArgs) -> Result<()> {
     let (config, data) = load(args.config.as_deref(), args.data.as_ref())?;
-    if config.metadata.is_embedded() && !data.join("registry.db").is_file() {
+    if !config.is_shared() && !data.join("registry.db").is_file() {
         anyhow::bail!("{} holds no registry (no registry.db)", data.display());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -82,9 +82,7 @@ fn gc(args: GcArgs) -> Result<()> {
 /// Where the registry's content lives, for messages: the data directory, or the bucket.
 fn describe(config: &Config, data: &Path) -> String {
     match config.storage.s3_settings() {
-        Some(s3) if !config.metadata.is_embedded() => {
-            format!("S3 bucket {} and PostgreSQL", s3.bucket)
-        }
+        Some(s3) if config.is_shared() => format!("S3 bucket {} and PostgreSQL", s3.bucket),
         _ => data.display().to_string(),
     }
 }
