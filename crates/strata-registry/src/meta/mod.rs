@@ -225,3 +225,6 @@ pub trait Meta: Send + Sync + 'static {
         remove: SweepBlob,
     ) -> BoxFuture<'a, Result<Option<u64>, MetaError>>;
 }
+
+#[cfg(test)]
+mod tests;
