@@ -190,6 +190,37 @@ fn two_replicas_serve_one_registry() {
         .keys("registry/blobs")
         .iter()
         .any(|k| k.ends_with(claimed.hex())));
+    // Chunks racing for the same offset through both replicas: one wins, the others are
+    // told where the upload stands (the upload is held across replicas, not only per process).
+    let r = a.send("POST", "/v2/app/blobs/uploads/").body(b"");
+    let at = location(&r);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..6)
+            .map(|i| {
+                let (server, at) = (if i % 2 == 0 { &a } else { &b }, &at);
+                scope.spawn(move || {
+                    server
+                        .send("PATCH", at)
+                        .header("Content-Range", "0-9")
+                        .body(format!("racer-{i:04}").as_bytes())
+                        .status
+                })
+            })
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 202).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [202, 416].contains(s)),
+        "{statuses:?}"
+    );
+    let r = b.send("GET", &at).call();
+    assert_eq!((r.status, r.header("range")), (204, Some("0-9")));
+    b.send("DELETE", &at).call().expect_status(204);
     // A cancelled upload leaves nothing behind.
     let r = a.send("POST", "/v2/app/blobs/uploads/").body(b"");
     let at = location(&r);

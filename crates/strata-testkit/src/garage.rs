@@ -154,20 +154,20 @@ impl TestGarage {
         self.wait_for_s3();
     }
 
-    /// The node's id, once `garage status` answers (the server is up).
+    /// The node's id, once `garage status` answers (the server is up and its RPC port
+    /// listens; `node id` alone only reads the key file).
     fn node_id(&mut self) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().expect("polling garage") {
                 panic!("garage exited ({status}) at start:\n{}", self.log());
             }
-            let out = self.cli().args(["node", "id", "-q"]).output();
-            if let Some(out) = out.ok().filter(|o| o.status.success()) {
-                let id = String::from_utf8_lossy(&out.stdout);
+            let up = self.cli().arg("status").output();
+            if up.is_ok_and(|o| o.status.success()) {
+                let id = self.run(&["node", "id", "-q"]);
                 let id = id.trim().split('@').next().unwrap_or_default().to_owned();
-                if !id.is_empty() {
-                    return id;
-                }
+                assert!(!id.is_empty(), "garage node id printed nothing");
+                return id;
             }
             assert!(
                 Instant::now() < deadline,

@@ -121,6 +121,9 @@ pub struct Listing {
 /// the grace period).
 pub type SweepBlob = BoxFuture<'static, std::io::Result<Option<u64>>>;
 
+/// Keeps an upload held against other processes until dropped ([`Meta::hold_upload`]).
+pub type UploadHold = Box<dyn Send + Sync>;
+
 /// The registry's metadata. Every call is one transaction.
 pub trait Meta: Send + Sync + 'static {
     /// Whether repository `name` exists (holds a blob, manifest or upload).
@@ -189,6 +192,13 @@ pub trait Meta: Send + Sync + 'static {
     fn upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<UploadRecord>, MetaError>>;
     /// Marks an upload as used at `now` (unix seconds).
     fn touch_upload<'a>(&'a self, id: &'a str, now: i64) -> BoxFuture<'a, Result<(), MetaError>>;
+    /// Holds upload `id` against the other processes sharing this store until the returned
+    /// value is dropped (a request appending to, finishing or removing it). The default, for
+    /// a store only one server uses (SQLite), holds nothing: that server's own lock suffices.
+    fn hold_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<UploadHold, MetaError>> {
+        let _ = id;
+        Box::pin(async { Ok(Box::new(()) as UploadHold) })
+    }
     /// Forgets an upload session.
     fn remove_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), MetaError>>;
     /// The ids of the uploads last used before `before` (unix seconds).

@@ -25,7 +25,7 @@ use strata_oci::{Descriptor, Digest};
 use tokio_postgres::{NoTls, Transaction};
 
 use super::{
-    digest, Listing, ManifestRecord, Meta, MetaError, NewManifest, SweepBlob, TagGuard,
+    digest, Listing, ManifestRecord, Meta, MetaError, NewManifest, SweepBlob, TagGuard, UploadHold,
     UploadRecord,
 };
 
@@ -78,10 +78,17 @@ WHERE m.created <= $1
   AND (m.subject IS NULL
        OR NOT EXISTS(SELECT 1 FROM manifests s WHERE s.repo = m.repo AND s.digest = m.subject))";
 
+/// Connections for transactions, per replica.
+const POOL_SIZE: usize = 16;
+/// Connections for upload holds (each held for one upload request, then closed), per
+/// replica: a pool of their own, so requests waiting on holds never starve transactions.
+const HOLD_POOL_SIZE: usize = 16;
+
 /// The metadata in a PostgreSQL database.
 #[derive(Clone)]
 pub struct PostgresMeta {
     pool: Pool,
+    holds: Pool,
 }
 
 /// Waits for the transaction-scoped advisory lock named `key`.
@@ -204,7 +211,7 @@ async fn insert_manifest(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), Me
     tx.execute(
         "INSERT INTO manifests
          (repo, digest, media_type, size, subject, artifact_type, annotations, created)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, extract(epoch FROM now())::bigint)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (repo, digest) DO UPDATE SET media_type = EXCLUDED.media_type,
            size = EXCLUDED.size, subject = EXCLUDED.subject,
            artifact_type = EXCLUDED.artifact_type, annotations = EXCLUDED.annotations,
@@ -217,6 +224,9 @@ async fn insert_manifest(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), Me
             &subject,
             &m.artifact_type,
             &annotations,
+            // The server's clock, as garbage collection's cut-off is (never the database's,
+            // which `::bigint` would also round up).
+            &crate::services::now(),
         ],
     )
     .await?;
@@ -396,6 +406,20 @@ async fn delete_untagged(
     remove_manifest(tx, repo, digest).await
 }
 
+/// A session-level advisory lock, held by a connection taken out of the pool: dropping it
+/// closes the connection, which releases the lock (never back in the pool still locked).
+struct SessionHold {
+    client: Option<deadpool_postgres::Object>,
+}
+
+impl Drop for SessionHold {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
+}
+
 /// Runs `$body` (an expression using `$tx`) in one transaction on a pooled connection.
 macro_rules! in_tx {
     ($self:ident, |$tx:ident| $body:expr) => {{
@@ -415,15 +439,20 @@ impl PostgresMeta {
     /// TLS) and creates or migrates the schema.
     pub async fn connect(url: &str) -> Result<PostgresMeta, MetaError> {
         let config: tokio_postgres::Config = url.parse().map_err(MetaError::PostgresConfig)?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager).max_size(16).build()?;
-        let meta = PostgresMeta { pool };
+        let pool = |size| {
+            let manager = Manager::from_config(
+                config.clone(),
+                NoTls,
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            );
+            Pool::builder(manager).max_size(size).build()
+        };
+        let meta = PostgresMeta {
+            pool: pool(POOL_SIZE)?,
+            holds: pool(HOLD_POOL_SIZE)?,
+        };
         meta.migrate().await?;
         Ok(meta)
     }
@@ -637,6 +666,25 @@ impl Meta for PostgresMeta {
                 &[&id, &now],
             )
             .await?;
+        })
+    }
+
+    fn hold_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<UploadHold, MetaError>> {
+        Box::pin(async move {
+            // The connection is owned by the hold before the lock is asked for: however this
+            // ends (dropped, cancelled while waiting), the connection closes and PostgreSQL
+            // releases the lock with the session.
+            let hold = SessionHold {
+                client: Some(self.holds.get().await?),
+            };
+            let client = hold.client.as_ref().expect("just set");
+            client
+                .execute(
+                    "SELECT pg_advisory_lock(hashtextextended($1, 0))",
+                    &[&format!("strata-registry upload {id}")],
+                )
+                .await?;
+            Ok(Box::new(hold) as UploadHold)
         })
     }
 

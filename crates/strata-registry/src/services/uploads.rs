@@ -8,7 +8,7 @@ use strata_distribution::{ByteRange, RepositoryName};
 use strata_oci::Digest;
 
 use super::{now, Registry, ServiceError};
-use crate::meta::UploadRecord;
+use crate::meta::{UploadHold, UploadRecord};
 use crate::storage::{random_name, ByteStream};
 
 /// Where an upload stands: the bytes it holds.
@@ -22,6 +22,12 @@ impl UploadState {
     pub fn range(&self) -> ByteRange {
         ByteRange::uploaded(self.size)
     }
+}
+
+/// An upload held by one request (released on drop).
+struct UploadHeld {
+    _local: tokio::sync::OwnedMutexGuard<()>,
+    _shared: UploadHold,
 }
 
 /// A chunk's declared place: its `Content-Range` and `Content-Length`, when sent.
@@ -54,6 +60,18 @@ impl Registry {
         locks.entry(id.to_owned()).or_default().clone()
     }
 
+    /// Holds upload `id` against other requests: this process's lock first, then the
+    /// metadata store's (other replicas sharing it), so two requests on one upload never
+    /// interleave wherever they arrive.
+    async fn hold_upload(&self, id: &str) -> Result<UploadHeld, ServiceError> {
+        let local = self.upload_lock(id).lock_owned().await;
+        let shared = self.meta.hold_upload(id).await?;
+        Ok(UploadHeld {
+            _local: local,
+            _shared: shared,
+        })
+    }
+
     async fn check_upload(&self, name: &RepositoryName, id: &str) -> Result<(), ServiceError> {
         match self.meta.upload(id).await? {
             Some(u) if &u.name == name => Ok(()),
@@ -84,8 +102,7 @@ impl Registry {
         chunk: ChunkRange,
         body: ByteStream,
     ) -> Result<UploadState, ServiceError> {
-        let lock = self.upload_lock(id);
-        let _held = lock.lock().await;
+        let _held = self.hold_upload(id).await?;
         let state = self.upload_state(name, id).await?;
         if let Some(range) = chunk.range {
             if range.start != state.size {
@@ -128,8 +145,7 @@ impl Registry {
         length: Option<u64>,
         body: ByteStream,
     ) -> Result<u64, ServiceError> {
-        let lock = self.upload_lock(id);
-        let _held = lock.lock().await;
+        let _held = self.hold_upload(id).await?;
         let state = self.upload_state(name, id).await?;
         // Pinned before its bytes go into place, so garbage collection never removes them
         // between the rename and the link (see `services::gc`).
@@ -201,8 +217,7 @@ impl Registry {
 
     /// Cancels upload `id` of `name`.
     pub async fn cancel_upload(&self, name: &RepositoryName, id: &str) -> Result<(), ServiceError> {
-        let lock = self.upload_lock(id);
-        let _held = lock.lock().await;
+        let _held = self.hold_upload(id).await?;
         self.check_upload(name, id).await?;
         self.meta.remove_upload(id).await?;
         self.blobs.abort_upload(id).await?;
@@ -213,13 +228,19 @@ impl Registry {
     pub async fn expire_uploads(&self) -> Result<usize, ServiceError> {
         let before = now() - self.limits.upload_expiry.as_secs() as i64;
         let stale = self.meta.stale_uploads(before).await?;
+        let mut removed = 0;
         for id in &stale {
-            let lock = self.upload_lock(id);
-            let _held = lock.lock().await;
+            let _held = self.hold_upload(id).await?;
+            // Another replica may have used or removed it meanwhile.
+            match self.meta.upload(id).await? {
+                Some(u) if u.updated < before => {}
+                _ => continue,
+            }
+            removed += 1;
             self.meta.remove_upload(id).await?;
             self.blobs.abort_upload(id).await?;
             tracing::info!(id, "abandoned upload removed");
         }
-        Ok(stale.len())
+        Ok(removed)
     }
 }
