@@ -39,13 +39,18 @@ impl Shared {
     /// The replicas' config (TOML, as a user writes it): no periodic GC, `team/*:v*` tags
     /// immutable.
     fn config(&self) -> Config {
+        self.config_with("")
+    }
+
+    /// [`Shared::config`] with `extra` TOML appended.
+    fn config_with(&self, extra: &str) -> Config {
         let text = format!(
             "[storage]\nkind = \"s3\"\nbucket = \"{BUCKET}\"\nendpoint = \"{}\"\n\
              region = \"{REGION}\"\nprefix = \"registry\"\naccess_key_id = \"{}\"\n\
              secret_access_key = \"{}\"\nallow_http = true\n\n\
              [metadata]\nkind = \"postgres\"\nurl = \"{}\"\n\n\
              [gc]\ninterval_secs = 0\n\n\
-             [[immutable_tags]]\nrepository = \"team/*\"\ntag = \"v*\"\n",
+             [[immutable_tags]]\nrepository = \"team/*\"\ntag = \"v*\"\n{extra}",
             self.garage.endpoint(),
             self.garage.key_id(),
             self.garage.secret(),
@@ -599,5 +604,35 @@ fn gc_frees_deleted_and_untagged_content_from_the_bucket_and_keeps_the_rest() {
         s.send("GET", &format!("/v2/idx/manifests/{}", Digest::of(&loose)))
             .call()
             .expect_error(404, "MANIFEST_UNKNOWN");
+    }
+}
+
+#[test]
+fn an_abandoned_upload_expires_from_the_bucket_and_the_database() {
+    let Some(shared) = Shared::start_or_skip("an_abandoned_upload_expires") else {
+        return;
+    };
+    let config = shared.config_with("[limits]\nupload_expiry_secs = 2\n");
+    let (a, b) = (
+        TestServer::start_with(config.clone()),
+        TestServer::start_with(config),
+    );
+    let r = a.send("POST", "/v2/app/blobs/uploads/").body(b"");
+    let at = location(&r);
+    let r = b.send("PATCH", &at).body(b"left behind");
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert_eq!(shared.keys("registry/uploads").len(), 2);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !shared.keys("registry/uploads").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the abandoned upload was never removed"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for s in [&a, &b] {
+        s.send("GET", &at)
+            .call()
+            .expect_error(404, "BLOB_UPLOAD_UNKNOWN");
     }
 }
