@@ -124,3 +124,6 @@ pub trait Blobs: Send + Sync + 'static {
         keep_since: SystemTime,
     ) -> BoxFuture<'static, io::Result<Option<u64>>>;
 }
+
+#[cfg(test)]
+mod tests;

@@ -264,6 +264,7 @@ impl S3Blobs {
                 }
             };
             if let Err(e) = writer.wait_for_capacity(4).await {
+                let _ = writer.abort().await;
                 return Err(object_err("write", &key)(e));
             }
             writer.write(&chunk);
