@@ -329,6 +329,30 @@ mod tests {
     }
 
     #[test]
+    fn s3_settings_read_alike_from_toml_and_yaml() {
+        let toml = "[storage]\nkind = \"s3\"\nbucket = \"b\"\nendpoint = \"http://h:3900\"\nregion = \"garage\"\nprefix = \"p\"\naccess_key_id = \"k\"\nsecret_access_key = \"s\"\nallow_http = true\n[metadata]\nkind = \"postgres\"\nurl = \"postgres://x\"\n";
+        let yaml = "storage:\n  kind: s3\n  bucket: b\n  endpoint: http://h:3900\n  region: garage\n  prefix: p\n  access_key_id: k\n  secret_access_key: s\n  allow_http: true\nmetadata:\n  kind: postgres\n  url: postgres://x\n";
+        let a = Config::parse(Path::new("r.toml"), toml).unwrap();
+        assert_eq!(a, Config::parse(Path::new("r.yaml"), yaml).unwrap());
+        assert!(a.is_shared());
+        let s3 = a.storage.s3_settings().unwrap();
+        assert_eq!(s3.endpoint.as_deref(), Some("http://h:3900"));
+        assert!(s3.allow_http);
+        let plain = Config::parse(
+            Path::new("r.toml"),
+            "[storage]\nkind = \"s3\"\nbucket = \"b\"\n",
+        )
+        .unwrap();
+        assert!(
+            !plain.storage.s3_settings().unwrap().allow_http,
+            "https by default"
+        );
+        assert!(!plain.is_shared(), "s3 alone is not the shared pair");
+        let typo = "[storage]\nkind = \"s3\"\nbucket = \"b\"\nallow_https = true\n";
+        assert!(Config::parse(Path::new("r.toml"), typo).is_err());
+    }
+
+    #[test]
     fn unknown_fields_and_extensions_are_refused() {
         let err = Config::parse(Path::new("r.toml"), "adress = \"x\"\n").unwrap_err();
         assert!(matches!(err, ConfigError::Toml { .. }), "{err:?}");
