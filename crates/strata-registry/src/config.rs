@@ -97,6 +97,20 @@ pub struct GcConfig {
     pub interval_secs: Option<u64>,
 }
 
+/// HTTPS, as written in the file: PEM files read at start.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The server's certificate chain (leaf first).
+    pub certificate: PathBuf,
+    /// Its private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// CA certificates a client certificate must chain to; when set, every client must
+    /// present one (mutual TLS).
+    #[serde(default)]
+    pub client_cas: Vec<PathBuf>,
+}
+
 /// The default seconds between garbage collection runs in `serve`.
 pub const DEFAULT_GC_INTERVAL_SECS: u64 = 3600;
 
@@ -121,6 +135,9 @@ pub struct Config {
     pub immutable_tags: Vec<ImmutableRuleConfig>,
     #[serde(default)]
     pub gc: GcConfig,
+    /// Serve HTTPS (`[tls]`); plain HTTP without it.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
 }
 
 impl Config {
@@ -248,6 +265,20 @@ mod tests {
             Config::parse(Path::new("r.toml"), bad).is_err(),
             "unknown field"
         );
+    }
+
+    #[test]
+    fn tls_reads_from_toml_and_yaml() {
+        let toml =
+            "[tls]\ncertificate = \"/c.pem\"\nkey = \"/k.pem\"\nclient_cas = [\"/ca.pem\"]\n";
+        let yaml = "tls:\n  certificate: /c.pem\n  key: /k.pem\n  client_cas: [/ca.pem]\n";
+        let a = Config::parse(Path::new("r.toml"), toml).unwrap();
+        assert_eq!(a, Config::parse(Path::new("r.yaml"), yaml).unwrap());
+        let tls = a.tls.unwrap();
+        assert_eq!(tls.key, Path::new("/k.pem"));
+        assert_eq!(tls.client_cas, vec![PathBuf::from("/ca.pem")]);
+        let no_key = "[tls]\ncertificate = \"/c.pem\"\n";
+        assert!(Config::parse(Path::new("r.toml"), no_key).is_err());
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //!   repository→blob links, manifests with media type/size/subject/artifactType, references,
 //!   tags, uploads, pins; a manifest recorded in one transaction after its references are
 //!   checked).
-//! - [`config`] and [`server`]: the TOML/YAML configuration and starting/stopping.
+//! - [`config`] and [`server`]: the TOML/YAML configuration and starting/stopping;
+//!   [`tls`]: HTTPS (rustls, optional client certificates), each handshake on its own task.
 //!
 //! Must not: build a path from a repository name, make a blob visible before its digest is
 //! verified, or accept a configuration it does not implement (S3 and PostgreSQL parse and
@@ -36,6 +37,7 @@ mod routes;
 pub mod server;
 pub mod services;
 pub mod storage;
+pub mod tls;
 
 pub use config::{Config, ConfigError};
 pub use server::{shutdown_signal, ServeError, Server};

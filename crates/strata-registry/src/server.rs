@@ -16,6 +16,7 @@ use crate::meta::{MetaError, SqliteMeta};
 use crate::routes::router;
 use crate::services::{GcPolicy, ImmutableTags, Registry, RuleError};
 use crate::storage::{FsBlobs, StorageError};
+use crate::tls::{server_config, TlsError, TlsListener};
 
 /// Why the server cannot start or stopped.
 #[derive(Debug, Error)]
@@ -42,6 +43,8 @@ pub enum ServeError {
     Serve(#[source] std::io::Error),
     #[error(transparent)]
     Rules(#[from] RuleError),
+    #[error("cannot serve HTTPS")]
+    Tls(#[from] TlsError),
 }
 
 /// A bound server, not yet serving.
@@ -49,6 +52,7 @@ pub struct Server {
     listener: TcpListener,
     registry: Arc<Registry>,
     gc: Option<(GcPolicy, Duration)>,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Opens the embedded default in `data`.
@@ -79,6 +83,7 @@ pub fn open_embedded(data: &Path, config: &Config) -> Result<Registry, ServeErro
 impl Server {
     /// Opens the stores under `data` and binds `config`'s address.
     pub async fn bind(config: &Config, data: &Path) -> Result<Server, ServeError> {
+        let tls = config.tls.as_ref().map(server_config).transpose()?;
         let registry = open_embedded(data, config)?;
         let addr = config.addr();
         let listener = TcpListener::bind(addr)
@@ -90,7 +95,13 @@ impl Server {
             gc: config
                 .gc_interval()
                 .map(|every| (config.gc_policy(), every)),
+            tls,
         })
+    }
+
+    /// Whether it serves HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The address it listens on (the real port when bound to port 0).
@@ -112,10 +123,20 @@ impl Server {
             .gc
             .map(|(policy, every)| tokio::spawn(collect_garbage(registry, policy, every)));
         let app = router(self.registry);
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServeError::Serve);
+        let served = match self.tls {
+            Some(tls) => {
+                let listener = TlsListener::new(self.listener, tls).map_err(ServeError::Serve)?;
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            None => {
+                axum::serve(self.listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        }
+        .map_err(ServeError::Serve);
         expiry.abort();
         if let Some(gc) = gc {
             gc.abort();

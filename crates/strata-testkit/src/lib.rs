@@ -13,6 +13,7 @@
 //!   port (anonymous, htpasswd, TLS, or token auth), stopped on drop, and
 //!   [`token::TokenIssuer`], the docker token issuer (ES256 JWTs distribution 2.8 accepts,
 //!   basic and OAuth2 refresh-token grants) such a registry sends its clients to;
+//! - **certificates**: [`pki::Pki`], CAs and leaves made with `openssl` for TLS tests;
 //! - **a misbehaving registry**: [`faulty::FaultyRegistry`], serving one repository from
 //!   memory over a tiny std-TCP HTTP server ([`http`]) with faults queued per request
 //!   (truncated or corrupted blobs, wrong digests, HTML pages, cut connections, 429, 5xx);
@@ -25,6 +26,7 @@
 
 pub mod faulty;
 pub mod http;
+pub mod pki;
 pub mod registry;
 pub mod skopeo;
 pub mod tmpfs;

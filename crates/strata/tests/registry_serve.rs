@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use common::registry_env::Env;
 use serde_json::json;
 use strata_oci::Digest;
+use strata_testkit::pki::Pki;
 use strata_testkit::registry::free_port;
 use strata_testkit::skopeo::{raw_manifest, skopeo};
 
@@ -25,6 +26,11 @@ struct Served {
 
 impl Served {
     fn start() -> Served {
+        Served::start_with(&[])
+    }
+
+    /// With `extra` arguments (`--config FILE`).
+    fn start_with(extra: &[&str]) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let log = fs::File::create(dir.path().join("serve.log")).unwrap();
@@ -37,6 +43,7 @@ impl Served {
                 "--data",
             ])
             .arg(dir.path().join("data"))
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -51,10 +58,10 @@ impl Served {
         served
     }
 
+    /// Until it says it serves (plain HTTP or HTTPS).
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        let url = format!("http://{}/v2/", self.host());
-        while ureq::get(&url).call().is_err() {
+        while !self.log().contains("strata registry serving") {
             assert!(
                 Instant::now() < deadline,
                 "the registry never answered: {}",
@@ -362,6 +369,102 @@ fn configs_it_cannot_honour_are_refused_clearly() {
     );
     let err = env.fails(&["registry", "serve", "--addr", "not-an-address"], 2);
     assert!(err.contains("not-an-address"), "{err}");
+}
+
+/// skopeo `inspect --raw` of `image` trusting `cert_dir`, TLS verified.
+fn skopeo_tls_inspect(cert_dir: &Path, image: &str) -> std::process::Output {
+    strata_testkit::require_tool("skopeo");
+    Command::new("skopeo")
+        .args(["inspect", "--raw", "--cert-dir"])
+        .arg(cert_dir)
+        .arg(format!("docker://{image}"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn serves_https_and_asks_for_client_certificates_when_configured() {
+    let pki = Pki::new();
+    let env = Env::with_base();
+    let config = env.path("tls.toml");
+    let (crt, key, client_ca) = (
+        pki.path("server.crt"),
+        pki.path("server.key"),
+        pki.path("client-ca.crt"),
+    );
+    fs::write(
+        &config,
+        format!("[tls]\ncertificate = {crt:?}\nkey = {key:?}\nclient_cas = [{client_ca:?}]\n"),
+    )
+    .unwrap();
+    let s = Served::start_with(&["--config", config.to_str().unwrap()]);
+    assert!(s.log().contains("serving https://"), "{}", s.log());
+
+    // strata trusts the CA and presents the client pair from certs.d.
+    let certs = env.path(&format!("home/.config/containers/certs.d/{}", s.host()));
+    fs::create_dir_all(&certs).unwrap();
+    fs::copy(pki.path("server-ca.crt"), certs.join("ca.crt")).unwrap();
+    fs::copy(pki.path("client.crt"), certs.join("client.cert")).unwrap();
+    fs::copy(pki.path("client.key"), certs.join("client.key")).unwrap();
+    let name = format!("{}/tls/bb:1", s.host());
+    let (digest, _) = env.ok(&["push", "busybox:test", &name]);
+
+    // skopeo, verifying TLS, with the same directory: the same manifest.
+    let out = skopeo_tls_inspect(&certs, &name);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(Digest::of(&out.stdout).to_string(), digest.trim());
+
+    // Without a client certificate the handshake is refused.
+    let only_ca = env.path("only-ca");
+    fs::create_dir_all(&only_ca).unwrap();
+    fs::copy(pki.path("server-ca.crt"), only_ca.join("ca.crt")).unwrap();
+    let out = skopeo_tls_inspect(&only_ca, &name);
+    assert!(!out.status.success(), "no client certificate, no answer");
+    // Plain HTTP to the HTTPS port gets no registry answer.
+    let plain = ureq::get(&format!("http://{}/v2/", s.host())).call();
+    assert!(plain.is_err(), "plain HTTP is not served: {plain:?}");
+}
+
+#[test]
+fn a_tls_key_that_is_not_a_key_is_refused_naming_the_file() {
+    let pki = Pki::new();
+    let env = Env::new();
+    let config = env.path("tls.yaml");
+    let crt = pki.path("server.crt");
+    fs::write(
+        &config,
+        format!(
+            "tls:\n  certificate: {}\n  key: {}\n",
+            crt.display(),
+            crt.display()
+        ),
+    )
+    .unwrap();
+    let err = env.fails(
+        &[
+            "registry",
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{}", free_port()),
+            "--data",
+            env.path("data").to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(
+        err.contains("holds no private key") && err.contains("server.crt"),
+        "{err}"
+    );
+    assert!(
+        !env.path("data").exists(),
+        "nothing opened for a refused config"
+    );
 }
 
 /// Pushes `bytes` into `repo` of the served registry; returns its digest.

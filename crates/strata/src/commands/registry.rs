@@ -100,8 +100,9 @@ fn serve(args: ServeArgs) -> Result<()> {
         let server = Server::bind(&config, &data)
             .await
             .with_context(|| format!("starting the registry in {}", data.display()))?;
+        let scheme = if server.is_tls() { "https" } else { "http" };
         eprintln!(
-            "strata registry serving http://{} (data in {})",
+            "strata registry serving {scheme}://{} (data in {})",
             server.local_addr(),
             data.display()
         );
