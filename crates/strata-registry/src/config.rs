@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::auth::AuthConfig;
 use crate::services::{GcPolicy, ImmutableRuleConfig, Limits};
 
 /// The address `strata registry serve` listens on by default.
@@ -121,6 +122,9 @@ pub struct Config {
     pub immutable_tags: Vec<ImmutableRuleConfig>,
     #[serde(default)]
     pub gc: GcConfig,
+    /// Authentication and authorization; none: an open registry.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
 }
 
 impl Config {

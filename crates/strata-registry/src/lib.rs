@@ -30,6 +30,8 @@
 //! labels (through [`GcPolicy::protected`]); events. Tag immutability rules are there
 //! (`services::immutable`).
 
+pub mod actor;
+pub mod auth;
 pub mod config;
 pub mod meta;
 mod routes;
