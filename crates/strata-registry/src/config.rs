@@ -255,6 +255,61 @@ mod tests {
     }
 
     #[test]
+    fn auth_reads_from_toml_and_yaml_and_refuses_unknown_fields() {
+        let toml = r#"
+[auth]
+htpasswd = "/etc/strata/htpasswd"
+service = "registry.example"
+realm = "https://registry.example/token"
+token_key_file = "/etc/strata/token.key"
+token_expiry_secs = 600
+basic = false
+
+[[auth.access]]
+account = "alice"
+repository = "team/**"
+actions = ["pull", "push"]
+
+[[auth.access]]
+account = "admin"
+catalog = true
+"#;
+        let yaml = r#"
+auth:
+  htpasswd: /etc/strata/htpasswd
+  service: registry.example
+  realm: https://registry.example/token
+  token_key_file: /etc/strata/token.key
+  token_expiry_secs: 600
+  basic: false
+  access:
+    - account: alice
+      repository: team/**
+      actions: [pull, push]
+    - account: admin
+      catalog: true
+"#;
+        let a = Config::parse(Path::new("r.toml"), toml).unwrap();
+        assert_eq!(a, Config::parse(Path::new("r.yaml"), yaml).unwrap());
+        let auth = a.auth.unwrap();
+        assert_eq!(auth.access.len(), 2);
+        assert_eq!(auth.basic, Some(false));
+        assert!(auth.access[1].catalog);
+        assert!(Config::parse(Path::new("r.toml"), "")
+            .unwrap()
+            .auth
+            .is_none());
+        let bad = "[auth]
+htpasswd = \"h\"
+realms = \"x\"
+";
+        assert!(matches!(
+            Config::parse(Path::new("r.toml"), bad),
+            Err(ConfigError::Toml { .. })
+        ));
+    }
+
+    #[test]
     fn scale_out_kinds_parse() {
         let toml = "[storage]\nkind = \"s3\"\nbucket = \"b\"\n[metadata]\nkind = \"postgres\"\nurl = \"postgres://x\"\n";
         let c = Config::parse(Path::new("r.toml"), toml).unwrap();

@@ -423,6 +423,71 @@ mod tests {
         }
     }
 
+    /// A real server of the layer over a handler that answers the request's [`Actor`].
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_actor_of_an_authenticated_request_reaches_the_handler_and_the_response() {
+        use axum::extract::Extension;
+        let dir = tempfile::tempdir().unwrap();
+        let htpasswd = dir.path().join("htpasswd");
+        let hash = bcrypt::hash("pw", 4).unwrap();
+        std::fs::write(&htpasswd, format!("alice:{hash}\n")).unwrap();
+        let config = super::super::AuthConfig {
+            htpasswd: Some(htpasswd),
+            access: vec![super::super::AccessRuleConfig {
+                account: "anonymous".into(),
+                repository: Some("**".into()),
+                actions: vec!["pull".into()],
+                catalog: false,
+            }],
+            ..Default::default()
+        };
+        let meta = Arc::new(crate::meta::SqliteMeta::open(&dir.path().join("r.db")).unwrap());
+        let auth = Arc::new(Auth::open(&config, dir.path(), meta).unwrap());
+        let seen = |actor: Option<Extension<Actor>>| async move {
+            actor.map_or("anonymous".to_owned(), |a| a.0.name.clone())
+        };
+        let echo_response = |request: Request, next: Next| async move {
+            let response = next.run(request).await;
+            let actor = response.extensions().get::<Actor>().cloned();
+            let mut response = response;
+            if let Some(actor) = actor {
+                let value = HeaderValue::from_str(&actor.name).unwrap();
+                response.headers_mut().insert("x-actor", value);
+            }
+            response
+        };
+        let app = axum::Router::new()
+            .fallback(seen)
+            .layer(axum::middleware::from_fn_with_state(auth, layer))
+            .layer(axum::middleware::from_fn(echo_response));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let calls = tokio::task::spawn_blocking(move || {
+            let url = format!("http://{addr}/v2/a/tags/list");
+            let call = |auth: Option<String>| {
+                let mut r = ureq::get(&url);
+                if let Some(a) = auth {
+                    r = r.set("authorization", &a);
+                }
+                let r = r.call().unwrap();
+                (
+                    r.header("x-actor").map(str::to_owned),
+                    r.into_string().unwrap(),
+                )
+            };
+            (
+                call(Some(format!("Basic {}", STANDARD.encode("alice:pw")))),
+                call(None),
+            )
+        })
+        .await
+        .unwrap();
+        server.abort();
+        assert_eq!(calls.0, (Some("alice".into()), "alice".into()));
+        assert_eq!(calls.1, (None, "anonymous".into()));
+    }
+
     #[test]
     fn basic_credentials_decode() {
         let encoded = STANDARD.encode("robot$ci:pa:ss");
