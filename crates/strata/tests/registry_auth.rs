@@ -260,6 +260,14 @@ fn podman_logs_in_pushes_and_pulls() {
             .unwrap(),
         "podman pull",
     );
+    let out = ok(
+        podman(p)
+            .args(["image", "inspect", "--format", "{{.Digest}}", &name])
+            .output()
+            .unwrap(),
+        "podman image inspect",
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), digest.trim());
     let pushed = format!("{}/team/podman:1", s.host());
     ok(
         podman(p).args(["tag", &name, &pushed]).output().unwrap(),
@@ -279,7 +287,27 @@ fn podman_logs_in_pushes_and_pulls() {
         .call()
         .unwrap();
     assert!(r.into_string().unwrap().contains("\"1\""));
-    assert!(!digest.trim().is_empty());
+    // bob may pull but not push: podman says so.
+    ok(
+        podman(p)
+            .args([
+                "login",
+                "--tls-verify=false",
+                "-u",
+                "bob",
+                "-p",
+                "bob-pw",
+                &s.host(),
+            ])
+            .output()
+            .unwrap(),
+        "podman login as bob",
+    );
+    let out = podman(p)
+        .args(["push", "--tls-verify=false", &pushed])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "bob pushed");
 }
 
 fn base64_of(text: &str) -> String {
