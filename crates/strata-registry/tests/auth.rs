@@ -612,3 +612,44 @@ fn anyhow_chain(e: &dyn std::error::Error) -> String {
     }
     message
 }
+
+#[test]
+fn users_added_to_the_htpasswd_file_can_log_in_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = auth_config(dir.path());
+    let file = config.htpasswd.clone().unwrap();
+    let s = start(config);
+    let carol = basic("carol", "carol-pw");
+    get(&s, "/v2/", Some(&carol)).expect_error(401, "UNAUTHORIZED");
+    strata_testkit::run_ok(
+        Command::new("htpasswd")
+            .args(["-Bb"])
+            .arg(&file)
+            .args(["carol", "carol-pw"]),
+    );
+    get(&s, "/v2/", Some(&carol)).expect_status(200);
+    token_of(&token(&s, Some(&carol), &[]));
+    // A broken edit keeps the users read before.
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("dave:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n");
+    std::fs::write(&file, text).unwrap();
+    get(&s, "/v2/", Some(&carol)).expect_status(200);
+}
+
+#[test]
+fn basic_off_leaves_only_tokens_on_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = auth_config(dir.path());
+    config.basic = Some(false);
+    let s = start(config);
+    let alice = basic("alice", "alice-pw");
+    let r = get(&s, "/v2/team/app/tags/list", Some(&alice));
+    r.expect_error(401, "UNAUTHORIZED");
+    assert!(
+        r.text().contains("get a bearer token from the realm"),
+        "{}",
+        r.text()
+    );
+    let t = token_of(&token(&s, Some(&alice), &["repository:team/app:pull"]));
+    get(&s, "/v2/team/app/tags/list", Some(&bearer(&t))).expect_error(404, "NAME_UNKNOWN");
+}
