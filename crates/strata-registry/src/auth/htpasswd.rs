@@ -152,6 +152,9 @@ impl Htpasswd {
     }
 }
 
+/// A bcrypt hash (cost 5, `htpasswd -B`'s default) checked for unknown users.
+pub const DUMMY_HASH: &str = "$2y$05$kwLkst4beb.gEV5YScxA7uKoZ57xuPtFN5rpc1db0XH06lmJCzZai";
+
 /// Whether `password` matches bcrypt `hash` (slow by design: run it off the async threads).
 pub fn verify(password: &str, hash: &str) -> bool {
     bcrypt::verify(password, hash).unwrap_or(false)

@@ -196,16 +196,15 @@ impl Auth {
         if let Some(name) = account.strip_prefix(ROBOT_PREFIX) {
             return self.robot_login(account, name, password).await;
         }
-        let hash = self
-            .htpasswd
-            .as_ref()
-            .and_then(|h| h.hash_of(account))
-            .ok_or_else(refused)?;
+        let hash = self.htpasswd.as_ref().and_then(|h| h.hash_of(account));
+        let known = hash.is_some();
+        // An unknown user costs a bcrypt check too, so timing does not tell who exists.
+        let hash = hash.unwrap_or_else(|| htpasswd::DUMMY_HASH.to_owned());
         let password = password.to_owned();
         let ok = tokio::task::spawn_blocking(move || htpasswd::verify(&password, &hash))
             .await
             .unwrap_or(false);
-        match ok {
+        match ok && known {
             true => Ok(Identity::User(account.to_owned())),
             false => Err(refused()),
         }

@@ -17,6 +17,9 @@ use thiserror::Error;
 pub const ISSUER: &str = "strata-registry";
 /// The fewest bytes a key file may hold.
 pub const MIN_KEY_BYTES: usize = 32;
+/// How far a token's `nbf` may lie in the future (clock skew between replicas), as
+/// distribution's leeway.
+pub const NBF_LEEWAY_SECS: u64 = 60;
 /// The JOSE header of every token: `{"alg":"HS256","typ":"JWT"}`.
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
@@ -160,7 +163,8 @@ fn check_claims(claims: &TokenClaims, now: u64, service: &str) -> Result<(), Tok
     if now >= claims.exp {
         return Err(TokenInvalid::Expired { at: claims.exp });
     }
-    if now < claims.nbf {
+    // Replicas' clocks may differ a little: a token from one a few seconds ahead is good.
+    if now + NBF_LEEWAY_SECS < claims.nbf {
         return Err(TokenInvalid::NotYet { at: claims.nbf });
     }
     Ok(())
