@@ -21,12 +21,11 @@ pub fn run(command: RobotCommand) -> Result<()> {
     }
 }
 
-/// Runs `f` on the metadata store of the data directory `store` names.
-fn with_meta<T>(
+/// The metadata store of the data directory `store` names, and a runtime to drive it.
+fn open_meta(
     store: &StoreArgs,
     must_exist: bool,
-    f: impl AsyncFnOnce(Arc<dyn Meta>) -> Result<T>,
-) -> Result<T> {
+) -> Result<(tokio::runtime::Runtime, Arc<dyn Meta>)> {
     let (config, data) = super::registry::load(store.config.as_deref(), store.data.as_ref())?;
     if must_exist && !data.join("registry.db").is_file() {
         anyhow::bail!("{} holds no registry (no registry.db)", data.display());
@@ -35,11 +34,9 @@ fn with_meta<T>(
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async {
-        let (_, meta) = open_stores(&data, &config)
-            .with_context(|| format!("opening the registry in {}", data.display()))?;
-        f(meta).await
-    })
+    let (_, meta) = open_stores(&data, &config)
+        .with_context(|| format!("opening the registry in {}", data.display()))?;
+    Ok((runtime, meta))
 }
 
 fn now() -> i64 {
@@ -64,17 +61,15 @@ fn create(args: RobotCreateArgs) -> Result<()> {
         .to_owned();
     let expires_in = robots::parse_expiry(&args.expires)?;
     let now = now();
-    let CreatedRobot { record, secret } = with_meta(&args.store, false, async |meta| {
-        Ok(robots::create(
-            meta.as_ref(),
-            &name,
-            &args.repositories,
-            &args.actions,
-            expires_in,
-            now,
-        )
-        .await?)
-    })?;
+    let (runtime, meta) = open_meta(&args.store, false)?;
+    let CreatedRobot { record, secret } = runtime.block_on(robots::create(
+        meta.as_ref(),
+        &name,
+        &args.repositories,
+        &args.actions,
+        expires_in,
+        now,
+    ))?;
     eprintln!(
         "created {ROBOT_PREFIX}{} ({} on {}, expires {}); its secret follows, shown only now",
         record.name,
@@ -86,7 +81,8 @@ fn create(args: RobotCreateArgs) -> Result<()> {
 }
 
 fn list(store: &StoreArgs) -> Result<()> {
-    let robots = with_meta(store, true, async |meta| Ok(meta.robots().await?))?;
+    let (runtime, meta) = open_meta(store, true)?;
+    let robots = runtime.block_on(meta.robots())?;
     let now = now();
     super::out(format_args!(
         "{:<24} {:<16} {:<28} EXPIRES",
@@ -106,8 +102,7 @@ fn list(store: &StoreArgs) -> Result<()> {
 
 fn delete(name: &str, store: &StoreArgs) -> Result<()> {
     let name = name.strip_prefix(ROBOT_PREFIX).unwrap_or(name).to_owned();
-    with_meta(store, true, async |meta| {
-        Ok(robots::delete(meta.as_ref(), &name).await?)
-    })?;
+    let (runtime, meta) = open_meta(store, true)?;
+    runtime.block_on(robots::delete(meta.as_ref(), &name))?;
     super::out(format_args!("deleted {ROBOT_PREFIX}{name}"))
 }
