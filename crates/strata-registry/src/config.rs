@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::auth::AuthConfig;
 use crate::services::{GcPolicy, ImmutableRuleConfig, Limits};
 
 /// The address `strata registry serve` listens on by default.
@@ -138,6 +139,9 @@ pub struct Config {
     /// Serve HTTPS (`[tls]`); plain HTTP without it.
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// Authentication and authorization; none: an open registry.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
 }
 
 impl Config {
@@ -279,6 +283,61 @@ mod tests {
         assert_eq!(tls.client_cas, vec![PathBuf::from("/ca.pem")]);
         let no_key = "[tls]\ncertificate = \"/c.pem\"\n";
         assert!(Config::parse(Path::new("r.toml"), no_key).is_err());
+    }
+
+    #[test]
+    fn auth_reads_from_toml_and_yaml_and_refuses_unknown_fields() {
+        let toml = r#"
+[auth]
+htpasswd = "/etc/strata/htpasswd"
+service = "registry.example"
+realm = "https://registry.example/token"
+token_key_file = "/etc/strata/token.key"
+token_expiry_secs = 600
+basic = false
+
+[[auth.access]]
+account = "alice"
+repository = "team/**"
+actions = ["pull", "push"]
+
+[[auth.access]]
+account = "admin"
+catalog = true
+"#;
+        let yaml = r#"
+auth:
+  htpasswd: /etc/strata/htpasswd
+  service: registry.example
+  realm: https://registry.example/token
+  token_key_file: /etc/strata/token.key
+  token_expiry_secs: 600
+  basic: false
+  access:
+    - account: alice
+      repository: team/**
+      actions: [pull, push]
+    - account: admin
+      catalog: true
+"#;
+        let a = Config::parse(Path::new("r.toml"), toml).unwrap();
+        assert_eq!(a, Config::parse(Path::new("r.yaml"), yaml).unwrap());
+        let auth = a.auth.unwrap();
+        assert_eq!(auth.access.len(), 2);
+        assert_eq!(auth.basic, Some(false));
+        assert!(auth.access[1].catalog);
+        assert!(Config::parse(Path::new("r.toml"), "")
+            .unwrap()
+            .auth
+            .is_none());
+        let bad = "[auth]
+htpasswd = \"h\"
+realms = \"x\"
+";
+        assert!(matches!(
+            Config::parse(Path::new("r.toml"), bad),
+            Err(ConfigError::Toml { .. })
+        ));
     }
 
     #[test]

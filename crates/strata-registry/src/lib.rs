@@ -18,19 +18,26 @@
 //!   repository→blob links, manifests with media type/size/subject/artifactType, references,
 //!   tags, uploads, pins; a manifest recorded in one transaction after its references are
 //!   checked).
+//! - [`auth`] (with `[auth]` only): htpasswd users and robot accounts, the registry's own
+//!   bearer tokens (docker's token flow at `/token`), `[[auth.access]]` rules; a layer in
+//!   front of the routes answers 401 (with the challenge) or 403, and puts the caller's
+//!   [`actor::Actor`] into the request's extensions.
 //! - [`config`] and [`server`]: the TOML/YAML configuration and starting/stopping;
 //!   [`tls`]: HTTPS (rustls, optional client certificates), each handshake on its own task.
 //!
 //! Must not: build a path from a repository name, make a blob visible before its digest is
-//! verified, or accept a configuration it does not implement (S3 and PostgreSQL parse and
-//! are refused until they exist).
+//! verified, accept a configuration it does not implement (S3 and PostgreSQL parse and
+//! are refused until they exist), or, with `[auth]`, let through a request its caller may
+//! not make.
 //!
 //! Comes next (issue 10): blobs in S3-compatible storage (`object_store`) and metadata in
 //! PostgreSQL behind the same traits (GC's sweep then needs the blob delete fenced by the
-//! metadata transaction); auth (htpasswd, tokens, per-repository permissions); promotion
+//! metadata transaction); promotion
 //! labels (through [`GcPolicy::protected`]); events. Tag immutability rules are there
 //! (`services::immutable`).
 
+pub mod actor;
+pub mod auth;
 pub mod config;
 pub mod meta;
 mod routes;

@@ -11,8 +11,9 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::net::TcpListener;
 
+use crate::auth::{Auth, AuthError};
 use crate::config::{Config, MetadataConfig, StorageConfig};
-use crate::meta::{MetaError, SqliteMeta};
+use crate::meta::{Meta, MetaError, SqliteMeta};
 use crate::routes::router;
 use crate::services::{GcPolicy, ImmutableTags, Registry, RuleError};
 use crate::storage::{FsBlobs, StorageError};
@@ -45,6 +46,8 @@ pub enum ServeError {
     Rules(#[from] RuleError),
     #[error("cannot serve HTTPS")]
     Tls(#[from] TlsError),
+    #[error("configuring authentication")]
+    Auth(#[from] AuthError),
 }
 
 /// A bound server, not yet serving.
@@ -53,10 +56,17 @@ pub struct Server {
     registry: Arc<Registry>,
     gc: Option<(GcPolicy, Duration)>,
     tls: Option<Arc<rustls::ServerConfig>>,
+    auth: Option<Arc<Auth>>,
 }
 
 /// Opens the embedded default in `data`.
 pub fn open_embedded(data: &Path, config: &Config) -> Result<Registry, ServeError> {
+    open_stores(data, config).map(|(registry, _)| registry)
+}
+
+/// Opens the embedded default in `data`: the registry, and its metadata store (robot
+/// accounts live there).
+pub fn open_stores(data: &Path, config: &Config) -> Result<(Registry, Arc<dyn Meta>), ServeError> {
     if let StorageConfig::S3 { .. } = config.storage {
         return Err(ServeError::NotSupported {
             what: "storage kind \"s3\"",
@@ -73,18 +83,23 @@ pub fn open_embedded(data: &Path, config: &Config) -> Result<Registry, ServeErro
     })?;
     let immutable = ImmutableTags::new(&config.immutable_tags)?;
     let blobs = FsBlobs::open(data)?;
-    let meta = SqliteMeta::open(&data.join("registry.db"))?;
-    Ok(
-        Registry::new(Arc::new(blobs), Arc::new(meta), config.limits())
-            .with_immutable_tags(immutable),
-    )
+    let meta: Arc<dyn Meta> = Arc::new(SqliteMeta::open(&data.join("registry.db"))?);
+    let registry = Registry::new(Arc::new(blobs), meta.clone(), config.limits())
+        .with_immutable_tags(immutable);
+    Ok((registry, meta))
 }
 
 impl Server {
     /// Opens the stores under `data` and binds `config`'s address.
     pub async fn bind(config: &Config, data: &Path) -> Result<Server, ServeError> {
         let tls = config.tls.as_ref().map(server_config).transpose()?;
-        let registry = open_embedded(data, config)?;
+        let (registry, meta) = open_stores(data, config)?;
+        let auth = match &config.auth {
+            Some(auth) => Some(Arc::new(
+                Auth::open(auth, data, meta)?.over_https(tls.is_some()),
+            )),
+            None => None,
+        };
         let addr = config.addr();
         let listener = TcpListener::bind(addr)
             .await
@@ -96,6 +111,7 @@ impl Server {
                 .gc_interval()
                 .map(|every| (config.gc_policy(), every)),
             tls,
+            auth,
         })
     }
 
@@ -122,7 +138,7 @@ impl Server {
         let gc = self
             .gc
             .map(|(policy, every)| tokio::spawn(collect_garbage(registry, policy, every)));
-        let app = router(self.registry);
+        let app = router(self.registry, self.auth);
         let served = match self.tls {
             Some(tls) => {
                 let listener = TlsListener::new(self.listener, tls).map_err(ServeError::Serve)?;

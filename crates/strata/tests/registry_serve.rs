@@ -371,11 +371,16 @@ fn configs_it_cannot_honour_are_refused_clearly() {
     assert!(err.contains("not-an-address"), "{err}");
 }
 
-/// skopeo `inspect --raw` of `image` trusting `cert_dir`, TLS verified.
-fn skopeo_tls_inspect(cert_dir: &Path, image: &str) -> std::process::Output {
+/// skopeo `inspect --raw` of `image` as `creds`, trusting `cert_dir`, TLS verified.
+fn skopeo_tls_inspect(cert_dir: &Path, image: &str, creds: &str) -> std::process::Output {
     strata_testkit::require_tool("skopeo");
     Command::new("skopeo")
-        .args(["inspect", "--raw", "--cert-dir"])
+        .args([
+            "inspect",
+            "--raw",
+            &format!("--creds={creds}"),
+            "--cert-dir",
+        ])
         .arg(cert_dir)
         .arg(format!("docker://{image}"))
         .output()
@@ -392,9 +397,18 @@ fn serves_https_and_asks_for_client_certificates_when_configured() {
         pki.path("server.key"),
         pki.path("client-ca.crt"),
     );
+    // With auth too: the challenge's default realm must be https for the login to work.
+    strata_testkit::require_tool("htpasswd");
+    let user = strata_testkit::run_ok(Command::new("htpasswd").args(["-Bbn", "ci", "pw"]));
+    let htpasswd = env.path("htpasswd");
+    fs::write(&htpasswd, &user.stdout).unwrap();
     fs::write(
         &config,
-        format!("[tls]\ncertificate = {crt:?}\nkey = {key:?}\nclient_cas = [{client_ca:?}]\n"),
+        format!(
+            "[tls]\ncertificate = {crt:?}\nkey = {key:?}\nclient_cas = [{client_ca:?}]\n\
+             [auth]\nhtpasswd = {htpasswd:?}\n\
+             [[auth.access]]\naccount = \"ci\"\nrepository = \"**\"\nactions = [\"pull\", \"push\"]\n"
+        ),
     )
     .unwrap();
     let s = Served::start_with(&["--config", config.to_str().unwrap()]);
@@ -407,10 +421,13 @@ fn serves_https_and_asks_for_client_certificates_when_configured() {
     fs::copy(pki.path("client.crt"), certs.join("client.cert")).unwrap();
     fs::copy(pki.path("client.key"), certs.join("client.key")).unwrap();
     let name = format!("{}/tls/bb:1", s.host());
+    let err = env.fails(&["push", "busybox:test", &name], 1);
+    assert!(err.contains("401") || err.contains("nauthorized"), "{err}");
+    env.ok(&["login", "-u", "ci", "-p", "pw", &s.host()]);
     let (digest, _) = env.ok(&["push", "busybox:test", &name]);
 
     // skopeo, verifying TLS, with the same directory: the same manifest.
-    let out = skopeo_tls_inspect(&certs, &name);
+    let out = skopeo_tls_inspect(&certs, &name, "ci:pw");
     assert!(
         out.status.success(),
         "{}",
@@ -422,7 +439,7 @@ fn serves_https_and_asks_for_client_certificates_when_configured() {
     let only_ca = env.path("only-ca");
     fs::create_dir_all(&only_ca).unwrap();
     fs::copy(pki.path("server-ca.crt"), only_ca.join("ca.crt")).unwrap();
-    let out = skopeo_tls_inspect(&only_ca, &name);
+    let out = skopeo_tls_inspect(&only_ca, &name, "ci:pw");
     assert!(!out.status.success(), "no client certificate, no answer");
     // Plain HTTP to the HTTPS port gets no registry answer.
     let plain = ureq::get(&format!("http://{}/v2/", s.host())).call();

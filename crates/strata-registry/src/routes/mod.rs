@@ -24,16 +24,26 @@ use futures_util::TryStreamExt;
 use strata_distribution::headers::{API_VERSION, DOCKER_DISTRIBUTION_API_VERSION};
 use strata_distribution::Route;
 
+use crate::auth::Auth;
 use crate::services::Registry;
 use crate::storage::ByteStream;
 use response::{route_error, unsupported};
 
-/// The registry's HTTP API on `registry`.
-pub fn router(registry: Arc<Registry>) -> Router {
-    Router::new()
-        .fallback(dispatch)
-        .with_state(registry)
-        .layer(middleware::from_fn(access_log))
+/// The registry's HTTP API on `registry`; with `auth`, the token endpoint (`/token`) and
+/// the auth layer in front of every API route (inside the access log, so refusals are
+/// logged too).
+pub fn router(registry: Arc<Registry>, auth: Option<Arc<Auth>>) -> Router {
+    let api = Router::new().fallback(dispatch).with_state(registry);
+    let app = match auth {
+        Some(auth) => api
+            .layer(middleware::from_fn_with_state(
+                auth.clone(),
+                crate::auth::layer,
+            ))
+            .merge(crate::auth::token_routes(auth)),
+        None => api,
+    };
+    app.layer(middleware::from_fn(access_log))
 }
 
 async fn dispatch(State(registry): State<Arc<Registry>>, request: Request) -> Response {

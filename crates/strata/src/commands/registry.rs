@@ -2,6 +2,7 @@
 //! blobs on the filesystem, metadata in SQLite), configured by flags over an optional
 //! config file, stopped by SIGINT/SIGTERM after the requests in flight finish.
 //! `strata registry gc`: one garbage collection run on a data directory (online-safe).
+//! `strata registry robot`: robot accounts (see `robot.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,7 @@ pub fn run(command: RegistryCommand) -> Result<()> {
     match command {
         RegistryCommand::Serve(args) => serve(args),
         RegistryCommand::Gc(args) => gc(args),
+        RegistryCommand::Robot(command) => super::robot::run(command),
     }
 }
 
@@ -36,7 +38,7 @@ fn settings(args: &ServeArgs) -> Result<(Config, PathBuf)> {
 }
 
 /// The config file (or the defaults) and the data directory (flag, file, default).
-fn load(config: Option<&Path>, data: Option<&PathBuf>) -> Result<(Config, PathBuf)> {
+pub(super) fn load(config: Option<&Path>, data: Option<&PathBuf>) -> Result<(Config, PathBuf)> {
     let config = match config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
