@@ -391,7 +391,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root"]
     fn a_daemon_starts_answers_and_leaves_nothing_behind() {
+        crate::require_root();
         let d = match Dockerd::start() {
             Ok(d) => d,
             Err(skip) => {

@@ -2,8 +2,9 @@
 //! registry on loopback is insecure by default), podman and buildah (a private vfs storage,
 //! `--tls-verify=false`), skopeo and strata itself. Every client pushes an image and the
 //! others pull it; manifest, config and layer digests — and the bytes of the layers — agree
-//! across all of them. Needs root (dockerd, containers-storage); prints a SKIP line and
-//! returns otherwise or when a client is missing.
+//! across all of them. Needs root (dockerd, containers-storage: `#[ignore = "needs root"]`);
+//! prints a SKIP line and returns when a client (docker.io, podman, buildah, skopeo) is
+//! missing.
 //!
 //! One dockerd is started per test binary run: the scenarios run in sequence in one test,
 //! each a function that tells its story, against one registry.
@@ -72,7 +73,9 @@ struct Credentials<'a> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn every_client_pushes_and_pulls_what_the_others_pushed() {
+    common::require_root();
     let Some(c) = clients("every_client_pushes_and_pulls_what_the_others_pushed") else {
         return;
     };
@@ -259,7 +262,7 @@ fn docker_retags_and_pushes_strata_pulls(c: &Clients, built: &Pushed) -> Pushed 
 }
 
 /// podman pushes what it pulled in both manifest formats; the registry keeps each as sent
-/// and strata pulls both with the same config and layers.
+/// and strata pulls both with the same config and layers (docker the schema 2 one too).
 fn podman_pushes_v2s2_and_oci_strata_pulls(c: &Clients, built: &Pushed) {
     for (format, media_type) in [
         (
@@ -289,12 +292,31 @@ fn podman_pushes_v2s2_and_oci_strata_pulls(c: &Clients, built: &Pushed) {
         assert_same_image(&fresh, &name, &pushed);
         let layer = layer_files(&fresh, pushed.layers.last().unwrap());
         assert_eq!(file(&layer, "hello.txt"), b"hello from strata\n");
+        if format == "v2s2" {
+            docker_pulls(c, &pushed);
+        }
     }
 }
 
+/// docker pulls `pushed` by name: its image ID is the config digest and `RepoDigests`
+/// names the manifest digest the registry serves.
+fn docker_pulls(c: &Clients, pushed: &Pushed) {
+    c.docker.ok(&["pull", &pushed.name]);
+    let seen = c.docker.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Id}} {{json .RepoDigests}}",
+        &pushed.name,
+    ]);
+    assert!(seen.starts_with(&format!("{} ", pushed.config)), "{seen}");
+    let by_digest = format!("{}@{}", pushed.repository(), pushed.digest);
+    assert!(seen.contains(&by_digest), "{seen}");
+}
+
 /// buildah pulls docker's push, adds a layer of its own (compressed by buildah), commits and
-/// pushes; strata pulls it and finds buildah's file in the new layer; skopeo copies it to an
-/// OCI layout under the same digest.
+/// pushes; strata pulls it and finds buildah's file in the new layer, docker pulls it, and
+/// skopeo copies it to an OCI layout under the same digest.
 fn buildah_commits_and_pushes_strata_and_skopeo_pull(c: &Clients, docker_pushed: &Pushed) {
     let b = &c.containers;
     b.buildah_ok(&["pull", "--tls-verify=false", &docker_pushed.name]);
@@ -323,6 +345,7 @@ fn buildah_commits_and_pushes_strata_and_skopeo_pull(c: &Clients, docker_pushed:
     assert_eq!(config["config"]["Labels"]["made-by"], "buildah");
     let layer = layer_files(&fresh, &pushed.layers[2]);
     assert_eq!(file(&layer, "buildah.txt"), b"added by buildah\n");
+    docker_pulls(c, &pushed);
 
     let layout = c.strata.path("buildah-layout");
     skopeo(&[
