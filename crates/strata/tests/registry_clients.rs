@@ -85,6 +85,8 @@ fn every_client_pushes_and_pulls_what_the_others_pushed() {
     let built = strata_builds_and_pushes_everyone_pulls(&c);
     step("docker tags and pushes; strata pulls");
     let docker_pushed = docker_retags_and_pushes_strata_pulls(&c, &built);
+    step("docker builds on strata's image and pushes a layer of its own; strata pulls");
+    docker_builds_and_pushes_a_new_layer_strata_pulls(&c, &built);
     step("podman pushes v2s2 and oci; strata pulls");
     podman_pushes_v2s2_and_oci_strata_pulls(&c, &built);
     step("buildah commits and pushes; strata pulls, skopeo copies to a layout");
@@ -259,6 +261,55 @@ fn docker_retags_and_pushes_strata_pulls(c: &Clients, built: &Pushed) -> Pushed 
         "{repo_digests}"
     );
     pushed
+}
+
+/// docker builds `FROM` strata's image (the legacy builder pulls it from the registry) and
+/// pushes: the base layers are mounted, the new one uploaded the way docker does it (`POST`,
+/// a streamed `PATCH`, `PUT ?digest=`). strata pulls it and finds docker's file in that layer.
+fn docker_builds_and_pushes_a_new_layer_strata_pulls(c: &Clients, built: &Pushed) {
+    let ctx = c.strata.path("docker-ctx");
+    fs::create_dir_all(&ctx).unwrap();
+    fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {}\nCOPY docker.txt /docker.txt\n", built.name),
+    )
+    .unwrap();
+    fs::write(ctx.join("docker.txt"), "made by docker build\n").unwrap();
+    let name = format!("{}/docker/built:1", c.served.host());
+    let out = c
+        .docker
+        .docker()
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-t", &name])
+        .arg(&ctx)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "docker build: {}",
+        common::stderr(&out)
+    );
+    let out = c.docker.ok(&["push", &name]);
+    let pushed = Pushed::read(&name);
+    assert!(
+        out.contains(&format!("1: digest: {}", pushed.digest)),
+        "{out}"
+    );
+    assert_eq!(pushed.layers[..2], built.layers[..]);
+    assert_eq!(pushed.layers.len(), 3);
+    let log = c.served.log();
+    assert!(
+        log.lines().any(|l| l.contains("method=PATCH")
+            && l.contains("path=\"/v2/docker/built/blobs/uploads/")
+            && l.contains("status=202")),
+        "docker uploaded no chunk:\n{log}"
+    );
+
+    let fresh = Env::new();
+    fresh.ok(&["pull", &name]);
+    assert_same_image(&fresh, &name, &pushed);
+    let layer = layer_files(&fresh, &pushed.layers[2]);
+    assert_eq!(file(&layer, "docker.txt"), b"made by docker build\n");
 }
 
 /// podman pushes what it pulled in both manifest formats; the registry keeps each as sent
