@@ -1,7 +1,7 @@
 //! podman and buildah (root) on a throwaway containers-storage: `--root`/`--runroot` in a
 //! temp dir, the vfs driver (no mounts, works on any filesystem), and a private
-//! `registries.conf`, `containers.conf` and auth file, so the tests never read nor touch the
-//! machine's own images and configuration. Both tools share the storage, as they do on a
+//! `registries.conf`, `containers.conf`, `storage.conf` and auth file, so the tests never
+//! read nor touch the machine's own images and configuration. Both tools share the storage, as they do on a
 //! host: what podman pulls, buildah can build from. The dirs a killed test leaves are
 //! removed by the next [`Containers::new`].
 
@@ -44,6 +44,7 @@ impl Containers {
         claim(dir.path());
         fs::write(dir.path().join("registries.conf"), "").unwrap();
         fs::write(dir.path().join("containers.conf"), "").unwrap();
+        fs::write(dir.path().join("storage.conf"), "").unwrap();
         // podman refuses a REGISTRY_AUTH_FILE that does not exist.
         fs::write(dir.path().join("auth.json"), "{\"auths\": {}}\n").unwrap();
         fs::create_dir(dir.path().join("tmp")).unwrap();
@@ -64,6 +65,7 @@ impl Containers {
         let mut cmd = Command::new(tool);
         cmd.env("CONTAINERS_REGISTRIES_CONF", dir.join("registries.conf"))
             .env("CONTAINERS_CONF", dir.join("containers.conf"))
+            .env("CONTAINERS_STORAGE_CONF", dir.join("storage.conf"))
             .env("REGISTRY_AUTH_FILE", self.auth_file())
             .env("TMPDIR", dir.join("tmp"))
             .arg("--root")

@@ -92,8 +92,10 @@ impl Dockerd {
             .expect("a temp dir for dockerd");
         let root = dir.path();
         claim(root);
-        // Its own (empty) config file: /etc/docker/daemon.json must not change the test.
-        fs::write(root.join("daemon.json"), "{}\n").unwrap();
+        // Its own config file: /etc/docker/daemon.json must not change the test, and the
+        // trust key dockerd 20.10 makes stays out of /etc/docker.
+        let config = serde_json::json!({"deprecated-key-path": root.join("key.json")});
+        fs::write(root.join("daemon.json"), config.to_string()).unwrap();
         fs::create_dir(root.join("client")).unwrap();
         let log = fs::File::create(root.join("dockerd.log")).unwrap();
         let mut cmd = Command::new("setpriv");
@@ -173,6 +175,8 @@ impl Dockerd {
     pub fn docker(&self) -> Command {
         let mut cmd = Command::new(DOCKER);
         cmd.env("DOCKER_CONFIG", self.dir().join("client"))
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
             .arg("-H")
             .arg(format!(
                 "unix://{}",
