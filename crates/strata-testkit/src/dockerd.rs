@@ -53,6 +53,10 @@ impl std::fmt::Display for Skip {
 }
 
 /// A running `dockerd`; dropping it stops the daemon and removes everything it made.
+///
+/// The parent-death signal fires when the *thread* that started the daemon ends, so use a
+/// `Dockerd` on the thread that made it (a test runs its scenarios in sequence with one
+/// daemon) rather than in a static a first test thread fills for the others.
 pub struct Dockerd {
     child: Option<Child>,
     dir: Option<tempfile::TempDir>,
@@ -398,7 +402,7 @@ mod tests {
     #[ignore = "needs root"]
     fn a_daemon_starts_answers_and_leaves_nothing_behind() {
         crate::require_root();
-        let d = match Dockerd::start() {
+        let d = match Dockerd::start_with_insecure(&["registry.test:5000"]) {
             Ok(d) => d,
             Err(skip) => {
                 eprintln!("SKIP a_daemon_starts_answers_and_leaves_nothing_behind: {skip}");
@@ -413,6 +417,12 @@ mod tests {
             "{{json .RegistryConfig.InsecureRegistryCIDRs}}",
         ]);
         assert!(insecure.contains("127.0.0.0/8"), "{insecure}");
+        let indexes = d.ok(&[
+            "info",
+            "--format",
+            "{{json (index .RegistryConfig.IndexConfigs \"registry.test:5000\")}}",
+        ]);
+        assert!(indexes.contains(r#""Secure":false"#), "{indexes}");
         let dir = d.dir().canonicalize().unwrap();
         drop(d);
         assert!(!dir.exists(), "{} left behind", dir.display());
