@@ -44,7 +44,12 @@ impl Containers {
         claim(dir.path());
         fs::write(dir.path().join("registries.conf"), "").unwrap();
         fs::write(dir.path().join("containers.conf"), "").unwrap();
-        fs::write(dir.path().join("storage.conf"), "").unwrap();
+        let storage = format!(
+            "[storage]\ndriver = \"vfs\"\ngraphroot = {:?}\nrunroot = {:?}\n",
+            dir.path().join("root").display().to_string(),
+            dir.path().join("run").display().to_string()
+        );
+        fs::write(dir.path().join("storage.conf"), storage).unwrap();
         // podman refuses a REGISTRY_AUTH_FILE that does not exist.
         fs::write(dir.path().join("auth.json"), "{\"auths\": {}}\n").unwrap();
         fs::create_dir(dir.path().join("tmp")).unwrap();
@@ -53,6 +58,16 @@ impl Containers {
 
     fn dir(&self) -> &Path {
         self.dir.as_ref().unwrap().path()
+    }
+
+    /// Marks `host` (`host:port`) insecure in the private `registries.conf`
+    /// (`[[registry]] location = host, insecure = true`): plain HTTP without
+    /// `--tls-verify=false`, as a user would configure it.
+    pub fn mark_insecure(&self, host: &str) {
+        let entry = format!("[[registry]]\nlocation = {host:?}\ninsecure = true\n");
+        let path = self.dir().join("registries.conf");
+        let mut file = fs::OpenOptions::new().append(true).open(path).unwrap();
+        file.write_all(entry.as_bytes()).unwrap();
     }
 
     /// The auth file both tools read and `podman login` writes (`REGISTRY_AUTH_FILE`).

@@ -93,6 +93,8 @@ fn every_client_pushes_and_pulls_what_the_others_pushed() {
     buildah_commits_and_pushes_strata_and_skopeo_pull(&c, &docker_pushed);
     step("skopeo and strata push an index; docker and podman pull the host's image");
     an_index_gives_docker_and_podman_the_host_image(&c);
+    step("registries.conf's insecure = true stands for --tls-verify=false");
+    podman_and_buildah_need_the_registry_marked_insecure(&c);
     step("skopeo deletes a manifest; docker pull finds it gone");
     a_deleted_manifest_is_not_found_by_docker(&c, &built);
 }
@@ -472,6 +474,32 @@ fn an_index_gives_docker_and_podman_the_host_image(c: &Clients) {
         podman.contains(&format!("{}@{index}", repository(&by_strata))),
         "{podman}"
     );
+}
+
+/// podman and buildah do not take a loopback registry for plain HTTP by themselves (unlike
+/// docker and strata); with the host marked `insecure = true` in their `registries.conf`
+/// they pull without `--tls-verify=false`.
+fn podman_and_buildah_need_the_registry_marked_insecure(c: &Clients) {
+    let name = format!("{}/docker/built:1", c.served.host());
+    let out = c
+        .containers
+        .podman()
+        .args(["pull", &name])
+        .output()
+        .unwrap();
+    let err = common::stderr(&out);
+    assert!(!out.status.success(), "podman pulled over HTTP unasked");
+    assert!(
+        err.contains("server gave HTTP response to HTTPS client"),
+        "{err}"
+    );
+    c.containers.mark_insecure(&c.served.host());
+    c.containers.podman_ok(&["pull", &name]);
+    c.containers.buildah_ok(&["pull", &name]);
+    let id = c
+        .containers
+        .podman_ok(&["image", "inspect", "--format", "{{.Digest}}", &name]);
+    assert_eq!(id.trim(), Pushed::read(&name).digest);
 }
 
 /// skopeo deletes a manifest through the API; docker's pulls by tag and by digest then fail
