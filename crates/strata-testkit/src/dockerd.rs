@@ -2,7 +2,8 @@
 //! with its own data root, exec root, pid file and unix socket under one temp dir, no
 //! networking of its own (`--bridge=none`, no iptables), overlay2 when the filesystem allows
 //! it and vfs otherwise, and the containerd it starts for itself (dockerd runs a managed one
-//! under its exec root when none is given).
+//! under its exec root when none is running at `/run/containerd`; where a system containerd
+//! runs, dockerd uses it, in namespaces of its own).
 //!
 //! Cleanup happens on drop (SIGTERM, then SIGKILL after a while; the managed containerd
 //! killed if it outlived dockerd; every mount left under the temp dir detached; the dir
@@ -119,6 +120,10 @@ impl Dockerd {
                 "--iptables=false",
                 "--ip6tables=false",
                 "--ip-masq=false",
+                // Apart from a system docker's "moby" should a running system containerd be
+                // used instead of a managed one.
+                "--containerd-namespace=strata-test",
+                "--containerd-plugins-namespace=strata-test-plugins",
                 "--storage-driver",
                 driver,
             ]);
