@@ -19,11 +19,17 @@
 //!   (truncated or corrupted blobs, wrong digests, HTML pages, cut connections, 429, 5xx);
 //! - **a small disk to fill**: [`tmpfs::Tmpfs`], a size-limited tmpfs (root only),
 //!   unmounted on drop;
+//! - **real container clients**: [`dockerd::Dockerd`], a throwaway Docker daemon (root,
+//!   Debian's `docker.io`: own roots and socket, no networking, stopped and unmounted on drop
+//!   or when the test process dies) with its `docker` client, and
+//!   [`containers::Containers`], podman and buildah on a private vfs containers-storage;
 //! - **small process and byte helpers**: [`run_ok`], [`stderr`], [`gzip`], [`gunzip`].
 //!
 //! It must not depend on any strata crate (a crate's tests would then see two copies of its
 //! own types), and it holds no test of its own logic beyond what keeps it honest.
 
+pub mod containers;
+pub mod dockerd;
 pub mod faulty;
 pub mod http;
 pub mod pki;
