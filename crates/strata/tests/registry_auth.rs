@@ -8,19 +8,18 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use common::registry_env::Env;
+use common::served::Served;
 use strata_oci::Digest;
-use strata_testkit::registry::free_port;
 use strata_testkit::{require_tool, run_ok, stderr};
 
-/// `strata registry serve --config` in a temp dir, stopped (SIGTERM) on drop.
-struct Served {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
+/// `strata registry serve --config` with `[auth]` (users from an `htpasswd -B` file beside
+/// the config), stopped (SIGTERM) on drop.
+struct Secured {
+    served: Served,
+    conf: tempfile::TempDir,
 }
 
 const CONFIG: &str = r#"
@@ -38,58 +37,27 @@ repository = "team/**"
 actions = ["pull"]
 "#;
 
-impl Served {
-    fn start() -> Served {
+impl Secured {
+    fn start() -> Secured {
         require_tool("htpasswd");
-        let dir = tempfile::tempdir().unwrap();
+        let conf = tempfile::tempdir().unwrap();
         let mut users = String::new();
         for (user, password) in [("alice", "alice pw"), ("bob", "bob-pw")] {
             let out = run_ok(Command::new("htpasswd").args(["-Bbn", user, password]));
             users.push_str(String::from_utf8(out.stdout).unwrap().trim());
             users.push('\n');
         }
-        let htpasswd = dir.path().join("htpasswd");
+        let htpasswd = conf.path().join("htpasswd");
         fs::write(&htpasswd, users).unwrap();
         let config = CONFIG.replace("HTPASSWD", htpasswd.to_str().unwrap());
-        fs::write(dir.path().join("registry.toml"), config).unwrap();
-        let port = free_port();
-        let log = fs::File::create(dir.path().join("serve.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args(["registry", "serve", "--addr", &format!("127.0.0.1:{port}")])
-            .arg("--config")
-            .arg(dir.path().join("registry.toml"))
-            .arg("--data")
-            .arg(dir.path().join("data"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let served = Served { child, port, dir };
-        served.wait_ready();
-        served
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let url = format!("http://{}/v2/", self.host());
-        // 401 is the answer of a ready registry with auth.
-        while !matches!(ureq::get(&url).call(), Err(ureq::Error::Status(401, _))) {
-            assert!(
-                Instant::now() < deadline,
-                "the registry never answered: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let file = conf.path().join("registry.toml");
+        fs::write(&file, config).unwrap();
+        let served = Served::start_with(&["--config", file.to_str().unwrap()]);
+        Secured { served, conf }
     }
 
     fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
+        self.served.host()
     }
 
     /// `strata registry robot ARGS --config … --data …`.
@@ -98,19 +66,11 @@ impl Served {
             .args(["registry", "robot"])
             .args(args)
             .arg("--config")
-            .arg(self.dir.path().join("registry.toml"))
+            .arg(self.conf.path().join("registry.toml"))
             .arg("--data")
-            .arg(self.dir.path().join("data"))
+            .arg(self.served.path("data"))
             .output()
             .unwrap()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let pid = rustix::process::Pid::from_child(&self.child);
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::Term);
-        let _ = self.child.wait();
     }
 }
 
@@ -143,7 +103,7 @@ fn remote_digest(image: &str, creds: &str) -> String {
 
 #[test]
 fn strata_login_push_pull_and_skopeo_with_credentials() {
-    let s = Served::start();
+    let s = Secured::start();
     let env = Env::with_base();
     let name = format!("{}/team/bb:1", s.host());
     // Without credentials: the push is refused as unauthorized.
@@ -214,7 +174,7 @@ fn podman(dir: &Path) -> Command {
 #[test]
 fn podman_logs_in_pushes_and_pulls() {
     require_tool("podman");
-    let s = Served::start();
+    let s = Secured::start();
     let env = Env::with_base();
     let name = format!("{}/team/bb:1", s.host());
     env.ok(&["login", "-u", "alice", "-p", "alice pw", &s.host()]);
@@ -317,7 +277,7 @@ fn base64_of(text: &str) -> String {
 
 #[test]
 fn robot_accounts_from_the_cli_push_with_skopeo_until_deleted() {
-    let s = Served::start();
+    let s = Secured::start();
     let env = Env::with_base();
     let name = format!("{}/team/bb:1", s.host());
     env.ok(&["login", "-u", "alice", "-p", "alice pw", &s.host()]);

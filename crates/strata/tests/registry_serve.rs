@@ -7,94 +7,15 @@ mod common;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::registry_env::Env;
+use common::served::Served;
 use serde_json::json;
 use strata_oci::Digest;
 use strata_testkit::pki::Pki;
 use strata_testkit::registry::free_port;
 use strata_testkit::skopeo::{raw_manifest, skopeo};
-
-/// `strata registry serve` in a temp data dir, stopped on drop.
-struct Served {
-    child: Option<Child>,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Served {
-    fn start() -> Served {
-        Served::start_with(&[])
-    }
-
-    /// With `extra` arguments (`--config FILE`).
-    fn start_with(extra: &[&str]) -> Served {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let log = fs::File::create(dir.path().join("serve.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args([
-                "registry",
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--data",
-            ])
-            .arg(dir.path().join("data"))
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let served = Served {
-            child: Some(child),
-            port,
-            dir,
-        };
-        served.wait_ready();
-        served
-    }
-
-    /// Until it says it serves (plain HTTP or HTTPS).
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.log().contains("strata registry serving") {
-            assert!(
-                Instant::now() < deadline,
-                "the registry never answered: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
-    }
-
-    /// SIGTERM, then the exit status.
-    fn stop(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("still running");
-        let pid = rustix::process::Pid::from_child(&child);
-        rustix::process::kill_process(pid, rustix::process::Signal::Term).unwrap();
-        child.wait().unwrap()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            self.stop();
-        }
-    }
-}
 
 #[test]
 fn serve_answers_logs_each_request_and_stops_on_sigterm() {
