@@ -30,8 +30,11 @@
 //! labels (through [`GcPolicy::protected`]); events. Tag immutability rules are there
 //! (`services::immutable`).
 
+pub mod actor;
 pub mod config;
+pub mod events;
 pub mod meta;
+pub mod request;
 mod routes;
 pub mod server;
 pub mod services;

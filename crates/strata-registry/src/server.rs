@@ -11,8 +11,10 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, MetadataConfig, StorageConfig};
+use crate::config::{AccessLogTarget, Config, MetadataConfig, StorageConfig};
+use crate::events::{EndpointError, Events};
 use crate::meta::{MetaError, SqliteMeta};
+use crate::routes::access::AccessLog;
 use crate::routes::router;
 use crate::services::{GcPolicy, ImmutableTags, Registry, RuleError};
 use crate::storage::{FsBlobs, StorageError};
@@ -42,12 +44,21 @@ pub enum ServeError {
     Serve(#[source] std::io::Error),
     #[error(transparent)]
     Rules(#[from] RuleError),
+    #[error(transparent)]
+    Notifications(#[from] EndpointError),
+    #[error("cannot open the access log {path}")]
+    AccessLog {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A bound server, not yet serving.
 pub struct Server {
     listener: TcpListener,
     registry: Arc<Registry>,
+    access: Arc<AccessLog>,
     gc: Option<(GcPolicy, Duration)>,
 }
 
@@ -77,20 +88,31 @@ pub fn open_embedded(data: &Path, config: &Config) -> Result<Registry, ServeErro
 }
 
 impl Server {
-    /// Opens the stores under `data` and binds `config`'s address.
+    /// Opens the stores under `data` and the access log, binds `config`'s address and
+    /// starts the event senders.
     pub async fn bind(config: &Config, data: &Path) -> Result<Server, ServeError> {
+        config.notifications.settings()?;
+        let access = open_access_log(&config.log.access)?;
         let registry = open_embedded(data, config)?;
         let addr = config.addr();
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| ServeError::Bind { addr, source })?;
+        let bound = listener.local_addr().unwrap_or(addr);
+        let events = Events::start(&config.notifications, source_addr(bound))?;
         Ok(Server {
             listener,
-            registry: Arc::new(registry),
+            registry: Arc::new(registry.with_events(events)),
+            access: Arc::new(access),
             gc: config
                 .gc_interval()
                 .map(|every| (config.gc_policy(), every)),
         })
+    }
+
+    /// The registry served (its event counters, for instance).
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
     }
 
     /// The address it listens on (the real port when bound to port 0).
@@ -111,7 +133,8 @@ impl Server {
         let gc = self
             .gc
             .map(|(policy, every)| tokio::spawn(collect_garbage(registry, policy, every)));
-        let app = router(self.registry);
+        let app = router(self.registry, self.access);
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
@@ -123,6 +146,26 @@ impl Server {
         tracing::info!("registry stopped");
         served
     }
+}
+
+fn open_access_log(target: &AccessLogTarget) -> Result<AccessLog, ServeError> {
+    AccessLog::open(target).map_err(|source| ServeError::AccessLog {
+        path: match target {
+            AccessLogTarget::File(path) => path.clone(),
+            AccessLogTarget::Stderr => PathBuf::from("stderr"),
+        },
+        source,
+    })
+}
+
+/// `hostname:port` for events' `source.addr` (the IP when the hostname is unknown).
+fn source_addr(bound: SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| bound.ip().to_string());
+    format!("{host}:{}", bound.port())
 }
 
 /// Removes abandoned uploads, checking every quarter of the expiry (at most every minute).

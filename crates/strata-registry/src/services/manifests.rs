@@ -12,6 +12,7 @@ use strata_oci::Digest;
 use tokio::io::AsyncReadExt;
 
 use super::{Registry, ServiceError};
+use crate::events::Action;
 use crate::meta::{NewManifest, TagGuard};
 
 /// A descriptor as far as a registry checks it.
@@ -105,11 +106,14 @@ impl Registry {
         }
         let manifest = self.read_manifest(name, reference, content_type, &body, &digest)?;
         let subject = manifest.subject.clone();
+        let (media_type, size) = (manifest.media_type.clone(), manifest.size);
         let pin = self.meta.pin_blob(&digest).await?;
         let stored = self.store_manifest(&digest, body, manifest).await;
         self.meta.unpin_blob(&pin).await?;
         stored?;
         tracing::info!(name = %name, %reference, %digest, "manifest pushed");
+        let events = &self.events;
+        events.manifest(Action::Push, name, reference, &digest, &media_type, size);
         Ok(PushedManifest { digest, subject })
     }
 
@@ -200,6 +204,16 @@ impl Registry {
                 .read_to_end(&mut body)
                 .await
                 .map_err(|source| ServiceError::Body { source })?;
+            let (digest, media_type) = (&record.digest, &record.media_type);
+            let events = &self.events;
+            events.manifest(
+                Action::Pull,
+                name,
+                reference,
+                digest,
+                media_type,
+                record.size,
+            );
         }
         let read = ManifestRead {
             digest: record.digest,
@@ -239,6 +253,10 @@ impl Registry {
             });
         }
         tracing::info!(name = %name, %reference, "manifest deleted");
+        match reference {
+            ManifestRef::Digest(d) => self.events.deleted(name, Some(d), None),
+            ManifestRef::Tag(t) => self.events.deleted(name, None, Some(t)),
+        }
         Ok(())
     }
 }

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::events::Events;
 use crate::meta::Meta;
 use crate::storage::Blobs;
 
@@ -52,6 +53,8 @@ pub struct Registry {
     immutable: ImmutableTags,
     /// One lock per upload, so two requests on the same upload never interleave.
     upload_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Where pushes, pulls and deletes are announced (no endpoints: nowhere).
+    events: Events,
 }
 
 impl Registry {
@@ -62,7 +65,19 @@ impl Registry {
             limits,
             immutable: ImmutableTags::default(),
             upload_locks: Mutex::new(HashMap::new()),
+            events: Events::default(),
         }
+    }
+
+    /// This registry announcing what happens through `events`.
+    pub fn with_events(mut self, events: Events) -> Registry {
+        self.events = events;
+        self
+    }
+
+    /// The event emitter (its endpoints' counters).
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     /// This registry with tag immutability rules.

@@ -1,0 +1,253 @@
+//! Events: webhooks on push, pull, mount and delete, in CNCF distribution's notification
+//! format (so its consumers work), signed like GitHub's webhooks.
+//!
+//! - The services call [`Events`] where something happened (a manifest pushed, an upload
+//!   finished, a `GET` served, a delete done); it builds the [`Event`] with the request
+//!   being served ([`crate::request::current`]: id, peer, host, method, user agent, actor)
+//!   and pushes it on each interested endpoint's bounded [`queue`]. Nothing waits: a full
+//!   queue drops its oldest event (a warning and the `dropped` counter).
+//! - Each endpoint has a [`sender`] thread delivering its events in order, retried with
+//!   exponential backoff until a 2xx, `max_attempts` or `max_age`.
+//! - [`config`]: `[[notifications.endpoints]]`, checked at start.
+//! - [`envelope`]: the JSON; [`sign`]: `X-Strata-Signature-256`.
+//!
+//! Events live in memory: those still queued when the server stops are lost (as in
+//! distribution); receivers that must not miss one reconcile with the catalog.
+
+pub mod config;
+pub mod envelope;
+mod queue;
+mod sender;
+pub mod sign;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use strata_distribution::{ManifestRef, RepositoryName, Route, Tag};
+use strata_oci::Digest;
+
+pub use config::{EndpointConfig, EndpointError, NotificationsConfig, Secret};
+pub use envelope::{Action, Envelope, Event, Target, BLOB_MEDIA_TYPE, ENVELOPE_MEDIA_TYPE};
+pub use sender::{EVENT_ID_HEADER, TIMESTAMP_HEADER};
+pub use sign::SIGNATURE_HEADER;
+
+use envelope::{ActorRecord, RequestRecord, SourceRecord};
+use sender::{Endpoint, Pending};
+
+/// What an endpoint's events came to so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointStats {
+    pub name: String,
+    pub delivered: u64,
+    /// Dropped from a full queue.
+    pub dropped: u64,
+    /// Given up after `max_attempts` or `max_age`.
+    pub failed: u64,
+    /// Failed attempts.
+    pub retries: u64,
+    /// Waiting in the queue.
+    pub queued: u64,
+}
+
+/// The registry's event emitter: no endpoints (the default) makes every call a no-op.
+#[derive(Default)]
+pub struct Events {
+    endpoints: Vec<Arc<Endpoint>>,
+    source: SourceRecord,
+}
+
+impl Events {
+    /// Starts a sender thread per enabled endpoint of `config`; `addr` is this server's
+    /// `host:port` for the events' `source`.
+    pub fn start(config: &NotificationsConfig, addr: String) -> Result<Events, EndpointError> {
+        let mut endpoints = Vec::new();
+        for settings in config.settings()? {
+            let endpoint = Arc::new(Endpoint {
+                queue: queue::Queue::new(settings.queue_size),
+                settings,
+                counters: sender::Counters::default(),
+            });
+            let thread = endpoint.clone();
+            std::thread::Builder::new()
+                .name(format!("events-{}", endpoint.settings.name))
+                .spawn(move || sender::run(thread))
+                .expect("spawning an event sender thread");
+            tracing::info!(endpoint = %endpoint.settings.name, "event notifications on");
+            endpoints.push(endpoint);
+        }
+        Ok(Events {
+            endpoints,
+            source: SourceRecord {
+                addr,
+                instance_id: crate::request::new_uuid(),
+            },
+        })
+    }
+
+    /// Each endpoint's counters.
+    pub fn stats(&self) -> Vec<EndpointStats> {
+        self.endpoints
+            .iter()
+            .map(|e| EndpointStats {
+                name: e.settings.name.clone(),
+                delivered: e.counters.delivered.load(Ordering::Relaxed),
+                dropped: e.counters.dropped.load(Ordering::Relaxed),
+                failed: e.counters.failed.load(Ordering::Relaxed),
+                retries: e.counters.retries.load(Ordering::Relaxed),
+                queued: e.queue.waiting() as u64,
+            })
+            .collect()
+    }
+
+    /// A manifest pushed or pulled (`tag`: the tag it was pushed or pulled by).
+    pub(crate) fn manifest(
+        &self,
+        action: Action,
+        name: &RepositoryName,
+        reference: &ManifestRef,
+        digest: &Digest,
+        media_type: &str,
+        size: u64,
+    ) {
+        if self.endpoints.is_empty() {
+            return;
+        }
+        let path = Route::Manifest {
+            name: name.clone(),
+            reference: ManifestRef::Digest(digest.clone()),
+        }
+        .path();
+        let target = Target {
+            media_type: Some(media_type.to_owned()),
+            size: Some(size),
+            digest: Some(digest.to_string()),
+            length: Some(size),
+            repository: name.to_string(),
+            tag: reference.tag().map(Tag::to_string),
+            ..Target::default()
+        };
+        self.emit(action, target, Some(path));
+    }
+
+    /// A blob pushed, pulled or mounted (`from`: a mount's source repository).
+    pub(crate) fn blob(
+        &self,
+        action: Action,
+        name: &RepositoryName,
+        digest: &Digest,
+        size: u64,
+        from: Option<&RepositoryName>,
+    ) {
+        if self.endpoints.is_empty() {
+            return;
+        }
+        let path = Route::Blob {
+            name: name.clone(),
+            digest: digest.clone(),
+        }
+        .path();
+        let target = Target {
+            media_type: Some(BLOB_MEDIA_TYPE.to_owned()),
+            size: Some(size),
+            digest: Some(digest.to_string()),
+            length: Some(size),
+            repository: name.to_string(),
+            from_repository: from.map(RepositoryName::to_string),
+            ..Target::default()
+        };
+        self.emit(action, target, Some(path));
+    }
+
+    /// A manifest deleted by digest, a tag deleted, or a blob unlinked (distribution's
+    /// delete events: the repository and the digest or the tag, nothing more).
+    pub(crate) fn deleted(
+        &self,
+        name: &RepositoryName,
+        digest: Option<&Digest>,
+        tag: Option<&Tag>,
+    ) {
+        if self.endpoints.is_empty() {
+            return;
+        }
+        let target = Target {
+            digest: digest.map(Digest::to_string),
+            tag: tag.map(Tag::to_string),
+            repository: name.to_string(),
+            ..Target::default()
+        };
+        self.emit(Action::Delete, target, None);
+    }
+
+    /// Queues the event on every endpoint that wants it.
+    fn emit(&self, action: Action, mut target: Target, path: Option<String>) {
+        let request = crate::request::current();
+        if let (Some(path), Some(r)) = (path, &request) {
+            target.url = (!r.host.is_empty()).then(|| format!("http://{}{path}", r.host));
+        }
+        let event = Event {
+            id: crate::request::new_uuid(),
+            timestamp: now_rfc3339(),
+            action,
+            target,
+            request: request.as_deref().map(request_record).unwrap_or_default(),
+            actor: ActorRecord {
+                name: request
+                    .as_ref()
+                    .and_then(|r| r.actor())
+                    .map(|a| a.name.clone()),
+            },
+            source: self.source.clone(),
+        };
+        for endpoint in &self.endpoints {
+            if !wants(&endpoint.settings.ignore, &event) {
+                continue;
+            }
+            if let Some(old) = endpoint.queue.push(Pending::new(event.clone())) {
+                let dropped = endpoint.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!(
+                    endpoint = %endpoint.settings.name, event = %old.event.id, dropped,
+                    "event queue full; dropped its oldest event"
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Events {
+    /// Stops the senders; events still queued are lost (logged).
+    fn drop(&mut self) {
+        for endpoint in &self.endpoints {
+            let left = endpoint.queue.close();
+            if left > 0 {
+                tracing::warn!(endpoint = %endpoint.settings.name, left, "stopping with undelivered events");
+            }
+        }
+    }
+}
+
+/// Whether an endpoint ignoring `ignore` wants `event`.
+fn wants(ignore: &config::IgnoreConfig, event: &Event) -> bool {
+    !ignore.actions.contains(&event.action)
+        && !event
+            .target
+            .media_type
+            .as_ref()
+            .is_some_and(|m| ignore.media_types.contains(m))
+}
+
+fn request_record(r: &crate::request::RequestInfo) -> RequestRecord {
+    RequestRecord {
+        id: r.id.clone(),
+        addr: r.addr.map(|a| a.to_string()).unwrap_or_default(),
+        host: r.host.clone(),
+        method: r.method.clone(),
+        useragent: r.user_agent.clone(),
+    }
+}
+
+/// Now as RFC 3339 UTC with nanoseconds.
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("the current time formats as RFC 3339")
+}
