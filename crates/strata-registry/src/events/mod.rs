@@ -26,7 +26,7 @@ use std::sync::Arc;
 use strata_distribution::{ManifestRef, RepositoryName, Route, Tag};
 use strata_oci::Digest;
 
-pub use config::{EndpointConfig, EndpointError, NotificationsConfig, Secret};
+pub use config::{EndpointConfig, EndpointError, IgnoreConfig, NotificationsConfig, Secret};
 pub use envelope::{Action, Envelope, Event, Target, BLOB_MEDIA_TYPE, ENVELOPE_MEDIA_TYPE};
 pub use sender::{EVENT_ID_HEADER, TIMESTAMP_HEADER};
 pub use sign::SIGNATURE_HEADER;
@@ -250,4 +250,84 @@ pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("the current time formats as RFC 3339")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::time::{Duration, Instant};
+
+    fn config(url: String, queue_size: usize, max_attempts: Option<u32>) -> NotificationsConfig {
+        NotificationsConfig {
+            endpoints: vec![EndpointConfig {
+                name: "e".into(),
+                url,
+                secret: None,
+                headers: Default::default(),
+                disabled: false,
+                timeout_ms: Some(20_000),
+                backoff_initial_ms: Some(10),
+                backoff_max_ms: Some(20),
+                max_attempts,
+                max_age_secs: None,
+                queue_size: Some(queue_size),
+                ignore: IgnoreConfig::default(),
+            }],
+        }
+    }
+
+    fn push(events: &Events, n: u8) {
+        let name: RepositoryName = "app".parse().unwrap();
+        for i in 0..n {
+            events.blob(Action::Push, &name, &Digest::of(&[i]), 1, None);
+        }
+    }
+
+    fn wait(events: &Events, done: impl Fn(&EndpointStats) -> bool) -> EndpointStats {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let stats = events.stats().remove(0);
+            if done(&stats) || Instant::now() > deadline {
+                return stats;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_its_oldest_events_and_counts_them() {
+        // Never accepts: the first delivery hangs, the rest wait in a queue of 2.
+        let dead = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", dead.local_addr().unwrap());
+        let events = Events::start(&config(url, 2, None), "h:1".into()).unwrap();
+        push(&events, 6);
+        let stats = events.stats().remove(0);
+        // One in flight (or about to be taken), at most two waiting, the rest dropped.
+        assert!(stats.dropped >= 3 && stats.queued <= 2, "{stats:?}");
+        assert!(stats.dropped + stats.queued >= 5, "{stats:?}");
+        assert_eq!(stats.delivered, 0);
+    }
+
+    #[test]
+    fn an_event_is_given_up_after_max_attempts() {
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", closed.local_addr().unwrap());
+        drop(closed);
+        let events = Events::start(&config(url, 10, Some(3)), "h:1".into()).unwrap();
+        push(&events, 2);
+        let stats = wait(&events, |s| s.failed == 2);
+        assert_eq!(
+            (stats.failed, stats.retries, stats.delivered),
+            (2, 6, 0),
+            "{stats:?}"
+        );
+    }
+
+    #[test]
+    fn no_endpoints_is_a_no_op() {
+        let events = Events::default();
+        push(&events, 3);
+        assert!(events.stats().is_empty());
+    }
 }
