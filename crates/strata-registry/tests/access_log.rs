@@ -25,7 +25,11 @@ fn records(path: &Path, n: usize) -> Vec<Value> {
         if lines.len() >= n {
             return lines;
         }
-        assert!(Instant::now() < deadline, "{} of {n} records: {text}", lines.len());
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} records: {text}",
+            lines.len()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -64,7 +68,10 @@ fn json_lines_with_request_ids_bytes_and_no_secrets() {
     assert_eq!(first["route"], "base");
     assert_eq!(first["status"], 200);
     assert!(first["user"].is_null(), "anonymous");
-    assert!(first["remote_addr"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(first["remote_addr"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
     assert!(first["user_agent"].as_str().unwrap().starts_with("ureq"));
     assert!(first["time"].as_str().unwrap().contains('T'));
     assert!(first["duration_ms"].as_f64().unwrap() >= 0.0);
@@ -112,7 +119,9 @@ fn an_unwritable_log_or_a_bad_endpoint_stops_the_start() {
     config.log.access = AccessLogTarget::File("/nonexistent-dir/strata/access.log".into());
     let err = bind_error(config);
     assert!(matches!(err, ServeError::AccessLog { .. }), "{err:?}");
-    assert!(err.to_string().contains("/nonexistent-dir/strata/access.log"));
+    assert!(err
+        .to_string()
+        .contains("/nonexistent-dir/strata/access.log"));
 
     let mut config = Config::default();
     config.notifications.endpoints = vec![EndpointConfig {
