@@ -260,6 +260,97 @@ impl HttpBody for Counted {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::{EndpointConfig, Events, IgnoreConfig, NotificationsConfig};
+    use crate::meta::SqliteMeta;
+    use crate::services::{Limits, Registry};
+    use crate::storage::FsBlobs;
+    use axum::middleware::from_fn;
+    use std::time::Duration;
+    use strata_testkit::http::{respond, HttpRequest, HttpServer};
+
+    fn events_to(url: String) -> Events {
+        let endpoint = EndpointConfig {
+            name: "t".into(),
+            url,
+            secret: None,
+            headers: Default::default(),
+            disabled: false,
+            timeout_ms: None,
+            backoff_initial_ms: Some(10),
+            backoff_max_ms: Some(10),
+            max_attempts: None,
+            max_age_secs: None,
+            queue_size: None,
+            ignore: IgnoreConfig::default(),
+        };
+        let config = NotificationsConfig {
+            endpoints: vec![endpoint],
+        };
+        Events::start(&config, "h:1".into()).unwrap()
+    }
+
+    /// What an auth layer does: the account it established, as a request extension.
+    async fn as_alice(mut request: Request, next: Next) -> Response {
+        request.extensions_mut().insert(Actor {
+            name: "alice".into(),
+        });
+        next.run(request).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_actor_an_auth_layer_sets_is_the_user_in_logs_and_events() {
+        let got = Arc::new(Mutex::new(Vec::<HttpRequest>::new()));
+        let sink = got.clone();
+        let receiver = HttpServer::start(Arc::new(move |req, stream| {
+            sink.lock().unwrap().push(req.clone());
+            respond(stream, 204, &[], b"");
+        }));
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FsBlobs::open(dir.path()).unwrap();
+        let meta = SqliteMeta::open(&dir.path().join("registry.db")).unwrap();
+        let registry = Registry::new(Arc::new(blobs), Arc::new(meta), Limits::default())
+            .with_events(events_to(format!("http://{}/", receiver.host())));
+        let log = dir.path().join("access.log");
+        let access = AccessLog::open(&AccessLogTarget::File(log.clone())).unwrap();
+        let app =
+            super::super::router(Arc::new(registry), Arc::new(access)).layer(from_fn(as_alice));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/v2/app/blobs/uploads/?digest={}",
+            listener.local_addr().unwrap(),
+            strata_oci::Digest::of(b"x")
+        );
+        let server = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app).await
+        });
+        let status = tokio::task::spawn_blocking(move || {
+            ureq::post(&url).send_bytes(b"x").unwrap().status()
+        })
+        .await
+        .unwrap();
+        assert_eq!(status, 201);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while got.lock().unwrap().is_empty()
+            || !std::fs::read_to_string(&log).unwrap().contains('\n')
+        {
+            assert!(Instant::now() < deadline, "no event or no log line");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let event: serde_json::Value =
+            serde_json::from_slice(&got.lock().unwrap()[0].body).unwrap();
+        assert_eq!(event["events"][0]["actor"]["name"], "alice");
+        let line: serde_json::Value = serde_json::from_str(
+            std::fs::read_to_string(&log)
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(line["user"], "alice");
+        server.abort();
+    }
 
     #[test]
     fn route_kinds_carry_no_names_or_digests() {
