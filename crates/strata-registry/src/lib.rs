@@ -4,7 +4,8 @@
 //! - [`routes`] (private): axum handlers, thin. Paths are parsed by
 //!   [`strata_distribution::Route`]; handlers read headers, call a service and map its
 //!   result to the spec's statuses, headers and `{"errors":[…]}` bodies; one access-log
-//!   line per request.
+//!   record per request (request id, peer, [`actor::Actor`], route kind, status, bytes,
+//!   duration), to `tracing` or a JSON-lines file (`[log] access`).
 //! - [`services`]: what the registry does — uploads (sessions, ordered chunks, finishing
 //!   with a verified digest, expiry), blobs (pull with ranges, mount, delete), manifests
 //!   (size limit, kind from `Content-Type` and body, digest of the exact bytes, every
@@ -18,16 +19,21 @@
 //!   repository→blob links, manifests with media type/size/subject/artifactType, references,
 //!   tags, uploads, pins; a manifest recorded in one transaction after its references are
 //!   checked).
+//! - [`events`]: webhooks in CNCF distribution's format on push, pull (`GET`), mount and
+//!   delete, emitted by the services with the [`request`] being served, queued per endpoint
+//!   (bounded, oldest dropped) and delivered in order by a sender thread per endpoint,
+//!   retried with exponential backoff, signed with HMAC-SHA256 (`X-Strata-Signature-256`).
 //! - [`config`] and [`server`]: the TOML/YAML configuration and starting/stopping.
 //!
 //! Must not: build a path from a repository name, make a blob visible before its digest is
-//! verified, or accept a configuration it does not implement (S3 and PostgreSQL parse and
-//! are refused until they exist).
+//! verified, accept a configuration it does not implement (S3 and PostgreSQL parse and
+//! are refused until they exist), make a request wait on a webhook receiver, or log a
+//! secret (`Authorization`, endpoint secrets, header values and URLs).
 //!
 //! Comes next (issue 10): blobs in S3-compatible storage (`object_store`) and metadata in
 //! PostgreSQL behind the same traits (GC's sweep then needs the blob delete fenced by the
 //! metadata transaction); auth (htpasswd, tokens, per-repository permissions); promotion
-//! labels (through [`GcPolicy::protected`]); events. Tag immutability rules are there
+//! labels (through [`GcPolicy::protected`]). Tag immutability rules are there
 //! (`services::immutable`).
 
 pub mod actor;
