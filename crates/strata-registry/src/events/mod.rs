@@ -4,10 +4,10 @@
 //! - The services call [`Events`] where something happened (a manifest pushed, an upload
 //!   finished, a `GET` served, a delete done); it builds the [`Event`] with the request
 //!   being served ([`crate::request::current`]: id, peer, host, method, user agent, actor)
-//!   and pushes it on each interested endpoint's bounded queue (`queue.rs`). Nothing waits: a full
-//!   queue drops its oldest event (a warning and the `dropped` counter).
-//! - Each endpoint has a sender thread (`sender.rs`) delivering its events in order, retried with
-//!   exponential backoff until a 2xx, `max_attempts` or `max_age`.
+//!   and pushes it on each interested endpoint's bounded queue (`queue.rs`). Nothing
+//!   waits: a full queue drops its oldest event (a warning and the `dropped` counter).
+//! - Each endpoint has a sender thread (`sender.rs`) delivering its events in order,
+//!   retried with exponential backoff until a 2xx, `max_attempts` or `max_age`.
 //! - [`config`]: `[[notifications.endpoints]]`, checked at start.
 //! - [`envelope`]: the JSON; [`sign`]: `X-Strata-Signature-256`.
 //!

@@ -2,8 +2,9 @@
 //! POSTs each until a 2xx answers, waiting `backoff_initial`, then twice as long each time
 //! up to `backoff_max`, until `max_attempts` or `max_age` gives it up. One event at a time,
 //! so the receiver sees them in the order they happened. A thread (not a tokio task) since
-//! deliveries use the blocking `ureq` client the workspace already has, with rustls for
-//! `https://` endpoints; the registry's runtime never waits on a receiver.
+//! deliveries use the blocking `ureq` client the workspace already has, with rustls and the
+//! webpki root bundle for `https://` endpoints; the registry's runtime never waits on a
+//! receiver.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
