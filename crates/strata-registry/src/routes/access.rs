@@ -29,6 +29,7 @@ use axum::response::Response;
 use http_body::{Frame, SizeHint};
 use serde::Serialize;
 use strata_distribution::Route;
+use tracing::Instrument;
 
 use crate::actor::Actor;
 use crate::config::AccessLogTarget;
@@ -89,7 +90,7 @@ fn trace(r: &Record) {
         user = %dash(&r.user),
         method = %r.method,
         path = %r.path,
-        route = r.route,
+        route = %r.route,
         status = r.status,
         bytes_in = r.bytes_in,
         bytes_out = r.bytes_out,
@@ -108,8 +109,8 @@ fn append(path: &Path, file: &Mutex<File>, record: &Record) {
     }
 }
 
-/// The middleware: names the request, serves it inside its [`scope`], echoes its id and
-/// logs it once the response body is done. Keep it the outermost layer, so every
+/// The middleware: names the request, serves it inside its [`scope`] and a `request{id=…}`
+/// tracing span, echoes its id and logs it once the response body is done. Keep it the outermost layer, so every
 /// response (auth refusals included) is logged.
 pub async fn middleware(
     State(log): State<Arc<AccessLog>>,
@@ -129,7 +130,11 @@ pub async fn middleware(
             _done: None,
         })
     });
-    let mut response = scope(info.clone(), next.run(request)).await;
+    // Every log line of the request carries its id.
+    let span = tracing::info_span!("request", id = %info.id);
+    let mut response = scope(info.clone(), next.run(request))
+        .instrument(span)
+        .await;
     if let Ok(id) = HeaderValue::from_str(&info.id) {
         response.headers_mut().insert(REQUEST_ID, id);
     }
