@@ -232,27 +232,32 @@ fn push_pull_mount_and_delete_arrive_signed_in_order() {
 }
 
 #[test]
-fn a_failing_receiver_gets_the_event_once_after_retries() {
+fn a_failing_receiver_gets_each_event_once_in_order_after_retries() {
     let failures = [Answer::Status(500), Answer::Close, Answer::Status(503)];
     let receiver = Receiver::start(&failures);
     let s = server_with(vec![endpoint(receiver.url())]);
-    let digest = s.push_blob("app", b"retried");
-    let delivered = receiver.wait_for(1);
-    let event = event_of(&delivered[0]);
-    assert_eq!(event["action"], "push");
-    assert_eq!(event["target"]["digest"], json!(digest.to_string()));
+    let digests: Vec<Digest> = (0..3)
+        .map(|i| s.push_blob("app", format!("retried {i}").as_bytes()))
+        .collect();
+    let delivered = receiver.wait_for(3);
+    let got: Vec<Value> = delivered
+        .iter()
+        .map(|d| event_of(d)["target"]["digest"].clone())
+        .collect();
+    let want: Vec<Value> = digests.iter().map(|d| json!(d.to_string())).collect();
+    assert_eq!(got, want, "in push order");
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
         receiver.delivered.lock().unwrap().len(),
-        1,
-        "delivered once"
+        3,
+        "each delivered once"
     );
     let attempts = receiver.attempts.lock().unwrap().clone();
-    assert_eq!(attempts.len(), 4, "three failures, then the delivery");
-    for attempt in &attempts {
+    assert_eq!(attempts.len(), 6, "three failures, then three deliveries");
+    for attempt in &attempts[..4] {
         assert_eq!(
             attempt.body, delivered[0].body,
-            "every attempt sends the same event"
+            "the first event is retried alone"
         );
     }
 }
