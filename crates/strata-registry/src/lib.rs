@@ -19,8 +19,8 @@
 //!   repository→blob links, manifests with media type/size/subject/artifactType, references,
 //!   tags, uploads, pins; a manifest recorded in one transaction after its references are
 //!   checked).
-//! - [`events`]: webhooks in CNCF distribution's format on push, pull (`GET`), mount and
-//!   delete, emitted by the services with the [`request`] being served, queued per endpoint
+//! - [`events`]: webhooks in CNCF distribution's format on push, pull (`GET` and `HEAD`, as
+//!   distribution), mount and delete, emitted by the services with the [`request`] being served, queued per endpoint
 //!   (bounded, oldest dropped) and delivered in order by a sender thread per endpoint,
 //!   retried with exponential backoff, signed with HMAC-SHA256 (`X-Strata-Signature-256`).
 //! - [`config`] and [`server`]: the TOML/YAML configuration and starting/stopping.

@@ -168,7 +168,7 @@ fn push_pull_mount_and_delete_arrive_signed_in_order() {
         .call()
         .expect_status(202);
 
-    let events: Vec<Value> = receiver.wait_for(9).iter().map(event_of).collect();
+    let events: Vec<Value> = receiver.wait_for(11).iter().map(event_of).collect();
     let blob = |action: &str, repo: &str, d: &Digest, size: usize, method: &str| {
         json!({"action": action, "method": method, "target": {
             "mediaType": "application/octet-stream", "size": size, "digest": d.to_string(),
@@ -188,7 +188,9 @@ fn push_pull_mount_and_delete_arrive_signed_in_order() {
         blob("push", "team/app", &config_digest, config.len(), "POST"),
         blob("push", "team/app", &layer_digest, layer.len(), "POST"),
         json!({"action": "push", "method": "PUT", "target": manifest_target("v1")}),
+        json!({"action": "pull", "method": "HEAD", "target": manifest_target("v1")}),
         json!({"action": "pull", "method": "GET", "target": manifest_target("v1")}),
+        blob("pull", "team/app", &layer_digest, layer.len(), "HEAD"),
         blob("pull", "team/app", &layer_digest, layer.len(), "GET"),
         mounted,
         json!({"action": "delete", "method": "DELETE", "target": {"repository": "team/app", "tag": "v1"}}),
@@ -197,9 +199,9 @@ fn push_pull_mount_and_delete_arrive_signed_in_order() {
     ];
     let got: Vec<Value> = events.iter().map(summary).collect();
     assert_eq!(got, expected, "{got:#?}");
-    // HEAD requests sent nothing, and nothing arrives twice.
+    // Nothing arrives twice.
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(receiver.delivered.lock().unwrap().len(), 9);
+    assert_eq!(receiver.delivered.lock().unwrap().len(), 11);
 
     let push = &events[2];
     assert_eq!(
@@ -207,7 +209,7 @@ fn push_pull_mount_and_delete_arrive_signed_in_order() {
         pushed.header("x-request-id")
     );
     assert_eq!(
-        events[3]["request"]["id"].as_str(),
+        events[4]["request"]["id"].as_str(),
         pulled.header("x-request-id")
     );
     assert!(push["request"]["addr"]
@@ -228,7 +230,7 @@ fn push_pull_mount_and_delete_arrive_signed_in_order() {
     let mut ids: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
     ids.sort();
     ids.dedup();
-    assert_eq!(ids.len(), 9, "event ids are unique");
+    assert_eq!(ids.len(), 11, "event ids are unique");
 }
 
 #[test]
@@ -263,21 +265,40 @@ fn a_failing_receiver_gets_each_event_once_in_order_after_retries() {
 }
 
 #[test]
-fn ignored_actions_are_not_sent() {
-    let receiver = Receiver::start(&[]);
-    let mut e = endpoint(receiver.url());
-    e.ignore.actions = vec![strata_registry::events::Action::Pull];
-    let s = server_with(vec![e]);
+fn ignored_actions_and_methods_are_not_sent() {
+    let (no_pulls, no_heads) = (Receiver::start(&[]), Receiver::start(&[]));
+    let mut a = endpoint(no_pulls.url());
+    a.ignore.actions = vec![strata_registry::events::Action::Pull];
+    let mut b = endpoint(no_heads.url());
+    b.name = "no-heads".into();
+    b.ignore.methods = vec!["HEAD".into()];
+    let s = server_with(vec![a, b]);
     let digest = s.push_blob("app", b"ignored pulls");
-    s.send("GET", &format!("/v2/app/blobs/{digest}"))
-        .call()
-        .expect_status(200);
-    s.send("DELETE", &format!("/v2/app/blobs/{digest}"))
-        .call()
-        .expect_status(202);
-    let got: Vec<Value> = receiver.wait_for(2).iter().map(event_of).collect();
-    assert_eq!(got[0]["action"], "push");
-    assert_eq!(got[1]["action"], "delete");
+    let blob = format!("/v2/app/blobs/{digest}");
+    s.send("HEAD", &blob).call().expect_status(200);
+    s.send("GET", &blob).call().expect_status(200);
+    s.send("DELETE", &blob).call().expect_status(202);
+    let seen = |r: &Receiver, n| -> Vec<String> {
+        r.wait_for(n)
+            .iter()
+            .map(event_of)
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["action"].as_str().unwrap(),
+                    e["request"]["method"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(seen(&no_pulls, 2), ["push POST", "delete DELETE"]);
+    assert_eq!(
+        seen(&no_heads, 3),
+        ["push POST", "pull GET", "delete DELETE"]
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(no_pulls.delivered.lock().unwrap().len(), 2);
+    assert_eq!(no_heads.delivered.lock().unwrap().len(), 3);
 }
 
 #[test]

@@ -24,6 +24,9 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3600);
 /// Default number of events an endpoint's queue holds.
 pub const DEFAULT_QUEUE_SIZE: usize = 1000;
 
+/// The methods a request causing an event can have.
+const METHODS: &[&str] = &["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"];
+
 /// Headers strata sets itself, which an endpoint's `headers` may not replace.
 const RESERVED_HEADERS: &[&str] = &["content-type", "content-length", "host", "user-agent"];
 
@@ -70,6 +73,9 @@ pub struct IgnoreConfig {
     /// Target media types not sent (`application/octet-stream`: every blob event).
     #[serde(default)]
     pub media_types: Vec<String>,
+    /// Request methods whose events are not sent (`HEAD`: existence checks).
+    #[serde(default)]
+    pub methods: Vec<String>,
 }
 
 /// One `[[notifications.endpoints]]` entry, as written.
@@ -124,6 +130,8 @@ pub enum EndpointError {
     Zero { name: String, field: &'static str },
     #[error("notifications endpoint {name:?}: backoff_initial_ms is above backoff_max_ms")]
     Backoff { name: String },
+    #[error("notifications endpoint {name:?}: ignore.methods: {method:?} is not one of GET, HEAD, PUT, POST, PATCH, DELETE")]
+    Method { name: String, method: String },
     #[error("notifications endpoint {name:?}: header {header:?} {reason}")]
     Header {
         name: String,
@@ -205,6 +213,17 @@ impl EndpointConfig {
             Some(n) => n,
             None => DEFAULT_QUEUE_SIZE,
         };
+        if let Some(method) = self
+            .ignore
+            .methods
+            .iter()
+            .find(|m| !METHODS.contains(&m.as_str()))
+        {
+            return Err(EndpointError::Method {
+                name: self.name.clone(),
+                method: method.clone(),
+            });
+        }
         Ok(EndpointSettings {
             name: self.name.clone(),
             url: self.url.clone(),
@@ -339,6 +358,11 @@ mod tests {
         e.headers
             .insert("Authorization".into(), "Bearer t\n".into());
         assert!(matches!(e.settings(), Err(EndpointError::Header { .. })));
+        let mut e = endpoint("http://x/");
+        e.ignore.methods = vec!["head".into()];
+        assert!(matches!(e.settings(), Err(EndpointError::Method { .. })));
+        e.ignore.methods = vec!["HEAD".into()];
+        assert!(e.settings().is_ok());
     }
 
     #[test]

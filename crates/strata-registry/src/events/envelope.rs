@@ -16,7 +16,7 @@ pub const BLOB_MEDIA_TYPE: &str = "application/octet-stream";
 pub enum Action {
     /// A manifest was pushed, or an upload finished as a blob.
     Push,
-    /// A manifest or blob was fetched with `GET` (never `HEAD`).
+    /// A manifest or blob was fetched: `GET`, or `HEAD` as in distribution.
     Pull,
     /// A blob was linked into a repository without an upload.
     Mount,

@@ -228,6 +228,7 @@ impl Drop for Events {
 /// Whether an endpoint ignoring `ignore` wants `event`.
 fn wants(ignore: &config::IgnoreConfig, event: &Event) -> bool {
     !ignore.actions.contains(&event.action)
+        && !ignore.methods.contains(&event.request.method)
         && !event
             .target
             .media_type

@@ -42,6 +42,18 @@ impl Registry {
             })
     }
 
+    /// The size of blob `digest` in `name`, answering a `HEAD`: a pull event, as in
+    /// distribution (receivers tell it from a download by `request.method`).
+    pub async fn stat_blob(
+        &self,
+        name: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<u64, ServiceError> {
+        let size = self.blob_size(name, digest).await?;
+        self.events.blob(Action::Pull, name, digest, size, None);
+        Ok(size)
+    }
+
     /// Opens blob `digest` of `name`, or the range of it a `Range` header asked for (an
     /// unsatisfiable range is an error the caller answers with 416).
     pub async fn read_blob(

@@ -204,17 +204,19 @@ impl Registry {
                 .read_to_end(&mut body)
                 .await
                 .map_err(|source| ServiceError::Body { source })?;
-            let (digest, media_type) = (&record.digest, &record.media_type);
-            let events = &self.events;
-            events.manifest(
-                Action::Pull,
-                name,
-                reference,
-                digest,
-                media_type,
-                record.size,
-            );
         }
+        // A HEAD is a pull too, as in distribution: clients resolve a tag with HEAD and
+        // then GET by digest, so only the HEAD's event names the tag.
+        let (digest, media_type) = (&record.digest, &record.media_type);
+        let events = &self.events;
+        events.manifest(
+            Action::Pull,
+            name,
+            reference,
+            digest,
+            media_type,
+            record.size,
+        );
         let read = ManifestRead {
             digest: record.digest,
             media_type: record.media_type,
