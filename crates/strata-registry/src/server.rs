@@ -1,6 +1,7 @@
 //! Starting and stopping the server: open the stores a [`Config`] names, bind, serve until a
 //! shutdown future resolves (SIGINT/SIGTERM from the binary), removing abandoned uploads
-//! and (every `gc.interval_secs`) garbage in the background meanwhile.
+//! and (every `gc.interval_secs`) garbage in the background meanwhile; at the stop, the
+//! event senders get [`SHUTDOWN_GRACE`] to deliver what is queued.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 
 use crate::config::{AccessLogTarget, Config, MetadataConfig, StorageConfig};
-use crate::events::{EndpointError, Events};
+use crate::events::{EndpointError, Events, SHUTDOWN_GRACE};
 use crate::meta::{MetaError, SqliteMeta};
 use crate::routes::access::AccessLog;
 use crate::routes::router;
@@ -122,7 +123,8 @@ impl Server {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves until `shutdown` resolves, then finishes the requests in flight and lets the
+    /// event senders try what is queued.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -133,6 +135,7 @@ impl Server {
         let gc = self
             .gc
             .map(|(policy, every)| tokio::spawn(collect_garbage(registry, policy, every)));
+        let stopping = self.registry.clone();
         let app = router(self.registry, self.access);
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
@@ -143,6 +146,9 @@ impl Server {
         if let Some(gc) = gc {
             gc.abort();
         }
+        let events =
+            tokio::task::spawn_blocking(move || stopping.events().shutdown(SHUTDOWN_GRACE));
+        let _ = events.await;
         tracing::info!("registry stopped");
         served
     }

@@ -302,6 +302,33 @@ fn ignored_actions_and_methods_are_not_sent() {
 }
 
 #[test]
+fn a_stopping_server_delivers_what_is_queued() {
+    let got = Arc::new(Mutex::new(Vec::<HttpRequest>::new()));
+    let sink = got.clone();
+    let slow = HttpServer::start(Arc::new(move |req, stream| {
+        std::thread::sleep(Duration::from_millis(150));
+        sink.lock().unwrap().push(req.clone());
+        respond(stream, 200, &[], b"");
+    }));
+    let s = server_with(vec![endpoint(format!("http://{}/hook", slow.host()))]);
+    let digests: Vec<Digest> = (0..4)
+        .map(|i| s.push_blob("app", format!("queued {i}").as_bytes()))
+        .collect();
+    drop(s);
+    let got: Vec<Value> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| event_of(r)["target"]["digest"].clone())
+        .collect();
+    let want: Vec<Value> = digests.iter().map(|d| json!(d.to_string())).collect();
+    assert_eq!(
+        got, want,
+        "every queued event delivered before the stop finished"
+    );
+}
+
+#[test]
 fn a_dead_receiver_does_not_slow_pushes() {
     // Accepts connections (the kernel does) but never answers: each delivery waits for
     // its whole timeout.

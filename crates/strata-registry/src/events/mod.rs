@@ -11,8 +11,9 @@
 //! - [`config`]: `[[notifications.endpoints]]`, checked at start.
 //! - [`envelope`]: the JSON; [`sign`]: `X-Strata-Signature-256`.
 //!
-//! Events live in memory: those still queued when the server stops are lost (as in
-//! distribution); receivers that must not miss one reconcile with the catalog.
+//! Events live in memory: at a stop the senders get [`SHUTDOWN_GRACE`] to try what is
+//! queued once; what is left is lost (distribution loses it all); receivers that must not
+//! miss one reconcile with the catalog.
 
 pub mod config;
 pub mod envelope;
@@ -21,7 +22,9 @@ mod sender;
 pub mod sign;
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use strata_distribution::{ManifestRef, RepositoryName, Route, Tag};
 use strata_oci::Digest;
@@ -33,6 +36,9 @@ pub use sign::SIGNATURE_HEADER;
 
 use envelope::{ActorRecord, RequestRecord, SourceRecord};
 use sender::{Endpoint, Pending};
+
+/// How long a stopping server lets its senders try the events still queued.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// What an endpoint's events came to so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,13 +60,14 @@ pub struct EndpointStats {
 pub struct Events {
     endpoints: Vec<Arc<Endpoint>>,
     source: SourceRecord,
+    senders: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Events {
     /// Starts a sender thread per enabled endpoint of `config`; `addr` is this server's
     /// `host:port` for the events' `source`.
     pub fn start(config: &NotificationsConfig, addr: String) -> Result<Events, EndpointError> {
-        let mut endpoints = Vec::new();
+        let (mut endpoints, mut senders) = (Vec::new(), Vec::new());
         for settings in config.settings()? {
             let endpoint = Arc::new(Endpoint {
                 queue: queue::Queue::new(settings.queue_size),
@@ -68,10 +75,11 @@ impl Events {
                 counters: sender::Counters::default(),
             });
             let thread = endpoint.clone();
-            std::thread::Builder::new()
+            let sender = std::thread::Builder::new()
                 .name(format!("events-{}", endpoint.settings.name))
                 .spawn(move || sender::run(thread))
                 .expect("spawning an event sender thread");
+            senders.push(sender);
             tracing::info!(endpoint = %endpoint.settings.name, "event notifications on");
             endpoints.push(endpoint);
         }
@@ -81,7 +89,32 @@ impl Events {
                 addr,
                 instance_id: crate::request::new_uuid(),
             },
+            senders: Mutex::new(senders),
         })
+    }
+
+    /// Stops the senders once they have tried what is queued (one attempt per event, no
+    /// retry waits), waiting at most `grace`; what is left then is dropped (logged).
+    pub fn shutdown(&self, grace: Duration) {
+        for endpoint in &self.endpoints {
+            endpoint.queue.drain();
+        }
+        let deadline = Instant::now() + grace;
+        let senders = std::mem::take(&mut *self.senders.lock().unwrap_or_else(|e| e.into_inner()));
+        while Instant::now() < deadline && !senders.iter().all(JoinHandle::is_finished) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.close();
+    }
+
+    /// Closes every queue, logging the events still in them.
+    fn close(&self) {
+        for endpoint in &self.endpoints {
+            let left = endpoint.queue.close();
+            if left > 0 {
+                tracing::warn!(endpoint = %endpoint.settings.name, left, "stopping with undelivered events");
+            }
+        }
     }
 
     /// Each endpoint's counters.
@@ -216,12 +249,7 @@ impl Events {
 impl Drop for Events {
     /// Stops the senders; events still queued are lost (logged).
     fn drop(&mut self) {
-        for endpoint in &self.endpoints {
-            let left = endpoint.queue.close();
-            if left > 0 {
-                tracing::warn!(endpoint = %endpoint.settings.name, left, "stopping with undelivered events");
-            }
-        }
+        self.close();
     }
 }
 

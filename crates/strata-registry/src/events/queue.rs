@@ -1,5 +1,6 @@
 //! An endpoint's queue: bounded, first in first out, the oldest dropped when full (a slow
-//! receiver loses its oldest events, the registry never waits), closed at shutdown. The
+//! receiver loses its oldest events, the registry never waits), drained then closed at
+//! shutdown. The
 //! sender thread blocks on it; request handlers only ever take its lock for a push.
 
 use std::collections::VecDeque;
@@ -16,6 +17,8 @@ pub struct Queue<T> {
 struct State<T> {
     items: VecDeque<T>,
     closed: bool,
+    /// Stopping: what is queued is still handed out, then `pop` returns `None`.
+    draining: bool,
 }
 
 impl<T> Queue<T> {
@@ -25,6 +28,7 @@ impl<T> Queue<T> {
             state: Mutex::new(State {
                 items: VecDeque::new(),
                 closed: false,
+                draining: false,
             }),
             changed: Condvar::new(),
             capacity: capacity.max(1),
@@ -50,7 +54,7 @@ impl<T> Queue<T> {
         dropped
     }
 
-    /// The next item, waiting for one; `None` once closed.
+    /// The next item, waiting for one; `None` once closed, or drained when draining.
     pub fn pop(&self) -> Option<T> {
         let mut state = self.lock();
         loop {
@@ -60,18 +64,23 @@ impl<T> Queue<T> {
             if let Some(item) = state.items.pop_front() {
                 return Some(item);
             }
+            if state.draining {
+                return None;
+            }
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
     }
 
-    /// Waits `duration` unless closed first; whether it was closed.
+    /// Waits `duration` unless closed or draining first; whether it was (no retry waits
+    /// once stopping).
     pub fn sleep(&self, duration: Duration) -> bool {
         let deadline = Instant::now() + duration;
         let mut state = self.lock();
         loop {
             let now = Instant::now();
-            if state.closed || now >= deadline {
-                return state.closed;
+            let stopping = state.closed || state.draining;
+            if stopping || now >= deadline {
+                return stopping;
             }
             state = self
                 .changed
@@ -79,6 +88,12 @@ impl<T> Queue<T> {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+    }
+
+    /// Starts stopping: `pop` hands out what is queued, then `None`; `sleep` returns at once.
+    pub fn drain(&self) {
+        self.lock().draining = true;
+        self.changed.notify_all();
     }
 
     /// Stops the sender: `pop` and `sleep` return at once; what is left is discarded.
@@ -132,5 +147,18 @@ mod tests {
         assert!(sleeper.join().unwrap());
         assert!(start.elapsed() < Duration::from_secs(5));
         assert!(!Queue::<u32>::new(1).sleep(Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn draining_hands_out_what_is_left_then_stops() {
+        let q = Queue::new(4);
+        q.push(1);
+        q.push(2);
+        q.drain();
+        assert!(
+            q.sleep(Duration::from_secs(60)),
+            "no retry waits while draining"
+        );
+        assert_eq!((q.pop(), q.pop(), q.pop()), (Some(1), Some(2), None));
     }
 }

@@ -106,6 +106,8 @@ fn deliver(agent: &ureq::Agent, endpoint: &Endpoint, pending: &Pending) {
             "event delivery failed; retrying"
         );
         if endpoint.queue.sleep(backoff) {
+            endpoint.counters.failed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(endpoint = %settings.name, event = %pending.event.id, "stopping: event not delivered");
             return;
         }
         backoff = (backoff * 2).min(settings.backoff_max);
