@@ -1,7 +1,9 @@
 //! The server's configuration: a TOML or YAML file (by extension), every field optional,
 //! unknown fields refused. Storage and metadata kinds other than the embedded default
 //! (`filesystem`, `sqlite`) parse, so a file written for a later version is understood, but
-//! [`crate::Server::bind`] refuses them: nothing is accepted and ignored.
+//! [`crate::Server::bind`] refuses them: nothing is accepted and ignored. `[log]` says where
+//! the access log goes; `[[notifications.endpoints]]` ([`crate::events::config`]) are the
+//! webhooks, checked when the server starts.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

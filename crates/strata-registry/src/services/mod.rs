@@ -1,6 +1,7 @@
 //! What the registry does, independent of HTTP: blobs (pull, mount, delete), uploads
 //! (sessions, chunks, finishing), manifests (verify, record, serve, delete), and discovery
-//! (tags, catalog, referrers). Routes call these; these call [`Blobs`] and [`Meta`].
+//! (tags, catalog, referrers). Routes call these; these call [`Blobs`] and [`Meta`], and
+//! announce what they did (pushes, pulls, mounts, deletes) to [`Events`].
 
 mod blobs;
 mod discovery;
