@@ -1,7 +1,9 @@
 //! The server's configuration: a TOML or YAML file (by extension), every field optional,
 //! unknown fields refused. Storage and metadata kinds other than the embedded default
 //! (`filesystem`, `sqlite`) parse, so a file written for a later version is understood, but
-//! [`crate::Server::bind`] refuses them: nothing is accepted and ignored.
+//! [`crate::Server::bind`] refuses them: nothing is accepted and ignored. `[log]` says where
+//! the access log goes; `[[notifications.endpoints]]` ([`crate::events::config`]) are the
+//! webhooks, checked when the server starts.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,6 +13,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::auth::AuthConfig;
+use crate::events::NotificationsConfig;
 use crate::services::{GcPolicy, ImmutableRuleConfig, Limits};
 
 /// The address `strata registry serve` listens on by default.
@@ -112,6 +115,40 @@ pub struct TlsConfig {
     pub client_cas: Vec<PathBuf>,
 }
 
+/// Where the access log goes: `"stderr"` (the default: a `tracing` event with target
+/// `strata_registry::access`, text or JSON lines by `--log-format`) or an absolute file
+/// path (JSON lines appended, whatever `--log-format` says).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String")]
+pub enum AccessLogTarget {
+    #[default]
+    Stderr,
+    File(PathBuf),
+}
+
+impl TryFrom<String> for AccessLogTarget {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.as_str() {
+            "stderr" => Ok(AccessLogTarget::Stderr),
+            path if Path::new(path).is_absolute() => Ok(AccessLogTarget::File(path.into())),
+            other => Err(format!(
+                "access log {other:?}: must be \"stderr\" or an absolute file path"
+            )),
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Where the access log goes (default `stderr`).
+    #[serde(default)]
+    pub access: AccessLogTarget,
+}
+
 /// The default seconds between garbage collection runs in `serve`.
 pub const DEFAULT_GC_INTERVAL_SECS: u64 = 3600;
 
@@ -142,6 +179,11 @@ pub struct Config {
     /// Authentication and authorization; none: an open registry.
     #[serde(default)]
     pub auth: Option<AuthConfig>,
+    /// Webhooks (`[[notifications.endpoints]]`).
+    #[serde(default)]
+    pub notifications: NotificationsConfig,
+    #[serde(default)]
+    pub log: LogConfig,
 }
 
 impl Config {
@@ -220,6 +262,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::error::Error as _;
 
     #[test]
     fn toml_and_yaml_read_the_same_config() {
@@ -338,6 +381,71 @@ realms = \"x\"
             Config::parse(Path::new("r.toml"), bad),
             Err(ConfigError::Toml { .. })
         ));
+    }
+
+    #[test]
+    fn notifications_and_log_read_from_toml_and_yaml() {
+        let toml = r#"
+[log]
+access = "/var/log/strata/access.log"
+
+[[notifications.endpoints]]
+name = "ci"
+url = "https://hooks.example/registry"
+secret = "s3cr3t"
+headers = { Authorization = "Bearer abc" }
+timeout_ms = 2000
+backoff_initial_ms = 500
+backoff_max_ms = 30000
+max_attempts = 8
+max_age_secs = 600
+queue_size = 100
+ignore = { actions = ["pull"], media_types = ["application/octet-stream"] }
+"#;
+        let yaml = r#"
+log:
+  access: /var/log/strata/access.log
+notifications:
+  endpoints:
+    - name: ci
+      url: https://hooks.example/registry
+      secret: s3cr3t
+      headers:
+        Authorization: Bearer abc
+      timeout_ms: 2000
+      backoff_initial_ms: 500
+      backoff_max_ms: 30000
+      max_attempts: 8
+      max_age_secs: 600
+      queue_size: 100
+      ignore:
+        actions: [pull]
+        media_types: [application/octet-stream]
+"#;
+        let a = Config::parse(Path::new("r.toml"), toml).unwrap();
+        assert_eq!(a, Config::parse(Path::new("r.yaml"), yaml).unwrap());
+        assert_eq!(
+            a.log.access,
+            AccessLogTarget::File("/var/log/strata/access.log".into())
+        );
+        let endpoint = &a.notifications.endpoints[0];
+        assert_eq!(endpoint.secret.as_ref().unwrap().expose(), "s3cr3t");
+        assert_eq!(endpoint.ignore.actions, [crate::events::Action::Pull]);
+        let settings = a.notifications.settings().unwrap();
+        assert_eq!(settings[0].backoff_initial, Duration::from_millis(500));
+        assert_eq!(settings[0].max_attempts, Some(8));
+    }
+
+    #[test]
+    fn bad_log_and_notification_entries_are_refused() {
+        let err = Config::parse(Path::new("r.toml"), "[log]\naccess = \"logs/a.log\"\n");
+        let err = format!("{:#}", err.unwrap_err().source().unwrap());
+        assert!(err.contains("absolute"), "{err}");
+        let bad_action = "[[notifications.endpoints]]\nname = \"a\"\nurl = \"http://x/\"\nignore = { actions = [\"fetch\"] }\n";
+        assert!(Config::parse(Path::new("r.toml"), bad_action).is_err());
+        let no_url = "[[notifications.endpoints]]\nname = \"a\"\n";
+        assert!(Config::parse(Path::new("r.toml"), no_url).is_err());
+        assert_eq!(Config::default().log.access, AccessLogTarget::Stderr);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! - [`routes`] (private): axum handlers, thin. Paths are parsed by
 //!   [`strata_distribution::Route`]; handlers read headers, call a service and map its
 //!   result to the spec's statuses, headers and `{"errors":[…]}` bodies; one access-log
-//!   line per request.
+//!   record per request (request id, peer, [`actor::Actor`], route kind, status, bytes,
+//!   duration), to `tracing` or a JSON-lines file (`[log] access`).
 //! - [`services`]: what the registry does — uploads (sessions, ordered chunks, finishing
 //!   with a verified digest, expiry), blobs (pull with ranges, mount, delete), manifests
 //!   (size limit, kind from `Content-Type` and body, digest of the exact bytes, every
@@ -22,24 +23,31 @@
 //!   bearer tokens (docker's token flow at `/token`), `[[auth.access]]` rules; a layer in
 //!   front of the routes answers 401 (with the challenge) or 403, and puts the caller's
 //!   [`actor::Actor`] into the request's extensions.
+//! - [`events`]: webhooks in CNCF distribution's format on push, pull (`GET` and `HEAD`, as
+//!   distribution), mount and delete, emitted by the services with the [`request`] being
+//!   served, queued per endpoint (bounded, oldest dropped) and delivered in order by a
+//!   sender thread per endpoint, retried with exponential backoff, signed with HMAC-SHA256
+//!   (`X-Strata-Signature-256`).
 //! - [`config`] and [`server`]: the TOML/YAML configuration and starting/stopping;
 //!   [`tls`]: HTTPS (rustls, optional client certificates), each handshake on its own task.
 //!
 //! Must not: build a path from a repository name, make a blob visible before its digest is
 //! verified, accept a configuration it does not implement (S3 and PostgreSQL parse and
-//! are refused until they exist), or, with `[auth]`, let through a request its caller may
-//! not make.
+//! are refused until they exist), with `[auth]` let through a request its caller may not
+//! make, make a request wait on a webhook receiver, or log a secret (`Authorization`,
+//! endpoint secrets, header values and URLs).
 //!
 //! Comes next (issue 10): blobs in S3-compatible storage (`object_store`) and metadata in
 //! PostgreSQL behind the same traits (GC's sweep then needs the blob delete fenced by the
-//! metadata transaction); promotion
-//! labels (through [`GcPolicy::protected`]); events. Tag immutability rules are there
-//! (`services::immutable`).
+//! metadata transaction); promotion labels (through [`GcPolicy::protected`]). Tag
+//! immutability rules are there (`services::immutable`).
 
 pub mod actor;
 pub mod auth;
 pub mod config;
+pub mod events;
 pub mod meta;
+pub mod request;
 mod routes;
 pub mod server;
 pub mod services;

@@ -1,6 +1,7 @@
 //! Starting and stopping the server: open the stores a [`Config`] names, bind, serve until a
 //! shutdown future resolves (SIGINT/SIGTERM from the binary), removing abandoned uploads
-//! and (every `gc.interval_secs`) garbage in the background meanwhile.
+//! and (every `gc.interval_secs`) garbage in the background meanwhile; at the stop, the
+//! event senders get [`SHUTDOWN_GRACE`] to deliver what is queued.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,8 +13,10 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 
 use crate::auth::{Auth, AuthError};
-use crate::config::{Config, MetadataConfig, StorageConfig};
+use crate::config::{AccessLogTarget, Config, MetadataConfig, StorageConfig};
+use crate::events::{EndpointError, Events, SHUTDOWN_GRACE};
 use crate::meta::{Meta, MetaError, SqliteMeta};
+use crate::routes::access::AccessLog;
 use crate::routes::router;
 use crate::services::{GcPolicy, ImmutableTags, Registry, RuleError};
 use crate::storage::{FsBlobs, StorageError};
@@ -48,12 +51,21 @@ pub enum ServeError {
     Tls(#[from] TlsError),
     #[error("configuring authentication")]
     Auth(#[from] AuthError),
+    #[error(transparent)]
+    Notifications(#[from] EndpointError),
+    #[error("cannot open the access log {path}")]
+    AccessLog {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A bound server, not yet serving.
 pub struct Server {
     listener: TcpListener,
     registry: Arc<Registry>,
+    access: Arc<AccessLog>,
     gc: Option<(GcPolicy, Duration)>,
     tls: Option<Arc<rustls::ServerConfig>>,
     auth: Option<Arc<Auth>>,
@@ -90,9 +102,12 @@ pub fn open_stores(data: &Path, config: &Config) -> Result<(Registry, Arc<dyn Me
 }
 
 impl Server {
-    /// Opens the stores under `data` and binds `config`'s address.
+    /// Opens the stores under `data` and the access log, binds `config`'s address and
+    /// starts the event senders.
     pub async fn bind(config: &Config, data: &Path) -> Result<Server, ServeError> {
         let tls = config.tls.as_ref().map(server_config).transpose()?;
+        config.notifications.settings()?;
+        let access = open_access_log(&config.log.access)?;
         let (registry, meta) = open_stores(data, config)?;
         let auth = match &config.auth {
             Some(auth) => Some(Arc::new(
@@ -104,9 +119,12 @@ impl Server {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| ServeError::Bind { addr, source })?;
+        let bound = listener.local_addr().unwrap_or(addr);
+        let events = Events::start(&config.notifications, source_addr(bound))?;
         Ok(Server {
             listener,
-            registry: Arc::new(registry),
+            registry: Arc::new(registry.with_events(events)),
+            access: Arc::new(access),
             gc: config
                 .gc_interval()
                 .map(|every| (config.gc_policy(), every)),
@@ -120,6 +138,11 @@ impl Server {
         self.tls.is_some()
     }
 
+    /// The registry served (its event counters, for instance).
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
     /// The address it listens on (the real port when bound to port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
@@ -127,7 +150,8 @@ impl Server {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves until `shutdown` resolves, then finishes the requests in flight and lets the
+    /// event senders try what is queued.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -138,7 +162,9 @@ impl Server {
         let gc = self
             .gc
             .map(|(policy, every)| tokio::spawn(collect_garbage(registry, policy, every)));
-        let app = router(self.registry, self.auth);
+        let stopping = self.registry.clone();
+        let app = router(self.registry, self.auth, self.access);
+        let app = app.into_make_service_with_connect_info::<crate::request::Peer>();
         let served = match self.tls {
             Some(tls) => {
                 let listener = TlsListener::new(self.listener, tls).map_err(ServeError::Serve)?;
@@ -157,9 +183,32 @@ impl Server {
         if let Some(gc) = gc {
             gc.abort();
         }
+        let events =
+            tokio::task::spawn_blocking(move || stopping.events().shutdown(SHUTDOWN_GRACE));
+        let _ = events.await;
         tracing::info!("registry stopped");
         served
     }
+}
+
+fn open_access_log(target: &AccessLogTarget) -> Result<AccessLog, ServeError> {
+    AccessLog::open(target).map_err(|source| ServeError::AccessLog {
+        path: match target {
+            AccessLogTarget::File(path) => path.clone(),
+            AccessLogTarget::Stderr => PathBuf::from("stderr"),
+        },
+        source,
+    })
+}
+
+/// `hostname:port` for events' `source.addr` (the IP when the hostname is unknown).
+fn source_addr(bound: SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| bound.ip().to_string());
+    format!("{host}:{}", bound.port())
 }
 
 /// Removes abandoned uploads, checking every quarter of the expiry (at most every minute).
