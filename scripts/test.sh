@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace (unit, integration, CLI end-to-end, interop with real
-# skopeo/umoci/podman/runc). Root-only tests (mounts, namespaces) are `#[ignore = "needs root"]`:
-# as root (CI) they run too (`--include-ignored`); otherwise cargo reports them as ignored.
+# skopeo/umoci/podman/buildah/docker/runc). Root-only tests (mounts, namespaces, dockerd) are
+# `#[ignore = "needs root"]`: as root (CI) they run too (`--include-ignored`); otherwise cargo
+# reports them as ignored.
 # Arguments go to cargo, e.g. `scripts/test.sh -p strata-archive` or `scripts/test.sh -- NAME`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

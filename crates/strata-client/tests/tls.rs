@@ -6,103 +6,13 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use common::chain;
 use strata_client::config::certs::CertsDirs;
 use strata_client::transport::TlsError;
 use strata_client::{ClientError, Registry, RegistryOptions};
-use strata_testkit::registry::{TestRegistry, TlsFiles};
-use strata_testkit::{require_tool, run_ok};
-
-fn openssl(dir: &Path, args: &[&str]) {
-    run_ok(Command::new("openssl").current_dir(dir).args(args));
-}
-
-/// A CA named `name`: `name.key`, `name.crt` in `dir`.
-fn ca(dir: &Path, name: &str) {
-    let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
-    openssl(dir, &["genrsa", "-out", &key, "2048"]);
-    let subj = format!("/CN=strata test {name}");
-    openssl(
-        dir,
-        &[
-            "req", "-x509", "-new", "-key", &key, "-out", &crt, "-days", "2", "-subj", &subj,
-        ],
-    );
-}
-
-/// A certificate `name` signed by CA `ca`, with `ext` (an openssl extension section body).
-fn leaf(dir: &Path, ca: &str, name: &str, ext: &str) {
-    let (key, csr, crt) = (
-        format!("{name}.key"),
-        format!("{name}.csr"),
-        format!("{name}.crt"),
-    );
-    let ext_file = format!("{name}.ext");
-    fs::write(dir.join(&ext_file), ext).unwrap();
-    openssl(dir, &["genrsa", "-out", &key, "2048"]);
-    let subj = format!("/CN={name}");
-    openssl(
-        dir,
-        &["req", "-new", "-key", &key, "-out", &csr, "-subj", &subj],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &format!("{ca}.crt"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-out",
-            &crt,
-            "-days",
-            "2",
-            "-extfile",
-            &ext_file,
-        ],
-    );
-}
-
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-impl Pki {
-    /// A server CA, a server certificate for 127.0.0.1, a client CA and a client certificate.
-    fn new() -> Pki {
-        require_tool("openssl");
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        ca(d, "server-ca");
-        leaf(
-            d,
-            "server-ca",
-            "server",
-            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-        );
-        ca(d, "client-ca");
-        leaf(d, "client-ca", "client", "extendedKeyUsage=clientAuth\n");
-        Pki { dir }
-    }
-
-    fn path(&self, name: &str) -> std::path::PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn server(&self, client_ca: bool) -> TlsFiles {
-        TlsFiles {
-            certificate: self.path("server.crt"),
-            key: self.path("server.key"),
-            client_ca: client_ca.then(|| self.path("client-ca.crt")),
-        }
-    }
-}
+use strata_testkit::pki::Pki;
+use strata_testkit::registry::TestRegistry;
 
 /// A `certs.d` root with `files` (name, source path) in `<root>/<host>/`.
 fn certs_d(host: &str, files: &[(&str, &Path)]) -> (tempfile::TempDir, CertsDirs) {
@@ -223,13 +133,8 @@ fn a_malformed_ca_or_key_is_an_error_naming_the_file() {
 fn of_several_client_pairs_the_one_the_server_accepts_is_presented() {
     let pki = Pki::new();
     // A second client pair, from a CA the registry does not accept; it sorts first.
-    ca(pki.dir.path(), "other-ca");
-    leaf(
-        pki.dir.path(),
-        "other-ca",
-        "other",
-        "extendedKeyUsage=clientAuth\n",
-    );
+    pki.ca("other-ca");
+    pki.leaf("other-ca", "other", "extendedKeyUsage=clientAuth\n");
     let server = TestRegistry::start_tls(&pki.server(true));
     let host = server.host();
     let ca_crt = pki.path("server-ca.crt");

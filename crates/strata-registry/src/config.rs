@@ -2,6 +2,8 @@
 //! unknown fields refused. Two backend pairs exist: the embedded default (`filesystem`
 //! storage, `sqlite` metadata, in the data directory) and the shared one (`s3` storage,
 //! `postgres` metadata, nothing stored locally). [`crate::Server::bind`] refuses a mix.
+//! `[log]` says where the access log goes; `[[notifications.endpoints]]`
+//! ([`crate::events::config`]) are the webhooks, checked when the server starts.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,6 +12,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::auth::AuthConfig;
+use crate::events::NotificationsConfig;
 use crate::services::{GcPolicy, ImmutableRuleConfig, Limits};
 use crate::storage::S3Settings;
 
@@ -158,6 +162,54 @@ pub struct GcConfig {
     pub interval_secs: Option<u64>,
 }
 
+/// HTTPS, as written in the file: PEM files read at start.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The server's certificate chain (leaf first).
+    pub certificate: PathBuf,
+    /// Its private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// CA certificates a client certificate must chain to; when set, every client must
+    /// present one (mutual TLS).
+    #[serde(default)]
+    pub client_cas: Vec<PathBuf>,
+}
+
+/// Where the access log goes: `"stderr"` (the default: a `tracing` event with target
+/// `strata_registry::access`, text or JSON lines by `--log-format`) or an absolute file
+/// path (JSON lines appended, whatever `--log-format` says).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String")]
+pub enum AccessLogTarget {
+    #[default]
+    Stderr,
+    File(PathBuf),
+}
+
+impl TryFrom<String> for AccessLogTarget {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.as_str() {
+            "stderr" => Ok(AccessLogTarget::Stderr),
+            path if Path::new(path).is_absolute() => Ok(AccessLogTarget::File(path.into())),
+            other => Err(format!(
+                "access log {other:?}: must be \"stderr\" or an absolute file path"
+            )),
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Where the access log goes (default `stderr`).
+    #[serde(default)]
+    pub access: AccessLogTarget,
+}
+
 /// The default seconds between garbage collection runs in `serve`.
 pub const DEFAULT_GC_INTERVAL_SECS: u64 = 3600;
 
@@ -182,6 +234,17 @@ pub struct Config {
     pub immutable_tags: Vec<ImmutableRuleConfig>,
     #[serde(default)]
     pub gc: GcConfig,
+    /// Serve HTTPS (`[tls]`); plain HTTP without it.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Authentication and authorization; none: an open registry.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+    /// Webhooks (`[[notifications.endpoints]]`).
+    #[serde(default)]
+    pub notifications: NotificationsConfig,
+    #[serde(default)]
+    pub log: LogConfig,
 }
 
 impl Config {
@@ -269,6 +332,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::error::Error as _;
 
     #[test]
     fn toml_and_yaml_read_the_same_config() {
@@ -318,6 +382,140 @@ mod tests {
             Config::parse(Path::new("r.toml"), bad).is_err(),
             "unknown field"
         );
+    }
+
+    #[test]
+    fn tls_reads_from_toml_and_yaml() {
+        let toml =
+            "[tls]\ncertificate = \"/c.pem\"\nkey = \"/k.pem\"\nclient_cas = [\"/ca.pem\"]\n";
+        let yaml = "tls:\n  certificate: /c.pem\n  key: /k.pem\n  client_cas: [/ca.pem]\n";
+        let a = Config::parse(Path::new("r.toml"), toml).unwrap();
+        assert_eq!(a, Config::parse(Path::new("r.yaml"), yaml).unwrap());
+        let tls = a.tls.unwrap();
+        assert_eq!(tls.key, Path::new("/k.pem"));
+        assert_eq!(tls.client_cas, vec![PathBuf::from("/ca.pem")]);
+        let no_key = "[tls]\ncertificate = \"/c.pem\"\n";
+        assert!(Config::parse(Path::new("r.toml"), no_key).is_err());
+    }
+
+    #[test]
+    fn auth_reads_from_toml_and_yaml_and_refuses_unknown_fields() {
+        let toml = r#"
+[auth]
+htpasswd = "/etc/strata/htpasswd"
+service = "registry.example"
+realm = "https://registry.example/token"
+token_key_file = "/etc/strata/token.key"
+token_expiry_secs = 600
+basic = false
+
+[[auth.access]]
+account = "alice"
+repository = "team/**"
+actions = ["pull", "push"]
+
+[[auth.access]]
+account = "admin"
+catalog = true
+"#;
+        let yaml = r#"
+auth:
+  htpasswd: /etc/strata/htpasswd
+  service: registry.example
+  realm: https://registry.example/token
+  token_key_file: /etc/strata/token.key
+  token_expiry_secs: 600
+  basic: false
+  access:
+    - account: alice
+      repository: team/**
+      actions: [pull, push]
+    - account: admin
+      catalog: true
+"#;
+        let a = Config::parse(Path::new("r.toml"), toml).unwrap();
+        assert_eq!(a, Config::parse(Path::new("r.yaml"), yaml).unwrap());
+        let auth = a.auth.unwrap();
+        assert_eq!(auth.access.len(), 2);
+        assert_eq!(auth.basic, Some(false));
+        assert!(auth.access[1].catalog);
+        assert!(Config::parse(Path::new("r.toml"), "")
+            .unwrap()
+            .auth
+            .is_none());
+        let bad = "[auth]
+htpasswd = \"h\"
+realms = \"x\"
+";
+        assert!(matches!(
+            Config::parse(Path::new("r.toml"), bad),
+            Err(ConfigError::Toml { .. })
+        ));
+    }
+
+    #[test]
+    fn notifications_and_log_read_from_toml_and_yaml() {
+        let toml = r#"
+[log]
+access = "/var/log/strata/access.log"
+
+[[notifications.endpoints]]
+name = "ci"
+url = "https://hooks.example/registry"
+secret = "s3cr3t"
+headers = { Authorization = "Bearer abc" }
+timeout_ms = 2000
+backoff_initial_ms = 500
+backoff_max_ms = 30000
+max_attempts = 8
+max_age_secs = 600
+queue_size = 100
+ignore = { actions = ["pull"], media_types = ["application/octet-stream"] }
+"#;
+        let yaml = r#"
+log:
+  access: /var/log/strata/access.log
+notifications:
+  endpoints:
+    - name: ci
+      url: https://hooks.example/registry
+      secret: s3cr3t
+      headers:
+        Authorization: Bearer abc
+      timeout_ms: 2000
+      backoff_initial_ms: 500
+      backoff_max_ms: 30000
+      max_attempts: 8
+      max_age_secs: 600
+      queue_size: 100
+      ignore:
+        actions: [pull]
+        media_types: [application/octet-stream]
+"#;
+        let a = Config::parse(Path::new("r.toml"), toml).unwrap();
+        assert_eq!(a, Config::parse(Path::new("r.yaml"), yaml).unwrap());
+        assert_eq!(
+            a.log.access,
+            AccessLogTarget::File("/var/log/strata/access.log".into())
+        );
+        let endpoint = &a.notifications.endpoints[0];
+        assert_eq!(endpoint.secret.as_ref().unwrap().expose(), "s3cr3t");
+        assert_eq!(endpoint.ignore.actions, [crate::events::Action::Pull]);
+        let settings = a.notifications.settings().unwrap();
+        assert_eq!(settings[0].backoff_initial, Duration::from_millis(500));
+        assert_eq!(settings[0].max_attempts, Some(8));
+    }
+
+    #[test]
+    fn bad_log_and_notification_entries_are_refused() {
+        let err = Config::parse(Path::new("r.toml"), "[log]\naccess = \"logs/a.log\"\n");
+        let err = format!("{:#}", err.unwrap_err().source().unwrap());
+        assert!(err.contains("absolute"), "{err}");
+        let bad_action = "[[notifications.endpoints]]\nname = \"a\"\nurl = \"http://x/\"\nignore = { actions = [\"fetch\"] }\n";
+        assert!(Config::parse(Path::new("r.toml"), bad_action).is_err());
+        let no_url = "[[notifications.endpoints]]\nname = \"a\"\n";
+        assert!(Config::parse(Path::new("r.toml"), no_url).is_err());
+        assert_eq!(Config::default().log.access, AccessLogTarget::Stderr);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Starting and stopping the server: open the stores a [`Config`] names (filesystem +
 //! SQLite in the data directory, or S3 + PostgreSQL shared by replicas), bind, serve until a
 //! shutdown future resolves (SIGINT/SIGTERM from the binary), removing abandoned uploads
-//! and (every `gc.interval_secs`) garbage in the background meanwhile.
+//! and (every `gc.interval_secs`) garbage in the background meanwhile; at the stop, the
+//! event senders get [`SHUTDOWN_GRACE`] to deliver what is queued.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,11 +13,15 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, MetadataConfig, StorageConfig};
-use crate::meta::{MetaError, PostgresMeta, SqliteMeta};
+use crate::auth::{Auth, AuthError};
+use crate::config::{AccessLogTarget, Config, MetadataConfig, StorageConfig};
+use crate::events::{EndpointError, Events, SHUTDOWN_GRACE};
+use crate::meta::{Meta, MetaError, PostgresMeta, SqliteMeta};
+use crate::routes::access::AccessLog;
 use crate::routes::router;
 use crate::services::{GcPolicy, ImmutableTags, Registry, RuleError};
 use crate::storage::{FsBlobs, S3Blobs, StorageError};
+use crate::tls::{server_config, TlsError, TlsListener};
 
 /// Why the server cannot start or stopped.
 #[derive(Debug, Error)]
@@ -36,6 +41,8 @@ pub enum ServeError {
     DataUnused { path: PathBuf },
     #[error("the configuration names s3/postgres, not the embedded default (filesystem storage, sqlite metadata)")]
     NotEmbedded,
+    #[error("with s3 storage and postgres metadata, [auth] needs token_key_file: a key every replica shares (a key generated per replica would make each refuse the others' tokens)")]
+    SharedTokenKey,
     #[error("cannot create the data directory {path}")]
     DataDir {
         path: PathBuf,
@@ -56,20 +63,45 @@ pub enum ServeError {
     Serve(#[source] std::io::Error),
     #[error(transparent)]
     Rules(#[from] RuleError),
+    #[error("cannot serve HTTPS")]
+    Tls(#[from] TlsError),
+    #[error("configuring authentication")]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Notifications(#[from] EndpointError),
+    #[error("cannot open the access log {path}")]
+    AccessLog {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A bound server, not yet serving.
 pub struct Server {
     listener: TcpListener,
     registry: Arc<Registry>,
+    access: Arc<AccessLog>,
     gc: Option<(GcPolicy, Duration)>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    auth: Option<Arc<Auth>>,
 }
 
 /// Opens the stores `config` names: the embedded default in `data`, or (`s3` storage with
 /// `postgres` metadata) the shared stores, with nothing in `data`.
 pub async fn open(config: &Config, data: &Path) -> Result<Registry, ServeError> {
+    open_stores(data, config)
+        .await
+        .map(|(registry, _)| registry)
+}
+
+/// [`open`], also returning the metadata store (robot accounts live there).
+pub async fn open_stores(
+    data: &Path,
+    config: &Config,
+) -> Result<(Registry, Arc<dyn Meta>), ServeError> {
     match (&config.storage, &config.metadata) {
-        (StorageConfig::Filesystem, MetadataConfig::Sqlite) => open_embedded(data, config),
+        (StorageConfig::Filesystem, MetadataConfig::Sqlite) => open_embedded_stores(data, config),
         (StorageConfig::S3 { .. }, MetadataConfig::Postgres { url }) => {
             if let Some(path) = &config.data {
                 return Err(ServeError::DataUnused { path: path.clone() });
@@ -85,6 +117,13 @@ pub async fn open(config: &Config, data: &Path) -> Result<Registry, ServeError> 
 
 /// Opens the embedded default in `data`.
 pub fn open_embedded(data: &Path, config: &Config) -> Result<Registry, ServeError> {
+    open_embedded_stores(data, config).map(|(registry, _)| registry)
+}
+
+fn open_embedded_stores(
+    data: &Path,
+    config: &Config,
+) -> Result<(Registry, Arc<dyn Meta>), ServeError> {
     let (StorageConfig::Filesystem, MetadataConfig::Sqlite) = (&config.storage, &config.metadata)
     else {
         return Err(ServeError::NotEmbedded);
@@ -95,44 +134,73 @@ pub fn open_embedded(data: &Path, config: &Config) -> Result<Registry, ServeErro
     })?;
     let immutable = ImmutableTags::new(&config.immutable_tags)?;
     let blobs = FsBlobs::open(data)?;
-    let meta = SqliteMeta::open(&data.join("registry.db"))?;
-    Ok(
-        Registry::new(Arc::new(blobs), Arc::new(meta), config.limits())
-            .with_immutable_tags(immutable),
-    )
+    let meta: Arc<dyn Meta> = Arc::new(SqliteMeta::open(&data.join("registry.db"))?);
+    let registry = Registry::new(Arc::new(blobs), meta.clone(), config.limits())
+        .with_immutable_tags(immutable);
+    Ok((registry, meta))
 }
 
 /// Opens blobs in S3 and metadata in PostgreSQL (creating or migrating its schema).
-async fn open_shared(config: &Config, url: &str) -> Result<Registry, ServeError> {
+async fn open_shared(config: &Config, url: &str) -> Result<(Registry, Arc<dyn Meta>), ServeError> {
+    if config
+        .auth
+        .as_ref()
+        .is_some_and(|a| a.token_key_file.is_none())
+    {
+        return Err(ServeError::SharedTokenKey);
+    }
     let immutable = ImmutableTags::new(&config.immutable_tags)?;
     let settings = config
         .storage
         .s3_settings()
         .expect("the caller matched s3 storage");
     let blobs = S3Blobs::open(&settings)?;
-    let meta = PostgresMeta::connect(url).await?;
-    Ok(
-        Registry::new(Arc::new(blobs), Arc::new(meta), config.limits())
-            .with_immutable_tags(immutable),
-    )
+    let meta: Arc<dyn Meta> = Arc::new(PostgresMeta::connect(url).await?);
+    let registry = Registry::new(Arc::new(blobs), meta.clone(), config.limits())
+        .with_immutable_tags(immutable);
+    Ok((registry, meta))
 }
 
 impl Server {
-    /// Opens the stores `config` names (the embedded default under `data`) and binds
-    /// `config`'s address.
+    /// Opens the stores `config` names (the embedded default under `data`) and the access
+    /// log, binds `config`'s address and starts the event senders.
     pub async fn bind(config: &Config, data: &Path) -> Result<Server, ServeError> {
-        let registry = open(config, data).await?;
+        let tls = config.tls.as_ref().map(server_config).transpose()?;
+        config.notifications.settings()?;
+        let access = open_access_log(&config.log.access)?;
+        let (registry, meta) = open_stores(data, config).await?;
+        let auth = match &config.auth {
+            Some(auth) => Some(Arc::new(
+                Auth::open(auth, data, meta)?.over_https(tls.is_some()),
+            )),
+            None => None,
+        };
         let addr = config.addr();
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| ServeError::Bind { addr, source })?;
+        let bound = listener.local_addr().unwrap_or(addr);
+        let events = Events::start(&config.notifications, source_addr(bound))?;
         Ok(Server {
             listener,
-            registry: Arc::new(registry),
+            registry: Arc::new(registry.with_events(events)),
+            access: Arc::new(access),
             gc: config
                 .gc_interval()
                 .map(|every| (config.gc_policy(), every)),
+            tls,
+            auth,
         })
+    }
+
+    /// Whether it serves HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The registry served (its event counters, for instance).
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
     }
 
     /// The address it listens on (the real port when bound to port 0).
@@ -142,7 +210,8 @@ impl Server {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves until `shutdown` resolves, then finishes the requests in flight and lets the
+    /// event senders try what is queued.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -153,18 +222,53 @@ impl Server {
         let gc = self
             .gc
             .map(|(policy, every)| tokio::spawn(collect_garbage(registry, policy, every)));
-        let app = router(self.registry);
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServeError::Serve);
+        let stopping = self.registry.clone();
+        let app = router(self.registry, self.auth, self.access);
+        let app = app.into_make_service_with_connect_info::<crate::request::Peer>();
+        let served = match self.tls {
+            Some(tls) => {
+                let listener = TlsListener::new(self.listener, tls).map_err(ServeError::Serve)?;
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            None => {
+                axum::serve(self.listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        }
+        .map_err(ServeError::Serve);
         expiry.abort();
         if let Some(gc) = gc {
             gc.abort();
         }
+        let events =
+            tokio::task::spawn_blocking(move || stopping.events().shutdown(SHUTDOWN_GRACE));
+        let _ = events.await;
         tracing::info!("registry stopped");
         served
     }
+}
+
+fn open_access_log(target: &AccessLogTarget) -> Result<AccessLog, ServeError> {
+    AccessLog::open(target).map_err(|source| ServeError::AccessLog {
+        path: match target {
+            AccessLogTarget::File(path) => path.clone(),
+            AccessLogTarget::Stderr => PathBuf::from("stderr"),
+        },
+        source,
+    })
+}
+
+/// `hostname:port` for events' `source.addr` (the IP when the hostname is unknown).
+fn source_addr(bound: SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| bound.ip().to_string());
+    format!("{host}:{}", bound.port())
 }
 
 /// Removes abandoned uploads, checking every quarter of the expiry (at most every minute).

@@ -502,6 +502,8 @@ fn mixed_backends_a_data_dir_and_missing_credentials_are_refused() {
     );
     let err = open_error(&format!("data = \"/srv/r\"\n{s3}{pg}"));
     assert!(err.contains("/srv/r is not used with s3 storage"), "{err}");
+    let err = open_error(&format!("{s3}{pg}[auth]\n"));
+    assert!(err.contains("[auth] needs token_key_file"), "{err}");
     let half = format!("{s3}access_key_id = \"k\"\n{pg}");
     let err = open_error(&half);
     assert!(

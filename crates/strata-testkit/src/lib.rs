@@ -13,6 +13,7 @@
 //!   port (anonymous, htpasswd, TLS, or token auth), stopped on drop, and
 //!   [`token::TokenIssuer`], the docker token issuer (ES256 JWTs distribution 2.8 accepts,
 //!   basic and OAuth2 refresh-token grants) such a registry sends its clients to;
+//! - **certificates**: [`pki::Pki`], CAs and leaves made with `openssl` for TLS tests;
 //! - **a misbehaving registry**: [`faulty::FaultyRegistry`], serving one repository from
 //!   memory over a tiny std-TCP HTTP server ([`http`]) with faults queued per request
 //!   (truncated or corrupted blobs, wrong digests, HTML pages, cut connections, 429, 5xx);
@@ -22,14 +23,21 @@
 //!   offer `start_or_skip`, which prints a `SKIP` line when the binaries are missing;
 //! - **a small disk to fill**: [`tmpfs::Tmpfs`], a size-limited tmpfs (root only),
 //!   unmounted on drop;
+//! - **real container clients**: [`dockerd::Dockerd`], a throwaway Docker daemon (root,
+//!   Debian's `docker.io`: own roots and socket, no networking, stopped and unmounted on drop
+//!   or when the test process dies) with its `docker` client, and
+//!   [`containers::Containers`], podman and buildah on a private vfs containers-storage;
 //! - **small process and byte helpers**: [`run_ok`], [`stderr`], [`gzip`], [`gunzip`].
 //!
 //! It must not depend on any strata crate (a crate's tests would then see two copies of its
 //! own types), and it holds no test of its own logic beyond what keeps it honest.
 
+pub mod containers;
+pub mod dockerd;
 pub mod faulty;
 pub mod garage;
 pub mod http;
+pub mod pki;
 pub mod postgres;
 pub mod registry;
 pub mod skopeo;

@@ -117,6 +117,54 @@ pub enum RegistryCommand {
     /// Remove unreferenced blobs (and, with gc.untagged, untagged manifests) from a data
     /// directory; safe while `serve` runs on it
     Gc(GcArgs),
+    /// Manage robot accounts (`robot$NAME`: CI credentials with their own permissions and
+    /// expiry), in a data directory; safe while `serve` runs on it
+    #[command(subcommand)]
+    Robot(RobotCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RobotCommand {
+    /// Create a robot account and print its secret (once: only a hash is stored)
+    Create(RobotCreateArgs),
+    /// List the robot accounts
+    List(StoreArgs),
+    /// Delete a robot account (tokens it already got stay valid until they expire)
+    Delete {
+        /// The robot's name (with or without `robot$`)
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Where a registry's data is.
+#[derive(Args, Debug)]
+pub struct StoreArgs {
+    /// A config file, TOML or YAML by extension (its data and metadata settings)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The data directory [default: as for `serve`]
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RobotCreateArgs {
+    /// The robot's name: it logs in as `robot$NAME`
+    pub name: String,
+    /// A repository glob it may act on (`team/**`; `*` stays in one path component);
+    /// repeatable
+    #[arg(long = "repository", value_name = "GLOB", required = true)]
+    pub repositories: Vec<String>,
+    /// What it may do there: pull, push, delete, or * (comma-separated)
+    #[arg(long, value_name = "ACTIONS", value_delimiter = ',', required = true)]
+    pub actions: Vec<String>,
+    /// When it expires: a count of s, m, h or d from now (30d, 12h), or never
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub expires: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Args, Debug)]

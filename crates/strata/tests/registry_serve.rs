@@ -7,96 +7,17 @@ mod common;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::registry_env::Env;
+use common::served::Served;
 use serde_json::json;
 use strata_oci::Digest;
 use strata_testkit::garage::{TestGarage, BUCKET, REGION};
+use strata_testkit::pki::Pki;
 use strata_testkit::postgres::TestPostgres;
 use strata_testkit::registry::free_port;
 use strata_testkit::skopeo::{raw_manifest, skopeo};
-
-/// `strata registry serve` in a temp data dir, stopped on drop.
-struct Served {
-    child: Option<Child>,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Served {
-    fn start() -> Served {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        Served::spawn(dir, &["--data".as_ref(), data.as_os_str()], &[])
-    }
-
-    /// A replica on the shared stores `config` names, with S3 credentials in its
-    /// environment.
-    fn start_shared(config: &Path, credentials: &[(&str, &str)]) -> Served {
-        let dir = tempfile::tempdir().unwrap();
-        Served::spawn(dir, &["--config".as_ref(), config.as_os_str()], credentials)
-    }
-
-    fn spawn(dir: tempfile::TempDir, args: &[&std::ffi::OsStr], envs: &[(&str, &str)]) -> Served {
-        let port = free_port();
-        let log = fs::File::create(dir.path().join("serve.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args(["registry", "serve", "--addr", &format!("127.0.0.1:{port}")])
-            .args(args)
-            .envs(envs.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let served = Served {
-            child: Some(child),
-            port,
-            dir,
-        };
-        served.wait_ready();
-        served
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let url = format!("http://{}/v2/", self.host());
-        while ureq::get(&url).call().is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the registry never answered: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
-    }
-
-    /// SIGTERM, then the exit status.
-    fn stop(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("still running");
-        let pid = rustix::process::Pid::from_child(&child);
-        rustix::process::kill_process(pid, rustix::process::Signal::Term).unwrap();
-        child.wait().unwrap()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            self.stop();
-        }
-    }
-}
 
 #[test]
 fn serve_answers_logs_each_request_and_stops_on_sigterm() {
@@ -371,6 +292,119 @@ fn configs_it_cannot_honour_are_refused_clearly() {
     );
     let err = env.fails(&["registry", "serve", "--addr", "not-an-address"], 2);
     assert!(err.contains("not-an-address"), "{err}");
+}
+
+/// skopeo `inspect --raw` of `image` as `creds`, trusting `cert_dir`, TLS verified.
+fn skopeo_tls_inspect(cert_dir: &Path, image: &str, creds: &str) -> std::process::Output {
+    strata_testkit::require_tool("skopeo");
+    Command::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            &format!("--creds={creds}"),
+            "--cert-dir",
+        ])
+        .arg(cert_dir)
+        .arg(format!("docker://{image}"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn serves_https_and_asks_for_client_certificates_when_configured() {
+    let pki = Pki::new();
+    let env = Env::with_base();
+    let config = env.path("tls.toml");
+    let (crt, key, client_ca) = (
+        pki.path("server.crt"),
+        pki.path("server.key"),
+        pki.path("client-ca.crt"),
+    );
+    // With auth too: the challenge's default realm must be https for the login to work.
+    strata_testkit::require_tool("htpasswd");
+    let user = strata_testkit::run_ok(Command::new("htpasswd").args(["-Bbn", "ci", "pw"]));
+    let htpasswd = env.path("htpasswd");
+    fs::write(&htpasswd, &user.stdout).unwrap();
+    fs::write(
+        &config,
+        format!(
+            "[tls]\ncertificate = {crt:?}\nkey = {key:?}\nclient_cas = [{client_ca:?}]\n\
+             [auth]\nhtpasswd = {htpasswd:?}\n\
+             [[auth.access]]\naccount = \"ci\"\nrepository = \"**\"\nactions = [\"pull\", \"push\"]\n"
+        ),
+    )
+    .unwrap();
+    let s = Served::start_with(&["--config", config.to_str().unwrap()]);
+    assert!(s.log().contains("serving https://"), "{}", s.log());
+
+    // strata trusts the CA and presents the client pair from certs.d.
+    let certs = env.path(&format!("home/.config/containers/certs.d/{}", s.host()));
+    fs::create_dir_all(&certs).unwrap();
+    fs::copy(pki.path("server-ca.crt"), certs.join("ca.crt")).unwrap();
+    fs::copy(pki.path("client.crt"), certs.join("client.cert")).unwrap();
+    fs::copy(pki.path("client.key"), certs.join("client.key")).unwrap();
+    let name = format!("{}/tls/bb:1", s.host());
+    let err = env.fails(&["push", "busybox:test", &name], 1);
+    assert!(err.contains("401") || err.contains("nauthorized"), "{err}");
+    env.ok(&["login", "-u", "ci", "-p", "pw", &s.host()]);
+    let (digest, _) = env.ok(&["push", "busybox:test", &name]);
+
+    // skopeo, verifying TLS, with the same directory: the same manifest.
+    let out = skopeo_tls_inspect(&certs, &name, "ci:pw");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(Digest::of(&out.stdout).to_string(), digest.trim());
+
+    // Without a client certificate the handshake is refused.
+    let only_ca = env.path("only-ca");
+    fs::create_dir_all(&only_ca).unwrap();
+    fs::copy(pki.path("server-ca.crt"), only_ca.join("ca.crt")).unwrap();
+    let out = skopeo_tls_inspect(&only_ca, &name, "ci:pw");
+    assert!(!out.status.success(), "no client certificate, no answer");
+    // Plain HTTP to the HTTPS port gets no registry answer.
+    let plain = ureq::get(&format!("http://{}/v2/", s.host())).call();
+    assert!(plain.is_err(), "plain HTTP is not served: {plain:?}");
+}
+
+#[test]
+fn a_tls_key_that_is_not_a_key_is_refused_naming_the_file() {
+    let pki = Pki::new();
+    let env = Env::new();
+    let config = env.path("tls.yaml");
+    let crt = pki.path("server.crt");
+    fs::write(
+        &config,
+        format!(
+            "tls:\n  certificate: {}\n  key: {}\n",
+            crt.display(),
+            crt.display()
+        ),
+    )
+    .unwrap();
+    let err = env.fails(
+        &[
+            "registry",
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{}", free_port()),
+            "--data",
+            env.path("data").to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(
+        err.contains("holds no private key") && err.contains("server.crt"),
+        "{err}"
+    );
+    assert!(
+        !env.path("data").exists(),
+        "nothing opened for a refused config"
+    );
 }
 
 /// Pushes `bytes` into `repo` of the served registry; returns its digest.

@@ -9,6 +9,7 @@
 
 mod gc;
 mod postgres;
+mod robots;
 mod sqlite;
 
 use std::collections::{BTreeMap, HashSet};
@@ -107,6 +108,23 @@ pub struct UploadRecord {
     pub name: RepositoryName,
     /// Unix seconds of the last request on it.
     pub updated: i64,
+}
+
+/// A robot account (`robot$NAME`), as stored: its secret only as a SHA-256 hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RobotRecord {
+    /// The name after `robot$`.
+    pub name: String,
+    /// The hex SHA-256 of the secret.
+    pub secret_sha256: String,
+    /// Repository globs it may act on.
+    pub repositories: Vec<String>,
+    /// What it may do there (`pull`, `push`, `delete`).
+    pub actions: Vec<String>,
+    /// Unix seconds of its creation.
+    pub created: i64,
+    /// Unix seconds it expires at (never when absent).
+    pub expires: Option<i64>,
 }
 
 /// One page of a listing, and whether more entries follow it.
@@ -234,6 +252,14 @@ pub trait Meta: Send + Sync + 'static {
         digest: &'a Digest,
         remove: SweepBlob,
     ) -> BoxFuture<'a, Result<Option<u64>, MetaError>>;
+    /// Records a new robot account; false (nothing written) when the name is taken.
+    fn create_robot(&self, robot: RobotRecord) -> BoxFuture<'_, Result<bool, MetaError>>;
+    /// A robot account by name (without `robot$`).
+    fn robot<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<RobotRecord>, MetaError>>;
+    /// Every robot account, by name.
+    fn robots(&self) -> BoxFuture<'_, Result<Vec<RobotRecord>, MetaError>>;
+    /// Removes a robot account; false when there was none.
+    fn delete_robot<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool, MetaError>>;
 }
 
 #[cfg(test)]

@@ -25,12 +25,13 @@ use strata_oci::{Descriptor, Digest};
 use tokio_postgres::{NoTls, Transaction};
 
 use super::{
-    digest, Listing, ManifestRecord, Meta, MetaError, NewManifest, SweepBlob, TagGuard, UploadHold,
-    UploadRecord,
+    digest, Listing, ManifestRecord, Meta, MetaError, NewManifest, RobotRecord, SweepBlob,
+    TagGuard, UploadHold, UploadRecord,
 };
 
 /// The schema, one entry per version; a database at version `n` runs entries `n..`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE repositories (name TEXT COLLATE \"C\" PRIMARY KEY);
 CREATE TABLE repo_blobs (
     repo TEXT COLLATE \"C\" NOT NULL, digest TEXT COLLATE \"C\" NOT NULL, size BIGINT NOT NULL,
@@ -59,7 +60,14 @@ CREATE TABLE uploads (id TEXT PRIMARY KEY, repo TEXT NOT NULL, updated BIGINT NO
 CREATE TABLE blob_pins (id TEXT PRIMARY KEY, digest TEXT COLLATE \"C\" NOT NULL,
     created BIGINT NOT NULL);
 CREATE INDEX blob_pins_digest ON blob_pins (digest);
-"];
+",
+    "
+CREATE TABLE robots (
+    name TEXT COLLATE \"C\" PRIMARY KEY, secret_sha256 TEXT NOT NULL,
+    repositories TEXT NOT NULL, actions TEXT NOT NULL, created BIGINT NOT NULL,
+    expires BIGINT);
+",
+];
 
 /// Whether anything still references `$1` (see `meta::gc`).
 const REFERENCED: &str = "
@@ -420,6 +428,27 @@ impl Drop for SessionHold {
     }
 }
 
+const ROBOT_COLUMNS: &str = "name, secret_sha256, repositories, actions, created, expires";
+
+/// A robot account from its row (repositories newline-, actions comma-separated, as in
+/// SQLite).
+fn robot_record(row: &tokio_postgres::Row) -> RobotRecord {
+    let split = |text: String, sep: char| -> Vec<String> {
+        text.split(sep)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    RobotRecord {
+        name: row.get(0),
+        secret_sha256: row.get(1),
+        repositories: split(row.get(2), '\n'),
+        actions: split(row.get(3), ','),
+        created: row.get(4),
+        expires: row.get(5),
+    }
+}
+
 /// Runs `$body` (an expression using `$tx`) in one transaction on a pooled connection.
 macro_rules! in_tx {
     ($self:ident, |$tx:ident| $body:expr) => {{
@@ -767,5 +796,55 @@ impl Meta for PostgresMeta {
                 })?
             }
         })
+    }
+
+    fn create_robot(&self, robot: RobotRecord) -> BoxFuture<'_, Result<bool, MetaError>> {
+        in_tx!(self, |tx| tx
+            .execute(
+                &format!(
+                    "INSERT INTO robots ({ROBOT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT DO NOTHING"
+                ),
+                &[
+                    &robot.name,
+                    &robot.secret_sha256,
+                    &robot.repositories.join("\n"),
+                    &robot.actions.join(","),
+                    &robot.created,
+                    &robot.expires,
+                ],
+            )
+            .await?
+            == 1)
+    }
+
+    fn robot<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<RobotRecord>, MetaError>> {
+        in_tx!(self, |tx| tx
+            .query_opt(
+                &format!("SELECT {ROBOT_COLUMNS} FROM robots WHERE name = $1"),
+                &[&name],
+            )
+            .await?
+            .as_ref()
+            .map(robot_record))
+    }
+
+    fn robots(&self) -> BoxFuture<'_, Result<Vec<RobotRecord>, MetaError>> {
+        in_tx!(self, |tx| tx
+            .query(
+                &format!("SELECT {ROBOT_COLUMNS} FROM robots ORDER BY name"),
+                &[]
+            )
+            .await?
+            .iter()
+            .map(robot_record)
+            .collect())
+    }
+
+    fn delete_robot<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool, MetaError>> {
+        in_tx!(self, |tx| tx
+            .execute("DELETE FROM robots WHERE name = $1", &[&name])
+            .await?
+            > 0)
     }
 }

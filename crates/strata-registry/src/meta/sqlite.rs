@@ -11,8 +11,10 @@ use strata_distribution::{ManifestRef, Page, RepositoryName, Tag};
 use strata_oci::{Descriptor, Digest};
 
 use super::gc;
+use super::robots;
 use super::{
-    Listing, ManifestRecord, Meta, MetaError, NewManifest, SweepBlob, TagGuard, UploadRecord,
+    Listing, ManifestRecord, Meta, MetaError, NewManifest, RobotRecord, SweepBlob, TagGuard,
+    UploadRecord,
 };
 
 const SCHEMA: &str = "
@@ -42,6 +44,9 @@ CREATE INDEX IF NOT EXISTS manifests_digest ON manifests (digest);
 CREATE TABLE IF NOT EXISTS blob_pins (
     id TEXT PRIMARY KEY, digest TEXT NOT NULL, created INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS blob_pins_digest ON blob_pins (digest);
+CREATE TABLE IF NOT EXISTS robots (
+    name TEXT PRIMARY KEY, secret_sha256 TEXT NOT NULL, repositories TEXT NOT NULL,
+    actions TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER) WITHOUT ROWID;
 ";
 
 /// The metadata in one SQLite file.
@@ -576,6 +581,24 @@ impl Meta for SqliteMeta {
         self.run_as(TransactionBehavior::Immediate, move |tx| {
             gc::delete_untagged(tx, &name, &digest, before)
         })
+    }
+
+    fn create_robot(&self, robot: RobotRecord) -> BoxFuture<'_, Result<bool, MetaError>> {
+        self.run(move |tx| robots::create(tx, &robot))
+    }
+
+    fn robot<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<RobotRecord>, MetaError>> {
+        let name = name.to_owned();
+        self.run(move |tx| robots::get(tx, &name))
+    }
+
+    fn robots(&self) -> BoxFuture<'_, Result<Vec<RobotRecord>, MetaError>> {
+        self.run(robots::list)
+    }
+
+    fn delete_robot<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool, MetaError>> {
+        let name = name.to_owned();
+        self.run(move |tx| robots::delete(tx, &name))
     }
 
     fn gc_sweep_blob<'a>(

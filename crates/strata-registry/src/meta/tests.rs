@@ -271,7 +271,37 @@ async fn gc_marks_pins_and_sweeps(meta: &dyn Meta) {
         .unwrap());
 }
 
+async fn robots_are_kept_by_name(meta: &dyn Meta) {
+    let robot = |name: &str| RobotRecord {
+        name: name.into(),
+        secret_sha256: "ab".repeat(32),
+        repositories: vec!["team/**".into(), "ci/*".into()],
+        actions: vec!["pull".into(), "push".into()],
+        created: 100,
+        expires: (name == "ci").then_some(200),
+    };
+    assert!(meta.create_robot(robot("ci")).await.unwrap());
+    assert!(meta.create_robot(robot("Build")).await.unwrap());
+    assert!(
+        !meta.create_robot(robot("ci")).await.unwrap(),
+        "the name is taken"
+    );
+    assert_eq!(meta.robot("ci").await.unwrap(), Some(robot("ci")));
+    assert_eq!(meta.robot("none").await.unwrap(), None);
+    let names: Vec<_> = meta
+        .robots()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(names, ["Build", "ci"]);
+    assert!(meta.delete_robot("ci").await.unwrap());
+    assert!(!meta.delete_robot("ci").await.unwrap());
+}
+
 async fn exercise(meta: &dyn Meta) {
+    robots_are_kept_by_name(meta).await;
     links_manifests_and_references(meta).await;
     tags_and_catalog_page_in_bytewise_order(meta).await;
     immutable_tags_hold_in_the_writing_transaction(meta).await;

@@ -36,7 +36,7 @@ fn blob_headers(response: Response, digest: &Digest, length: u64) -> Response {
 }
 
 async fn head(req: Req<'_>, name: RepositoryName, digest: Digest) -> Response {
-    match req.registry.blob_size(&name, &digest).await {
+    match req.registry.stat_blob(&name, &digest).await {
         Ok(size) => blob_headers(empty(200), &digest, size),
         Err(e) => service_error(&e),
     }

@@ -2,8 +2,9 @@
 //! `/`, so axum's path matching is not used), dispatched by method to a handler that reads
 //! headers, calls a service and maps its result to the spec's statuses, headers and error
 //! bodies. Every response carries `Docker-Distribution-API-Version: registry/2.0`; every
-//! request gets one structured access-log line.
+//! request gets a request id and one structured access-log record ([`access`]).
 
+pub(crate) mod access;
 mod blobs;
 mod discovery;
 mod manifests;
@@ -12,32 +13,53 @@ mod uploads;
 
 use std::io;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::Response;
 use axum::Router;
 use futures_util::TryStreamExt;
 use strata_distribution::headers::{API_VERSION, DOCKER_DISTRIBUTION_API_VERSION};
 use strata_distribution::Route;
 
+use crate::actor::Actor;
+use crate::auth::Auth;
+use crate::request::RequestInfo;
 use crate::services::Registry;
 use crate::storage::ByteStream;
 use response::{route_error, unsupported};
 
-/// The registry's HTTP API on `registry`.
-pub fn router(registry: Arc<Registry>) -> Router {
-    Router::new()
-        .fallback(dispatch)
-        .with_state(registry)
-        .layer(middleware::from_fn(access_log))
+/// The registry's HTTP API on `registry`, logging each request to `access`; with `auth`, the
+/// token endpoint (`/token`) and the auth layer in front of every API route (inside the
+/// access log, so refusals are logged too).
+pub fn router(
+    registry: Arc<Registry>,
+    auth: Option<Arc<Auth>>,
+    access: Arc<access::AccessLog>,
+) -> Router {
+    let api = Router::new().fallback(dispatch).with_state(registry);
+    let app = match auth {
+        Some(auth) => api
+            .layer(middleware::from_fn_with_state(
+                auth.clone(),
+                crate::auth::layer,
+            ))
+            .merge(crate::auth::token_routes(auth)),
+        None => api,
+    };
+    app.layer(middleware::from_fn_with_state(access, access::middleware))
 }
 
 async fn dispatch(State(registry): State<Arc<Registry>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    if let (Some(actor), Some(info)) = (
+        parts.extensions.get::<Actor>(),
+        parts.extensions.get::<Arc<RequestInfo>>(),
+    ) {
+        info.set_actor(actor.clone());
+    }
     let mut response = match Route::parse_parts(parts.uri.path(), parts.uri.query()) {
         Ok(route) => {
             let req = Req {
@@ -109,28 +131,4 @@ impl Req<'_> {
     pub fn stream(body: Body) -> ByteStream {
         Box::pin(body.into_data_stream().map_err(io::Error::other))
     }
-}
-
-/// One structured line per request: method, path, status, bytes sent and time taken.
-async fn access_log(request: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    let length = response
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
-    tracing::info!(
-        target: "strata_registry::access",
-        method = %method,
-        path,
-        status = response.status().as_u16(),
-        length,
-        ms = start.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
-    response
 }

@@ -5,6 +5,7 @@ use strata_distribution::{ByteRange, RangeRequest, RepositoryName};
 use strata_oci::Digest;
 
 use super::{Registry, ServiceError};
+use crate::events::Action;
 use crate::storage::BlobReader;
 
 /// A blob being read.
@@ -41,6 +42,18 @@ impl Registry {
             })
     }
 
+    /// The size of blob `digest` in `name`, answering a `HEAD`: a pull event, as in
+    /// distribution (receivers tell it from a download by `request.method`).
+    pub async fn stat_blob(
+        &self,
+        name: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<u64, ServiceError> {
+        let size = self.blob_size(name, digest).await?;
+        self.events.blob(Action::Pull, name, digest, size, None);
+        Ok(size)
+    }
+
     /// Opens blob `digest` of `name`, or the range of it a `Range` header asked for (an
     /// unsatisfiable range is an error the caller answers with 416).
     pub async fn read_blob(
@@ -55,6 +68,7 @@ impl Registry {
             Err(_) => return Ok(Err(size)),
         };
         let reader = self.blobs.read(digest, range).await?;
+        self.events.blob(Action::Pull, name, digest, size, None);
         Ok(Ok(BlobRead {
             size,
             range,
@@ -71,6 +85,7 @@ impl Registry {
     ) -> Result<(), ServiceError> {
         if self.meta.unlink_blob(name, digest).await? {
             tracing::info!(name = %name, %digest, "blob deleted");
+            self.events.deleted(name, Some(digest), None);
             Ok(())
         } else {
             Err(ServiceError::BlobUnknown {
@@ -93,20 +108,21 @@ impl Registry {
         let pin = self.meta.pin_blob(digest).await?;
         let mounted = self.mount_pinned(name, digest, from).await;
         self.meta.unpin_blob(&pin).await?;
-        if mounted? {
+        if let Some(size) = mounted? {
             tracing::info!(name = %name, %digest, from = ?from.map(|f| f.as_str()), "blob mounted");
+            self.events.blob(Action::Mount, name, digest, size, from);
             return Ok(MountOutcome::Mounted);
         }
         Ok(MountOutcome::Session(self.start_upload(name).await?))
     }
 
-    /// Links `digest` into `name` when `from` (or the store) has it; whether it did.
+    /// Links `digest` into `name` when `from` (or the store) has it; its size if it did.
     async fn mount_pinned(
         &self,
         name: &RepositoryName,
         digest: &Digest,
         from: Option<&RepositoryName>,
-    ) -> Result<bool, ServiceError> {
+    ) -> Result<Option<u64>, ServiceError> {
         let size = match from {
             Some(from) => self.meta.blob(from, digest).await?,
             None => self.blobs.size(digest).await?,
@@ -115,9 +131,9 @@ impl Registry {
         match (size, stored) {
             (Some(size), Some(stored)) if size == stored => {
                 self.meta.link_blob(name, digest, size).await?;
-                Ok(true)
+                Ok(Some(size))
             }
-            _ => Ok(false),
+            _ => Ok(None),
         }
     }
 }

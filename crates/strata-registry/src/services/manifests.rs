@@ -12,6 +12,7 @@ use strata_oci::Digest;
 use tokio::io::AsyncReadExt;
 
 use super::{Registry, ServiceError};
+use crate::events::Action;
 use crate::meta::{NewManifest, TagGuard};
 
 /// A descriptor as far as a registry checks it.
@@ -105,11 +106,14 @@ impl Registry {
         }
         let manifest = self.read_manifest(name, reference, content_type, &body, &digest)?;
         let subject = manifest.subject.clone();
+        let (media_type, size) = (manifest.media_type.clone(), manifest.size);
         let pin = self.meta.pin_blob(&digest).await?;
         let stored = self.store_manifest(&digest, body, manifest).await;
         self.meta.unpin_blob(&pin).await?;
         stored?;
         tracing::info!(name = %name, %reference, %digest, "manifest pushed");
+        let events = &self.events;
+        events.manifest(Action::Push, name, reference, &digest, &media_type, size);
         Ok(PushedManifest { digest, subject })
     }
 
@@ -201,6 +205,18 @@ impl Registry {
                 .await
                 .map_err(|source| ServiceError::Body { source })?;
         }
+        // A HEAD is a pull too, as in distribution: clients resolve a tag with HEAD and
+        // then GET by digest, so only the HEAD's event names the tag.
+        let (digest, media_type) = (&record.digest, &record.media_type);
+        let events = &self.events;
+        events.manifest(
+            Action::Pull,
+            name,
+            reference,
+            digest,
+            media_type,
+            record.size,
+        );
         let read = ManifestRead {
             digest: record.digest,
             media_type: record.media_type,
@@ -239,6 +255,10 @@ impl Registry {
             });
         }
         tracing::info!(name = %name, %reference, "manifest deleted");
+        match reference {
+            ManifestRef::Digest(d) => self.events.deleted(name, Some(d), None),
+            ManifestRef::Tag(t) => self.events.deleted(name, None, Some(t)),
+        }
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! What the registry does, independent of HTTP: blobs (pull, mount, delete), uploads
 //! (sessions, chunks, finishing), manifests (verify, record, serve, delete), and discovery
-//! (tags, catalog, referrers). Routes call these; these call [`Blobs`] and [`Meta`].
+//! (tags, catalog, referrers). Routes call these; these call [`Blobs`] and [`Meta`], and
+//! announce what they did (pushes, pulls, mounts, deletes) to [`Events`].
 
 mod blobs;
 mod discovery;
@@ -14,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::events::Events;
 use crate::meta::Meta;
 use crate::storage::Blobs;
 
@@ -52,6 +54,8 @@ pub struct Registry {
     immutable: ImmutableTags,
     /// One lock per upload, so two requests on the same upload never interleave.
     upload_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Where pushes, pulls and deletes are announced (no endpoints: nowhere).
+    events: Events,
 }
 
 impl Registry {
@@ -62,7 +66,19 @@ impl Registry {
             limits,
             immutable: ImmutableTags::default(),
             upload_locks: Mutex::new(HashMap::new()),
+            events: Events::default(),
         }
+    }
+
+    /// This registry announcing what happens through `events`.
+    pub fn with_events(mut self, events: Events) -> Registry {
+        self.events = events;
+        self
+    }
+
+    /// The event emitter (its endpoints' counters).
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     /// This registry with tag immutability rules.

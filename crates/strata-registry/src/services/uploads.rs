@@ -8,6 +8,7 @@ use strata_distribution::{ByteRange, RepositoryName};
 use strata_oci::Digest;
 
 use super::{now, Registry, ServiceError};
+use crate::events::Action;
 use crate::meta::{UploadHold, UploadRecord};
 use crate::storage::{random_name, ByteStream};
 
@@ -156,6 +157,7 @@ impl Registry {
         self.meta.unpin_blob(&pin).await?;
         let size = result?;
         tracing::info!(name = %name, %digest, size, "blob pushed");
+        self.events.blob(Action::Push, name, digest, size, None);
         Ok(size)
     }
 

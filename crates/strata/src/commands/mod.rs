@@ -9,6 +9,7 @@ mod interop;
 mod login;
 mod prune;
 mod registry;
+mod robot;
 mod transfer;
 
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 //! PostgreSQL: several replicas), configured by flags over an optional config file, stopped
 //! by SIGINT/SIGTERM after the requests in flight finish.
 //! `strata registry gc`: one garbage collection run on the registry's stores (online-safe).
+//! `strata registry robot`: robot accounts (see `robot.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,7 @@ pub fn run(command: RegistryCommand) -> Result<()> {
     match command {
         RegistryCommand::Serve(args) => serve(args),
         RegistryCommand::Gc(args) => gc(args),
+        RegistryCommand::Robot(command) => super::robot::run(command),
     }
 }
 
@@ -37,7 +39,7 @@ fn settings(args: &ServeArgs) -> Result<(Config, PathBuf)> {
 }
 
 /// The config file (or the defaults) and the data directory (flag, file, default).
-fn load(config: Option<&Path>, data: Option<&PathBuf>) -> Result<(Config, PathBuf)> {
+pub(super) fn load(config: Option<&Path>, data: Option<&PathBuf>) -> Result<(Config, PathBuf)> {
     let config = match config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
@@ -119,8 +121,9 @@ fn serve(args: ServeArgs) -> Result<()> {
         let server = Server::bind(&config, &data)
             .await
             .with_context(|| format!("starting the registry in {place}"))?;
+        let scheme = if server.is_tls() { "https" } else { "http" };
         eprintln!(
-            "strata registry serving http://{} (data in {place})",
+            "strata registry serving {scheme}://{} (data in {place})",
             server.local_addr()
         );
         server.run(strata_registry::shutdown_signal()).await?;

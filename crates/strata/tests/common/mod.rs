@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod registry_env;
+pub mod served;
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
