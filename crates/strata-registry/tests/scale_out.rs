@@ -638,3 +638,82 @@ fn an_abandoned_upload_expires_from_the_bucket_and_the_database() {
             .expect_error(404, "BLOB_UPLOAD_UNKNOWN");
     }
 }
+
+#[test]
+fn with_auth_replicas_share_the_token_key_and_robot_accounts() {
+    let Some(shared) = Shared::start_or_skip("with_auth_replicas_share_the_token_key") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("token.key");
+    std::fs::write(&key, b"a key both replicas read, at least 32 bytes long").unwrap();
+    let config = shared.config_with(&format!("[auth]\ntoken_key_file = {key:?}\n"));
+    let (a, b) = (
+        TestServer::start_with(config.clone()),
+        TestServer::start_with(config.clone()),
+    );
+    // A robot account created in PostgreSQL after both started (as `strata registry robot
+    // create --config` does) logs in through either.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let secret = rt.block_on(async {
+        let (_, meta) = strata_registry::server::open_stores(Path::new("unused"), &config)
+            .await
+            .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let actions = ["pull".to_owned(), "push".to_owned()];
+        strata_registry::auth::robots::create(
+            meta.as_ref(),
+            "ci",
+            &["ci/**".to_owned()],
+            &actions,
+            None,
+            now,
+        )
+        .await
+        .unwrap()
+        .secret
+    });
+    use base64::Engine as _;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("robot$ci:{secret}"))
+    );
+    b.send("GET", "/v2/ci/app/tags/list")
+        .call()
+        .expect_error(401, "UNAUTHORIZED");
+    // A token issued by A opens B.
+    let r = a
+        .send(
+            "GET",
+            "/token?service=strata-registry&scope=repository%3Aci%2Fapp%3Apull%2Cpush",
+        )
+        .header("Authorization", &basic)
+        .call();
+    r.expect_status(200);
+    let token = r.json()["token"].as_str().unwrap().to_owned();
+    let blob = b"pushed through B with A's token";
+    let digest = Digest::of(blob);
+    let r = b
+        .send(
+            "POST",
+            &format!("/v2/ci/app/blobs/uploads/?digest={digest}"),
+        )
+        .header("Authorization", &format!("Bearer {token}"))
+        .body(blob);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = a
+        .send("GET", &format!("/v2/ci/app/blobs/{digest}"))
+        .header("Authorization", &basic)
+        .call();
+    assert_eq!(r.body, blob);
+    // Outside its repositories the robot is denied on both.
+    for s in [&a, &b] {
+        s.send("GET", "/v2/team/app/tags/list")
+            .header("Authorization", &basic)
+            .call()
+            .expect_error(403, "DENIED");
+    }
+}
