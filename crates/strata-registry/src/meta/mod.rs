@@ -39,6 +39,8 @@ pub enum MetaError {
     PostgresConfig(#[source] tokio_postgres::Error),
     #[error("PostgreSQL metadata query failed")]
     Postgres(#[from] tokio_postgres::Error),
+    #[error("the metadata database's schema is at version {found}, newer than this strata knows ({known}): run the newer strata, or restore an older database")]
+    SchemaTooNew { found: i32, known: usize },
     #[error("PostgreSQL metadata database: no connection")]
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("PostgreSQL metadata database: cannot set up the connection pool")]

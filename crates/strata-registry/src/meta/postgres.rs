@@ -504,6 +504,12 @@ impl PostgresMeta {
             .query_one("SELECT coalesce(max(version), 0) FROM strata_schema", &[])
             .await?;
         let current: i32 = row.get(0);
+        if current as usize > MIGRATIONS.len() {
+            return Err(MetaError::SchemaTooNew {
+                found: current,
+                known: MIGRATIONS.len(),
+            });
+        }
         for (step, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             tx.batch_execute(sql).await?;
             let version = step as i32 + 1;

@@ -326,4 +326,20 @@ async fn postgres_behaves_as_sqlite_does() {
     // A second connect (another replica starting) finds the schema in place.
     PostgresMeta::connect(&postgres.url()).await.unwrap();
     exercise(&meta).await;
+    // A schema from a later version is refused, not used.
+    let (client, connection) = tokio_postgres::connect(&postgres.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .execute("INSERT INTO strata_schema (version) VALUES (99)", &[])
+        .await
+        .unwrap();
+    let Err(err) = PostgresMeta::connect(&postgres.url()).await else {
+        panic!("a newer schema was accepted");
+    };
+    assert!(
+        matches!(err, MetaError::SchemaTooNew { found: 99, .. }),
+        "{err:?}"
+    );
 }
