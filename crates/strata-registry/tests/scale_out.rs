@@ -4,8 +4,8 @@
 //! between them chunk by chunk, deletes and tag rules hold across them, and garbage
 //! collection on one never takes a blob from a push on either.
 //!
-//! Each test prints a `SKIP` line and returns when PostgreSQL's or Garage's binaries are
-//! missing (CI installs both in .ci/run).
+//! Each test fails loudly when PostgreSQL's or Garage's binaries are missing (CI installs
+//! both in .ci/run): a test that cannot run must not pass.
 
 mod common;
 
@@ -30,10 +30,10 @@ struct Shared {
 }
 
 impl Shared {
-    fn start_or_skip(test: &str) -> Option<Shared> {
-        let postgres = TestPostgres::start_or_skip(test)?;
-        let garage = TestGarage::start_or_skip(test)?;
-        Some(Shared { postgres, garage })
+    fn start_required() -> Shared {
+        let postgres = TestPostgres::start_required();
+        let garage = TestGarage::start_required();
+        Shared { postgres, garage }
     }
 
     /// The replicas' config (TOML, as a user writes it): no periodic GC, `team/*:v*` tags
@@ -101,9 +101,7 @@ fn location(r: &common::Resp) -> String {
 
 #[test]
 fn two_replicas_serve_one_registry() {
-    let Some(shared) = Shared::start_or_skip("two_replicas_serve_one_registry") else {
-        return;
-    };
+    let shared = Shared::start_required();
     let (a, b) = shared.replicas();
 
     // Pushed on A, pulled on B, byte for byte, whole and ranged.
@@ -296,9 +294,7 @@ fn two_replicas_serve_one_registry() {
 
 #[test]
 fn a_large_blob_goes_through_multipart_uploads_across_replicas() {
-    let Some(shared) = Shared::start_or_skip("a_large_blob_goes_through_multipart") else {
-        return;
-    };
+    let shared = Shared::start_required();
     let (a, b) = shared.replicas();
     // 20 MiB in two chunks of 10 MiB (each above the one-PUT size), on two replicas.
     let blob: Vec<u8> = (0..20u32 << 20).map(|i| (i % 251) as u8).collect();
@@ -381,9 +377,7 @@ fn pull_and_verify(server: &TestServer, repo: &str, j: usize, parts: &[Vec<u8>])
 
 #[test]
 fn concurrent_pushes_to_both_replicas_never_lose_a_blob_while_gc_runs() {
-    let Some(shared) = Shared::start_or_skip("concurrent_pushes_to_both_replicas") else {
-        return;
-    };
+    let shared = Shared::start_required();
     let (a, b) = shared.replicas();
     let (a, b) = (Arc::new(a), Arc::new(b));
     let stop = Arc::new(AtomicBool::new(false));
@@ -518,9 +512,7 @@ fn mixed_backends_a_data_dir_and_missing_credentials_are_refused() {
 
 #[test]
 fn gc_frees_deleted_and_untagged_content_from_the_bucket_and_keeps_the_rest() {
-    let Some(shared) = Shared::start_or_skip("gc_frees_deleted_and_untagged_content") else {
-        return;
-    };
+    let shared = Shared::start_required();
     let (a, b) = shared.replicas();
     let (kept, unique, config) = (
         b"layer kept".to_vec(),
@@ -611,9 +603,7 @@ fn gc_frees_deleted_and_untagged_content_from_the_bucket_and_keeps_the_rest() {
 
 #[test]
 fn an_abandoned_upload_expires_from_the_bucket_and_the_database() {
-    let Some(shared) = Shared::start_or_skip("an_abandoned_upload_expires") else {
-        return;
-    };
+    let shared = Shared::start_required();
     let config = shared.config_with("[limits]\nupload_expiry_secs = 2\n");
     let (a, b) = (
         TestServer::start_with(config.clone()),
@@ -641,9 +631,7 @@ fn an_abandoned_upload_expires_from_the_bucket_and_the_database() {
 
 #[test]
 fn with_auth_replicas_share_the_token_key_and_robot_accounts() {
-    let Some(shared) = Shared::start_or_skip("with_auth_replicas_share_the_token_key") else {
-        return;
-    };
+    let shared = Shared::start_required();
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("token.key");
     std::fs::write(&key, b"a key both replicas read, at least 32 bytes long").unwrap();

@@ -54,17 +54,14 @@ fn random_hex(bytes: usize) -> String {
 }
 
 impl TestGarage {
-    /// Starts a Garage, or prints a `SKIP` line saying what is missing and returns `None`.
-    pub fn start_or_skip(test: &str) -> Option<TestGarage> {
+    /// Starts a Garage; fails the test loudly when `garage` is missing (as
+    /// [`crate::require_tool`]: a test that cannot run must not pass).
+    pub fn start_required() -> TestGarage {
         match binary() {
-            Some(binary) => Some(TestGarage::start(binary)),
-            None => {
-                eprintln!(
-                    "SKIP {test}: garage is missing (cargo install garage --locked; \
-                     CI installs it in .ci/run)"
-                );
-                None
-            }
+            Some(binary) => TestGarage::start(binary),
+            None => panic!(
+                "garage is missing (cargo install garage --locked; CI installs it in .ci/run)"
+            ),
         }
     }
 

@@ -20,7 +20,7 @@
 //! - **shared stores for a scaled-out registry**: [`postgres::TestPostgres`] (Debian's
 //!   PostgreSQL binaries, a cluster in a temp dir) and [`garage::TestGarage`] (a one-node
 //!   Garage with a key and a bucket), both on free loopback ports, stopped on drop; both
-//!   offer `start_or_skip`, which prints a `SKIP` line when the binaries are missing;
+//!   offer `start_required`, which fails loudly when the binaries are missing;
 //! - **a small disk to fill**: [`tmpfs::Tmpfs`], a size-limited tmpfs (root only),
 //!   unmounted on drop;
 //! - **real container clients**: [`dockerd::Dockerd`], a throwaway Docker daemon (root,

@@ -48,16 +48,16 @@ fn pg_command(tool: &str) -> Command {
 }
 
 impl TestPostgres {
-    /// Starts a cluster, or prints a `SKIP` line saying what is missing and returns `None`.
-    pub fn start_or_skip(test: &str) -> Option<TestPostgres> {
+    /// Starts a cluster; fails the test loudly saying what is missing (as
+    /// [`crate::require_tool`]: a test that cannot run must not pass).
+    pub fn start_required() -> TestPostgres {
         if let Some(why) = missing() {
-            eprintln!("SKIP {test}: {why}");
-            return None;
+            panic!("{why}");
         }
-        Some(TestPostgres::start())
+        TestPostgres::start()
     }
 
-    /// Starts a cluster (panics when it cannot: see [`TestPostgres::start_or_skip`]).
+    /// Starts a cluster (panics when it cannot: see [`TestPostgres::start_required`]).
     pub fn start() -> TestPostgres {
         let dir = tempfile::Builder::new()
             .prefix("strata-pg-")

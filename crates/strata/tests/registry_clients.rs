@@ -359,7 +359,7 @@ fn docker_builds_and_pushes_a_new_layer_strata_pulls(c: &Clients, built: &Pushed
     let log = c.served.log();
     assert!(
         log.lines().any(|l| l.contains("method=PATCH")
-            && l.contains("path=\"/v2/docker/built/blobs/uploads/")
+            && l.contains("path=/v2/docker/built/blobs/uploads/")
             && l.contains("status=202")),
         "docker uploaded no chunk:\n{log}"
     );

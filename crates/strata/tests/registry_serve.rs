@@ -488,12 +488,8 @@ fn gc_on_a_directory_without_a_registry_is_refused() {
 #[test]
 fn two_serve_processes_on_s3_and_postgres_are_one_registry() {
     let test = "two_serve_processes_on_s3_and_postgres_are_one_registry";
-    let Some(postgres) = TestPostgres::start_or_skip(test) else {
-        return;
-    };
-    let Some(garage) = TestGarage::start_or_skip(test) else {
-        return;
-    };
+    let postgres = TestPostgres::start_required();
+    let garage = TestGarage::start_required();
     let env = Env::with_base();
     // YAML, credentials from the environment (as the docs say).
     let config = env.path("replica.yaml");

@@ -1,5 +1,5 @@
 //! One behaviour, two stores: the same calls and expectations run on [`SqliteMeta`] (a temp
-//! file) and [`PostgresMeta`] (a throwaway cluster; skipped with a `SKIP` line when
+//! file) and [`PostgresMeta`] (a throwaway cluster; the test fails loudly when
 //! PostgreSQL's binaries are missing), so the shared store means what the embedded one does.
 
 use std::collections::BTreeMap;
@@ -319,9 +319,7 @@ async fn sqlite_behaves_as_specified() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_behaves_as_sqlite_does() {
-    let Some(postgres) = TestPostgres::start_or_skip("postgres_behaves_as_sqlite_does") else {
-        return;
-    };
+    let postgres = TestPostgres::start_required();
     let meta = PostgresMeta::connect(&postgres.url()).await.unwrap();
     // A second connect (another replica starting) finds the schema in place.
     PostgresMeta::connect(&postgres.url()).await.unwrap();

@@ -1,5 +1,5 @@
 //! One behaviour, two stores: the same calls and expectations on [`FsBlobs`] (a temp dir)
-//! and [`S3Blobs`] (a throwaway Garage; skipped with a `SKIP` line when it is missing).
+//! and [`S3Blobs`] (a throwaway Garage; the test fails loudly when `garage` is missing).
 
 use std::io;
 use std::time::{Duration, SystemTime};
@@ -153,10 +153,7 @@ async fn the_filesystem_store_behaves_as_specified() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_s3_store_behaves_as_the_filesystem_one() {
-    let Some(garage) = TestGarage::start_or_skip("the_s3_store_behaves_as_the_filesystem_one")
-    else {
-        return;
-    };
+    let garage = TestGarage::start_required();
     let settings = S3Settings {
         bucket: BUCKET.into(),
         endpoint: Some(garage.endpoint()),
