@@ -487,7 +487,6 @@ fn gc_on_a_directory_without_a_registry_is_refused() {
 
 #[test]
 fn two_serve_processes_on_s3_and_postgres_are_one_registry() {
-    let test = "two_serve_processes_on_s3_and_postgres_are_one_registry";
     let postgres = TestPostgres::start_required();
     let garage = TestGarage::start_required();
     let env = Env::with_base();
