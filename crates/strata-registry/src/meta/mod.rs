@@ -29,6 +29,12 @@ pub enum MetaError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("metadata database {path} has schema version {found}; this strata knows up to {supported} (a newer strata wrote it)")]
+    SchemaTooNew {
+        path: std::path::PathBuf,
+        found: i64,
+        supported: i64,
+    },
     #[error("metadata query failed")]
     Sqlite(#[from] rusqlite::Error),
     #[error("metadata task failed")]
@@ -116,7 +122,9 @@ pub trait Meta: Send + Sync + 'static {
         &'a self,
         name: &'a RepositoryName,
     ) -> BoxFuture<'a, Result<bool, MetaError>>;
-    /// Lets `name` serve blob `digest` of `size` bytes (creating the repository).
+    /// Lets `name` serve blob `digest` of `size` bytes (creating the repository); the link
+    /// is dated now (garbage collection drops links no manifest uses once they are older
+    /// than its grace period).
     fn link_blob<'a>(
         &'a self,
         name: &'a RepositoryName,
@@ -205,6 +213,19 @@ pub trait Meta: Send + Sync + 'static {
         digest: &'a Digest,
         before: i64,
     ) -> BoxFuture<'a, Result<bool, MetaError>>;
+    /// GC mark: the repository→blob links made before `before` (unix seconds) that no
+    /// manifest of their repository references and no push in flight pins.
+    fn gc_stale_links(
+        &self,
+        before: i64,
+    ) -> BoxFuture<'_, Result<Vec<(RepositoryName, Digest)>, MetaError>>;
+    /// GC sweep: in one write transaction, removes those of `links` that, re-checked, still
+    /// are stale links (as [`Meta::gc_stale_links`] says); returns the ones removed.
+    fn gc_unlink_stale<'a>(
+        &'a self,
+        links: &'a [(RepositoryName, Digest)],
+        before: i64,
+    ) -> BoxFuture<'a, Result<Vec<(RepositoryName, Digest)>, MetaError>>;
     /// GC sweep: in one write transaction, re-checks that nothing references or pins
     /// `digest` and only then runs `remove`; the bytes freed, `None` when kept.
     fn gc_sweep_blob<'a>(

@@ -1,5 +1,8 @@
 //! Online garbage collection: mark what the metadata references, then sweep what nothing
-//! does, one item per short write transaction that re-checks it, while pushes go on.
+//! does, in short write transactions that re-check each item, while pushes go on. In order:
+//! untagged manifests (when the policy says so), then repository→blob links that no manifest
+//! of their repository uses (a blob pushed there and never referenced), then the bytes of
+//! blobs nothing references any more.
 //!
 //! Why no push can lose a blob: a push *pins* a digest (a committed row) before its bytes
 //! go into place or are looked at for a mount, and unpins only after the link or manifest
@@ -18,6 +21,10 @@ use strata_oci::Digest;
 use super::{now, Registry, ServiceError};
 use crate::storage::StoredBlob;
 
+/// Links removed per write transaction: small enough to keep the lock for well under a
+/// millisecond per batch, large enough not to pay a transaction per link.
+const LINK_BATCH: usize = 256;
+
 /// Says a manifest must never be collected (immutable tags and promotion labels will).
 pub type Protected = Arc<dyn Fn(&RepositoryName, &Digest) -> bool + Send + Sync>;
 
@@ -29,6 +36,10 @@ pub struct GcPolicy {
     pub untagged: bool,
     /// Nothing put in place or recorded less than this long ago is removed.
     pub grace: Duration,
+    /// A repository→blob link no manifest of the repository uses is dropped once it is
+    /// older than this; `None`: the same as `grace`. (A longer one suits clients that push
+    /// blobs long before their manifest.)
+    pub link_grace: Option<Duration>,
     /// Manifests this says are protected are kept even when untagged.
     pub protected: Option<Protected>,
 }
@@ -38,6 +49,7 @@ impl Default for GcPolicy {
         GcPolicy {
             untagged: false,
             grace: Duration::from_secs(3600),
+            link_grace: None,
             protected: None,
         }
     }
@@ -48,6 +60,7 @@ impl std::fmt::Debug for GcPolicy {
         f.debug_struct("GcPolicy")
             .field("untagged", &self.untagged)
             .field("grace", &self.grace)
+            .field("link_grace", &self.link_grace)
             .field("protected", &self.protected.is_some())
             .finish()
     }
@@ -59,6 +72,8 @@ pub struct GcReport {
     pub dry_run: bool,
     /// Untagged manifests removed, by repository.
     pub manifests: Vec<(RepositoryName, Digest)>,
+    /// Repository→blob links removed (no manifest of the repository used the blob).
+    pub links: Vec<(RepositoryName, Digest)>,
     /// Blobs whose bytes were removed.
     pub blobs: Vec<Digest>,
     /// The bytes those blobs held.
@@ -81,11 +96,13 @@ impl Registry {
         if policy.untagged {
             report.manifests = self.collect_untagged(policy, dry_run).await?;
         }
+        report.links = self.collect_links(policy, dry_run).await?;
         let (blobs, bytes) = self.collect_blobs(policy, dry_run).await?;
         (report.blobs, report.bytes) = (blobs, bytes);
         tracing::info!(
             dry_run,
             manifests = report.manifests.len(),
+            links = report.links.len(),
             blobs = report.blobs.len(),
             bytes = report.bytes,
             "garbage collection done"
@@ -123,6 +140,30 @@ impl Registry {
                 return Ok(removed);
             }
         }
+    }
+
+    /// Removes the links older than the link grace period that no manifest of their
+    /// repository references (and no push pins), a batch per write transaction.
+    async fn collect_links(
+        &self,
+        policy: &GcPolicy,
+        dry_run: bool,
+    ) -> Result<Vec<(RepositoryName, Digest)>, ServiceError> {
+        let grace = policy.link_grace.unwrap_or(policy.grace);
+        let before = now() - grace.as_secs() as i64;
+        let candidates = self.meta.gc_stale_links(before).await?;
+        if dry_run {
+            return Ok(candidates);
+        }
+        let mut removed = Vec::new();
+        for batch in candidates.chunks(LINK_BATCH) {
+            let unlinked = self.meta.gc_unlink_stale(batch, before).await?;
+            for (name, digest) in &unlinked {
+                tracing::info!(name = %name, %digest, "unused blob link collected");
+            }
+            removed.extend(unlinked);
+        }
+        Ok(removed)
     }
 
     /// Removes the bytes of every blob nothing references, older than the grace period.

@@ -2,10 +2,11 @@
 //! `uploads/<id>`, whole writes through `tmp/`. Every blob is written elsewhere, hashed,
 //! synced and renamed into place.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -159,6 +160,40 @@ impl FsBlobs {
             }
         }
         Ok(out)
+    }
+
+    /// Removes the files of `tmp/`, and those of `uploads/` not in `sessions`, that were
+    /// last written before `before`.
+    fn remove_orphans_sync(
+        root: &Path,
+        before: SystemTime,
+        sessions: &HashSet<String>,
+    ) -> Result<usize, StorageError> {
+        let mut removed = 0;
+        for dir in ["tmp", "uploads"] {
+            let dir = root.join(dir);
+            for entry in std::fs::read_dir(&dir).map_err(io_err("list", &dir))? {
+                let entry = entry.map_err(io_err("list", &dir))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if sessions.contains(&name) {
+                    continue;
+                }
+                let modified = match entry.metadata().and_then(|m| m.modified()) {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io_err("stat", &entry.path())(e)),
+                };
+                if modified >= before {
+                    continue;
+                }
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_err("remove", &entry.path())(e)),
+                }
+            }
+        }
+        Ok(removed)
     }
 
     async fn upload_len(&self, id: &str) -> Result<u64, StorageError> {
@@ -352,6 +387,25 @@ impl Blobs for FsBlobs {
         Box::pin(self.abort(id))
     }
 
+    fn remove_orphans(
+        &self,
+        before: SystemTime,
+        sessions: HashSet<String>,
+    ) -> BoxFuture<'_, Result<usize, StorageError>> {
+        let root = self.root.clone();
+        Box::pin(async move {
+            let removed = tokio::task::spawn_blocking(move || {
+                FsBlobs::remove_orphans_sync(&root, before, &sessions)
+            })
+            .await;
+            removed.map_err(|e| StorageError::Io {
+                action: "clean",
+                path: self.root.join("tmp"),
+                source: io::Error::other(e),
+            })?
+        })
+    }
+
     fn list_blobs(&self) -> BoxFuture<'_, Result<Vec<StoredBlob>, StorageError>> {
         let root = self.root.clone();
         Box::pin(async move {
@@ -367,7 +421,7 @@ impl Blobs for FsBlobs {
     fn remove_blob_blocking(
         &self,
         digest: &Digest,
-        keep_since: std::time::SystemTime,
+        keep_since: SystemTime,
     ) -> io::Result<Option<u64>> {
         let path = self.blob_path(digest);
         let meta = match std::fs::metadata(&path) {

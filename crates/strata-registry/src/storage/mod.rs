@@ -7,6 +7,7 @@
 
 mod fs;
 
+use std::collections::HashSet;
 use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -99,6 +100,17 @@ pub trait Blobs: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<u64, StorageError>>;
     /// Drops upload `id` (no error when it is already gone).
     fn abort_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StorageError>>;
+    /// Removes what writers that died left behind (a process killed mid-write): temp files
+    /// and upload files that belong to none of `sessions`, last written before `before`;
+    /// returns how many. Stores without temps of their own keep this default (nothing).
+    fn remove_orphans(
+        &self,
+        before: SystemTime,
+        sessions: HashSet<String>,
+    ) -> BoxFuture<'_, Result<usize, StorageError>> {
+        let _ = (before, sessions);
+        Box::pin(async { Ok(0) })
+    }
     /// Every stored blob (not uploads in progress).
     fn list_blobs(&self) -> BoxFuture<'_, Result<Vec<StoredBlob>, StorageError>>;
     /// Removes blob `digest` unless it was put in place at or after `keep_since`; the bytes
