@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use strata_distribution::{ManifestKind, ManifestRef, Referrer, RepositoryName};
 use strata_oci::Digest;
-use tokio::io::AsyncReadExt;
 
 use super::{Registry, ServiceError};
 use crate::meta::{NewManifest, TagGuard};
@@ -196,10 +196,9 @@ impl Registry {
         let mut body = Vec::new();
         if with_body {
             let mut reader = self.blobs.read(&record.digest, None).await?;
-            reader
-                .read_to_end(&mut body)
-                .await
-                .map_err(|source| ServiceError::Body { source })?;
+            while let Some(chunk) = reader.next().await {
+                body.extend_from_slice(&chunk.map_err(|source| ServiceError::Body { source })?);
+            }
         }
         let read = ManifestRead {
             digest: record.digest,

@@ -3,7 +3,7 @@
 //! synced and renamed into place.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{self, SeekFrom};
+use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -15,7 +15,7 @@ use sha2::{Digest as _, Sha256};
 use strata_distribution::ByteRange;
 use strata_oci::Digest;
 use tokio::fs::{self, File, OpenOptions};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{BlobReader, Blobs, ByteStream, StorageError, StoredBlob};
 
@@ -74,7 +74,18 @@ impl FsBlobs {
         range: Option<ByteRange>,
     ) -> Result<BlobReader, StorageError> {
         let path = self.blob_path(digest);
-        let mut file = match File::open(&path).await {
+        let opened = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                let file = std::fs::File::open(path)?;
+                let size = file.metadata()?.len();
+                Ok::<_, io::Error>((file, size))
+            })
+        };
+        let opened = opened
+            .await
+            .map_err(|e| io_err("open", &path)(io::Error::other(e)))?;
+        let (file, size) = match opened {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(StorageError::BlobNotFound {
                     digest: digest.clone(),
@@ -82,15 +93,11 @@ impl FsBlobs {
             }
             other => other.map_err(io_err("open", &path))?,
         };
-        match range {
-            None => Ok(Box::pin(file)),
-            Some(r) => {
-                file.seek(SeekFrom::Start(r.start))
-                    .await
-                    .map_err(io_err("seek in", &path))?;
-                Ok(Box::pin(file.take(r.len())))
-            }
-        }
+        let (start, len) = match range {
+            None => (0, size),
+            Some(r) => (r.start, r.len()),
+        };
+        Ok(read_chunks(file, start, len))
     }
 
     async fn put_bytes(&self, digest: &Digest, bytes: Bytes) -> Result<(), StorageError> {
@@ -207,14 +214,9 @@ impl FsBlobs {
         }
     }
 
-    async fn append(
-        &self,
-        id: &str,
-        offset: u64,
-        mut body: ByteStream,
-    ) -> Result<u64, StorageError> {
+    async fn append(&self, id: &str, offset: u64, body: ByteStream) -> Result<u64, StorageError> {
         let path = self.upload_path(id);
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .write(true)
             .open(&path)
             .await
@@ -222,37 +224,23 @@ impl FsBlobs {
                 io::ErrorKind::NotFound => StorageError::UploadNotFound { id: id.to_owned() },
                 _ => io_err("open", &path)(e),
             })?;
-        file.seek(SeekFrom::Start(offset))
-            .await
-            .map_err(io_err("seek in", &path))?;
-        let mut running = self.take_running(id, offset);
-        let mut len = offset;
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(source) => {
-                    truncate(&file, offset).await;
-                    return Err(StorageError::Body {
-                        id: id.to_owned(),
-                        source,
-                    });
+        let file = file.into_std().await;
+        let running = self.take_running(id, offset);
+        let (written, running) = write_body(file, offset, body, running).await;
+        match written {
+            Ok(len) => {
+                if let Some(mut r) = running {
+                    r.len = len;
+                    self.running().insert(id.to_owned(), r);
                 }
-            };
-            if let Err(e) = file.write_all(&chunk).await {
-                truncate(&file, offset).await;
-                return Err(io_err("write", &path)(e));
+                Ok(len)
             }
-            if let Some(r) = running.as_mut() {
-                r.hasher.update(&chunk);
-            }
-            len += chunk.len() as u64;
+            Err(Failure::Body(source)) => Err(StorageError::Body {
+                id: id.to_owned(),
+                source,
+            }),
+            Err(Failure::Write(e)) => Err(io_err("write", &path)(e)),
         }
-        file.flush().await.map_err(io_err("write", &path))?;
-        if let Some(mut r) = running {
-            r.len = len;
-            self.running().insert(id.to_owned(), r);
-        }
-        Ok(len)
     }
 
     /// The running hash of an upload when it covers exactly its first `offset` bytes.
@@ -298,9 +286,178 @@ impl FsBlobs {
     }
 }
 
+/// Bytes read from disk per chunk of a blob being served.
+const READ_CHUNK: u64 = 1 << 20;
+/// Bytes of request body gathered before one vectored write to an upload.
+const WRITE_BATCH: usize = 1 << 20;
+
+/// Streams `len` bytes of `file` from `start`: one blocking task reads 1 MiB chunks into
+/// fresh buffers (never zeroed first) and hands them over a short channel, so the HTTP
+/// layer sends them as they are; it stops when the client goes away.
+fn read_chunks(file: std::fs::File, start: u64, len: u64) -> BlobReader {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(2);
+    tokio::task::spawn_blocking(move || {
+        let mut file = file;
+        if let Err(e) = file.seek(SeekFrom::Start(start)) {
+            let _ = tx.blocking_send(Err(e));
+            return;
+        }
+        let mut left = len;
+        while left > 0 {
+            let want = left.min(READ_CHUNK);
+            let mut buf = Vec::with_capacity(want as usize);
+            let read = match (&file).take(want).read_to_end(&mut buf) {
+                Ok(0) => Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                other => other,
+            };
+            let n = match read {
+                Ok(n) => n as u64,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
+            left -= n;
+            if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                return;
+            }
+        }
+    });
+    Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
+/// Why an append stopped.
+enum Failure {
+    /// The request body failed (the client went away).
+    Body(io::Error),
+    /// Writing the upload failed.
+    Write(io::Error),
+}
+
+/// What the writer of an append is told.
+enum Batch {
+    Bytes(Vec<Bytes>),
+    /// The body is complete: keep what was written.
+    Done,
+}
+
+/// Appends `body` to `file` at `offset`: the body's chunks are gathered into ~1 MiB
+/// batches that one blocking task hashes (into `running`, when given) and writes with one
+/// vectored write each. Unless the body completes and every write succeeds (a failure, or
+/// the request dropped half-way), the upload is cut back to `offset`. Returns the new
+/// length and the running hash.
+async fn write_body(
+    file: std::fs::File,
+    offset: u64,
+    mut body: ByteStream,
+    running: Option<Running>,
+) -> (Result<u64, Failure>, Option<Running>) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Batch>(2);
+    let writer = tokio::task::spawn_blocking(move || write_batches(file, offset, rx, running));
+    let mut batch = Vec::new();
+    let mut batched = 0;
+    let mut failed = None;
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(chunk) => {
+                batched += chunk.len();
+                batch.push(chunk);
+            }
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+        if batched >= WRITE_BATCH {
+            batched = 0;
+            if tx
+                .send(Batch::Bytes(std::mem::take(&mut batch)))
+                .await
+                .is_err()
+            {
+                break; // the writer failed: its error comes below
+            }
+        }
+    }
+    if failed.is_none() {
+        let _ = tx.send(Batch::Bytes(batch)).await;
+        let _ = tx.send(Batch::Done).await;
+    }
+    drop(tx);
+    let (written, running) = match writer.await {
+        Ok(out) => out,
+        Err(e) => (Err(io::Error::other(e)), None),
+    };
+    match (failed, written) {
+        (_, Err(e)) => (Err(Failure::Write(e)), None),
+        (Some(e), Ok(_)) => (Err(Failure::Body(e)), None),
+        (None, Ok(len)) => (Ok(len), running),
+    }
+}
+
+/// The blocking side of [`write_body`]: writes batches until `Done`; cuts the upload
+/// back to `offset` when a write fails or the sender stops without `Done`.
+fn write_batches(
+    mut file: std::fs::File,
+    offset: u64,
+    mut rx: tokio::sync::mpsc::Receiver<Batch>,
+    mut running: Option<Running>,
+) -> (io::Result<u64>, Option<Running>) {
+    match write_until_done(&mut file, offset, &mut rx, running.as_mut()) {
+        Ok(Some(len)) => (Ok(len), running),
+        Ok(None) => {
+            cut_back(&file, offset);
+            (Ok(offset), None)
+        }
+        Err(e) => {
+            cut_back(&file, offset);
+            (Err(e), None)
+        }
+    }
+}
+
+/// The new length once `Done` arrives, `None` when the sender stopped without it.
+fn write_until_done(
+    file: &mut std::fs::File,
+    offset: u64,
+    rx: &mut tokio::sync::mpsc::Receiver<Batch>,
+    mut running: Option<&mut Running>,
+) -> io::Result<Option<u64>> {
+    file.seek(SeekFrom::Start(offset))?;
+    let mut len = offset;
+    loop {
+        match rx.blocking_recv() {
+            Some(Batch::Bytes(batch)) => {
+                if let Some(r) = running.as_deref_mut() {
+                    batch.iter().for_each(|chunk| r.hasher.update(chunk));
+                }
+                write_all_vectored(file, &batch)?;
+                len += batch.iter().map(|c| c.len() as u64).sum::<u64>();
+            }
+            Some(Batch::Done) => return Ok(Some(len)),
+            None => return Ok(None),
+        }
+    }
+}
+
+/// Writes every byte of `batch`, as few `writev` calls as it takes.
+fn write_all_vectored(file: &mut std::fs::File, batch: &[Bytes]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
+    let mut slices = &mut slices[..];
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Cuts a failed append back, so the upload holds what it held before.
-async fn truncate(file: &File, len: u64) {
-    if let Err(error) = file.set_len(len).await {
+fn cut_back(file: &std::fs::File, len: u64) {
+    if let Err(error) = file.set_len(len) {
         tracing::warn!(%error, len, "cannot truncate an upload after a failed append");
     }
 }

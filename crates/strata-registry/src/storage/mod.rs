@@ -19,14 +19,14 @@ use futures_util::Stream;
 use strata_distribution::ByteRange;
 use strata_oci::Digest;
 use thiserror::Error;
-use tokio::io::AsyncRead;
 
 pub use fs::{random_name, FsBlobs};
 
 /// A request body as it arrives.
 pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
-/// A blob's bytes (or a range of them) as they are read.
-pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
+/// A blob's bytes (or a range of them) as they are read, in chunks the HTTP layer sends
+/// as they are (no copy in between).
+pub type BlobReader = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
 /// Why the blob store failed.
 #[derive(Debug, Error)]
