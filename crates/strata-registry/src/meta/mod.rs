@@ -111,9 +111,9 @@ pub struct Listing {
     pub more: bool,
 }
 
-/// Removes one blob's bytes (run inside the sweep's write transaction); the bytes freed,
+/// Removes a blob's bytes (run inside the sweep's write transaction); the bytes freed,
 /// `None` when it was kept (gone already, or younger than the grace period).
-pub type SweepBlob = Box<dyn FnOnce() -> std::io::Result<Option<u64>> + Send>;
+pub type SweepBlob = Box<dyn Fn(&Digest) -> std::io::Result<Option<u64>> + Send>;
 
 /// The registry's metadata. Every call is one transaction.
 pub trait Meta: Send + Sync + 'static {
@@ -206,13 +206,13 @@ pub trait Meta: Send + Sync + 'static {
         &self,
         before: i64,
     ) -> BoxFuture<'_, Result<Vec<(RepositoryName, Digest)>, MetaError>>;
-    /// GC sweep: deletes that manifest if, re-checked in a write transaction, it still is one.
+    /// GC sweep: in one write transaction, deletes those of `manifests` that, re-checked,
+    /// still are collectable untagged manifests; returns the ones deleted.
     fn gc_delete_untagged<'a>(
         &'a self,
-        name: &'a RepositoryName,
-        digest: &'a Digest,
+        manifests: &'a [(RepositoryName, Digest)],
         before: i64,
-    ) -> BoxFuture<'a, Result<bool, MetaError>>;
+    ) -> BoxFuture<'a, Result<Vec<(RepositoryName, Digest)>, MetaError>>;
     /// GC mark: the repository→blob links made before `before` (unix seconds) that no
     /// manifest of their repository references and no push in flight pins.
     fn gc_stale_links(
@@ -226,11 +226,12 @@ pub trait Meta: Send + Sync + 'static {
         links: &'a [(RepositoryName, Digest)],
         before: i64,
     ) -> BoxFuture<'a, Result<Vec<(RepositoryName, Digest)>, MetaError>>;
-    /// GC sweep: in one write transaction, re-checks that nothing references or pins
-    /// `digest` and only then runs `remove`; the bytes freed, `None` when kept.
-    fn gc_sweep_blob<'a>(
+    /// GC sweep: in one write transaction, for each of `digests` re-checks that nothing
+    /// references or pins it and only then runs `remove` on it; the bytes each freed,
+    /// `None` when kept.
+    fn gc_sweep_blobs<'a>(
         &'a self,
-        digest: &'a Digest,
+        digests: &'a [Digest],
         remove: SweepBlob,
-    ) -> BoxFuture<'a, Result<Option<u64>, MetaError>>;
+    ) -> BoxFuture<'a, Result<Vec<Option<u64>>, MetaError>>;
 }

@@ -55,7 +55,26 @@ const MIGRATIONS: &[&str] = &[
     // the grace period. Links made before this version count from the upgrade.
     "ALTER TABLE repo_blobs ADD COLUMN linked INTEGER NOT NULL DEFAULT 0;
      UPDATE repo_blobs SET linked = unixepoch();",
+    // 2: the tags of a manifest and the indexes listing a manifest, by digest (garbage
+    // collection and manifest deletes asked them by scanning the repository's rows).
+    "CREATE INDEX IF NOT EXISTS tags_digest ON tags (repo, digest);
+     CREATE INDEX IF NOT EXISTS manifest_children_child ON manifest_children (repo, child);",
 ];
+
+/// How many times (about a millisecond apart) a transaction asks again for the database
+/// lock another process holds before it fails with `SQLITE_BUSY`: about 5 s.
+const BUSY_RETRIES: i32 = 5000;
+
+/// SQLite's busy handler: sleep a millisecond and retry. (The built-in busy timeout backs
+/// off up to 100 ms between tries, so a push could wait that long behind a `strata
+/// registry gc` that releases the lock every few milliseconds.)
+fn wait_for_lock(retries: i32) -> bool {
+    if retries >= BUSY_RETRIES {
+        return false;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1));
+    true
+}
 
 /// The schema version this code reads and writes.
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -91,7 +110,7 @@ impl SqliteMeta {
             let mut conn = Connection::open(path)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.busy_handler(Some(wait_for_lock))?;
             let migrated = migrate(&mut conn)?;
             Ok((conn, migrated))
         };
@@ -612,13 +631,18 @@ impl Meta for SqliteMeta {
 
     fn gc_delete_untagged<'a>(
         &'a self,
-        name: &'a RepositoryName,
-        digest: &'a Digest,
+        manifests: &'a [(RepositoryName, Digest)],
         before: i64,
-    ) -> BoxFuture<'a, Result<bool, MetaError>> {
-        let (name, digest) = (name.as_str().to_owned(), digest.to_string());
-        self.run_as(TransactionBehavior::Immediate, move |tx| {
-            gc::delete_untagged(tx, &name, &digest, before)
+    ) -> BoxFuture<'a, Result<Vec<(RepositoryName, Digest)>, MetaError>> {
+        let manifests = manifests.to_vec();
+        self.run(move |tx| {
+            let mut removed = Vec::new();
+            for (name, digest) in manifests {
+                if gc::delete_untagged(tx, name.as_str(), &digest.to_string(), before)? {
+                    removed.push((name, digest));
+                }
+            }
+            Ok(removed)
         })
     }
 
@@ -638,20 +662,23 @@ impl Meta for SqliteMeta {
         self.run(move |tx| gc::unlink_stale(tx, &links, before))
     }
 
-    fn gc_sweep_blob<'a>(
+    fn gc_sweep_blobs<'a>(
         &'a self,
-        digest: &'a Digest,
+        digests: &'a [Digest],
         remove: SweepBlob,
-    ) -> BoxFuture<'a, Result<Option<u64>, MetaError>> {
-        let owned = digest.clone();
-        self.run_as(TransactionBehavior::Immediate, move |tx| {
-            if gc::is_referenced(tx, &owned.to_string())? {
-                return Ok(None);
+    ) -> BoxFuture<'a, Result<Vec<Option<u64>>, MetaError>> {
+        let digests = digests.to_vec();
+        self.run(move |tx| {
+            let mut freed = Vec::with_capacity(digests.len());
+            for digest in digests {
+                if gc::is_referenced(tx, &digest.to_string())? {
+                    freed.push(None);
+                    continue;
+                }
+                let bytes = remove(&digest).map_err(|source| MetaError::Sweep { digest, source })?;
+                freed.push(bytes);
             }
-            remove().map_err(|source| MetaError::Sweep {
-                digest: owned,
-                source,
-            })
+            Ok(freed)
         })
     }
 }

@@ -21,9 +21,13 @@ use strata_oci::Digest;
 use super::{now, Registry, ServiceError};
 use crate::storage::StoredBlob;
 
-/// Links removed per write transaction: small enough to keep the lock for well under a
-/// millisecond per batch, large enough not to pay a transaction per link.
-const LINK_BATCH: usize = 256;
+/// Items (manifests, links, blobs) removed per write transaction of the sweep: small enough
+/// to hold the database lock a few milliseconds, large enough not to pay a transaction per
+/// item.
+const BATCH: usize = 64;
+
+/// The sleep between two write transactions of the sweep.
+const PAUSE: Duration = Duration::from_millis(2);
 
 /// Says a manifest must never be collected (immutable tags and promotion labels will).
 pub type Protected = Arc<dyn Fn(&RepositoryName, &Digest) -> bool + Send + Sync>;
@@ -129,12 +133,14 @@ impl Registry {
                 return Ok(candidates);
             }
             let mut progress = false;
-            for (name, digest) in candidates {
-                if self.meta.gc_delete_untagged(&name, &digest, before).await? {
+            for batch in candidates.chunks(BATCH) {
+                let deleted = self.meta.gc_delete_untagged(batch, before).await?;
+                for (name, digest) in &deleted {
                     tracing::info!(name = %name, %digest, "untagged manifest collected");
-                    removed.push((name, digest));
-                    progress = true;
                 }
+                progress |= !deleted.is_empty();
+                removed.extend(deleted);
+                pause().await;
             }
             if !progress {
                 return Ok(removed);
@@ -156,12 +162,13 @@ impl Registry {
             return Ok(candidates);
         }
         let mut removed = Vec::new();
-        for batch in candidates.chunks(LINK_BATCH) {
+        for batch in candidates.chunks(BATCH) {
             let unlinked = self.meta.gc_unlink_stale(batch, before).await?;
             for (name, digest) in &unlinked {
                 tracing::info!(name = %name, %digest, "unused blob link collected");
             }
             removed.extend(unlinked);
+            pause().await;
         }
         Ok(removed)
     }
@@ -179,35 +186,50 @@ impl Registry {
         let stored = self.blobs.list_blobs().await?;
         let stale_pins = now() - self.limits.upload_expiry.as_secs() as i64;
         let referenced = self.meta.gc_referenced(stale_pins).await?;
-        let candidates = stored
+        let candidates: Vec<StoredBlob> = stored
             .into_iter()
-            .filter(|b| b.modified < keep_since && !referenced.contains(&b.digest));
+            .filter(|b| b.modified < keep_since && !referenced.contains(&b.digest))
+            .collect();
+        if dry_run {
+            let bytes = candidates.iter().map(|b| b.size).sum();
+            return Ok((candidates.into_iter().map(|b| b.digest).collect(), bytes));
+        }
         let (mut removed, mut bytes) = (Vec::new(), 0);
-        for blob in candidates {
-            let freed = match dry_run {
-                true => Some(blob.size),
-                false => self.sweep_blob(&blob, keep_since).await?,
-            };
-            if let Some(size) = freed {
-                removed.push(blob.digest);
+        for batch in candidates.chunks(BATCH) {
+            for (digest, size) in self.sweep_blobs(batch, keep_since).await? {
+                removed.push(digest);
                 bytes += size;
             }
+            pause().await;
         }
         Ok((removed, bytes))
     }
 
-    /// Removes one blob if, re-checked in a write transaction, nothing references it.
-    async fn sweep_blob(
+    /// Removes the blobs of `batch` that, re-checked in one write transaction, nothing
+    /// references; the ones removed with their sizes.
+    async fn sweep_blobs(
         &self,
-        blob: &StoredBlob,
+        batch: &[StoredBlob],
         keep_since: SystemTime,
-    ) -> Result<Option<u64>, ServiceError> {
-        let (blobs, digest) = (self.blobs.clone(), blob.digest.clone());
-        let remove = Box::new(move || blobs.remove_blob_blocking(&digest, keep_since));
-        let freed = self.meta.gc_sweep_blob(&blob.digest, remove).await?;
-        if let Some(size) = freed {
-            tracing::info!(digest = %blob.digest, size, "unreferenced blob collected");
+    ) -> Result<Vec<(Digest, u64)>, ServiceError> {
+        let blobs = self.blobs.clone();
+        let remove = Box::new(move |d: &Digest| blobs.remove_blob_blocking(d, keep_since));
+        let digests: Vec<Digest> = batch.iter().map(|b| b.digest.clone()).collect();
+        let freed = self.meta.gc_sweep_blobs(&digests, remove).await?;
+        let removed = digests
+            .into_iter()
+            .zip(freed)
+            .filter_map(|(digest, freed)| Some((digest, freed?)))
+            .collect::<Vec<_>>();
+        for (digest, size) in &removed {
+            tracing::info!(%digest, size, "unreferenced blob collected");
         }
-        Ok(freed)
+        Ok(removed)
     }
+}
+
+/// Lets the pushes waiting for the database in: a short sleep between two write
+/// transactions of the sweep (another process polls for the lock about every millisecond).
+async fn pause() {
+    tokio::time::sleep(PAUSE).await;
 }
