@@ -675,7 +675,8 @@ impl Meta for SqliteMeta {
                     freed.push(None);
                     continue;
                 }
-                let bytes = remove(&digest).map_err(|source| MetaError::Sweep { digest, source })?;
+                let bytes =
+                    remove(&digest).map_err(|source| MetaError::Sweep { digest, source })?;
                 freed.push(bytes);
             }
             Ok(freed)
