@@ -9,15 +9,17 @@
 //!   with a verified digest, expiry), blobs (pull with ranges, mount, delete), manifests
 //!   (size limit, kind from `Content-Type` and body, digest of the exact bytes, every
 //!   reference checked), tags, catalog and referrers, and online garbage collection
-//!   ([`GcPolicy`], [`Registry::collect_garbage`]: pushes pin digests; the sweep removes
-//!   a blob only in a write transaction that re-checks it is unreferenced and unpinned).
+//!   ([`GcPolicy`], [`Registry::collect_garbage`]: untagged manifests (opt-in), links no
+//!   manifest of their repository uses, then unreferenced blobs; pushes pin digests; the
+//!   sweep removes a blob only in a write transaction that re-checks it is unreferenced and
+//!   unpinned, in short batches).
 //! - [`storage`]: the [`Blobs`](storage::Blobs) trait and the filesystem implementation
 //!   (`blobs/sha256/<hex>`, temp + verify + rename; paths only from digests and the
-//!   server's own upload ids).
+//!   server's own upload ids; what a killed process left removed with the upload expiry).
 //! - [`meta`]: the [`Meta`](meta::Meta) trait and its SQLite implementation (repositories,
-//!   repository→blob links, manifests with media type/size/subject/artifactType, references,
-//!   tags, uploads, pins; a manifest recorded in one transaction after its references are
-//!   checked).
+//!   dated repository→blob links, manifests with media type/size/subject/artifactType,
+//!   references, tags, uploads, pins; a manifest recorded in one transaction after its
+//!   references are checked; the schema versioned and migrated on open).
 //! - [`config`] and [`server`]: the TOML/YAML configuration and starting/stopping.
 //!
 //! Must not: build a path from a repository name, make a blob visible before its digest is
