@@ -249,6 +249,13 @@ for i in range(count):
     with open(os.path.join(root, "m", "%d.json" % i), "wb") as f: f.write(m)
     digests.append(digest(m))
 with open(os.path.join(root, "digests"), "w") as f: f.write("\n".join(digests) + "\n")
+keep = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+               "digest": config["digest"], "size": config["size"]},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                "digest": layers[0]["digest"], "size": layers[0]["size"]}],
+    "annotations": {"bench.keep": "yes"}}).encode()
+with open(os.path.join(root, "keep.json"), "wb") as f: f.write(keep)
 with open(os.path.join(root, "config-live"), "wb") as f:
     f.write(open(config["file"], "rb").read())
 with open(os.path.join(root, "config-digest"), "w") as f: f.write(config["digest"])
@@ -286,6 +293,9 @@ run_requests() { # file status
 fill_gc() { # server: the 10,000 manifests pushed and made garbage
   local s=$1 file digest
   while read -r file digest; do push_blob "$s" gc/many "$file" "$digest" > /dev/null; done < "$gc_dir/blobs"
+  # One tagged manifest stays (distribution's --delete-untagged fails on a repository
+  # without tags).
+  put_manifest "$s" gc/many keep "$gc_dir/keep.json" > /dev/null
   if [ "$s" = strata ]; then
     gc_requests "${base[$s]}" put > "$gc_dir/put.$s"
     run_requests "$gc_dir/put.$s" 201
@@ -346,7 +356,8 @@ bench_gc_distribution() {
   local s=distribution t0 t1
   fill_gc $s
   t0=$(now)
-  docker-registry garbage-collect --delete-untagged "${data[$s]}/config.yml" > "$gc_dir/gc.out" 2>&1
+  docker-registry garbage-collect --delete-untagged "${data[$s]}/config.yml" > "$gc_dir/gc.out" 2>&1 \
+    || { echo "registry garbage-collect failed: $(tail -n3 "$gc_dir/gc.out")" >&2; exit 1; }
   t1=$(now)
   record gc_s $s "$(calc "$t1 - $t0")"
 }

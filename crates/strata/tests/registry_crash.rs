@@ -72,6 +72,9 @@ impl Drop for Served {
     }
 }
 
+/// A request's error (boxed: ureq's is large).
+type HttpResult<T> = Result<T, Box<ureq::Error>>;
+
 /// An image a pusher pushed: its repository, tag, manifest bytes and blobs.
 #[derive(Clone)]
 struct Image {
@@ -119,7 +122,7 @@ fn push_blob(
     repo: &str,
     k: usize,
     bytes: &[u8],
-) -> Result<(), ureq::Error> {
+) -> HttpResult<()> {
     let d = Digest::of(bytes);
     let start = format!("http://{host}/v2/{repo}/blobs/uploads/");
     match k % 3 {
@@ -160,7 +163,7 @@ fn push_image(
     t: usize,
     i: usize,
     attempted: &Mutex<Vec<(String, Digest)>>,
-) -> Result<Image, ureq::Error> {
+) -> HttpResult<Image> {
     let agent = agent();
     let repo = format!("crash/t{t}");
     let config = serde_json::to_vec(&json!({"pusher": t, "image": i})).unwrap();
@@ -211,7 +214,9 @@ fn pusher(
                 pushed.push(image);
                 done.fetch_add(1, Ordering::SeqCst);
             }
-            Err(ureq::Error::Transport(_)) if killed.load(Ordering::SeqCst) => return pushed,
+            Err(e) if matches!(*e, ureq::Error::Transport(_)) && killed.load(Ordering::SeqCst) => {
+                return pushed
+            }
             Err(e) => panic!("pusher {t}, image {i}, before the kill: {e}"),
         }
     }

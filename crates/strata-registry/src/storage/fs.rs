@@ -286,16 +286,17 @@ impl FsBlobs {
     }
 }
 
-/// Bytes read from disk per chunk of a blob being served.
-const READ_CHUNK: u64 = 1 << 20;
-/// Bytes of request body gathered before one vectored write to an upload.
-const WRITE_BATCH: usize = 1 << 20;
+/// Bytes read from disk per chunk of a blob being served (small enough to stay in the CPU
+/// cache between the read and the send).
+const READ_CHUNK: u64 = 256 << 10;
+/// Request body chunks queued for an upload's writer (and written with one `writev`).
+const QUEUED_CHUNKS: usize = 16;
 
-/// Streams `len` bytes of `file` from `start`: one blocking task reads 1 MiB chunks into
+/// Streams `len` bytes of `file` from `start`: one blocking task reads 256 KiB chunks into
 /// fresh buffers (never zeroed first) and hands them over a short channel, so the HTTP
 /// layer sends them as they are; it stops when the client goes away.
 fn read_chunks(file: std::fs::File, start: u64, len: u64) -> BlobReader {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
     tokio::task::spawn_blocking(move || {
         let mut file = file;
         if let Err(e) = file.seek(SeekFrom::Start(start)) {
@@ -336,51 +337,40 @@ enum Failure {
 
 /// What the writer of an append is told.
 enum Batch {
-    Bytes(Vec<Bytes>),
+    Bytes(Bytes),
     /// The body is complete: keep what was written.
     Done,
 }
 
-/// Appends `body` to `file` at `offset`: the body's chunks are gathered into ~1 MiB
-/// batches that one blocking task hashes (into `running`, when given) and writes with one
-/// vectored write each. Unless the body completes and every write succeeds (a failure, or
-/// the request dropped half-way), the upload is cut back to `offset`. Returns the new
-/// length and the running hash.
+/// Appends `body` to `file` at `offset`: each chunk of the body goes as it arrives to one
+/// blocking task, which hashes it (into `running`, when given) and writes what has queued
+/// up with one vectored write (chunks are released at once, so the HTTP layer reuses its
+/// buffers). Unless the body completes and every write succeeds (a failure, or the request
+/// dropped half-way), the upload is cut back to `offset`. Returns the new length and the
+/// running hash.
 async fn write_body(
     file: std::fs::File,
     offset: u64,
     mut body: ByteStream,
     running: Option<Running>,
 ) -> (Result<u64, Failure>, Option<Running>) {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Batch>(2);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Batch>(QUEUED_CHUNKS);
     let writer = tokio::task::spawn_blocking(move || write_batches(file, offset, rx, running));
-    let mut batch = Vec::new();
-    let mut batched = 0;
     let mut failed = None;
     while let Some(chunk) = body.next().await {
         match chunk {
             Ok(chunk) => {
-                batched += chunk.len();
-                batch.push(chunk);
+                if tx.send(Batch::Bytes(chunk)).await.is_err() {
+                    break; // the writer failed: its error comes below
+                }
             }
             Err(e) => {
                 failed = Some(e);
                 break;
             }
         }
-        if batched >= WRITE_BATCH {
-            batched = 0;
-            if tx
-                .send(Batch::Bytes(std::mem::take(&mut batch)))
-                .await
-                .is_err()
-            {
-                break; // the writer failed: its error comes below
-            }
-        }
     }
     if failed.is_none() {
-        let _ = tx.send(Batch::Bytes(batch)).await;
         let _ = tx.send(Batch::Done).await;
     }
     drop(tx);
@@ -395,7 +385,7 @@ async fn write_body(
     }
 }
 
-/// The blocking side of [`write_body`]: writes batches until `Done`; cuts the upload
+/// The blocking side of [`write_body`]: writes chunks until `Done`; cuts the upload
 /// back to `offset` when a write fails or the sender stops without `Done`.
 fn write_batches(
     mut file: std::fs::File,
@@ -425,17 +415,32 @@ fn write_until_done(
 ) -> io::Result<Option<u64>> {
     file.seek(SeekFrom::Start(offset))?;
     let mut len = offset;
+    let mut batch = Vec::with_capacity(QUEUED_CHUNKS);
     loop {
-        match rx.blocking_recv() {
-            Some(Batch::Bytes(batch)) => {
-                if let Some(r) = running.as_deref_mut() {
-                    batch.iter().for_each(|chunk| r.hasher.update(chunk));
-                }
-                write_all_vectored(file, &batch)?;
-                len += batch.iter().map(|c| c.len() as u64).sum::<u64>();
+        // One chunk (waiting for it), then whatever else is queued already.
+        let mut done = match rx.blocking_recv() {
+            Some(Batch::Bytes(chunk)) => {
+                batch.push(chunk);
+                false
             }
-            Some(Batch::Done) => return Ok(Some(len)),
+            Some(Batch::Done) => true,
             None => return Ok(None),
+        };
+        while !done && batch.len() < QUEUED_CHUNKS {
+            match rx.try_recv() {
+                Ok(Batch::Bytes(chunk)) => batch.push(chunk),
+                Ok(Batch::Done) => done = true,
+                Err(_) => break,
+            }
+        }
+        if let Some(r) = running.as_deref_mut() {
+            batch.iter().for_each(|chunk| r.hasher.update(chunk));
+        }
+        write_all_vectored(file, &batch)?;
+        len += batch.iter().map(|c| c.len() as u64).sum::<u64>();
+        batch.clear();
+        if done {
+            return Ok(Some(len));
         }
     }
 }
