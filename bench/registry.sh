@@ -21,6 +21,7 @@
 #             server and back into a fresh OCI layout.
 # Prints the median of RUNS for each figure beside the targets.
 # Usage: bench/registry.sh [RUNS]   (default 3; needs docker-registry, skopeo, curl, python3)
+#        FIGURES="io gc" by default: io = push, pull, 50 pullers, skopeo; gc = the GC figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -35,6 +36,11 @@ results=$work/results
 rm -rf "$results" && mkdir -p "$results"
 tick=$(getconf CLK_TCK)
 OCI_MANIFEST=application/vnd.oci.image.manifest.v1+json
+figures=${FIGURES:-io gc}
+for f in $figures; do
+  case $f in io | gc) ;; *) echo "FIGURES: unknown figure set $f (io, gc)" >&2; exit 1 ;; esac
+done
+wanted() { [[ " $figures " == *" $1 "* ]]; }
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
@@ -317,12 +323,12 @@ pusher() { # server stopfile out
     n=$((n + 1))
     head -c 4096 /dev/urandom > "$f"
     d=sha256:$(sha256sum "$f" | cut -d' ' -f1)
+    t0=$(now)
     t1=$(push_blob "$s" gc/live "$f" "$d")
     printf '{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":4096}]}' \
       "$OCI_MANIFEST" "$cfg" "$(stat -c %s "$gc_dir/config-live")" "$d" > "$m"
     t2=$(put_manifest "$s" gc/live "p$n" "$m")
-    calc "($t1 + $t2) * 1000" >> "$3"
-    echo >> "$3"
+    echo "$(calc "($t1 + $t2) * 1000") $t0 blob=$t1 manifest=$t2" >> "$3"
   done
 }
 percentile() { # p: of the numbers on stdin
@@ -331,6 +337,7 @@ percentile() { # p: of the numbers on stdin
 bench_gc_strata() {
   local s=strata t0 t1 stop=$gc_dir/stop lat=$gc_dir/latency before after
   fill_gc $s
+  sync # the earlier figures' writes reach the disk before, not during, the GC
   rm -f "$stop" "$lat" && touch "$lat"
   pusher $s "$stop" "$lat" &
   pusher_pid=$!
@@ -345,9 +352,12 @@ bench_gc_strata() {
   grep -q "removed $gc_count untagged manifests" "$gc_dir/gc.out" \
     || { echo "strata gc did not remove $gc_count manifests: $(tail -n1 "$gc_dir/gc.out")" >&2; exit 1; }
   record gc_s $s "$(calc "$t1 - $t0")"
-  grep . "$lat" | sed -n "1,${before}p" > "$gc_dir/before"
+  grep . "$lat" | sed -n "1,${before}p" | cut -d' ' -f1 > "$gc_dir/before"
   record gc_base_max $s "$(percentile 100 < "$gc_dir/before")"
-  grep . "$lat" | sed -n "$((before + 1)),${after}p" > "$gc_dir/during"
+  # Kept for a look at the slow ones: latency (ms), start time, the blob's and manifest's parts.
+  echo "gc from $t0 to $t1" > "$results/gc_latencies.$run"
+  grep . "$lat" >> "$results/gc_latencies.$run"
+  grep . "$lat" | sed -n "$((before + 1)),${after}p" | cut -d' ' -f1 > "$gc_dir/during"
   record gc_pushes $s "$(grep -c . "$gc_dir/during")"
   record gc_p99 $s "$(percentile 99 < "$gc_dir/during")"
   record gc_max $s "$(percentile 100 < "$gc_dir/during")"
@@ -370,19 +380,25 @@ for run in $(seq "$runs"); do
   echo "run $run of $runs..." >&2
   start_strata
   start_distribution
-  for s in strata distribution; do bench_push $s; done
-  for s in strata distribution; do bench_pull $s; done
-  for s in strata distribution; do bench_pullers $s; done
-  for s in strata distribution; do bench_skopeo $s; done
-  bench_gc_strata
-  bench_gc_distribution
+  if wanted io; then
+    for s in strata distribution; do bench_push $s; done
+    for s in strata distribution; do bench_pull $s; done
+    for s in strata distribution; do bench_pullers $s; done
+    for s in strata distribution; do bench_skopeo $s; done
+  fi
+  if wanted gc; then
+    bench_gc_strata
+    sync
+    bench_gc_distribution
+  fi
   stop_servers
 done
 
 # ---- the report ------------------------------------------------------------------------------
-fig() { median < "$results/$1.$2"; }
+fig() { if [ -f "$results/$1.$2" ]; then median < "$results/$1.$2"; else echo -; fi; }
 row() { # label figure better(lower|higher) target
   local a b r
+  [ -f "$results/$2.strata" ] || return 0
   a=$(fig "$2" strata) b=$(fig "$2" distribution)
   if [ "$3" = lower ]; then r=$(calc "$b / $a"); else r=$(calc "$a / $b"); fi
   printf '%-34s %12s %12s %9sx  %s\n' "$1" "$a" "$b" "$(printf '%.2f' "$r")" "$4"

@@ -13,7 +13,7 @@
 //! missing and opens an upload session instead).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use strata_distribution::RepositoryName;
 use strata_oci::Digest;
@@ -26,7 +26,7 @@ use crate::storage::StoredBlob;
 /// item.
 const BATCH: usize = 64;
 
-/// The sleep between two write transactions of the sweep.
+/// The shortest sleep between two write transactions of the sweep.
 const PAUSE: Duration = Duration::from_millis(2);
 
 /// Says a manifest must never be collected (immutable tags and promotion labels will).
@@ -134,13 +134,14 @@ impl Registry {
             }
             let mut progress = false;
             for batch in candidates.chunks(BATCH) {
+                let started = Instant::now();
                 let deleted = self.meta.gc_delete_untagged(batch, before).await?;
                 for (name, digest) in &deleted {
                     tracing::info!(name = %name, %digest, "untagged manifest collected");
                 }
                 progress |= !deleted.is_empty();
                 removed.extend(deleted);
-                pause().await;
+                pause(started).await;
             }
             if !progress {
                 return Ok(removed);
@@ -163,12 +164,13 @@ impl Registry {
         }
         let mut removed = Vec::new();
         for batch in candidates.chunks(BATCH) {
+            let started = Instant::now();
             let unlinked = self.meta.gc_unlink_stale(batch, before).await?;
             for (name, digest) in &unlinked {
                 tracing::info!(name = %name, %digest, "unused blob link collected");
             }
             removed.extend(unlinked);
-            pause().await;
+            pause(started).await;
         }
         Ok(removed)
     }
@@ -196,11 +198,12 @@ impl Registry {
         }
         let (mut removed, mut bytes) = (Vec::new(), 0);
         for batch in candidates.chunks(BATCH) {
+            let started = Instant::now();
             for (digest, size) in self.sweep_blobs(batch, keep_since).await? {
                 removed.push(digest);
                 bytes += size;
             }
-            pause().await;
+            pause(started).await;
         }
         Ok((removed, bytes))
     }
@@ -228,8 +231,10 @@ impl Registry {
     }
 }
 
-/// Lets the pushes waiting for the database in: a short sleep between two write
-/// transactions of the sweep (another process polls for the lock about every millisecond).
-async fn pause() {
-    tokio::time::sleep(PAUSE).await;
+/// Lets the pushes waiting for the database (and the disk) in: between two write
+/// transactions of the sweep, a sleep as long as the batch `started` then took, at least
+/// [`PAUSE`] (another process polls for the lock about every millisecond), so the sweep
+/// takes at most about half of the time.
+async fn pause(started: Instant) {
+    tokio::time::sleep(started.elapsed().max(PAUSE)).await;
 }
