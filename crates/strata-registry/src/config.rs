@@ -157,6 +157,10 @@ pub struct GcConfig {
     /// Seconds a blob or manifest is kept after it was put in place (default 3600).
     #[serde(default)]
     pub grace_secs: Option<u64>,
+    /// Seconds a repository→blob link no manifest uses is kept after the push (default:
+    /// `grace_secs`).
+    #[serde(default)]
+    pub link_grace_secs: Option<u64>,
     /// Seconds between runs in `serve`, 0 for none (default 3600).
     #[serde(default)]
     pub interval_secs: Option<u64>,
@@ -316,6 +320,7 @@ impl Config {
                 .gc
                 .grace_secs
                 .map_or(default.grace, Duration::from_secs),
+            link_grace: self.gc.link_grace_secs.map(Duration::from_secs),
             protected: None,
         }
     }
@@ -364,7 +369,16 @@ mod tests {
         let c = Config::parse(Path::new("r.toml"), toml).unwrap();
         assert!(c.gc_policy().untagged);
         assert_eq!(c.gc_policy().grace, Duration::ZERO);
+        assert_eq!(c.gc_policy().link_grace, None);
         assert_eq!(c.gc_interval(), None);
+        let c = Config::parse(
+            Path::new("r.toml"),
+            "[gc]
+link_grace_secs = 86400
+",
+        )
+        .unwrap();
+        assert_eq!(c.gc_policy().link_grace, Some(Duration::from_secs(86400)));
         let yaml = "gc:\n  interval_secs: 60\n";
         let c = Config::parse(Path::new("r.yaml"), yaml).unwrap();
         assert_eq!(c.gc_interval(), Some(Duration::from_secs(60)));

@@ -10,16 +10,20 @@
 //!   with a verified digest, expiry), blobs (pull with ranges, mount, delete), manifests
 //!   (size limit, kind from `Content-Type` and body, digest of the exact bytes, every
 //!   reference checked), tags, catalog and referrers, and online garbage collection
-//!   ([`GcPolicy`], [`Registry::collect_garbage`]: pushes pin digests; the sweep removes
-//!   a blob only in a write transaction that re-checks it is unreferenced and unpinned).
+//!   ([`GcPolicy`], [`Registry::collect_garbage`]: untagged manifests (opt-in), links no
+//!   manifest of their repository uses, then unreferenced blobs; pushes pin digests; the
+//!   sweep removes a blob only in a write transaction that re-checks it is unreferenced and
+//!   unpinned, in short batches).
 //! - [`storage`]: the [`Blobs`](storage::Blobs) trait, the filesystem implementation
 //!   (`blobs/sha256/<hex>`, temp + verify + rename; paths only from digests and the
-//!   server's own upload ids) and the S3 one (`object_store`: uploads as one object per
+//!   server's own upload ids; what a killed process left removed with the upload expiry)
+//!   and the S3 one (`object_store`: uploads as one object per
 //!   chunk, so replicas share them; a blob written only once its digest matched).
 //! - [`meta`]: the [`Meta`](meta::Meta) trait and its SQLite and PostgreSQL implementations
-//!   (repositories, repository→blob links, manifests with media type/size/subject/
+//!   (repositories, dated repository→blob links, manifests with media type/size/subject/
 //!   artifactType, references, tags, uploads, pins, robot accounts; a manifest recorded in
-//!   one transaction after its references are checked; on PostgreSQL, row and advisory
+//!   one transaction after its references are checked; schemas versioned and migrated on
+//!   open; on PostgreSQL, row and advisory
 //!   locks give the serialisation SQLite's single writer gives, including GC's per-digest
 //!   fence).
 //! - [`auth`] (with `[auth]` only): htpasswd users and robot accounts, the registry's own

@@ -17,11 +17,23 @@ use strata_registry::{Config, GcPolicy, Registry};
 
 const OCI: &str = "application/vnd.oci.image.manifest.v1+json";
 
+/// Everything collectable now, links of blobs no manifest uses included.
 fn policy_now() -> GcPolicy {
     GcPolicy {
         untagged: false,
         grace: Duration::ZERO,
+        link_grace: None,
         protected: None,
+    }
+}
+
+/// Blobs collectable now, but links kept for the length of a push: with a zero link grace
+/// a blob's link could go between its push and its manifest's, which then names an unknown
+/// blob (as with distribution's GC; the grace period is there for that).
+fn policy_racing_pushes() -> GcPolicy {
+    GcPolicy {
+        link_grace: Some(Duration::from_secs(3600)),
+        ..policy_now()
     }
 }
 
@@ -38,7 +50,7 @@ fn gc_loop(data: std::path::PathBuf, stop: Arc<AtomicBool>) -> (usize, usize) {
     let (mut runs, mut removed) = (0, 0);
     while !stop.load(Ordering::Relaxed) {
         let report = rt
-            .block_on(reg.collect_garbage(&policy_now(), false))
+            .block_on(reg.collect_garbage(&policy_racing_pushes(), false))
             .unwrap();
         runs += 1;
         removed += report.blobs.len();
@@ -133,7 +145,7 @@ fn concurrent_pushes_never_lose_a_blob_while_gc_runs() {
             pull_and_verify(&server, repo, j, parts);
         }
     }
-    // After the pushes, one more run removes only what nothing references.
+    // After the pushes, one more run (links too) removes only what nothing references.
     let data = server.data();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let reg = open_embedded(&data, &Config::default()).unwrap();
@@ -157,7 +169,13 @@ fn a_deleted_image_is_freed_from_disk_and_shared_blobs_stay() {
     for blob in [&shared, &unique, &config] {
         server.push_blob("app", blob);
     }
+    // `other` uses the shared layer in a manifest of its own (a link alone would be
+    // collected too: nothing there uses it).
+    let other_config = b"{\"other\":1}".to_vec();
     server.push_blob("other", &shared);
+    server.push_blob("other", &other_config);
+    let other = oci_manifest(&other_config, &[&shared], serde_json::json!({}));
+    assert_eq!(server.push_manifest("other", "v1", OCI, &other).status, 201);
     let manifest = oci_manifest(&config, &[&shared, &unique], serde_json::json!({}));
     let m = Digest::of(&manifest);
     assert_eq!(
@@ -215,13 +233,18 @@ fn serve_collects_garbage_periodically() {
         gc: GcConfig {
             untagged: Some(false),
             grace_secs: Some(0),
+            link_grace_secs: None,
             interval_secs: Some(1),
         },
         ..Config::default()
     };
     let server = TestServer::start_with(config);
     let kept = server.push_blob("a", b"kept");
+    let config = server.push_blob("a", b"{}");
+    let manifest = oci_manifest(b"{}", &[b"kept"], serde_json::json!({}));
+    assert_eq!(server.push_manifest("a", "v1", OCI, &manifest).status, 201);
     let gone = server.push_blob("a", b"gone");
+    let unused = server.push_blob("a", b"unused");
     assert_eq!(
         server
             .send("DELETE", &format!("/v2/a/blobs/{gone}"))
@@ -230,12 +253,14 @@ fn serve_collects_garbage_periodically() {
         202
     );
     let deadline = Instant::now() + Duration::from_secs(10);
-    while file_exists(&server.data(), &gone) {
+    while file_exists(&server.data(), &gone) || file_exists(&server.data(), &unused) {
         assert!(
             Instant::now() < deadline,
             "the periodic task did not collect {gone}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(file_exists(&server.data(), &kept));
+    assert!(file_exists(&server.data(), &kept) && file_exists(&server.data(), &config));
+    let r = server.send("GET", &format!("/v2/a/blobs/{unused}")).call();
+    assert_eq!(r.status, 404, "the unused link stayed");
 }

@@ -325,10 +325,13 @@ fn a_large_blob_goes_through_multipart_uploads_across_replicas() {
     );
 }
 
+/// No grace for blobs and manifests; an hour for links no manifest uses yet (pushes race
+/// these runs: a blob pushed a moment before its manifest must keep its link).
 fn policy_now() -> GcPolicy {
     GcPolicy {
         untagged: false,
         grace: Duration::ZERO,
+        link_grace: Some(Duration::from_secs(3600)),
         protected: None,
     }
 }

@@ -436,27 +436,54 @@ fn gc(served: &Served, extra: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Pushes an OCI manifest over `config` and `layers` (digest, size) as `app:v1`.
+fn push_manifest(served: &Served, config: (&Digest, usize), layers: &[(&Digest, usize)]) {
+    let desc = |media: &str, (d, size): (&Digest, usize)| json!({"mediaType": media, "digest": d.to_string(), "size": size});
+    let layers: Vec<_> = layers
+        .iter()
+        .map(|l| desc("application/vnd.oci.image.layer.v1.tar", *l))
+        .collect();
+    let manifest = json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": desc("application/vnd.oci.image.config.v1+json", config),
+        "layers": layers});
+    let url = format!("http://{}/v2/app/manifests/v1", served.host());
+    let r = ureq::put(&url)
+        .set("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .send_bytes(&serde_json::to_vec(&manifest).unwrap())
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
+
 #[test]
 fn gc_beside_serve_dry_run_then_removes_only_unreferenced_blobs() {
     let served = Served::start();
     let kept = push_blob(&served, "app", b"kept layer");
+    let config = push_blob(&served, "app", b"{}");
+    push_manifest(&served, (&config, 2), &[(&kept, 10)]);
     let gone = push_blob(&served, "app", b"deleted layer");
+    let unused = push_blob(&served, "app", b"never used");
     let url = format!("http://{}/v2/app/blobs/{gone}", served.host());
     assert_eq!(ureq::delete(&url).call().unwrap().status(), 202);
     let blob_file = |d: &Digest| served.dir.path().join("data/blobs/sha256").join(d.hex());
     let dry = gc(&served, &["--dry-run"]);
     assert!(dry.contains(&format!("would remove blob {gone}")), "{dry}");
     assert!(
-        dry.ends_with("would remove 0 untagged manifests, 1 blobs, 13 bytes\n"),
+        dry.contains(&format!("would remove link app@{unused}")),
+        "{dry}"
+    );
+    assert!(
+        dry.ends_with("would remove 0 untagged manifests, 1 unused links, 1 blobs, 13 bytes\n"),
         "{dry}"
     );
     assert!(blob_file(&gone).exists(), "--dry-run removed {gone}");
     let real = gc(&served, &[]);
     assert!(
-        real.ends_with("removed 0 untagged manifests, 1 blobs, 13 bytes\n"),
+        real.ends_with("removed 0 untagged manifests, 1 unused links, 2 blobs, 23 bytes\n"),
         "{real}"
     );
-    assert!(!blob_file(&gone).exists() && blob_file(&kept).exists());
+    assert!(!blob_file(&gone).exists() && !blob_file(&unused).exists());
+    assert!(blob_file(&kept).exists() && blob_file(&config).exists());
     let url = format!("http://{}/v2/app/blobs/{kept}", served.host());
     let mut body = Vec::new();
     ureq::get(&url)
@@ -466,6 +493,8 @@ fn gc_beside_serve_dry_run_then_removes_only_unreferenced_blobs() {
         .read_to_end(&mut body)
         .unwrap();
     assert_eq!(body, b"kept layer");
+    let url = format!("http://{}/v2/app/blobs/{unused}", served.host());
+    assert!(ureq::get(&url).call().is_err(), "the unused link stayed");
 }
 
 #[test]
@@ -539,7 +568,7 @@ fn two_serve_processes_on_s3_and_postgres_are_one_registry() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&gc.stdout);
     assert!(
-        gc.status.success() && stdout.contains("would remove 0 untagged manifests, 0 blobs"),
+        gc.status.success() && stdout.contains("would remove 0 untagged manifests, 0 unused links, 0 blobs"),
         "{stdout}{}",
         String::from_utf8_lossy(&gc.stderr)
     );

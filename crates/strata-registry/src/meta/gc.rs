@@ -1,6 +1,6 @@
 //! The metadata side of garbage collection on SQLite: what is referenced, which untagged
-//! manifests are collectable, pins that keep a blob alive while a push writes it, and the
-//! re-checked removal of one blob inside a write transaction.
+//! manifests and repository→blob links are collectable, pins that keep a blob alive while a
+//! push writes it, and the re-checked removal of one blob inside a write transaction.
 
 use std::collections::HashSet;
 
@@ -28,6 +28,22 @@ WHERE m.created <= ?1
   AND NOT EXISTS(SELECT 1 FROM manifest_children c WHERE c.repo = m.repo AND c.child = m.digest)
   AND (m.subject IS NULL
        OR NOT EXISTS(SELECT 1 FROM manifests s WHERE s.repo = m.repo AND s.digest = m.subject))";
+
+/// Repository→blob links made at or before `?1` that no manifest of their repository
+/// references and no push in flight pins: a blob pushed (or mounted) into a repository and
+/// never used there. Dropping one leaves the blob to the sweep if nothing else uses it.
+const STALE_LINKS: &str = "
+SELECT l.repo, l.digest FROM repo_blobs l
+WHERE l.linked <= ?1
+  AND NOT EXISTS(SELECT 1 FROM manifest_blobs b WHERE b.blob = l.digest AND b.repo = l.repo)
+  AND NOT EXISTS(SELECT 1 FROM blob_pins p WHERE p.digest = l.digest)";
+
+/// Removes link `?2`→`?3` if it still is a stale link (see [`STALE_LINKS`]).
+const UNLINK_STALE: &str = "
+DELETE FROM repo_blobs AS l
+WHERE l.repo = ?2 AND l.digest = ?3 AND l.linked <= ?1
+  AND NOT EXISTS(SELECT 1 FROM manifest_blobs b WHERE b.blob = l.digest AND b.repo = l.repo)
+  AND NOT EXISTS(SELECT 1 FROM blob_pins p WHERE p.digest = l.digest)";
 
 pub(super) fn pin(tx: &Transaction<'_>, id: &str, digest: &str, now: i64) -> rusqlite::Result<()> {
     tx.execute(
@@ -95,4 +111,37 @@ pub(super) fn delete_untagged(
         return Ok(false);
     }
     super::sqlite::remove_manifest(tx, repo, digest)
+}
+
+/// The stale links (see [`STALE_LINKS`]).
+pub(super) fn stale_links(
+    tx: &Transaction<'_>,
+    before: i64,
+) -> Result<Vec<(RepositoryName, Digest)>, MetaError> {
+    let mut stmt = tx.prepare_cached(&format!("{STALE_LINKS} ORDER BY l.repo, l.digest"))?;
+    let rows = stmt
+        .query_map([before], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .filter_map(|(repo, d)| Some((repo.parse().ok()?, d)))
+        .map(|(repo, d)| Ok((repo, digest(d)?)))
+        .collect()
+}
+
+/// Removes each of `links` that still is stale; returns the ones removed.
+pub(super) fn unlink_stale(
+    tx: &Transaction<'_>,
+    links: &[(RepositoryName, Digest)],
+    before: i64,
+) -> Result<Vec<(RepositoryName, Digest)>, MetaError> {
+    let mut stmt = tx.prepare_cached(UNLINK_STALE)?;
+    let mut removed = Vec::new();
+    for (name, d) in links {
+        if stmt.execute(params![before, name.as_str(), d.to_string()])? > 0 {
+            removed.push((name.clone(), d.clone()));
+        }
+    }
+    Ok(removed)
 }

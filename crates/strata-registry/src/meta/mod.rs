@@ -33,14 +33,20 @@ pub enum MetaError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("metadata database {path} has schema version {found}; this strata knows up to {supported} (a newer strata wrote it)")]
+    SchemaTooNew {
+        path: std::path::PathBuf,
+        found: i64,
+        supported: i64,
+    },
     #[error("metadata query failed")]
     Sqlite(#[from] rusqlite::Error),
     #[error("PostgreSQL metadata database: bad settings")]
     PostgresConfig(#[source] tokio_postgres::Error),
     #[error("PostgreSQL metadata query failed")]
     Postgres(#[from] tokio_postgres::Error),
-    #[error("the metadata database's schema is at version {found}, newer than this strata knows ({known}): run the newer strata, or restore an older database")]
-    SchemaTooNew { found: i32, known: usize },
+    #[error("the PostgreSQL metadata database's schema is at version {found}, newer than this strata knows ({known}): run the newer strata, or restore an older database")]
+    PostgresSchemaTooNew { found: i32, known: usize },
     #[error("PostgreSQL metadata database: no connection")]
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("PostgreSQL metadata database: cannot set up the connection pool")]
@@ -136,10 +142,12 @@ pub struct Listing {
     pub more: bool,
 }
 
-/// Removes one blob's bytes when awaited (inside the sweep's write transaction; it does
-/// nothing before); the bytes freed, `None` when it was kept (gone already, or younger than
-/// the grace period).
-pub type SweepBlob = BoxFuture<'static, std::io::Result<Option<u64>>>;
+/// Removes one blob's bytes: called inside the sweep's write transaction, once that
+/// transaction re-checked the blob is garbage, and awaited there; the bytes freed, `None`
+/// when it was kept (gone already, or younger than the grace period).
+pub type SweepBlob = std::sync::Arc<
+    dyn Fn(&Digest) -> BoxFuture<'static, std::io::Result<Option<u64>>> + Send + Sync,
+>;
 
 /// Keeps an upload held against other processes until dropped ([`Meta::hold_upload`]).
 pub type UploadHold = Box<dyn Send + Sync>;
@@ -151,7 +159,9 @@ pub trait Meta: Send + Sync + 'static {
         &'a self,
         name: &'a RepositoryName,
     ) -> BoxFuture<'a, Result<bool, MetaError>>;
-    /// Lets `name` serve blob `digest` of `size` bytes (creating the repository).
+    /// Lets `name` serve blob `digest` of `size` bytes (creating the repository); the link
+    /// is dated now (garbage collection drops links no manifest uses once they are older
+    /// than its grace period).
     fn link_blob<'a>(
         &'a self,
         name: &'a RepositoryName,
@@ -240,20 +250,34 @@ pub trait Meta: Send + Sync + 'static {
         &self,
         before: i64,
     ) -> BoxFuture<'_, Result<Vec<(RepositoryName, Digest)>, MetaError>>;
-    /// GC sweep: deletes that manifest if, re-checked in a write transaction, it still is one.
+    /// GC sweep: in one write transaction, deletes those of `manifests` that, re-checked,
+    /// still are collectable untagged manifests; returns the ones deleted.
     fn gc_delete_untagged<'a>(
         &'a self,
-        name: &'a RepositoryName,
-        digest: &'a Digest,
+        manifests: &'a [(RepositoryName, Digest)],
         before: i64,
-    ) -> BoxFuture<'a, Result<bool, MetaError>>;
-    /// GC sweep: in one write transaction, re-checks that nothing references or pins
-    /// `digest` and only then runs `remove`; the bytes freed, `None` when kept.
-    fn gc_sweep_blob<'a>(
+    ) -> BoxFuture<'a, Result<Vec<(RepositoryName, Digest)>, MetaError>>;
+    /// GC mark: the repository→blob links made before `before` (unix seconds) that no
+    /// manifest of their repository references and no push in flight pins.
+    fn gc_stale_links(
+        &self,
+        before: i64,
+    ) -> BoxFuture<'_, Result<Vec<(RepositoryName, Digest)>, MetaError>>;
+    /// GC sweep: in one write transaction, removes those of `links` that, re-checked, still
+    /// are stale links (as [`Meta::gc_stale_links`] says); returns the ones removed.
+    fn gc_unlink_stale<'a>(
         &'a self,
-        digest: &'a Digest,
+        links: &'a [(RepositoryName, Digest)],
+        before: i64,
+    ) -> BoxFuture<'a, Result<Vec<(RepositoryName, Digest)>, MetaError>>;
+    /// GC sweep: in one write transaction, for each of `digests` re-checks that nothing
+    /// references or pins it and only then runs `remove` on it; the bytes each freed,
+    /// `None` when kept.
+    fn gc_sweep_blobs<'a>(
+        &'a self,
+        digests: &'a [Digest],
         remove: SweepBlob,
-    ) -> BoxFuture<'a, Result<Option<u64>, MetaError>>;
+    ) -> BoxFuture<'a, Result<Vec<Option<u64>>, MetaError>>;
     /// Records a new robot account; false (nothing written) when the name is taken.
     fn create_robot(&self, robot: RobotRecord) -> BoxFuture<'_, Result<bool, MetaError>>;
     /// A robot account by name (without `robot$`).

@@ -67,6 +67,12 @@ CREATE TABLE robots (
     repositories TEXT NOT NULL, actions TEXT NOT NULL, created BIGINT NOT NULL,
     expires BIGINT);
 ",
+    // Links are dated, so garbage collection can drop the ones no manifest uses after the
+    // grace period; links made before this version count from the upgrade.
+    "
+ALTER TABLE repo_blobs ADD COLUMN linked BIGINT NOT NULL DEFAULT 0;
+UPDATE repo_blobs SET linked = extract(epoch FROM now())::BIGINT;
+",
 ];
 
 /// Whether anything still references `$1` (see `meta::gc`).
@@ -432,6 +438,65 @@ const ROBOT_COLUMNS: &str = "name, secret_sha256, repositories, actions, created
 
 /// A robot account from its row (repositories newline-, actions comma-separated, as in
 /// SQLite).
+/// Links made at or before `$1` that no manifest of their repository references and no push
+/// in flight pins (as SQLite's `STALE_LINKS`).
+const STALE_LINKS: &str = "
+SELECT l.repo, l.digest FROM repo_blobs l
+WHERE l.linked <= $1
+  AND NOT EXISTS(SELECT 1 FROM manifest_blobs b WHERE b.blob = l.digest AND b.repo = l.repo)
+  AND NOT EXISTS(SELECT 1 FROM blob_pins p WHERE p.digest = l.digest)
+ORDER BY l.repo, l.digest";
+
+async fn stale_links(
+    tx: &Transaction<'_>,
+    before: i64,
+) -> Result<Vec<(RepositoryName, Digest)>, MetaError> {
+    let rows = tx.query(STALE_LINKS, &[&before]).await?;
+    rows.into_iter()
+        .filter_map(|r| Some((r.get::<_, String>(0).parse().ok()?, r.get::<_, String>(1))))
+        .map(|(repo, d)| Ok((repo, digest(d)?)))
+        .collect()
+}
+
+/// Removes link `repo`→`digest` if, re-checked, it still is stale. The link's row is locked
+/// first, so a manifest being recorded against it (which reads the link `FOR SHARE`) either
+/// committed before (and the re-check, a new statement with a new snapshot, sees it) or
+/// waits and then finds the link gone (its push fails cleanly, as with SQLite).
+async fn unlink_stale(
+    tx: &Transaction<'_>,
+    repo: &str,
+    digest: &str,
+    before: i64,
+) -> Result<bool, MetaError> {
+    let locked = tx
+        .query_opt(
+            "SELECT linked FROM repo_blobs WHERE repo = $1 AND digest = $2 FOR UPDATE",
+            &[&repo, &digest],
+        )
+        .await?;
+    let Some(row) = locked else {
+        return Ok(false);
+    };
+    let linked: i64 = row.get(0);
+    let used: bool = tx
+        .query_one(
+            "SELECT EXISTS(SELECT 1 FROM manifest_blobs WHERE blob = $2 AND repo = $1)
+                 OR EXISTS(SELECT 1 FROM blob_pins WHERE digest = $2)",
+            &[&repo, &digest],
+        )
+        .await?
+        .get(0);
+    if linked > before || used {
+        return Ok(false);
+    }
+    tx.execute(
+        "DELETE FROM repo_blobs WHERE repo = $1 AND digest = $2",
+        &[&repo, &digest],
+    )
+    .await?;
+    Ok(true)
+}
+
 fn robot_record(row: &tokio_postgres::Row) -> RobotRecord {
     let split = |text: String, sep: char| -> Vec<String> {
         text.split(sep)
@@ -505,7 +570,7 @@ impl PostgresMeta {
             .await?;
         let current: i32 = row.get(0);
         if current as usize > MIGRATIONS.len() {
-            return Err(MetaError::SchemaTooNew {
+            return Err(MetaError::PostgresSchemaTooNew {
                 found: current,
                 known: MIGRATIONS.len(),
             });
@@ -547,9 +612,15 @@ impl Meta for PostgresMeta {
     ) -> BoxFuture<'a, Result<(), MetaError>> {
         in_tx!(self, |tx| {
             tx.execute(
-                "INSERT INTO repo_blobs (repo, digest, size) VALUES ($1, $2, $3)
-                 ON CONFLICT (repo, digest) DO UPDATE SET size = EXCLUDED.size",
-                &[&name.as_str(), &digest.to_string(), &(size as i64)],
+                "INSERT INTO repo_blobs (repo, digest, size, linked) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (repo, digest)
+                 DO UPDATE SET size = EXCLUDED.size, linked = EXCLUDED.linked",
+                &[
+                    &name.as_str(),
+                    &digest.to_string(),
+                    &(size as i64),
+                    &crate::services::now(),
+                ],
             )
             .await?;
             add_repository(&tx, name.as_str()).await?
@@ -775,32 +846,64 @@ impl Meta for PostgresMeta {
 
     fn gc_delete_untagged<'a>(
         &'a self,
-        name: &'a RepositoryName,
-        digest: &'a Digest,
+        manifests: &'a [(RepositoryName, Digest)],
         before: i64,
-    ) -> BoxFuture<'a, Result<bool, MetaError>> {
-        let hex = digest.to_string();
-        in_tx!(self, |tx| delete_untagged(&tx, name.as_str(), &hex, before)
-            .await?)
+    ) -> BoxFuture<'a, Result<Vec<(RepositoryName, Digest)>, MetaError>> {
+        in_tx!(self, |tx| {
+            let mut removed = Vec::new();
+            for (name, digest) in manifests {
+                if delete_untagged(&tx, name.as_str(), &digest.to_string(), before).await? {
+                    removed.push((name.clone(), digest.clone()));
+                }
+            }
+            removed
+        })
     }
 
-    fn gc_sweep_blob<'a>(
+    fn gc_stale_links(
+        &self,
+        before: i64,
+    ) -> BoxFuture<'_, Result<Vec<(RepositoryName, Digest)>, MetaError>> {
+        in_tx!(self, |tx| stale_links(&tx, before).await?)
+    }
+
+    fn gc_unlink_stale<'a>(
         &'a self,
-        digest: &'a Digest,
-        remove: SweepBlob,
-    ) -> BoxFuture<'a, Result<Option<u64>, MetaError>> {
-        let hex = digest.to_string();
+        links: &'a [(RepositoryName, Digest)],
+        before: i64,
+    ) -> BoxFuture<'a, Result<Vec<(RepositoryName, Digest)>, MetaError>> {
         in_tx!(self, |tx| {
-            lock(&tx, &blob_lock(&hex)).await?;
-            let referenced: bool = tx.query_one(REFERENCED, &[&hex]).await?.get(0);
-            if referenced {
-                None
-            } else {
-                remove.await.map_err(|source| MetaError::Sweep {
-                    digest: digest.clone(),
-                    source,
-                })?
+            let mut removed = Vec::new();
+            for (name, digest) in links {
+                if unlink_stale(&tx, name.as_str(), &digest.to_string(), before).await? {
+                    removed.push((name.clone(), digest.clone()));
+                }
             }
+            removed
+        })
+    }
+
+    fn gc_sweep_blobs<'a>(
+        &'a self,
+        digests: &'a [Digest],
+        remove: SweepBlob,
+    ) -> BoxFuture<'a, Result<Vec<Option<u64>>, MetaError>> {
+        in_tx!(self, |tx| {
+            let mut freed = Vec::with_capacity(digests.len());
+            for digest in digests {
+                let hex = digest.to_string();
+                lock(&tx, &blob_lock(&hex)).await?;
+                let referenced: bool = tx.query_one(REFERENCED, &[&hex]).await?.get(0);
+                freed.push(if referenced {
+                    None
+                } else {
+                    remove(digest).await.map_err(|source| MetaError::Sweep {
+                        digest: digest.clone(),
+                        source,
+                    })?
+                });
+            }
+            freed
         })
     }
 

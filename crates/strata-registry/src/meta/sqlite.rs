@@ -1,5 +1,9 @@
 //! [`Meta`] on SQLite (WAL) through rusqlite: the embedded default. One connection behind a
 //! mutex, every call an immediate transaction run on tokio's blocking pool.
+//!
+//! The schema is versioned with `PRAGMA user_version`: [`SCHEMA`] is version 0 (created if
+//! missing), and each entry of [`MIGRATIONS`] takes the database one version further, all
+//! in one write transaction when it is opened. A database newer than this code is refused.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -17,6 +21,7 @@ use super::{
     UploadRecord,
 };
 
+/// The schema as first released (version 0).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS repositories (name TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS repo_blobs (
@@ -49,6 +54,54 @@ CREATE TABLE IF NOT EXISTS robots (
     actions TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER) WITHOUT ROWID;
 ";
 
+/// The steps from each version to the next: `MIGRATIONS[i]` takes version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: links are dated, so garbage collection can drop the ones no manifest uses after
+    // the grace period. Links made before this version count from the upgrade.
+    "ALTER TABLE repo_blobs ADD COLUMN linked INTEGER NOT NULL DEFAULT 0;
+     UPDATE repo_blobs SET linked = unixepoch();",
+    // 2: the tags of a manifest and the indexes listing a manifest, by digest (garbage
+    // collection and manifest deletes asked them by scanning the repository's rows).
+    "CREATE INDEX IF NOT EXISTS tags_digest ON tags (repo, digest);
+     CREATE INDEX IF NOT EXISTS manifest_children_child ON manifest_children (repo, child);",
+];
+
+/// How many times (about a millisecond apart) a transaction asks again for the database
+/// lock another process holds before it fails with `SQLITE_BUSY`: about 5 s.
+const BUSY_RETRIES: i32 = 5000;
+
+/// SQLite's busy handler: sleep a millisecond and retry. (The built-in busy timeout backs
+/// off up to 100 ms between tries, so a push could wait that long behind a `strata
+/// registry gc` that releases the lock every few milliseconds.)
+fn wait_for_lock(retries: i32) -> bool {
+    if retries >= BUSY_RETRIES {
+        return false;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1));
+    true
+}
+
+/// The schema version this code reads and writes.
+const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Creates the first schema if missing and runs the migrations the database lacks; `Err`
+/// with the version found when it is newer than this code.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<Result<(), i64>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Ok(Err(version));
+    }
+    tx.execute_batch(SCHEMA)?;
+    for (from, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(step)?;
+        tracing::info!(version = from + 1, "metadata schema migrated");
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(Ok(()))
+}
+
 /// The metadata in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteMeta {
@@ -58,18 +111,25 @@ pub struct SqliteMeta {
 impl SqliteMeta {
     /// Opens (creating) the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteMeta, MetaError> {
-        let open = || -> rusqlite::Result<Connection> {
-            let conn = Connection::open(path)?;
+        let open = || -> rusqlite::Result<(Connection, Result<(), i64>)> {
+            let mut conn = Connection::open(path)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))?;
-            conn.execute_batch(SCHEMA)?;
-            Ok(conn)
+            conn.busy_handler(Some(wait_for_lock))?;
+            let migrated = migrate(&mut conn)?;
+            Ok((conn, migrated))
         };
-        let conn = open().map_err(|source| MetaError::Open {
+        let (conn, migrated) = open().map_err(|source| MetaError::Open {
             path: path.to_owned(),
             source,
         })?;
+        if let Err(found) = migrated {
+            return Err(MetaError::SchemaTooNew {
+                path: path.to_owned(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
         Ok(SqliteMeta {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -360,7 +420,10 @@ impl Meta for SqliteMeta {
         let (name, digest) = (name.as_str().to_owned(), digest.to_string());
         self.run(move |tx| {
             tx.execute(
-                "INSERT OR REPLACE INTO repo_blobs (repo, digest, size) VALUES (?1, ?2, ?3)",
+                "INSERT INTO repo_blobs (repo, digest, size, linked)
+                 VALUES (?1, ?2, ?3, unixepoch())
+                 ON CONFLICT (repo, digest)
+                 DO UPDATE SET size = excluded.size, linked = excluded.linked",
                 params![name, digest, size as i64],
             )?;
             add_repository(tx, &name)?;
@@ -573,13 +636,18 @@ impl Meta for SqliteMeta {
 
     fn gc_delete_untagged<'a>(
         &'a self,
-        name: &'a RepositoryName,
-        digest: &'a Digest,
+        manifests: &'a [(RepositoryName, Digest)],
         before: i64,
-    ) -> BoxFuture<'a, Result<bool, MetaError>> {
-        let (name, digest) = (name.as_str().to_owned(), digest.to_string());
-        self.run_as(TransactionBehavior::Immediate, move |tx| {
-            gc::delete_untagged(tx, &name, &digest, before)
+    ) -> BoxFuture<'a, Result<Vec<(RepositoryName, Digest)>, MetaError>> {
+        let manifests = manifests.to_vec();
+        self.run(move |tx| {
+            let mut removed = Vec::new();
+            for (name, digest) in manifests {
+                if gc::delete_untagged(tx, name.as_str(), &digest.to_string(), before)? {
+                    removed.push((name, digest));
+                }
+            }
+            Ok(removed)
         })
     }
 
@@ -601,21 +669,103 @@ impl Meta for SqliteMeta {
         self.run(move |tx| robots::delete(tx, &name))
     }
 
-    fn gc_sweep_blob<'a>(
+    fn gc_stale_links(
+        &self,
+        before: i64,
+    ) -> BoxFuture<'_, Result<Vec<(RepositoryName, Digest)>, MetaError>> {
+        self.run(move |tx| gc::stale_links(tx, before))
+    }
+
+    fn gc_unlink_stale<'a>(
         &'a self,
-        digest: &'a Digest,
+        links: &'a [(RepositoryName, Digest)],
+        before: i64,
+    ) -> BoxFuture<'a, Result<Vec<(RepositoryName, Digest)>, MetaError>> {
+        let links = links.to_vec();
+        self.run(move |tx| gc::unlink_stale(tx, &links, before))
+    }
+
+    fn gc_sweep_blobs<'a>(
+        &'a self,
+        digests: &'a [Digest],
         remove: SweepBlob,
-    ) -> BoxFuture<'a, Result<Option<u64>, MetaError>> {
-        let owned = digest.clone();
+    ) -> BoxFuture<'a, Result<Vec<Option<u64>>, MetaError>> {
+        let digests = digests.to_vec();
         let runtime = tokio::runtime::Handle::current();
-        self.run_as(TransactionBehavior::Immediate, move |tx| {
-            if gc::is_referenced(tx, &owned.to_string())? {
-                return Ok(None);
+        self.run(move |tx| {
+            let mut freed = Vec::with_capacity(digests.len());
+            for digest in digests {
+                if gc::is_referenced(tx, &digest.to_string())? {
+                    freed.push(None);
+                    continue;
+                }
+                let bytes = runtime
+                    .block_on(remove(&digest))
+                    .map_err(|source| MetaError::Sweep { digest, source })?;
+                freed.push(bytes);
             }
-            runtime.block_on(remove).map_err(|source| MetaError::Sweep {
-                digest: owned,
-                source,
-            })
+            Ok(freed)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database as the first release wrote it: version 0, one link without a date.
+    fn version_zero(path: &Path) {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute(
+            "INSERT INTO repo_blobs (repo, digest, size) VALUES ('app', ?1, 3)",
+            [Digest::of(b"old").to_string()],
+        )
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_version_zero_database_is_migrated_and_its_links_dated_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry.db");
+        version_zero(&path);
+        let meta = SqliteMeta::open(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let now = crate::services::now();
+        assert!(meta.gc_stale_links(now - 60).await.unwrap().is_empty());
+        let stale = meta.gc_stale_links(now + 1).await.unwrap();
+        assert_eq!(stale, vec![("app".parse().unwrap(), Digest::of(b"old"))]);
+        let name = "app".parse().unwrap();
+        assert_eq!(
+            meta.blob(&name, &Digest::of(b"old")).await.unwrap(),
+            Some(3)
+        );
+        drop(meta);
+        // Opening it again changes nothing.
+        let meta = SqliteMeta::open(&path).unwrap();
+        assert_eq!(meta.gc_stale_links(now + 1).await.unwrap(), stale);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_strata_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry.db");
+        version_zero(&path);
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        let err = SqliteMeta::open(&path).err().expect("refused");
+        assert!(
+            matches!(err, MetaError::SchemaTooNew { found: 99, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("schema version 99"), "{err}");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 99);
     }
 }

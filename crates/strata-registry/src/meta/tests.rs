@@ -50,9 +50,12 @@ fn page(n: Option<u32>, last: Option<&str>) -> Page {
 /// A sweep's removal that records whether it ran.
 fn removal(ran: &Arc<AtomicBool>) -> SweepBlob {
     let ran = ran.clone();
-    Box::pin(async move {
-        ran.store(true, Ordering::SeqCst);
-        Ok(Some(7))
+    Arc::new(move |_: &Digest| {
+        let ran = ran.clone();
+        Box::pin(async move {
+            ran.store(true, Ordering::SeqCst);
+            Ok(Some(7))
+        })
     })
 }
 
@@ -222,15 +225,16 @@ async fn gc_marks_pins_and_sweeps(meta: &dyn Meta) {
     let pin = meta.pin_blob(&loose).await.unwrap();
     assert!(meta.gc_referenced(0).await.unwrap().contains(&loose));
     let ran = Arc::new(AtomicBool::new(false));
+    let one = [loose.clone()];
     assert_eq!(
-        meta.gc_sweep_blob(&loose, removal(&ran)).await.unwrap(),
-        None
+        meta.gc_sweep_blobs(&one, removal(&ran)).await.unwrap(),
+        [None]
     );
     assert!(!ran.load(Ordering::SeqCst));
     meta.unpin_blob(&pin).await.unwrap();
     assert_eq!(
-        meta.gc_sweep_blob(&loose, removal(&ran)).await.unwrap(),
-        Some(7)
+        meta.gc_sweep_blobs(&one, removal(&ran)).await.unwrap(),
+        [Some(7)]
     );
     assert!(ran.load(Ordering::SeqCst));
     // Pins older than the cut-off are dropped by the mark.
@@ -260,15 +264,61 @@ async fn gc_marks_pins_and_sweeps(meta: &dyn Meta) {
         meta.gc_untagged(0).await.unwrap().is_empty(),
         "younger than the cut-off"
     );
-    assert!(!meta.gc_delete_untagged(&repo, &child, later).await.unwrap());
+    let batch = [
+        (repo.clone(), child.clone()),
+        (repo.clone(), untagged_one.clone()),
+    ];
+    let deleted = meta.gc_delete_untagged(&batch, later).await.unwrap();
+    assert_eq!(deleted, [(repo.clone(), untagged_one.clone())]);
     assert!(meta
-        .gc_delete_untagged(&repo, &untagged_one, later)
+        .gc_delete_untagged(&batch, later)
         .await
-        .unwrap());
-    assert!(!meta
-        .gc_delete_untagged(&repo, &untagged_one, later)
+        .unwrap()
+        .is_empty());
+}
+
+async fn gc_drops_links_no_manifest_uses(meta: &dyn Meta) {
+    let repo = name("links");
+    let (used, unused, pinned) = (d("link-used"), d("link-unused"), d("link-pinned"));
+    for blob in [&used, &unused, &pinned] {
+        meta.link_blob(&repo, blob, 3).await.unwrap();
+    }
+    meta.put_manifest(manifest("links", &d("link-m"), &[&used]))
         .await
-        .unwrap());
+        .unwrap();
+    let pin = meta.pin_blob(&pinned).await.unwrap();
+    let later = crate::services::now() + 10;
+    assert!(
+        meta.gc_stale_links(crate::services::now() - 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|(n, _)| *n != repo),
+        "links younger than the cut-off stay"
+    );
+    let stale: Vec<_> = meta
+        .gc_stale_links(later)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(n, _)| *n == repo)
+        .collect();
+    assert_eq!(stale, [(repo.clone(), unused.clone())]);
+    // The sweep re-checks each link: a used or pinned one named in the batch stays.
+    let batch = [
+        (repo.clone(), used.clone()),
+        (repo.clone(), unused.clone()),
+        (repo.clone(), pinned.clone()),
+    ];
+    let removed = meta.gc_unlink_stale(&batch, later).await.unwrap();
+    assert_eq!(removed, [(repo.clone(), unused.clone())]);
+    assert_eq!(meta.blob(&repo, &unused).await.unwrap(), None);
+    assert_eq!(meta.blob(&repo, &used).await.unwrap(), Some(3));
+    meta.unpin_blob(&pin).await.unwrap();
+    assert_eq!(
+        meta.gc_unlink_stale(&batch, later).await.unwrap(),
+        [(repo.clone(), pinned.clone())]
+    );
 }
 
 async fn robots_are_kept_by_name(meta: &dyn Meta) {
@@ -308,6 +358,7 @@ async fn exercise(meta: &dyn Meta) {
     referrers_carry_type_and_annotations(meta).await;
     uploads_expire(meta).await;
     gc_marks_pins_and_sweeps(meta).await;
+    gc_drops_links_no_manifest_uses(meta).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -337,7 +388,7 @@ async fn postgres_behaves_as_sqlite_does() {
         panic!("a newer schema was accepted");
     };
     assert!(
-        matches!(err, MetaError::SchemaTooNew { found: 99, .. }),
+        matches!(err, MetaError::PostgresSchemaTooNew { found: 99, .. }),
         "{err:?}"
     );
 }

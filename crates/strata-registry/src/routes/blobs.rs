@@ -6,7 +6,6 @@ use axum::response::Response;
 use strata_distribution::headers::DOCKER_CONTENT_DIGEST;
 use strata_distribution::{ContentRange, ErrorCode, RangeRequest, RepositoryName};
 use strata_oci::Digest;
-use tokio_util::io::ReaderStream;
 
 use super::response::{self, empty, header, service_error, unsupported};
 use super::Req;
@@ -68,7 +67,7 @@ async fn get(req: Req<'_>, name: RepositoryName, digest: Digest) -> Response {
         }
         Err(e) => return service_error(&e),
     };
-    let body = Body::from_stream(ReaderStream::with_capacity(read.reader, 256 << 10));
+    let body = Body::from_stream(read.reader);
     match read.range {
         None => blob_headers(response::with_body(200, body), &digest, read.size),
         Some(r) => {

@@ -1,5 +1,8 @@
 //! Online garbage collection: mark what the metadata references, then sweep what nothing
-//! does, one item per short write transaction that re-checks it, while pushes go on.
+//! does, in short write transactions that re-check each item, while pushes go on. In order:
+//! untagged manifests (when the policy says so), then repository→blob links that no manifest
+//! of their repository uses (a blob pushed there and never referenced), then the bytes of
+//! blobs nothing references any more.
 //!
 //! Why no push can lose a blob: a push *pins* a digest (a committed row) before its bytes
 //! go into place or are looked at for a mount, and unpins only after the link or manifest
@@ -10,13 +13,22 @@
 //! missing and opens an upload session instead).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use strata_distribution::RepositoryName;
 use strata_oci::Digest;
 
 use super::{now, Registry, ServiceError};
+use crate::meta::SweepBlob;
 use crate::storage::StoredBlob;
+
+/// Items (manifests, links, blobs) removed per write transaction of the sweep: small enough
+/// to hold the database lock a few milliseconds, large enough not to pay a transaction per
+/// item.
+const BATCH: usize = 64;
+
+/// The shortest sleep between two write transactions of the sweep.
+const PAUSE: Duration = Duration::from_millis(2);
 
 /// Says a manifest must never be collected (immutable tags and promotion labels will).
 pub type Protected = Arc<dyn Fn(&RepositoryName, &Digest) -> bool + Send + Sync>;
@@ -29,6 +41,10 @@ pub struct GcPolicy {
     pub untagged: bool,
     /// Nothing put in place or recorded less than this long ago is removed.
     pub grace: Duration,
+    /// A repository→blob link no manifest of the repository uses is dropped once it is
+    /// older than this; `None`: the same as `grace`. (A longer one suits clients that push
+    /// blobs long before their manifest.)
+    pub link_grace: Option<Duration>,
     /// Manifests this says are protected are kept even when untagged.
     pub protected: Option<Protected>,
 }
@@ -38,6 +54,7 @@ impl Default for GcPolicy {
         GcPolicy {
             untagged: false,
             grace: Duration::from_secs(3600),
+            link_grace: None,
             protected: None,
         }
     }
@@ -48,6 +65,7 @@ impl std::fmt::Debug for GcPolicy {
         f.debug_struct("GcPolicy")
             .field("untagged", &self.untagged)
             .field("grace", &self.grace)
+            .field("link_grace", &self.link_grace)
             .field("protected", &self.protected.is_some())
             .finish()
     }
@@ -59,6 +77,8 @@ pub struct GcReport {
     pub dry_run: bool,
     /// Untagged manifests removed, by repository.
     pub manifests: Vec<(RepositoryName, Digest)>,
+    /// Repository→blob links removed (no manifest of the repository used the blob).
+    pub links: Vec<(RepositoryName, Digest)>,
     /// Blobs whose bytes were removed.
     pub blobs: Vec<Digest>,
     /// The bytes those blobs held.
@@ -81,11 +101,13 @@ impl Registry {
         if policy.untagged {
             report.manifests = self.collect_untagged(policy, dry_run).await?;
         }
+        report.links = self.collect_links(policy, dry_run).await?;
         let (blobs, bytes) = self.collect_blobs(policy, dry_run).await?;
         (report.blobs, report.bytes) = (blobs, bytes);
         tracing::info!(
             dry_run,
             manifests = report.manifests.len(),
+            links = report.links.len(),
             blobs = report.blobs.len(),
             bytes = report.bytes,
             "garbage collection done"
@@ -112,17 +134,46 @@ impl Registry {
                 return Ok(candidates);
             }
             let mut progress = false;
-            for (name, digest) in candidates {
-                if self.meta.gc_delete_untagged(&name, &digest, before).await? {
+            for batch in candidates.chunks(BATCH) {
+                let started = Instant::now();
+                let deleted = self.meta.gc_delete_untagged(batch, before).await?;
+                for (name, digest) in &deleted {
                     tracing::info!(name = %name, %digest, "untagged manifest collected");
-                    removed.push((name, digest));
-                    progress = true;
                 }
+                progress |= !deleted.is_empty();
+                removed.extend(deleted);
+                pause(started).await;
             }
             if !progress {
                 return Ok(removed);
             }
         }
+    }
+
+    /// Removes the links older than the link grace period that no manifest of their
+    /// repository references (and no push pins), a batch per write transaction.
+    async fn collect_links(
+        &self,
+        policy: &GcPolicy,
+        dry_run: bool,
+    ) -> Result<Vec<(RepositoryName, Digest)>, ServiceError> {
+        let grace = policy.link_grace.unwrap_or(policy.grace);
+        let before = now() - grace.as_secs() as i64;
+        let candidates = self.meta.gc_stale_links(before).await?;
+        if dry_run {
+            return Ok(candidates);
+        }
+        let mut removed = Vec::new();
+        for batch in candidates.chunks(BATCH) {
+            let started = Instant::now();
+            let unlinked = self.meta.gc_unlink_stale(batch, before).await?;
+            for (name, digest) in &unlinked {
+                tracing::info!(name = %name, %digest, "unused blob link collected");
+            }
+            removed.extend(unlinked);
+            pause(started).await;
+        }
+        Ok(removed)
     }
 
     /// Removes the bytes of every blob nothing references, older than the grace period.
@@ -138,34 +189,53 @@ impl Registry {
         let stored = self.blobs.list_blobs().await?;
         let stale_pins = now() - self.limits.upload_expiry.as_secs() as i64;
         let referenced = self.meta.gc_referenced(stale_pins).await?;
-        let candidates = stored
+        let candidates: Vec<StoredBlob> = stored
             .into_iter()
-            .filter(|b| b.modified < keep_since && !referenced.contains(&b.digest));
+            .filter(|b| b.modified < keep_since && !referenced.contains(&b.digest))
+            .collect();
+        if dry_run {
+            let bytes = candidates.iter().map(|b| b.size).sum();
+            return Ok((candidates.into_iter().map(|b| b.digest).collect(), bytes));
+        }
         let (mut removed, mut bytes) = (Vec::new(), 0);
-        for blob in candidates {
-            let freed = match dry_run {
-                true => Some(blob.size),
-                false => self.sweep_blob(&blob, keep_since).await?,
-            };
-            if let Some(size) = freed {
-                removed.push(blob.digest);
+        for batch in candidates.chunks(BATCH) {
+            let started = Instant::now();
+            for (digest, size) in self.sweep_blobs(batch, keep_since).await? {
+                removed.push(digest);
                 bytes += size;
             }
+            pause(started).await;
         }
         Ok((removed, bytes))
     }
 
-    /// Removes one blob if, re-checked in a write transaction, nothing references it.
-    async fn sweep_blob(
+    /// Removes the blobs of `batch` that, re-checked in one write transaction, nothing
+    /// references; the ones removed with their sizes.
+    async fn sweep_blobs(
         &self,
-        blob: &StoredBlob,
+        batch: &[StoredBlob],
         keep_since: SystemTime,
-    ) -> Result<Option<u64>, ServiceError> {
-        let remove = self.blobs.remove_blob(&blob.digest, keep_since);
-        let freed = self.meta.gc_sweep_blob(&blob.digest, remove).await?;
-        if let Some(size) = freed {
-            tracing::info!(digest = %blob.digest, size, "unreferenced blob collected");
+    ) -> Result<Vec<(Digest, u64)>, ServiceError> {
+        let blobs = self.blobs.clone();
+        let remove: SweepBlob = Arc::new(move |d: &Digest| blobs.remove_blob(d, keep_since));
+        let digests: Vec<Digest> = batch.iter().map(|b| b.digest.clone()).collect();
+        let freed = self.meta.gc_sweep_blobs(&digests, remove).await?;
+        let removed = digests
+            .into_iter()
+            .zip(freed)
+            .filter_map(|(digest, freed)| Some((digest, freed?)))
+            .collect::<Vec<_>>();
+        for (digest, size) in &removed {
+            tracing::info!(%digest, size, "unreferenced blob collected");
         }
-        Ok(freed)
+        Ok(removed)
     }
+}
+
+/// Lets the pushes waiting for the database (and the disk) in: between two write
+/// transactions of the sweep, a sleep as long as the batch `started` then took, at least
+/// [`PAUSE`] (another process polls for the lock about every millisecond), so the sweep
+/// takes at most about half of the time.
+async fn pause(started: Instant) {
+    tokio::time::sleep(started.elapsed().max(PAUSE)).await;
 }

@@ -13,8 +13,16 @@ fn now_policy(untagged: bool) -> GcPolicy {
     GcPolicy {
         untagged,
         grace: Duration::ZERO,
+        link_grace: None,
         protected: None,
     }
+}
+
+/// Makes every repository→blob link `secs` older, straight in the database.
+fn age_links(dir: &std::path::Path, secs: i64) {
+    let conn = rusqlite::Connection::open(dir.join("registry.db")).unwrap();
+    conn.execute("UPDATE repo_blobs SET linked = linked - ?1", [secs])
+        .unwrap();
 }
 
 fn stored(dir: &std::path::Path, d: &Digest) -> bool {
@@ -47,24 +55,94 @@ fn index_of(children: &[(&Digest, usize)]) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn unlinked_unreferenced_blobs_are_removed_and_linked_ones_kept() {
+async fn unlinked_unreferenced_blobs_are_removed_and_used_ones_kept() {
     let dir = tempfile::tempdir().unwrap();
     let reg = registry(dir.path());
-    let kept = push(&reg, "a", b"kept").await;
+    let kept = push(&reg, "a", b"{}").await;
+    put(&reg, "a", "v1", manifest_over(b"{}")).await;
     let gone = push(&reg, "a", b"gone!").await;
-    let shared = push(&reg, "a", b"shared").await;
-    push(&reg, "b", b"shared").await;
+    let shared = push(&reg, "a", b"{}").await;
+    push(&reg, "b", b"{}").await;
+    put(&reg, "b", "v1", manifest_over(b"{}")).await;
     reg.delete_blob(&name("a"), &gone).await.unwrap();
-    reg.delete_blob(&name("a"), &shared).await.unwrap();
     let report = reg
         .collect_garbage(&now_policy(false), false)
         .await
         .unwrap();
     assert_eq!(report.blobs, vec![gone.clone()]);
+    assert!(report.links.is_empty(), "{report:?}");
     assert_eq!(report.bytes, 5);
     assert!(!stored(dir.path(), &gone));
-    assert!(stored(dir.path(), &kept) && stored(dir.path(), &shared));
-    assert_eq!(reg.blob_size(&name("b"), &shared).await.unwrap(), 6);
+    assert!(stored(dir.path(), &kept) && shared == kept);
+    assert_eq!(reg.blob_size(&name("b"), &shared).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn a_link_no_manifest_uses_is_dropped_after_the_grace_period_then_its_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(dir.path());
+    let unused = push(&reg, "a", b"pushed, never used").await;
+    let elsewhere = push(&reg, "a", b"{}").await;
+    push(&reg, "b", b"{}").await;
+    put(&reg, "b", "v1", manifest_over(b"{}")).await;
+    // Young links stay under the default grace period.
+    let report = reg.collect_garbage(&GcPolicy::default(), false).await;
+    let report = report.unwrap();
+    assert!(
+        report.links.is_empty() && report.blobs.is_empty(),
+        "{report:?}"
+    );
+    let dry = reg.collect_garbage(&now_policy(false), true).await.unwrap();
+    assert_eq!(dry.links.len(), 2, "{dry:?}");
+    assert!(
+        reg.blob_size(&name("a"), &unused).await.is_ok(),
+        "dry run unlinked"
+    );
+    let report = reg
+        .collect_garbage(&now_policy(false), false)
+        .await
+        .unwrap();
+    let mut links = report.links.clone();
+    links.sort();
+    let mut expected = vec![(name("a"), elsewhere.clone()), (name("a"), unused.clone())];
+    expected.sort();
+    assert_eq!(links, expected);
+    // The blob only `a` held is gone; the one a manifest of `b` uses stays there.
+    assert_eq!(report.blobs, vec![unused.clone()]);
+    assert!(!stored(dir.path(), &unused) && stored(dir.path(), &elsewhere));
+    assert!(reg.blob_size(&name("a"), &unused).await.is_err());
+    assert!(reg.blob_size(&name("a"), &elsewhere).await.is_err());
+    assert_eq!(reg.blob_size(&name("b"), &elsewhere).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn a_link_pushed_again_is_young_again_and_a_pinned_one_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(dir.path());
+    let d = push(&reg, "a", b"layer").await;
+    let pin = reg.meta.pin_blob(&d).await.unwrap();
+    let report = reg
+        .collect_garbage(&now_policy(false), false)
+        .await
+        .unwrap();
+    assert!(
+        report.links.is_empty() && report.blobs.is_empty(),
+        "{report:?}"
+    );
+    reg.meta.unpin_blob(&pin).await.unwrap();
+    // Linked two hours ago: stale under a one-minute grace period (dry run)...
+    age_links(dir.path(), 7200);
+    let policy = GcPolicy {
+        grace: Duration::from_secs(60),
+        ..now_policy(false)
+    };
+    let dry = reg.collect_garbage(&policy, true).await.unwrap();
+    assert_eq!(dry.links, vec![(name("a"), d.clone())]);
+    // ...until it is pushed again: the grace period counts from the last push.
+    push(&reg, "a", b"layer").await;
+    let report = reg.collect_garbage(&policy, false).await.unwrap();
+    assert!(report.links.is_empty(), "{report:?}");
+    assert_eq!(reg.blob_size(&name("a"), &d).await.unwrap(), 5);
 }
 
 #[tokio::test]

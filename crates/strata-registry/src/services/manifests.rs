@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use strata_distribution::{ManifestKind, ManifestRef, Referrer, RepositoryName};
 use strata_oci::Digest;
-use tokio::io::AsyncReadExt;
 
 use super::{Registry, ServiceError};
 use crate::events::Action;
@@ -200,10 +200,9 @@ impl Registry {
         let mut body = Vec::new();
         if with_body {
             let mut reader = self.blobs.read(&record.digest, None).await?;
-            reader
-                .read_to_end(&mut body)
-                .await
-                .map_err(|source| ServiceError::Body { source })?;
+            while let Some(chunk) = reader.next().await {
+                body.extend_from_slice(&chunk.map_err(|source| ServiceError::Body { source })?);
+            }
         }
         // A HEAD is a pull too, as in distribution: clients resolve a tag with HEAD and
         // then GET by digest, so only the HEAD's event names the tag.

@@ -205,3 +205,43 @@ async fn tags_page_in_order_and_deletes_follow_digests() {
         Err(ServiceError::NameUnknown { .. })
     ));
 }
+
+/// Sets a file's modification time `secs` into the past.
+fn age(path: &std::path::Path, secs: u64) {
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(then)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn expiry_removes_the_temps_of_a_killed_writer_and_keeps_live_uploads() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(dir.path());
+    let repo = name("a");
+    let live = reg.start_upload(&repo).await.unwrap();
+    let chunk = ChunkRange {
+        range: None,
+        length: None,
+    };
+    reg.append_chunk(&repo, &live, chunk, body(&[b"half"]))
+        .await
+        .unwrap();
+    // A live session whose file was last written two hours ago (a slow client).
+    age(&dir.path().join("uploads").join(&live), 7200);
+    // Left by a process killed mid-write: a temp file and an upload without a session.
+    for orphan in ["tmp/0123", "uploads/4567"] {
+        std::fs::write(dir.path().join(orphan), b"partial").unwrap();
+        age(&dir.path().join(orphan), 7200);
+    }
+    // A temp file being written right now.
+    std::fs::write(dir.path().join("tmp/89ab"), b"writing").unwrap();
+    assert_eq!(reg.expire_uploads().await.unwrap(), 0);
+    assert!(!dir.path().join("tmp/0123").exists());
+    assert!(!dir.path().join("uploads/4567").exists());
+    assert!(dir.path().join("tmp/89ab").exists());
+    assert_eq!(reg.upload_state(&repo, &live).await.unwrap().size, 4);
+}

@@ -3,6 +3,7 @@
 //! and removing the ones left unused past the expiry.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use strata_distribution::{ByteRange, RepositoryName};
 use strata_oci::Digest;
@@ -226,7 +227,8 @@ impl Registry {
         Ok(())
     }
 
-    /// Removes the uploads unused for longer than the expiry; returns how many.
+    /// Removes the uploads unused for longer than the expiry, then the temp files a killed
+    /// process left (no session, untouched for as long); returns how many uploads.
     pub async fn expire_uploads(&self) -> Result<usize, ServiceError> {
         let before = now() - self.limits.upload_expiry.as_secs() as i64;
         let stale = self.meta.stale_uploads(before).await?;
@@ -242,6 +244,19 @@ impl Registry {
             self.meta.remove_upload(id).await?;
             self.blobs.abort_upload(id).await?;
             tracing::info!(id, "abandoned upload removed");
+        }
+        // Every session, listed before the files: a file younger than the expiry is kept
+        // whatever it is, an older one is a session's or an orphan.
+        let sessions = self.meta.stale_uploads(i64::MAX).await?;
+        let written_before = SystemTime::now()
+            .checked_sub(self.limits.upload_expiry)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let orphans = self
+            .blobs
+            .remove_orphans(written_before, sessions.into_iter().collect())
+            .await?;
+        if orphans > 0 {
+            tracing::info!(orphans, "temp files of an interrupted write removed");
         }
         Ok(removed)
     }

@@ -2,10 +2,11 @@
 //! `uploads/<id>`, whole writes through `tmp/`. Every blob is written elsewhere, hashed,
 //! synced and renamed into place.
 
-use std::collections::HashMap;
-use std::io::{self, SeekFrom};
+use std::collections::{HashMap, HashSet};
+use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -14,7 +15,7 @@ use sha2::{Digest as _, Sha256};
 use strata_distribution::ByteRange;
 use strata_oci::Digest;
 use tokio::fs::{self, File, OpenOptions};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{BlobReader, Blobs, ByteStream, StorageError, StoredBlob};
 
@@ -73,7 +74,18 @@ impl FsBlobs {
         range: Option<ByteRange>,
     ) -> Result<BlobReader, StorageError> {
         let path = self.blob_path(digest);
-        let mut file = match File::open(&path).await {
+        let opened = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                let file = std::fs::File::open(path)?;
+                let size = file.metadata()?.len();
+                Ok::<_, io::Error>((file, size))
+            })
+        };
+        let opened = opened
+            .await
+            .map_err(|e| io_err("open", &path)(io::Error::other(e)))?;
+        let (file, size) = match opened {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(StorageError::BlobNotFound {
                     digest: digest.clone(),
@@ -81,15 +93,11 @@ impl FsBlobs {
             }
             other => other.map_err(io_err("open", &path))?,
         };
-        match range {
-            None => Ok(Box::pin(file)),
-            Some(r) => {
-                file.seek(SeekFrom::Start(r.start))
-                    .await
-                    .map_err(io_err("seek in", &path))?;
-                Ok(Box::pin(file.take(r.len())))
-            }
-        }
+        let (start, len) = match range {
+            None => (0, size),
+            Some(r) => (r.start, r.len()),
+        };
+        Ok(read_chunks(file, start, len))
     }
 
     async fn put_bytes(&self, digest: &Digest, bytes: Bytes) -> Result<(), StorageError> {
@@ -161,6 +169,40 @@ impl FsBlobs {
         Ok(out)
     }
 
+    /// Removes the files of `tmp/`, and those of `uploads/` not in `sessions`, that were
+    /// last written before `before`.
+    fn remove_orphans_sync(
+        root: &Path,
+        before: SystemTime,
+        sessions: &HashSet<String>,
+    ) -> Result<usize, StorageError> {
+        let mut removed = 0;
+        for dir in ["tmp", "uploads"] {
+            let dir = root.join(dir);
+            for entry in std::fs::read_dir(&dir).map_err(io_err("list", &dir))? {
+                let entry = entry.map_err(io_err("list", &dir))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if sessions.contains(&name) {
+                    continue;
+                }
+                let modified = match entry.metadata().and_then(|m| m.modified()) {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io_err("stat", &entry.path())(e)),
+                };
+                if modified >= before {
+                    continue;
+                }
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_err("remove", &entry.path())(e)),
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     async fn upload_len(&self, id: &str) -> Result<u64, StorageError> {
         let path = self.upload_path(id);
         match fs::metadata(&path).await {
@@ -172,14 +214,9 @@ impl FsBlobs {
         }
     }
 
-    async fn append(
-        &self,
-        id: &str,
-        offset: u64,
-        mut body: ByteStream,
-    ) -> Result<u64, StorageError> {
+    async fn append(&self, id: &str, offset: u64, body: ByteStream) -> Result<u64, StorageError> {
         let path = self.upload_path(id);
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .write(true)
             .open(&path)
             .await
@@ -187,37 +224,23 @@ impl FsBlobs {
                 io::ErrorKind::NotFound => StorageError::UploadNotFound { id: id.to_owned() },
                 _ => io_err("open", &path)(e),
             })?;
-        file.seek(SeekFrom::Start(offset))
-            .await
-            .map_err(io_err("seek in", &path))?;
-        let mut running = self.take_running(id, offset);
-        let mut len = offset;
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(source) => {
-                    truncate(&file, offset).await;
-                    return Err(StorageError::Body {
-                        id: id.to_owned(),
-                        source,
-                    });
+        let file = file.into_std().await;
+        let running = self.take_running(id, offset);
+        let (written, running) = write_body(file, offset, body, running).await;
+        match written {
+            Ok(len) => {
+                if let Some(mut r) = running {
+                    r.len = len;
+                    self.running().insert(id.to_owned(), r);
                 }
-            };
-            if let Err(e) = file.write_all(&chunk).await {
-                truncate(&file, offset).await;
-                return Err(io_err("write", &path)(e));
+                Ok(len)
             }
-            if let Some(r) = running.as_mut() {
-                r.hasher.update(&chunk);
-            }
-            len += chunk.len() as u64;
+            Err(Failure::Body(source)) => Err(StorageError::Body {
+                id: id.to_owned(),
+                source,
+            }),
+            Err(Failure::Write(e)) => Err(io_err("write", &path)(e)),
         }
-        file.flush().await.map_err(io_err("write", &path))?;
-        if let Some(mut r) = running {
-            r.len = len;
-            self.running().insert(id.to_owned(), r);
-        }
-        Ok(len)
     }
 
     /// The running hash of an upload when it covers exactly its first `offset` bytes.
@@ -263,9 +286,183 @@ impl FsBlobs {
     }
 }
 
+/// Bytes read from disk per chunk of a blob being served (small enough to stay in the CPU
+/// cache between the read and the send).
+const READ_CHUNK: u64 = 256 << 10;
+/// Request body chunks queued for an upload's writer (and written with one `writev`).
+const QUEUED_CHUNKS: usize = 16;
+
+/// Streams `len` bytes of `file` from `start`: one blocking task reads 256 KiB chunks into
+/// fresh buffers (never zeroed first) and hands them over a short channel, so the HTTP
+/// layer sends them as they are; it stops when the client goes away.
+fn read_chunks(file: std::fs::File, start: u64, len: u64) -> BlobReader {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut file = file;
+        if let Err(e) = file.seek(SeekFrom::Start(start)) {
+            let _ = tx.blocking_send(Err(e));
+            return;
+        }
+        let mut left = len;
+        while left > 0 {
+            let want = left.min(READ_CHUNK);
+            let mut buf = Vec::with_capacity(want as usize);
+            let read = match (&file).take(want).read_to_end(&mut buf) {
+                Ok(0) => Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                other => other,
+            };
+            let n = match read {
+                Ok(n) => n as u64,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
+            left -= n;
+            if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                return;
+            }
+        }
+    });
+    Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
+/// Why an append stopped.
+enum Failure {
+    /// The request body failed (the client went away).
+    Body(io::Error),
+    /// Writing the upload failed.
+    Write(io::Error),
+}
+
+/// What the writer of an append is told.
+enum Batch {
+    Bytes(Bytes),
+    /// The body is complete: keep what was written.
+    Done,
+}
+
+/// Appends `body` to `file` at `offset`: each chunk of the body goes as it arrives to one
+/// blocking task, which hashes it (into `running`, when given) and writes what has queued
+/// up with one vectored write (chunks are released at once, so the HTTP layer reuses its
+/// buffers). Unless the body completes and every write succeeds (a failure, or the request
+/// dropped half-way), the upload is cut back to `offset`. Returns the new length and the
+/// running hash.
+async fn write_body(
+    file: std::fs::File,
+    offset: u64,
+    mut body: ByteStream,
+    running: Option<Running>,
+) -> (Result<u64, Failure>, Option<Running>) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Batch>(QUEUED_CHUNKS);
+    let writer = tokio::task::spawn_blocking(move || write_batches(file, offset, rx, running));
+    let mut failed = None;
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(chunk) => {
+                if tx.send(Batch::Bytes(chunk)).await.is_err() {
+                    break; // the writer failed: its error comes below
+                }
+            }
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    if failed.is_none() {
+        let _ = tx.send(Batch::Done).await;
+    }
+    drop(tx);
+    let (written, running) = match writer.await {
+        Ok(out) => out,
+        Err(e) => (Err(io::Error::other(e)), None),
+    };
+    match (failed, written) {
+        (_, Err(e)) => (Err(Failure::Write(e)), None),
+        (Some(e), Ok(_)) => (Err(Failure::Body(e)), None),
+        (None, Ok(len)) => (Ok(len), running),
+    }
+}
+
+/// The blocking side of [`write_body`]: writes chunks until `Done`; cuts the upload
+/// back to `offset` when a write fails or the sender stops without `Done`.
+fn write_batches(
+    mut file: std::fs::File,
+    offset: u64,
+    mut rx: tokio::sync::mpsc::Receiver<Batch>,
+    mut running: Option<Running>,
+) -> (io::Result<u64>, Option<Running>) {
+    match write_until_done(&mut file, offset, &mut rx, running.as_mut()) {
+        Ok(Some(len)) => (Ok(len), running),
+        Ok(None) => {
+            cut_back(&file, offset);
+            (Ok(offset), None)
+        }
+        Err(e) => {
+            cut_back(&file, offset);
+            (Err(e), None)
+        }
+    }
+}
+
+/// The new length once `Done` arrives, `None` when the sender stopped without it.
+fn write_until_done(
+    file: &mut std::fs::File,
+    offset: u64,
+    rx: &mut tokio::sync::mpsc::Receiver<Batch>,
+    mut running: Option<&mut Running>,
+) -> io::Result<Option<u64>> {
+    file.seek(SeekFrom::Start(offset))?;
+    let mut len = offset;
+    let mut batch = Vec::with_capacity(QUEUED_CHUNKS);
+    loop {
+        // One chunk (waiting for it), then whatever else is queued already.
+        let mut done = match rx.blocking_recv() {
+            Some(Batch::Bytes(chunk)) => {
+                batch.push(chunk);
+                false
+            }
+            Some(Batch::Done) => true,
+            None => return Ok(None),
+        };
+        while !done && batch.len() < QUEUED_CHUNKS {
+            match rx.try_recv() {
+                Ok(Batch::Bytes(chunk)) => batch.push(chunk),
+                Ok(Batch::Done) => done = true,
+                Err(_) => break,
+            }
+        }
+        if let Some(r) = running.as_deref_mut() {
+            batch.iter().for_each(|chunk| r.hasher.update(chunk));
+        }
+        write_all_vectored(file, &batch)?;
+        len += batch.iter().map(|c| c.len() as u64).sum::<u64>();
+        batch.clear();
+        if done {
+            return Ok(Some(len));
+        }
+    }
+}
+
+/// Writes every byte of `batch`, as few `writev` calls as it takes.
+fn write_all_vectored(file: &mut std::fs::File, batch: &[Bytes]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
+    let mut slices = &mut slices[..];
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Cuts a failed append back, so the upload holds what it held before.
-async fn truncate(file: &File, len: u64) {
-    if let Err(error) = file.set_len(len).await {
+fn cut_back(file: &std::fs::File, len: u64) {
+    if let Err(error) = file.set_len(len) {
         tracing::warn!(%error, len, "cannot truncate an upload after a failed append");
     }
 }
@@ -352,6 +549,25 @@ impl Blobs for FsBlobs {
         Box::pin(self.abort(id))
     }
 
+    fn remove_orphans(
+        &self,
+        before: SystemTime,
+        sessions: HashSet<String>,
+    ) -> BoxFuture<'_, Result<usize, StorageError>> {
+        let root = self.root.clone();
+        Box::pin(async move {
+            let removed = tokio::task::spawn_blocking(move || {
+                FsBlobs::remove_orphans_sync(&root, before, &sessions)
+            })
+            .await;
+            removed.map_err(|e| StorageError::Io {
+                action: "clean",
+                path: self.root.join("tmp"),
+                source: io::Error::other(e),
+            })?
+        })
+    }
+
     fn list_blobs(&self) -> BoxFuture<'_, Result<Vec<StoredBlob>, StorageError>> {
         let root = self.root.clone();
         Box::pin(async move {
@@ -367,7 +583,7 @@ impl Blobs for FsBlobs {
     fn remove_blob(
         &self,
         digest: &Digest,
-        keep_since: std::time::SystemTime,
+        keep_since: SystemTime,
     ) -> BoxFuture<'static, io::Result<Option<u64>>> {
         let path = self.blob_path(digest);
         Box::pin(async move { remove_older(&path, keep_since) })

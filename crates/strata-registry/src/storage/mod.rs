@@ -9,6 +9,7 @@
 mod fs;
 mod s3;
 
+use std::collections::HashSet;
 use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -20,15 +21,15 @@ use futures_util::Stream;
 use strata_distribution::ByteRange;
 use strata_oci::Digest;
 use thiserror::Error;
-use tokio::io::AsyncRead;
 
 pub use fs::{random_name, FsBlobs};
 pub use s3::{S3Blobs, S3Settings};
 
 /// A request body as it arrives.
 pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
-/// A blob's bytes (or a range of them) as they are read.
-pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
+/// A blob's bytes (or a range of them) as they are read, in chunks the HTTP layer sends
+/// as they are (no copy in between).
+pub type BlobReader = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
 /// Why the blob store failed.
 #[derive(Debug, Error)]
@@ -113,6 +114,17 @@ pub trait Blobs: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<u64, StorageError>>;
     /// Drops upload `id` (no error when it is already gone).
     fn abort_upload<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StorageError>>;
+    /// Removes what writers that died left behind (a process killed mid-write): temp files
+    /// and upload files that belong to none of `sessions`, last written before `before`;
+    /// returns how many. Stores without temps of their own keep this default (nothing).
+    fn remove_orphans(
+        &self,
+        before: SystemTime,
+        sessions: HashSet<String>,
+    ) -> BoxFuture<'_, Result<usize, StorageError>> {
+        let _ = (before, sessions);
+        Box::pin(async { Ok(0) })
+    }
     /// Every stored blob (not uploads in progress).
     fn list_blobs(&self) -> BoxFuture<'_, Result<Vec<StoredBlob>, StorageError>>;
     /// Removes blob `digest` unless it was put in place at or after `keep_since`; the bytes

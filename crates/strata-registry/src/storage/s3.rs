@@ -26,7 +26,6 @@ use object_store::{GetOptions, GetRange, ObjectStore, PutPayload, WriteMultipart
 use sha2::{Digest as _, Sha256};
 use strata_distribution::ByteRange;
 use strata_oci::Digest;
-use tokio_util::io::StreamReader;
 
 use super::{BlobReader, Blobs, ByteStream, StorageError, StoredBlob};
 
@@ -198,8 +197,7 @@ impl S3Blobs {
             }
             other => other.map_err(object_err("read", &key))?,
         };
-        let stream = got.into_stream().map_err(io::Error::other);
-        Ok(Box::pin(StreamReader::new(stream)))
+        Ok(Box::pin(got.into_stream().map_err(io::Error::other)))
     }
 
     async fn put_bytes(&self, digest: &Digest, bytes: Bytes) -> Result<(), StorageError> {

@@ -5,11 +5,10 @@ use std::io;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use futures_util::stream;
+use futures_util::{stream, TryStreamExt};
 use strata_distribution::ByteRange;
 use strata_oci::Digest;
 use strata_testkit::garage::{TestGarage, BUCKET, REGION};
-use tokio::io::AsyncReadExt;
 
 use super::*;
 
@@ -29,9 +28,11 @@ fn cut() -> io::Result<Bytes> {
 }
 
 async fn read_all(blobs: &dyn Blobs, digest: &Digest, range: Option<ByteRange>) -> Vec<u8> {
-    let mut reader = blobs.read(digest, range).await.unwrap();
+    let mut chunks = blobs.read(digest, range).await.unwrap();
     let mut out = Vec::new();
-    reader.read_to_end(&mut out).await.unwrap();
+    while let Some(chunk) = chunks.try_next().await.unwrap() {
+        out.extend_from_slice(&chunk);
+    }
     out
 }
 

@@ -99,12 +99,16 @@ fn print_report(report: &GcReport) {
     for (name, digest) in &report.manifests {
         println!("{verb} manifest {name}@{digest}");
     }
+    for (name, digest) in &report.links {
+        println!("{verb} link {name}@{digest}");
+    }
     for digest in &report.blobs {
         println!("{verb} blob {digest}");
     }
     println!(
-        "{verb} {} untagged manifests, {} blobs, {} bytes",
+        "{verb} {} untagged manifests, {} unused links, {} blobs, {} bytes",
         report.manifests.len(),
+        report.links.len(),
         report.blobs.len(),
         report.bytes
     );
