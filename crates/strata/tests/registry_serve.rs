@@ -568,7 +568,8 @@ fn two_serve_processes_on_s3_and_postgres_are_one_registry() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&gc.stdout);
     assert!(
-        gc.status.success() && stdout.contains("would remove 0 untagged manifests, 0 unused links, 0 blobs"),
+        gc.status.success()
+            && stdout.contains("would remove 0 untagged manifests, 0 unused links, 0 blobs"),
         "{stdout}{}",
         String::from_utf8_lossy(&gc.stderr)
     );

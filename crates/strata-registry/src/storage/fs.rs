@@ -3,7 +3,7 @@
 //! synced and renamed into place.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
+use std::io::{self, IoSlice, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -76,28 +76,17 @@ impl FsBlobs {
         let path = self.blob_path(digest);
         let opened = {
             let path = path.clone();
-            tokio::task::spawn_blocking(move || {
-                let file = std::fs::File::open(path)?;
-                let size = file.metadata()?.len();
-                Ok::<_, io::Error>((file, size))
-            })
+            tokio::task::spawn_blocking(move || map_range(&path, range))
         };
         let opened = opened
             .await
             .map_err(|e| io_err("open", &path)(io::Error::other(e)))?;
-        let (file, size) = match opened {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(StorageError::BlobNotFound {
-                    digest: digest.clone(),
-                })
-            }
-            other => other.map_err(io_err("open", &path))?,
-        };
-        let (start, len) = match range {
-            None => (0, size),
-            Some(r) => (r.start, r.len()),
-        };
-        Ok(read_chunks(file, start, len))
+        match opened {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StorageError::BlobNotFound {
+                digest: digest.clone(),
+            }),
+            other => other.map_err(io_err("read", &path)),
+        }
     }
 
     async fn put_bytes(&self, digest: &Digest, bytes: Bytes) -> Result<(), StorageError> {
@@ -286,45 +275,46 @@ impl FsBlobs {
     }
 }
 
-/// Bytes read from disk per chunk of a blob being served (small enough to stay in the CPU
-/// cache between the read and the send).
+/// Bytes per chunk of a blob being served (one `writev` entry for the HTTP layer).
 const READ_CHUNK: u64 = 256 << 10;
 /// Request body chunks queued for an upload's writer (and written with one `writev`).
 const QUEUED_CHUNKS: usize = 16;
 
-/// Streams `len` bytes of `file` from `start`: one blocking task reads 256 KiB chunks into
-/// fresh buffers (never zeroed first) and hands them over a short channel, so the HTTP
-/// layer sends them as they are; it stops when the client goes away.
-fn read_chunks(file: std::fs::File, start: u64, len: u64) -> BlobReader {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
-    tokio::task::spawn_blocking(move || {
-        let mut file = file;
-        if let Err(e) = file.seek(SeekFrom::Start(start)) {
-            let _ = tx.blocking_send(Err(e));
-            return;
-        }
-        let mut left = len;
-        while left > 0 {
-            let want = left.min(READ_CHUNK);
-            let mut buf = Vec::with_capacity(want as usize);
-            let read = match (&file).take(want).read_to_end(&mut buf) {
-                Ok(0) => Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
-                other => other,
-            };
-            let n = match read {
-                Ok(n) => n as u64,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            };
-            left -= n;
-            if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                return;
-            }
-        }
-    });
-    Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+/// `range` of the blob file at `path` (all of it when `None`) as chunks of one read-only
+/// map of the file: the HTTP layer writes them to the socket straight from the page cache
+/// (one copy, in the kernel), where reading into buffers would copy every byte twice. The
+/// map is populated here, on a blocking thread, so the async writer never waits on a page
+/// fault (or the disk).
+fn map_range(path: &Path, range: Option<ByteRange>) -> io::Result<BlobReader> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    let (start, len) = match range {
+        None => (0, size),
+        Some(r) => (r.start, r.len()),
+    };
+    if len == 0 {
+        return Ok(Box::pin(futures_util::stream::empty()));
+    }
+    if start.checked_add(len).is_none_or(|end| end > size) {
+        return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+    }
+    // SAFETY: a blob file is immutable once it is in place: written under `tmp/`, verified
+    // and renamed; strata never opens it for writing again, and garbage collection unlinks
+    // it (the map keeps the inode). Only another process truncating a blob file behind the
+    // server's back could make an access fault (SIGBUS) — the documented cost.
+    let map = unsafe {
+        memmap2::MmapOptions::new()
+            .offset(start)
+            .len(len as usize)
+            .populate()
+            .map(&file)?
+    };
+    let _ = map.advise(memmap2::Advice::Sequential);
+    let bytes = Bytes::from_owner(map);
+    let chunks = (0..len as usize)
+        .step_by(READ_CHUNK as usize)
+        .map(move |at| Ok(bytes.slice(at..(at + READ_CHUNK as usize).min(len as usize))));
+    Ok(Box::pin(futures_util::stream::iter(chunks)))
 }
 
 /// Why an append stopped.
