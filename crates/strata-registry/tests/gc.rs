@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{file_exists, oci_manifest, TestServer};
+use common::{file_exists, oci_manifest, pull_and_verify, push_image, TestServer};
 use strata_oci::Digest;
 use strata_registry::config::GcConfig;
 use strata_registry::server::open_embedded;
@@ -68,47 +68,6 @@ fn churn(server: &TestServer, stop: &AtomicBool) {
                 .call();
             assert_eq!(r.status, 202, "{}", r.text());
         }
-    }
-}
-
-/// Pushes image `j` of worker `w`: a shared layer pushed or mounted, a fresh layer, a config.
-fn push_image(server: &TestServer, w: usize, j: usize) -> (String, Vec<Vec<u8>>) {
-    let repo = format!("w{w}");
-    let shared = format!("shared-{}", j % 3).into_bytes();
-    if j.is_multiple_of(2) {
-        server.push_blob(&repo, &shared);
-    } else {
-        let d = Digest::of(&shared);
-        let path = format!("/v2/{repo}/blobs/uploads/?mount={d}");
-        let r = server.send("POST", &path).body(b"");
-        if r.status == 202 {
-            server.push_blob(&repo, &shared);
-        } else {
-            assert_eq!(r.status, 201, "{}", r.text());
-        }
-    }
-    let fresh = format!("fresh-{w}-{j}").into_bytes();
-    let config = format!("{{\"w\":{w},\"j\":{j}}}").into_bytes();
-    server.push_blob(&repo, &fresh);
-    server.push_blob(&repo, &config);
-    let manifest = oci_manifest(&config, &[&shared, &fresh], serde_json::json!({}));
-    let r = server.push_manifest(&repo, &format!("t{j}"), OCI, &manifest);
-    assert_eq!(r.status, 201, "{}", r.text());
-    (repo, vec![manifest, config, shared, fresh])
-}
-
-/// Pulls `t<j>` of `repo` and every blob it names, checking each digest.
-fn pull_and_verify(server: &TestServer, repo: &str, j: usize, parts: &[Vec<u8>]) {
-    let r = server
-        .send("GET", &format!("/v2/{repo}/manifests/t{j}"))
-        .call();
-    assert_eq!(r.status, 200, "{repo}:t{j}: {}", r.text());
-    assert_eq!(r.body, parts[0]);
-    for blob in &parts[1..] {
-        let d = Digest::of(blob);
-        let r = server.send("GET", &format!("/v2/{repo}/blobs/{d}")).call();
-        assert_eq!(r.status, 200, "{repo}:t{j} lost blob {d}: {}", r.text());
-        assert_eq!(Digest::of(&r.body), d, "{repo}:t{j} blob {d} corrupted");
     }
 }
 

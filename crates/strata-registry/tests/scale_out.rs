@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{oci_manifest, TestServer};
+use common::{oci_manifest, pull_and_verify, push_image, TestServer};
 use strata_oci::Digest;
 use strata_registry::server::open;
 use strata_registry::{Config, GcPolicy};
@@ -333,48 +333,6 @@ fn policy_now() -> GcPolicy {
         grace: Duration::ZERO,
         link_grace: Some(Duration::from_secs(3600)),
         protected: None,
-    }
-}
-
-/// Pushes image `j` of worker `w` through `server`: a shared layer pushed or mounted (it may
-/// be garbage at that moment), a fresh layer, a config, the manifest by tag.
-fn push_image(server: &TestServer, w: usize, j: usize) -> (String, Vec<Vec<u8>>) {
-    let repo = format!("w{w}");
-    let shared = format!("shared-{}", j % 3).into_bytes();
-    if j.is_multiple_of(2) {
-        server.push_blob(&repo, &shared);
-    } else {
-        let d = Digest::of(&shared);
-        let r = server
-            .send("POST", &format!("/v2/{repo}/blobs/uploads/?mount={d}"))
-            .body(b"");
-        if r.status == 202 {
-            server.push_blob(&repo, &shared);
-        } else {
-            assert_eq!(r.status, 201, "{}", r.text());
-        }
-    }
-    let fresh = format!("fresh-{w}-{j}").into_bytes();
-    let config = format!("{{\"w\":{w},\"j\":{j}}}").into_bytes();
-    server.push_blob(&repo, &fresh);
-    server.push_blob(&repo, &config);
-    let manifest = oci_manifest(&config, &[&shared, &fresh], serde_json::json!({}));
-    let r = server.push_manifest(&repo, &format!("t{j}"), OCI, &manifest);
-    assert_eq!(r.status, 201, "{}", r.text());
-    (repo, vec![manifest, config, shared, fresh])
-}
-
-fn pull_and_verify(server: &TestServer, repo: &str, j: usize, parts: &[Vec<u8>]) {
-    let r = server
-        .send("GET", &format!("/v2/{repo}/manifests/t{j}"))
-        .call();
-    assert_eq!(r.status, 200, "{repo}:t{j}: {}", r.text());
-    assert_eq!(r.body, parts[0]);
-    for blob in &parts[1..] {
-        let d = Digest::of(blob);
-        let r = server.send("GET", &format!("/v2/{repo}/blobs/{d}")).call();
-        assert_eq!(r.status, 200, "{repo}:t{j} lost blob {d}: {}", r.text());
-        assert_eq!(Digest::of(&r.body), d, "{repo}:t{j} blob {d} corrupted");
     }
 }
 

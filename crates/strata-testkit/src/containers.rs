@@ -120,22 +120,11 @@ impl Containers {
 
     /// `podman login --password-stdin` to `registry`; its output, successful or not.
     pub fn podman_login(&self, registry: &str, user: &str, password: &str) -> Output {
-        let mut child = self
-            .podman()
+        let mut login = self.podman();
+        login
             .args(["login", "--tls-verify=false", "--username", user])
-            .args(["--password-stdin", registry])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(password.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+            .args(["--password-stdin", registry]);
+        crate::output_with_stdin(&mut login, password.as_bytes())
     }
 }
 

@@ -17,7 +17,6 @@
 //! [`Dockerd::start_with_insecure`].
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread::sleep;
@@ -219,21 +218,9 @@ impl Dockerd {
 
     /// `docker login --password-stdin` to `registry`; its output, successful or not.
     pub fn login(&self, registry: &str, user: &str, password: &str) -> Output {
-        let mut child = self
-            .docker()
-            .args(["login", "--username", user, "--password-stdin", registry])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(password.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        let mut login = self.docker();
+        login.args(["login", "--username", user, "--password-stdin", registry]);
+        crate::output_with_stdin(&mut login, password.as_bytes())
     }
 
     /// SIGTERM, a wait, SIGKILL if it does not stop; then the managed containerd.

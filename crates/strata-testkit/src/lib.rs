@@ -99,6 +99,24 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Runs a command, panicking with its stdout and stderr when it cannot start or fails.
+/// Runs `cmd` with `input` on its stdin; its output, successful or not (a login with
+/// `--password-stdin`).
+pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input)
+        .expect("writing the child's stdin");
+    child.wait_with_output().expect("waiting for the child")
+}
+
 pub fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd
         .output()
