@@ -1,0 +1,49 @@
+//! The rules, as data: one [`Rule`] row per hadolint rule, each with a small check function
+//! that returns the lines (first line of the instruction) where the rule is broken.
+
+mod from;
+mod instr;
+mod run;
+
+use super::{Context, Severity};
+
+/// One lint rule. Its user docs are at `docs/rules/<id>.md`.
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub message: &'static str,
+    /// The lines where the rule is broken.
+    pub check: fn(&Context) -> Vec<usize>,
+}
+
+impl Rule {
+    /// The docs page of the rule, relative to the repository root.
+    pub fn docs_path(&self) -> String {
+        format!("docs/rules/{}.md", self.id)
+    }
+}
+
+use Severity::*;
+
+/// Every implemented rule, ordered by id.
+pub static RULES: &[Rule] = &[
+    Rule { id: "DL3002", severity: Warning, message: "Last USER should not be root", check: instr::last_user_root },
+    Rule { id: "DL3003", severity: Warning, message: "Use WORKDIR to switch to a directory", check: run::cd },
+    Rule { id: "DL3004", severity: Error, message: "Do not use sudo as it leads to unpredictable behavior. Use a tool like gosu to enforce root", check: run::sudo },
+    Rule { id: "DL3006", severity: Warning, message: "Always tag the version of an image explicitly", check: from::untagged },
+    Rule { id: "DL3007", severity: Warning, message: "Using latest is prone to errors if the image will ever update. Pin the version explicitly to a release tag", check: from::latest },
+    Rule { id: "DL3008", severity: Warning, message: "Pin versions in apt get install. Instead of `apt-get install <package>` use `apt-get install <package>=<version>`", check: run::apt_unpinned },
+    Rule { id: "DL3009", severity: Info, message: "Delete the apt-get lists after installing something", check: run::apt_lists_kept },
+    Rule { id: "DL3013", severity: Warning, message: "Pin versions in pip. Instead of `pip install <package>` use `pip install <package>==<version>` or `pip install --requirement <requirements file>`", check: run::pip_unpinned },
+    Rule { id: "DL3014", severity: Warning, message: "Use the `-y` switch to avoid manual input `apt-get -y install <package>`", check: run::apt_no_yes },
+    Rule { id: "DL3015", severity: Info, message: "Avoid additional packages by specifying `--no-install-recommends`", check: run::apt_recommends },
+    Rule { id: "DL3016", severity: Warning, message: "Pin versions in npm. Instead of `npm install <package>` use `npm install <package>@<version>`", check: run::npm_unpinned },
+    Rule { id: "DL3020", severity: Error, message: "Use COPY instead of ADD for files and folders", check: instr::add_local },
+    Rule { id: "DL3025", severity: Warning, message: "Use arguments JSON notation for CMD and ENTRYPOINT arguments", check: instr::cmd_not_json },
+    Rule { id: "DL3042", severity: Warning, message: "Avoid use of cache directory with pip. Use `pip install --no-cache-dir <package>`", check: run::pip_cache },
+    Rule { id: "DL4000", severity: Error, message: "MAINTAINER is deprecated", check: instr::maintainer },
+    Rule { id: "DL4006", severity: Warning, message: "Set the SHELL option -o pipefail before RUN with a pipe in it. If you are using /bin/sh in an alpine image or if your shell is symlinked to busybox then consider explicitly setting your SHELL to /bin/ash, or disable this check", check: run::pipe_without_pipefail },
+];
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,231 @@
+//! A small splitter of RUN shell text into simple commands, enough for the lint rules.
+//!
+//! Why not a full POSIX parser crate (`brush-parser`, `yash-syntax`, `conch-parser`): the
+//! rules implemented so far only need the simple commands of a script (split on `&&`, `||`,
+//! `;`, `&`, `|` and newlines, through `( … )` / `{ … }` groups), their words with quotes
+//! removed, and whether a pipe occurs. `conch-parser` is unmaintained; `brush-parser` and
+//! `yash-syntax` were not evaluated yet (time) and bring a PEG/async stack to a pure crate.
+//! Rules that need real structure (loops, `if`, `$( … )` contents, heredocs) should move this
+//! to `brush-parser`; this module is the one place to change.
+
+/// One simple command: its words, quotes removed, leading `NAME=value` assignments dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleCommand {
+    pub words: Vec<String>,
+}
+
+impl SimpleCommand {
+    /// The command name (`apt-get`), if any.
+    pub fn name(&self) -> Option<&str> {
+        self.words.first().map(String::as_str)
+    }
+
+    /// The arguments after the name.
+    pub fn args(&self) -> &[String] {
+        self.words.get(1..).unwrap_or(&[])
+    }
+
+    /// Whether `word` is among the arguments.
+    pub fn has_arg(&self, word: &str) -> bool {
+        self.args().iter().any(|a| a == word)
+    }
+}
+
+/// A script split into commands, plus whether a `|` pipe joined two of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Script {
+    pub commands: Vec<SimpleCommand>,
+    pub has_pipe: bool,
+}
+
+#[derive(Debug, PartialEq)]
+enum Token {
+    Word(String),
+    Op(&'static str),
+}
+
+/// Splits `src` into its simple commands.
+pub fn split(src: &str) -> Script {
+    let mut script = Script::default();
+    let mut words: Vec<String> = Vec::new();
+    for token in tokenize(src) {
+        match token {
+            Token::Word(w) => words.push(w),
+            Token::Op(op) => {
+                if op == "|" {
+                    script.has_pipe = true;
+                }
+                flush(&mut words, &mut script.commands);
+            }
+        }
+    }
+    flush(&mut words, &mut script.commands);
+    script
+}
+
+fn flush(words: &mut Vec<String>, out: &mut Vec<SimpleCommand>) {
+    let taken: Vec<String> = std::mem::take(words)
+        .into_iter()
+        .skip_while(|w| is_assignment(w) || w == "{" || w == "}")
+        .collect();
+    if !taken.is_empty() {
+        out.push(SimpleCommand { words: taken });
+    }
+}
+
+fn is_assignment(word: &str) -> bool {
+    match word.split_once('=') {
+        Some((name, _)) => {
+            !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+const OPERATORS: [&str; 8] = ["&&", "||", ";;", ";", "&", "|", "(", ")"];
+
+fn tokenize(src: &str) -> Vec<Token> {
+    let chars: Vec<char> = src.chars().collect();
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' if chars.get(i + 1) == Some(&'\n') => i += 1,
+            '\\' => {
+                if let Some(&n) = chars.get(i + 1) {
+                    word.push(n);
+                    i += 1;
+                }
+                in_word = true;
+            }
+            '\'' => {
+                i = read_until(&chars, i + 1, '\'', &mut word);
+                in_word = true;
+            }
+            '"' => {
+                i = read_double(&chars, i + 1, &mut word);
+                in_word = true;
+            }
+            '#' if !in_word => {
+                while i + 1 < chars.len() && chars[i + 1] != '\n' {
+                    i += 1;
+                }
+            }
+            '$' if chars.get(i + 1) == Some(&'(') => {
+                i = read_balanced(&chars, i, &mut word);
+                in_word = true;
+            }
+            ' ' | '\t' => end_word(&mut word, &mut in_word, &mut tokens),
+            '\n' => {
+                end_word(&mut word, &mut in_word, &mut tokens);
+                tokens.push(Token::Op(";"));
+            }
+            _ => match operator_at(&chars, i) {
+                Some(op) => {
+                    end_word(&mut word, &mut in_word, &mut tokens);
+                    tokens.push(Token::Op(op));
+                    i += op.len() - 1;
+                }
+                _ => {
+                    word.push(c);
+                    in_word = true;
+                }
+            },
+        }
+        i += 1;
+    }
+    end_word(&mut word, &mut in_word, &mut tokens);
+    tokens
+}
+
+fn end_word(word: &mut String, in_word: &mut bool, tokens: &mut Vec<Token>) {
+    if *in_word {
+        tokens.push(Token::Word(std::mem::take(word)));
+        *in_word = false;
+    }
+}
+
+fn operator_at(chars: &[char], i: usize) -> Option<&'static str> {
+    OPERATORS.into_iter().find(|op| {
+        op.chars()
+            .enumerate()
+            .all(|(k, oc)| chars.get(i + k) == Some(&oc))
+    })
+}
+
+/// Reads up to the closing `end` (exclusive); returns the index of `end`.
+fn read_until(chars: &[char], mut i: usize, end: char, word: &mut String) -> usize {
+    while i < chars.len() && chars[i] != end {
+        word.push(chars[i]);
+        i += 1;
+    }
+    i
+}
+
+/// Reads `$( … )` verbatim up to its matching `)`; returns the index of that `)`.
+fn read_balanced(chars: &[char], mut i: usize, word: &mut String) -> usize {
+    let mut depth = 0usize;
+    while i < chars.len() {
+        word.push(chars[i]);
+        match chars[i] {
+            '(' => depth += 1,
+            ')' if depth <= 1 => return i,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Reads a double-quoted string: `\"`, `\\`, `\$` escapes; returns the index of the `"`.
+fn read_double(chars: &[char], mut i: usize, word: &mut String) -> usize {
+    while i < chars.len() && chars[i] != '"' {
+        if chars[i] == '\\' && matches!(chars.get(i + 1), Some('"' | '\\' | '$' | '`')) {
+            i += 1;
+        }
+        word.push(chars[i]);
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(src: &str) -> Vec<Vec<String>> {
+        split(src).commands.into_iter().map(|c| c.words).collect()
+    }
+
+    #[test]
+    fn splits_and_chains_pipes_and_groups() {
+        let s = split("apt-get update && (cd /x || true); curl -s 'a b' | sh");
+        assert!(s.has_pipe);
+        assert_eq!(
+            names("apt-get update && (cd /x || true); curl -s 'a b' | sh"),
+            vec![
+                vec!["apt-get", "update"],
+                vec!["cd", "/x"],
+                vec!["true"],
+                vec!["curl", "-s", "a b"],
+                vec!["sh"]
+            ]
+        );
+    }
+
+    #[test]
+    fn quotes_escapes_assignments_and_comments() {
+        assert_eq!(
+            names("DEBIAN_FRONTEND=noninteractive apt-get install \"a\\\"b\" c\\ d # x && y"),
+            vec![vec!["apt-get", "install", "a\"b", "c d"]]
+        );
+        assert!(!split("echo '|' \"||\"").has_pipe);
+        assert_eq!(names("echo $(date)"), vec![vec!["echo", "$(date)"]]);
+    }
+}
