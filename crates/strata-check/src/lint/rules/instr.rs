@@ -11,23 +11,23 @@ fn all<'a>(ctx: &'a Context) -> impl Iterator<Item = (&'a Instruction, usize)> +
         .map(|c| (&c.instruction, c.location.start_line))
 }
 
-/// DL3002: the last USER of the final stage is root.
+/// DL3002: the last USER of a stage is root (hadolint checks every stage).
 pub fn last_user_root(ctx: &Context) -> Vec<usize> {
-    let Some(last) = ctx.stages.last() else {
-        return Vec::new();
-    };
-    let user = last
-        .commands
+    ctx.stages
         .iter()
-        .rev()
-        .find_map(|c| match &c.instruction {
-            Instruction::User(u) => Some((u.as_str(), c.location.start_line)),
-            _ => None,
-        });
-    match user {
-        Some((u, line)) if is_root(u) => vec![line],
-        _ => Vec::new(),
-    }
+        .filter_map(|stage| {
+            stage
+                .commands
+                .iter()
+                .rev()
+                .find_map(|c| match &c.instruction {
+                    Instruction::User(u) => Some((u.as_str(), c.location.start_line)),
+                    _ => None,
+                })
+        })
+        .filter(|(u, _)| is_root(u))
+        .map(|(_, line)| line)
+        .collect()
 }
 
 fn is_root(user: &str) -> bool {

@@ -288,6 +288,11 @@ pub fn pipe_without_pipefail(ctx: &Context) -> Vec<usize> {
     out
 }
 
+/// `-o` or a cluster ending in it (`-eo`), whose value is the next word.
+fn is_o_flag(arg: &str) -> bool {
+    arg.starts_with('-') && !arg.starts_with("--") && arg.ends_with('o')
+}
+
 #[derive(PartialEq)]
 enum Pipefail {
     Unset,
@@ -302,7 +307,9 @@ impl Pipefail {
         if !name.is_some_and(|n| posix.contains(&n)) {
             return Pipefail::NotPosix;
         }
-        let set = args.windows(2).any(|w| w[0] == "-o" && w[1] == "pipefail")
+        let set = args
+            .windows(2)
+            .any(|w| is_o_flag(&w[0]) && w[1] == "pipefail")
             || args.iter().any(|a| a == "-opipefail");
         if set {
             Pipefail::Set

@@ -21,7 +21,7 @@ fn dl3002_last_user_root() {
     finds("DL3002", "FROM a:1\nUSER app\nUSER root\n", &[3]);
     finds("DL3002", "FROM a:1\nUSER 0:0\n", &[2]);
     finds("DL3002", "FROM a:1\nUSER root\nUSER app\n", &[]);
-    finds("DL3002", "FROM a:1 AS b\nUSER root\nFROM a:1\n", &[]);
+    finds("DL3002", "FROM a:1 AS b\nUSER root\nFROM a:1\n", &[2]);
 }
 
 #[test]
@@ -164,6 +164,11 @@ fn dl4006_pipefail() {
     let set = "FROM a:1\nSHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]\nRUN curl x | sh\nFROM b:1\nRUN a | b\n";
     finds("DL4006", set, &[5]);
     finds("DL4006", "FROM a:1\nRUN a || b\n", &[]);
+    finds(
+        "DL4006",
+        "FROM a:1\nSHELL [\"/bin/ash\", \"-eo\", \"pipefail\", \"-c\"]\nRUN a | b\n",
+        &[],
+    );
 }
 
 #[test]

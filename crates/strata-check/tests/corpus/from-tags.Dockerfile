@@ -1,0 +1,6 @@
+FROM ubuntu
+FROM debian:latest AS base
+FROM base
+FROM node@sha256:1111111111111111111111111111111111111111111111111111111111111111
+FROM scratch
+COPY --from=base /etc/os-release /
