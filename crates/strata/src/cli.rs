@@ -108,6 +108,40 @@ pub enum Command {
     /// Run strata's OCI registry
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Lint a Dockerfile (hadolint's rules; see docs/LINT.md)
+    Lint(LintArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LintArgs {
+    /// The Dockerfile (default: CONTEXT/Dockerfile)
+    #[arg(short, long)]
+    pub file: Option<PathBuf>,
+    /// The build context directory
+    #[arg(default_value = ".")]
+    pub context: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+    /// Exit with 1 when a finding is at least this severe (`none`: never)
+    #[arg(long, value_enum, default_value_t = FailureThreshold::Info)]
+    pub failure_threshold: FailureThreshold,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LintFormat {
+    Text,
+    Json,
+}
+
+/// hadolint's `--failure-threshold` values.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureThreshold {
+    Error,
+    Warning,
+    Info,
+    Style,
+    None,
 }
 
 #[derive(Subcommand, Debug)]

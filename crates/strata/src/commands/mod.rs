@@ -6,6 +6,7 @@ mod images;
 mod import;
 mod inspect;
 mod interop;
+mod lint;
 mod login;
 mod prune;
 mod registry;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Login(args) => return login::login(args),
         Command::Logout { registry } => return login::logout(&registry),
         Command::Registry(command) => return registry::run(command),
+        Command::Lint(args) => return lint::run(args),
         Command::Copy(args) if !args.uses_store() => return transfer::copy(None, args),
         other => other,
     };
@@ -52,7 +54,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pull(args) => transfer::pull(&store, args),
         Command::Push(args) => transfer::push(&store, args),
         Command::Copy(args) => transfer::copy(Some(&store), args),
-        Command::Login(_) | Command::Logout { .. } | Command::Registry(_) => {
+        Command::Login(_) | Command::Logout { .. } | Command::Registry(_) | Command::Lint(_) => {
             unreachable!("handled above")
         }
     }

@@ -1,0 +1,97 @@
+//! `strata lint`: lint a Dockerfile with strata-check's rules; findings on stdout as text
+//! (hadolint's `Dockerfile:LINE CODE level: message`) or JSON (hadolint's fields); exit 1 when
+//! one is at or above `--failure-threshold`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use strata_check::lint::{lint, Finding, Severity};
+
+use crate::cli::{FailureThreshold, LintArgs, LintFormat};
+
+/// One finding in hadolint's JSON shape.
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    code: &'a str,
+    column: usize,
+    file: &'a str,
+    level: Severity,
+    line: usize,
+    message: &'a str,
+}
+
+pub fn run(args: LintArgs) -> Result<()> {
+    let path = dockerfile_path(&args)?;
+    let name = path.display().to_string();
+    let src = std::fs::read_to_string(&path).with_context(|| format!("read {name}"))?;
+    let findings = lint(&src, &name)?;
+    print(&findings, &name, args.format)?;
+    let failing = findings
+        .iter()
+        .filter(|f| breaks(f.level, args.failure_threshold))
+        .count();
+    if failing > 0 {
+        bail!(
+            "{name}: {failing} finding(s) at or above the failure threshold {:?}",
+            args.failure_threshold
+        );
+    }
+    Ok(())
+}
+
+/// `-f` as given, else `CONTEXT/Dockerfile`; the context must be a directory.
+fn dockerfile_path(args: &LintArgs) -> Result<PathBuf> {
+    if !args.context.is_dir() {
+        bail!(
+            "build context {} is not a directory",
+            args.context.display()
+        );
+    }
+    Ok(args
+        .file
+        .clone()
+        .unwrap_or_else(|| args.context.join("Dockerfile")))
+}
+
+fn breaks(level: Severity, threshold: FailureThreshold) -> bool {
+    let threshold = match threshold {
+        FailureThreshold::Error => Severity::Error,
+        FailureThreshold::Warning => Severity::Warning,
+        FailureThreshold::Info => Severity::Info,
+        FailureThreshold::Style => Severity::Style,
+        FailureThreshold::None => return false,
+    };
+    level.at_least(threshold)
+}
+
+fn print(findings: &[Finding], name: &str, format: LintFormat) -> Result<()> {
+    match format {
+        LintFormat::Text => {
+            for f in findings {
+                super::out(format_args!(
+                    "{name}:{} {} {}: {}",
+                    f.line,
+                    f.code,
+                    f.level.as_str(),
+                    f.message
+                ))?;
+            }
+        }
+        LintFormat::Json => {
+            let rows: Vec<JsonFinding> = findings
+                .iter()
+                .map(|f| JsonFinding {
+                    code: f.code,
+                    column: 1,
+                    file: name,
+                    level: f.level,
+                    line: f.line,
+                    message: f.message,
+                })
+                .collect();
+            super::out(serde_json::to_string(&rows)?)?;
+        }
+    }
+    Ok(())
+}
