@@ -2,7 +2,7 @@
 //! (hadolint's `Dockerfile:LINE CODE level: message`) or JSON (hadolint's fields); exit 1 when
 //! one is at or above `--failure-threshold`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -33,14 +33,15 @@ pub fn run(args: LintArgs) -> Result<()> {
         .count();
     if failing > 0 {
         bail!(
-            "{name}: {failing} finding(s) at or above the failure threshold {:?}",
-            args.failure_threshold
+            "{name}: {failing} finding(s) at or above the failure threshold {}",
+            format!("{:?}", args.failure_threshold).to_lowercase()
         );
     }
     Ok(())
 }
 
-/// `-f` as given, else `CONTEXT/Dockerfile`; the context must be a directory.
+/// `-f` as given, else `CONTEXT/Dockerfile` (`Dockerfile` for the default context `.`, as
+/// hadolint names it); the context must be a directory.
 fn dockerfile_path(args: &LintArgs) -> Result<PathBuf> {
     if !args.context.is_dir() {
         bail!(
@@ -48,10 +49,11 @@ fn dockerfile_path(args: &LintArgs) -> Result<PathBuf> {
             args.context.display()
         );
     }
-    Ok(args
-        .file
-        .clone()
-        .unwrap_or_else(|| args.context.join("Dockerfile")))
+    Ok(match &args.file {
+        Some(file) => file.clone(),
+        None if args.context == Path::new(".") => PathBuf::from("Dockerfile"),
+        None => args.context.join("Dockerfile"),
+    })
 }
 
 fn breaks(level: Severity, threshold: FailureThreshold) -> bool {
