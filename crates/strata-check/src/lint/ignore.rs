@@ -17,10 +17,8 @@ impl Ignores {
             let trimmed = line.trim();
             if let Some(comment) = trimmed.strip_prefix('#') {
                 pending.extend(parse_pragma(comment));
-            } else if !trimmed.is_empty() {
-                if !pending.is_empty() {
-                    by_line.insert(idx + 1, std::mem::take(&mut pending));
-                }
+            } else if !trimmed.is_empty() && !pending.is_empty() {
+                by_line.insert(idx + 1, std::mem::take(&mut pending));
             }
         }
         Ignores { by_line }

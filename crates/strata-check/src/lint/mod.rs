@@ -55,7 +55,7 @@ pub enum LintError {
     Parse(#[from] ParseError),
 }
 
-/// What the rules look at: the parsed stages and the raw lines.
+/// What the rules look at: the ARGs before the first FROM and the parsed stages.
 pub struct Context<'a> {
     pub meta_args: &'a [MetaArg],
     pub stages: &'a [Stage],

@@ -276,10 +276,10 @@ pub fn pipe_without_pipefail(ctx: &Context) -> Vec<usize> {
         for c in &stage.commands {
             match &c.instruction {
                 Instruction::Shell(args) => state = Pipefail::of_shell(args),
-                Instruction::Run(r) if state == Pipefail::Unset => {
-                    if split(&r.cmd.args.join(" ")).has_pipe {
-                        out.push(c.location.start_line);
-                    }
+                Instruction::Run(r)
+                    if state == Pipefail::Unset && split(&r.cmd.args.join(" ")).has_pipe =>
+                {
+                    out.push(c.location.start_line);
                 }
                 _ => {}
             }
