@@ -27,6 +27,7 @@ use Severity::*;
 
 /// Every implemented rule, ordered by id.
 pub static RULES: &[Rule] = &[
+    Rule { id: "DL3000", severity: Error, message: "Use absolute WORKDIR", check: instr::workdir_relative },
     Rule { id: "DL3002", severity: Warning, message: "Last USER should not be root", check: instr::last_user_root },
     Rule { id: "DL3003", severity: Warning, message: "Use WORKDIR to switch to a directory", check: run::cd },
     Rule { id: "DL3004", severity: Error, message: "Do not use sudo as it leads to unpredictable behavior. Use a tool like gosu to enforce root", check: run::sudo },
@@ -39,9 +40,14 @@ pub static RULES: &[Rule] = &[
     Rule { id: "DL3015", severity: Info, message: "Avoid additional packages by specifying `--no-install-recommends`", check: run::apt_recommends },
     Rule { id: "DL3016", severity: Warning, message: "Pin versions in npm. Instead of `npm install <package>` use `npm install <package>@<version>`", check: run::npm_unpinned },
     Rule { id: "DL3020", severity: Error, message: "Use COPY instead of ADD for files and folders", check: instr::add_local },
+    Rule { id: "DL3024", severity: Error, message: "FROM aliases (stage names) must be unique", check: instr::duplicate_alias },
     Rule { id: "DL3025", severity: Warning, message: "Use arguments JSON notation for CMD and ENTRYPOINT arguments", check: instr::cmd_not_json },
+    Rule { id: "DL3027", severity: Warning, message: "Do not use apt as it is meant to be an end-user tool, use apt-get or apt-cache instead", check: run::apt },
     Rule { id: "DL3042", severity: Warning, message: "Avoid use of cache directory with pip. Use `pip install --no-cache-dir <package>`", check: run::pip_cache },
     Rule { id: "DL4000", severity: Error, message: "MAINTAINER is deprecated", check: instr::maintainer },
+    Rule { id: "DL4003", severity: Warning, message: "Multiple `CMD` instructions found. If you list more than one `CMD` then only the last `CMD` will take effect", check: instr::multiple_cmd },
+    Rule { id: "DL4004", severity: Error, message: "Multiple `ENTRYPOINT` instructions found. If you list more than one `ENTRYPOINT` then only the last `ENTRYPOINT` will take effect", check: instr::multiple_entrypoint },
+    Rule { id: "DL4005", severity: Warning, message: "Use SHELL to change the default shell", check: run::ln_bin_sh },
     Rule { id: "DL4006", severity: Warning, message: "Set the SHELL option -o pipefail before RUN with a pipe in it. If you are using /bin/sh in an alpine image or if your shell is symlinked to busybox then consider explicitly setting your SHELL to /bin/ash, or disable this check", check: run::pipe_without_pipefail },
 ];
 

@@ -81,3 +81,59 @@ fn is_plain_file(src: &str) -> bool {
     let archive = ARCHIVES.iter().any(|a| lower.ends_with(a));
     !url && !archive
 }
+
+/// DL3000: a WORKDIR that is not absolute (variables and Windows drives allowed).
+pub fn workdir_relative(ctx: &Context) -> Vec<usize> {
+    all(ctx)
+        .filter(|(i, _)| match i {
+            Instruction::Workdir(dir) => !is_absolute(dir.trim_matches(|c| c == '"' || c == '\'')),
+            _ => false,
+        })
+        .map(|(_, l)| l)
+        .collect()
+}
+
+fn is_absolute(dir: &str) -> bool {
+    let b = dir.as_bytes();
+    let drive =
+        b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'/' | b'\\');
+    dir.starts_with('/') || dir.starts_with('$') || drive
+}
+
+/// DL4003: a second CMD in a stage (only the last one counts).
+pub fn multiple_cmd(ctx: &Context) -> Vec<usize> {
+    repeated(ctx, |i| matches!(i, Instruction::Cmd(_)))
+}
+
+/// DL4004: a second ENTRYPOINT in a stage (only the last one counts).
+pub fn multiple_entrypoint(ctx: &Context) -> Vec<usize> {
+    repeated(ctx, |i| matches!(i, Instruction::Entrypoint(_)))
+}
+
+/// The lines of every instruction matching `pred` after the first in its stage.
+fn repeated(ctx: &Context, pred: impl Fn(&Instruction) -> bool) -> Vec<usize> {
+    ctx.stages
+        .iter()
+        .flat_map(|s| {
+            s.commands
+                .iter()
+                .filter(|c| pred(&c.instruction))
+                .skip(1)
+                .map(|c| c.location.start_line)
+        })
+        .collect()
+}
+
+/// DL3024: a FROM alias already used by an earlier stage.
+pub fn duplicate_alias(ctx: &Context) -> Vec<usize> {
+    ctx.stages
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            s.name
+                .as_ref()
+                .is_some_and(|n| ctx.stages[..*i].iter().any(|e| e.name.as_ref() == Some(n)))
+        })
+        .map(|(_, s)| s.location.start_line)
+        .collect()
+}

@@ -48,6 +48,16 @@ pub fn sudo(ctx: &Context) -> Vec<usize> {
     lines_where(ctx, |c| c.name() == Some("sudo"))
 }
 
+/// DL3027: `apt` (the interactive front end) instead of `apt-get`/`apt-cache`.
+pub fn apt(ctx: &Context) -> Vec<usize> {
+    lines_where(ctx, |c| c.name() == Some("apt"))
+}
+
+/// DL4005: `ln … /bin/sh` to change the shell, instead of SHELL.
+pub fn ln_bin_sh(ctx: &Context) -> Vec<usize> {
+    lines_where(ctx, |c| c.name() == Some("ln") && c.has_arg("/bin/sh"))
+}
+
 // ---- apt-get ----
 
 fn is_apt_install(c: &SimpleCommand) -> bool {
@@ -116,7 +126,7 @@ pub fn apt_recommends(ctx: &Context) -> Vec<usize> {
     })
 }
 
-/// DL3009: `apt-get update` without removing `/var/lib/apt/lists` in the same RUN, in a stage
+/// DL3009: `apt-get update` (or `apt update`) without removing `/var/lib/apt/lists` in the same RUN, in a stage
 /// that ends up in an image (the last one, or one a later FROM builds on).
 pub fn apt_lists_kept(ctx: &Context) -> Vec<usize> {
     runs(ctx)
@@ -126,7 +136,7 @@ pub fn apt_lists_kept(ctx: &Context) -> Vec<usize> {
             let cmds = &r.script.commands;
             let update = cmds
                 .iter()
-                .any(|c| c.name() == Some("apt-get") && c.has_arg("update"));
+                .any(|c| matches!(c.name(), Some("apt-get" | "apt")) && c.has_arg("update"));
             let cleanup = cmds.iter().any(|c| {
                 c.name() == Some("rm")
                     && c.args().iter().any(|a| a.starts_with("/var/lib/apt/lists"))
@@ -144,9 +154,11 @@ fn shipped_stage(ctx: &Context, idx: usize) -> bool {
     let Some(name) = &ctx.stages[idx].name else {
         return false;
     };
+    // hadolint goes by alias: a later FROM on it, or the final stage reusing it.
     ctx.stages[idx + 1..]
         .iter()
         .any(|s| s.base_name.eq_ignore_ascii_case(name))
+        || ctx.stages.last().and_then(|s| s.name.as_ref()) == Some(name)
 }
 
 // ---- pip ----

@@ -195,3 +195,44 @@ fn unparsable_file_names_file_and_line() {
     let text = err.to_string();
     assert!(text.starts_with("app/Dockerfile:2"), "{text}");
 }
+
+#[test]
+fn dl3000_absolute_workdir() {
+    finds(
+        "DL3000",
+        "FROM a:1\nWORKDIR app\nWORKDIR /app\nWORKDIR $HOME/x\nWORKDIR \"/q\"\n",
+        &[2],
+    );
+}
+
+#[test]
+fn dl3024_unique_aliases() {
+    finds(
+        "DL3024",
+        "FROM a:1 AS x\nFROM a:1 AS y\nFROM a:1 AS X\n",
+        &[3],
+    );
+}
+
+#[test]
+fn dl3027_apt() {
+    finds(
+        "DL3027",
+        "FROM a:1\nRUN apt update && apt-get -y install x\n",
+        &[2],
+    );
+    finds("DL3027", "FROM a:1\nRUN apt-get update\n", &[]);
+}
+
+#[test]
+fn dl4003_dl4004_repeated_cmd_entrypoint() {
+    let src = "FROM a:1\nCMD [\"a\"]\nENTRYPOINT [\"a\"]\nCMD [\"b\"]\nENTRYPOINT [\"b\"]\nFROM a:1\nCMD [\"c\"]\n";
+    finds("DL4003", src, &[4]);
+    finds("DL4004", src, &[5]);
+}
+
+#[test]
+fn dl4005_ln_bin_sh() {
+    finds("DL4005", "FROM a:1\nRUN ln -sf /bin/bash /bin/sh\n", &[2]);
+    finds("DL4005", "FROM a:1\nRUN ln -s /a /b\n", &[]);
+}
