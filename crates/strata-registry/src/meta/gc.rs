@@ -85,16 +85,7 @@ pub(super) fn untagged(
     tx: &Transaction<'_>,
     before: i64,
 ) -> Result<Vec<(RepositoryName, Digest)>, MetaError> {
-    let mut stmt = tx.prepare_cached(&format!("{UNTAGGED} ORDER BY m.repo, m.digest"))?;
-    let rows = stmt
-        .query_map([before], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    rows.into_iter()
-        .filter_map(|(repo, d)| Some((repo.parse().ok()?, d)))
-        .map(|(repo, d)| Ok((repo, digest(d)?)))
-        .collect()
+    repo_digests(tx, &format!("{UNTAGGED} ORDER BY m.repo, m.digest"), before)
 }
 
 /// Deletes manifest `digest` of `repo` if it is still a collectable untagged manifest.
@@ -118,7 +109,20 @@ pub(super) fn stale_links(
     tx: &Transaction<'_>,
     before: i64,
 ) -> Result<Vec<(RepositoryName, Digest)>, MetaError> {
-    let mut stmt = tx.prepare_cached(&format!("{STALE_LINKS} ORDER BY l.repo, l.digest"))?;
+    repo_digests(
+        tx,
+        &format!("{STALE_LINKS} ORDER BY l.repo, l.digest"),
+        before,
+    )
+}
+
+/// The (repository, digest) rows `sql` selects for cut-off `before`.
+fn repo_digests(
+    tx: &Transaction<'_>,
+    sql: &str,
+    before: i64,
+) -> Result<Vec<(RepositoryName, Digest)>, MetaError> {
+    let mut stmt = tx.prepare_cached(sql)?;
     let rows = stmt
         .query_map([before], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))

@@ -391,9 +391,16 @@ async fn untagged(
     tx: &Transaction<'_>,
     before: i64,
 ) -> Result<Vec<(RepositoryName, Digest)>, MetaError> {
-    let rows = tx
-        .query(&format!("{UNTAGGED} ORDER BY m.repo, m.digest"), &[&before])
-        .await?;
+    repo_digests(tx, &format!("{UNTAGGED} ORDER BY m.repo, m.digest"), before).await
+}
+
+/// The (repository, digest) rows `sql` selects for cut-off `before`.
+async fn repo_digests(
+    tx: &Transaction<'_>,
+    sql: &str,
+    before: i64,
+) -> Result<Vec<(RepositoryName, Digest)>, MetaError> {
+    let rows = tx.query(sql, &[&before]).await?;
     rows.into_iter()
         .filter_map(|r| Some((r.get::<_, String>(0).parse().ok()?, r.get::<_, String>(1))))
         .map(|(repo, d)| Ok((repo, digest(d)?)))
@@ -451,11 +458,7 @@ async fn stale_links(
     tx: &Transaction<'_>,
     before: i64,
 ) -> Result<Vec<(RepositoryName, Digest)>, MetaError> {
-    let rows = tx.query(STALE_LINKS, &[&before]).await?;
-    rows.into_iter()
-        .filter_map(|r| Some((r.get::<_, String>(0).parse().ok()?, r.get::<_, String>(1))))
-        .map(|(repo, d)| Ok((repo, digest(d)?)))
-        .collect()
+    repo_digests(tx, STALE_LINKS, before).await
 }
 
 /// Removes link `repo`→`digest` if, re-checked, it still is stale. The link's row is locked
