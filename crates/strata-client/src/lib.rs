@@ -70,8 +70,8 @@ pub mod transport;
 
 pub use error::{ClientError, Result};
 pub use image::{
-    Client, Copied, CopyOptions, Location, PullOptions, PulledImage, PushOptions, TransferError,
-    TransferProgress,
+    Client, Copied, CopyOptions, Location, OpenedImage, PullOptions, PulledImage, PushOptions,
+    TransferError, TransferProgress,
 };
 pub use pull::{FetchedBlob, Manifest};
 pub use push::BlobPush;

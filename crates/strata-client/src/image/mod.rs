@@ -18,6 +18,7 @@ mod copy;
 mod engine;
 pub mod error;
 pub mod location;
+mod open;
 pub mod progress;
 mod pull;
 mod push;
@@ -39,6 +40,7 @@ use crate::transport::{Registry, RegistryOptions};
 pub use engine::Copied;
 pub use error::{PullAttempt, Result, TransferError};
 pub use location::Location;
+pub use open::OpenedImage;
 pub use progress::{BlobKind, BlobOutcome, NoProgress, Phase, TransferProgress};
 
 /// Where Docker Hub's registry API answers for `docker.io` references.

@@ -1,0 +1,220 @@
+//! Streaming every layer's tar entries to visitors, layers in parallel.
+//!
+//! Each layer gets its own visitor (made by the caller's factory, so visitors need no
+//! locks); the results come back bottom layer first, for the caller to merge in order.
+//! A regular file's content is read only when the visitor asks ([`Want::Content`]), in
+//! chunks of at most [`CHUNK`] bytes, so a huge file costs one buffer, not its size.
+
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use strata_content::Store;
+use strata_oci::Digest;
+
+use super::entry::{clean_path, whiteout, Entry, EntryKind};
+use super::layers::LayerInfo;
+
+/// Largest chunk of file content handed to [`LayerVisitor::content`].
+pub const CHUNK: usize = 1 << 20;
+
+/// What a visitor wants of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Only the entry (path, kind, size).
+    Entry,
+    /// The entry, then its content ([`LayerVisitor::content`] per chunk, then
+    /// [`LayerVisitor::end_content`]). Only regular files have content.
+    Content,
+}
+
+/// Receives the entries of one layer, in tar order.
+pub trait LayerVisitor: Send {
+    /// One entry; return [`Want::Content`] to be given a regular file's bytes.
+    fn entry(&mut self, entry: &Entry) -> Want;
+    /// The next chunk of the content of the last entry that wanted it.
+    fn content(&mut self, _chunk: &[u8]) {}
+    /// The content of the last entry that wanted it is complete.
+    fn end_content(&mut self) {}
+}
+
+/// A layer that could not be read: names the layer.
+#[derive(Debug, thiserror::Error)]
+pub enum WalkError {
+    #[error("layer {index} ({digest}): cannot open blob {path}: {source}")]
+    Open {
+        index: usize,
+        digest: Digest,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("layer {index} ({digest}): not a readable compressed stream: {source}")]
+    Decompress {
+        index: usize,
+        digest: Digest,
+        source: strata_archive::Error,
+    },
+    #[error("layer {index} ({digest}) is corrupt{}: {source}", after.as_deref().map(|a| format!(" after entry {a}")).unwrap_or_default())]
+    Tar {
+        index: usize,
+        digest: Digest,
+        after: Option<String>,
+        source: io::Error,
+    },
+}
+
+/// Walks every layer of `layers` (blobs in `store`) with a visitor from `make`, `jobs`
+/// layers at a time. Returns the visitors bottom layer first, or the first error.
+pub fn walk<V, F>(
+    store: &Store,
+    layers: &[LayerInfo],
+    jobs: usize,
+    make: F,
+) -> Result<Vec<V>, WalkError>
+where
+    V: LayerVisitor,
+    F: Fn(&LayerInfo) -> V + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<V, WalkError>>>> =
+        Mutex::new((0..layers.len()).map(|_| None).collect());
+    let workers = jobs.clamp(1, layers.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(layer) = layers.get(i) else { break };
+                let mut visitor = make(layer);
+                let done = walk_layer(store, layer, &mut visitor).map(|()| visitor);
+                let failed = done.is_err();
+                results.lock().expect("walk results")[i] = Some(done);
+                if failed {
+                    next.store(layers.len(), Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().expect("walk results");
+    let mut out = Vec::with_capacity(layers.len());
+    for r in results {
+        match r {
+            Some(Ok(v)) => out.push(v),
+            Some(Err(e)) => return Err(e),
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Streams one layer's entries to `visitor`.
+pub fn walk_layer<V: LayerVisitor + ?Sized>(
+    store: &Store,
+    layer: &LayerInfo,
+    visitor: &mut V,
+) -> Result<(), WalkError> {
+    let path = store.blob_path(&layer.digest);
+    let file = std::fs::File::open(&path).map_err(|source| WalkError::Open {
+        index: layer.index,
+        digest: layer.digest.clone(),
+        path: path.clone(),
+        source,
+    })?;
+    let reader = io::BufReader::with_capacity(1 << 16, file);
+    let (tar, _) =
+        strata_archive::open_decompressed(reader).map_err(|source| WalkError::Decompress {
+            index: layer.index,
+            digest: layer.digest.clone(),
+            source,
+        })?;
+    walk_tar(tar, visitor).map_err(|(after, source)| WalkError::Tar {
+        index: layer.index,
+        digest: layer.digest.clone(),
+        after,
+        source,
+    })
+}
+
+/// Streams the entries of the uncompressed tar `tar` to `visitor`. On error, the last
+/// entry read before it and the cause.
+pub fn walk_tar<R: Read, V: LayerVisitor + ?Sized>(
+    tar: R,
+    visitor: &mut V,
+) -> Result<(), (Option<String>, io::Error)> {
+    let mut archive = tar::Archive::new(tar);
+    let mut last: Option<String> = None;
+    let mut buf = vec![0u8; CHUNK];
+    let entries = archive.entries().map_err(|e| (None, e))?;
+    for item in entries {
+        let mut tar_entry = item.map_err(|e| (last.clone(), e))?;
+        let Some(entry) = to_entry(&tar_entry).map_err(|e| (last.clone(), e))? else {
+            continue;
+        };
+        let want = visitor.entry(&entry);
+        if want == Want::Content && entry.is_file() {
+            loop {
+                let n = read_some(&mut tar_entry, &mut buf)
+                    .map_err(|e| (Some(entry.path.clone()), e))?;
+                if n == 0 {
+                    break;
+                }
+                visitor.content(&buf[..n]);
+            }
+            visitor.end_content();
+        }
+        last = Some(entry.path);
+    }
+    Ok(())
+}
+
+/// Reads until `buf` is full or the entry ends (chunks are full except the last).
+fn read_some<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// The [`Entry`] of a tar entry; `None` for the root directory itself.
+fn to_entry<R: Read>(e: &tar::Entry<'_, R>) -> io::Result<Option<Entry>> {
+    let raw = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+    let Some(path) = clean_path(&raw) else {
+        return Ok(None);
+    };
+    let header = e.header();
+    let link = || {
+        e.link_name_bytes()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    let (path, kind) = match whiteout(&path) {
+        Some(decoded) => decoded,
+        None => {
+            let kind = match header.entry_type() {
+                tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+                tar::EntryType::Directory => EntryKind::Dir,
+                tar::EntryType::Symlink => EntryKind::Symlink { target: link() },
+                tar::EntryType::Link => EntryKind::Hardlink {
+                    target: clean_path(&link()).unwrap_or_default(),
+                },
+                _ => EntryKind::Other,
+            };
+            (path, kind)
+        }
+    };
+    let size = if kind == EntryKind::File { e.size() } else { 0 };
+    Ok(Some(Entry {
+        path,
+        kind,
+        size,
+        mode: header.mode().unwrap_or(0),
+        uid: header.uid().unwrap_or(0),
+        gid: header.gid().unwrap_or(0),
+    }))
+}
