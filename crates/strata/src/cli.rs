@@ -110,6 +110,40 @@ pub enum Command {
     Registry(RegistryCommand),
     /// Lint a Dockerfile (hadolint's rules; see docs/LINT.md)
     Lint(LintArgs),
+    /// List an image's packages as an SBOM: SPDX or CycloneDX JSON, or a table (see
+    /// docs/SBOM.md)
+    Sbom(SbomArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SbomArgs {
+    /// The image: a name in the store (else a registry reference), store:NAME,
+    /// oci:PATH[:TAG], docker-archive:PATH[:REF] or docker://REF
+    pub image: String,
+    /// The document's format
+    #[arg(long, value_enum, default_value_t = SbomFormat::Table)]
+    pub format: SbomFormat,
+    /// Write the document to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The document's creation time as a Unix time [default: the image's `created`]
+    #[arg(long, env = "SOURCE_DATE_EPOCH")]
+    pub source_date_epoch: Option<i64>,
+}
+
+/// `strata sbom --format` values (syft's names).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SbomFormat {
+    SpdxJson,
+    CyclonedxJson,
+    Table,
+}
+
+/// `strata build --sbom=` values.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SbomKind {
+    Spdx,
+    Cyclonedx,
 }
 
 #[derive(Args, Debug)]
@@ -301,6 +335,10 @@ pub struct BuildArgs {
     /// Push the image under every -t tag (the same as --output type=registry)
     #[arg(long)]
     pub push: bool,
+    /// Make the built image's SBOM (SPDX 2.3 JSON by default, or CycloneDX 1.6 JSON) and
+    /// store it; with --push, push it as an OCI referrer of the pushed image
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "spdx", value_name = "FORMAT")]
+    pub sbom: Option<SbomKind>,
     /// When to pull images named by FROM and --from: missing (the default), always (the
     /// same as --pull alone: follow moved tags), never (use only the store); buildx's
     /// true/false also work

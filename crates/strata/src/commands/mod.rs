@@ -11,6 +11,7 @@ mod login;
 mod prune;
 mod registry;
 mod robot;
+mod sbom;
 mod transfer;
 
 use std::path::PathBuf;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pull(args) => transfer::pull(&store, args),
         Command::Push(args) => transfer::push(&store, args),
         Command::Copy(args) => transfer::copy(Some(&store), args),
+        Command::Sbom(args) => sbom::run(&store, args),
         Command::Login(_) | Command::Logout { .. } | Command::Registry(_) | Command::Lint(_) => {
             unreachable!("handled above")
         }
