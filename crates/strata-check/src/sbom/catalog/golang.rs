@@ -51,7 +51,7 @@ pub fn decode(blob: &[u8], memory: &dyn Memory) -> Result<BuildInfo, GoError> {
         let (m, _) = varint_string(rest).ok_or(GoError::Inline)?;
         (v, m)
     } else {
-        if ptr_size != 4 && ptr_size != 8 || blob.len() < 16 + 2 * ptr_size {
+        if (ptr_size != 4 && ptr_size != 8) || blob.len() < 16 + 2 * ptr_size {
             return Err(GoError::Header);
         }
         let big = flags & FLAG_BIG_ENDIAN != 0;
