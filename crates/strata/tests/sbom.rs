@@ -307,8 +307,9 @@ fn cargo_lock(text: &str) -> Set {
     for line in text.lines() {
         if let Some(n) = line.strip_prefix("name = ") {
             name = Some(n.trim_matches('"').to_owned());
-        } else if let Some(v) = line.strip_prefix("version = ") {
-            out.insert((name.take().unwrap(), v.trim_matches('"').to_owned()));
+        } else if let (Some(v), Some(n)) = (line.strip_prefix("version = "), name.take()) {
+            // (the file's own `version = 4` comes before any package: no name yet)
+            out.insert((n, v.trim_matches('"').to_owned()));
         }
     }
     out
@@ -520,11 +521,13 @@ fn build_sbom_push_is_a_referrer_on_a_registry_with_the_referrers_api() {
     let log = push_with_sbom(&env, &reference, "spdx");
     assert!(log.contains("(referrers API)"), "{log}");
     let subject = Digest::of(&raw_manifest(&reference)).to_string();
-    let index: Value = ureq::get(&format!("http://{host}/v2/team/app/referrers/{subject}"))
-        .call()
-        .unwrap()
-        .into_json()
-        .unwrap();
+    let index = json(
+        &ureq::get(&format!("http://{host}/v2/team/app/referrers/{subject}"))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    );
     let listed = index["manifests"].as_array().unwrap();
     assert_eq!(listed.len(), 1, "{index}");
     assert_eq!(listed[0]["artifactType"], "application/spdx+json");
