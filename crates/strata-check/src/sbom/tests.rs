@@ -133,3 +133,29 @@ fn created_time_prefers_source_date_epoch() {
     );
     assert!(created_time(None, Some("yesterday")).is_err());
 }
+
+/// A tar with one link entry of `kind` at `path` to `target`.
+fn link_tar(kind: tar::EntryType, path: &str, target: &str) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, path, target).unwrap();
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn a_symlink_replacing_a_file_hides_it_and_a_hard_link_shares_its_target() {
+    let meta = metadata("six", "1.16.0");
+    let six = format!("{SITE}/six-1.16.0.dist-info/METADATA");
+    let bottom = tar(&[(&six, Some(&meta))]);
+    let top = link_tar(tar::EntryType::Symlink, &six, "/dev/null");
+    assert!(catalog_tars(&[bottom.clone(), top]).is_empty());
+    let copy = format!("{SITE}/six-copy-1.16.0.dist-info/METADATA");
+    let linked = link_tar(tar::EntryType::Link, &copy, &six);
+    let got = catalog_tars(&[bottom, linked]);
+    assert_eq!(names(&got), ["python six 1.16.0"]);
+    let paths: Vec<&str> = got[0].locations.iter().map(|l| l.path.as_str()).collect();
+    assert_eq!(paths, [format!("/{six}"), format!("/{copy}")]);
+}
