@@ -193,6 +193,51 @@ fn a_package_deleted_in_a_later_layer_is_not_listed_and_documents_are_stable() {
     assert!(table.contains("requests  2.32.3"), "{table}");
 }
 
+/// CycloneDX's own validator (cyclonedx-python-lib, the 1.6 JSON schema it bundles).
+const CYCLONEDX_VALIDATE: &str = "import sys\nfrom cyclonedx.schema import SchemaVersion\nfrom cyclonedx.validation.json import JsonStrictValidator\nerr = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())\nif err is not None:\n    sys.exit(f'invalid: {err}')\n";
+
+#[test]
+fn documents_pass_the_spdx_and_cyclonedx_validators() {
+    require_tool("pyspdxtools");
+    let env = Env::new();
+    let dir = layout_with_a_deleted_package(&env);
+    let image = format!("oci:{}:v1", dir.display());
+    let spdx = env.path("sbom.spdx.json");
+    let cdx = env.path("sbom.cdx.json");
+    env.ok(&[
+        "sbom",
+        &image,
+        "--format",
+        "spdx-json",
+        "-o",
+        spdx.to_str().unwrap(),
+    ]);
+    env.ok(&[
+        "sbom",
+        &image,
+        "--format",
+        "cyclonedx-json",
+        "-o",
+        cdx.to_str().unwrap(),
+    ]);
+    run_ok(Command::new("pyspdxtools").arg("-i").arg(&spdx));
+    run_ok(
+        Command::new("python3")
+            .args(["-c", CYCLONEDX_VALIDATE])
+            .arg(&cdx),
+    );
+    // The validators do refuse a broken document.
+    let mut broken = json(&fs::read_to_string(&cdx).unwrap());
+    broken["components"][0]["type"] = "no-such-type".into();
+    fs::write(&cdx, broken.to_string()).unwrap();
+    let out = Command::new("python3")
+        .args(["-c", CYCLONEDX_VALIDATE])
+        .arg(&cdx)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
 #[test]
 fn a_missing_image_is_a_clear_error_and_no_file_is_written() {
     let env = Env::new();
@@ -531,8 +576,17 @@ fn build_sbom_push_is_a_referrer_on_a_registry_with_the_referrers_api() {
     let listed = index["manifests"].as_array().unwrap();
     assert_eq!(listed.len(), 1, "{index}");
     assert_eq!(listed[0]["artifactType"], "application/spdx+json");
-    let (manifest, doc) =
-        referrer_document(&host, "team/app", listed[0]["digest"].as_str().unwrap());
+    let pushed = listed[0]["digest"].as_str().unwrap();
+    // The same referrer manifest is stored in the local store.
+    let stored = log
+        .lines()
+        .find_map(|l| l.strip_prefix("writing sbom "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| panic!("no 'writing sbom' line: {log}"));
+    assert_eq!(stored, pushed);
+    let hex = stored.strip_prefix("sha256:").unwrap();
+    assert!(env.root().join("blobs/sha256").join(hex).is_file());
+    let (manifest, doc) = referrer_document(&host, "team/app", pushed);
     assert_eq!(manifest["subject"]["digest"], subject.as_str());
     assert_eq!(
         manifest["config"]["mediaType"],
