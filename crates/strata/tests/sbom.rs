@@ -612,6 +612,15 @@ fn build_sbom_push_falls_back_to_the_referrers_tag_schema_on_distribution() {
     let subject = Digest::of(&raw_manifest(&reference));
     let tag = format!("sha256-{}", subject.hex());
     assert!(log.contains(&format!("listed in tag {tag}")), "{log}");
+    // `strata sbom docker://…` reads the pushed image from the registry.
+    let pulled = sbom(&env, &format!("docker://{reference}"), "cyclonedx-json");
+    assert_eq!(
+        components(&pulled, "pkg:npm/", "/app/"),
+        Set::from([
+            ("app".into(), "1.0.0".into()),
+            ("ms".into(), "2.1.3".into())
+        ])
+    );
     // The same image again with a CycloneDX SBOM: merged into the same index.
     push_with_sbom(&env, &reference, "cyclonedx");
     let index = json(&String::from_utf8(raw_manifest(&format!("{host}/team/app:{tag}"))).unwrap());
