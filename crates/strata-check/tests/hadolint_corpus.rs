@@ -45,8 +45,11 @@ fn config_of(path: &Path) -> Option<PathBuf> {
     config.is_file().then_some(config)
 }
 
-/// hadolint's findings of implemented rules, as (line, code).
-fn hadolint(path: &Path) -> BTreeSet<(usize, String)> {
+/// One finding: (line, code, level, message).
+type Row = (usize, String, String, String);
+
+/// hadolint's findings of implemented rules.
+fn hadolint_rows(path: &Path) -> BTreeSet<Row> {
     let mut cmd = Command::new("hadolint");
     cmd.args(["--no-fail", "--format", "json"]);
     if let Some(config) = config_of(path) {
@@ -60,19 +63,22 @@ fn hadolint(path: &Path) -> BTreeSet<(usize, String)> {
         String::from_utf8_lossy(&out.stderr)
     );
     let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let text = |v: &serde_json::Value| v.as_str().unwrap().to_string();
     findings
         .iter()
         .map(|f| {
             (
                 f["line"].as_u64().unwrap() as usize,
-                f["code"].as_str().unwrap().to_string(),
+                text(&f["code"]),
+                text(&f["level"]),
+                text(&f["message"]),
             )
         })
-        .filter(|(_, code)| rules::ids().any(|id| id == code))
+        .filter(|(_, code, _, _)| rules::ids().any(|id| id == code))
         .collect()
 }
 
-fn strata(path: &Path) -> BTreeSet<(usize, String)> {
+fn strata_rows(path: &Path) -> BTreeSet<Row> {
     let src = std::fs::read_to_string(path).unwrap();
     let config = config_of(path).map_or_else(LintConfig::default, |c| {
         let text = std::fs::read_to_string(&c).unwrap();
@@ -81,8 +87,49 @@ fn strata(path: &Path) -> BTreeSet<(usize, String)> {
     lint_with(&src, &path.display().to_string(), &config)
         .unwrap()
         .into_iter()
-        .map(|f| (f.line, f.code.to_string()))
+        .map(|f| {
+            let level = f.level.as_str().to_string();
+            (f.line, f.code.to_string(), level, f.message.into_owned())
+        })
         .collect()
+}
+
+fn lines_and_codes(rows: BTreeSet<Row>) -> BTreeSet<(usize, String)> {
+    rows.into_iter().map(|(l, c, _, _)| (l, c)).collect()
+}
+
+fn hadolint(path: &Path) -> BTreeSet<(usize, String)> {
+    lines_and_codes(hadolint_rows(path))
+}
+
+fn strata(path: &Path) -> BTreeSet<(usize, String)> {
+    lines_and_codes(strata_rows(path))
+}
+
+/// Where both report a rule at a line, they say the same: level and message.
+#[test]
+fn findings_both_report_have_the_same_level_and_message() {
+    require_tool("hadolint");
+    let mut failures = Vec::new();
+    for path in &corpus() {
+        let (theirs, ours) = (hadolint_rows(path), strata_rows(path));
+        let ours_at = |l: usize, c: &str| {
+            ours.iter()
+                .filter(|r| r.0 == l && r.1 == c)
+                .map(|r| (r.2.clone(), r.3.clone()))
+                .collect::<BTreeSet<_>>()
+        };
+        for (line, code, level, message) in &theirs {
+            let ours = ours_at(*line, code);
+            if !ours.is_empty() && !ours.contains(&(level.clone(), message.clone())) {
+                failures.push(format!(
+                    "{}:{line} {code}: hadolint says {level}: {message:?}, strata {ours:?}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

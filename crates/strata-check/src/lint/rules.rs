@@ -44,7 +44,7 @@ pub static RULES: &[Rule] = &[
     Rule { id: "DL3006", severity: Warning, message: "Always tag the version of an image explicitly", check: from::untagged },
     Rule { id: "DL3007", severity: Warning, message: "Using latest is prone to errors if the image will ever update. Pin the version explicitly to a release tag", check: from::latest },
     Rule { id: "DL3008", severity: Warning, message: "Pin versions in apt get install. Instead of `apt-get install <package>` use `apt-get install <package>=<version>`", check: run::apt_unpinned },
-    Rule { id: "DL3009", severity: Info, message: "Delete the apt-get lists after installing something", check: run::apt_lists_kept },
+    Rule { id: "DL3009", severity: Info, message: "Delete the apt lists (/var/lib/apt/lists) after installing something", check: run::apt_lists_kept },
     Rule { id: "DL3010", severity: Info, message: "Use `ADD` for extracting archives into an image", check: copy::copied_archive_extracted },
     Rule { id: "DL3011", severity: Error, message: "Valid UNIX ports range from 0 to 65535", check: vars::expose_out_of_range },
     Rule { id: "DL3012", severity: Error, message: "Multiple `HEALTHCHECK` instructions", check: stage::multiple_healthcheck },

@@ -153,8 +153,9 @@ fn registry_matches(pattern: &str, registry: &str) -> bool {
 
 // ---- DL3057 ----
 
-/// DL3057 (off unless overridden): a stage without HEALTHCHECK that no stage with one is
-/// built on, hadolint's way: a stage built FROM a stage with a HEALTHCHECK has one.
+/// DL3057 (off unless overridden): a stage without HEALTHCHECK, hadolint's way: a stage
+/// built FROM a stage with one has one, and a HEALTHCHECK also clears the stages the current
+/// one is built on (by name, up the chain).
 pub fn healthcheck_missing(ctx: &Context) -> Vec<usize> {
     struct Id {
         src: String,
@@ -175,13 +176,13 @@ pub fn healthcheck_missing(ctx: &Context) -> Vec<usize> {
             .any(|c| matches!(c.instruction, Instruction::Healthcheck(_)));
         let inherits = good.iter().any(|g| g.name == id.src);
         if has {
-            // The stages built on this one, and on those, now have one too.
-            let mut names = vec![id.name.clone()];
+            // The stages this one is built on, and theirs, are cleared.
+            let mut names = vec![id.src.clone()];
             while let Some(name) = names.pop() {
                 let (now_good, still_bad): (Vec<Id>, Vec<Id>) =
-                    bad.into_iter().partition(|b| b.src == name);
+                    bad.into_iter().partition(|b| b.name == name);
                 bad = still_bad;
-                names.extend(now_good.iter().map(|g| g.name.clone()));
+                names.extend(now_good.iter().map(|g| g.src.clone()));
                 good.extend(now_good);
             }
             good.push(id);
