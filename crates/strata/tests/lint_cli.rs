@@ -120,7 +120,11 @@ fn hadolint_yaml_in_the_current_dir_is_found_ignored_and_override_apply() {
     let out = strata_lint_home(dir.path(), home.path(), &["--format", "json"]);
     assert_eq!(
         json_rows(&out),
-        [row(1, "DL3006", "warning"), row(3, "DL3003", "warning"), row(3, "DL3059", "info")]
+        [
+            row(1, "DL3006", "warning"),
+            row(3, "DL3003", "warning"),
+            row(3, "DL3059", "info")
+        ]
     );
     std::fs::write(
         dir.path().join(".hadolint.yaml"),
@@ -133,7 +137,11 @@ fn hadolint_yaml_in_the_current_dir_is_found_ignored_and_override_apply() {
         [row(1, "DL3006", "style"), row(3, "DL3059", "error")]
     );
     // strata's own name wins over hadolint's when both are there.
-    std::fs::write(dir.path().join(".strata-lint.yaml"), "ignored: [DL3006, DL3059]\n").unwrap();
+    std::fs::write(
+        dir.path().join(".strata-lint.yaml"),
+        "ignored: [DL3006, DL3059]\n",
+    )
+    .unwrap();
     let out = strata_lint_home(dir.path(), home.path(), &["--format", "json"]);
     assert_eq!(json_rows(&out), [row(3, "DL3003", "warning")]);
     // `--ignore` adds to the file's list.
@@ -173,7 +181,14 @@ fn dash_dash_config_and_failure_threshold_and_format_from_the_file_flags_win() {
     let out = strata_lint_home(
         dir.path(),
         home.path(),
-        &["--config", cfg, "--failure-threshold", "warning", "--format", "tty"],
+        &[
+            "--config",
+            cfg,
+            "--failure-threshold",
+            "warning",
+            "--format",
+            "tty",
+        ],
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -200,16 +215,26 @@ fn unknown_key_missing_file_and_bad_value_are_errors_naming_them() {
     let out = strata_lint_home(dir.path(), home.path(), &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("./.hadolint.yaml: unknown key `ignore`"), "{err}");
+    assert!(
+        err.contains("./.hadolint.yaml: unknown key `ignore`"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
 
     std::fs::write(dir.path().join(".hadolint.yaml"), "verbose: true\n").unwrap();
     let err = text(&strata_lint_home(dir.path(), home.path(), &[]).stderr);
     assert!(err.contains("key `verbose` is hadolint's"), "{err}");
 
-    std::fs::write(dir.path().join(".hadolint.yaml"), "failure-threshold: loud\n").unwrap();
+    std::fs::write(
+        dir.path().join(".hadolint.yaml"),
+        "failure-threshold: loud\n",
+    )
+    .unwrap();
     let err = text(&strata_lint_home(dir.path(), home.path(), &[]).stderr);
-    assert!(err.contains("key `failure-threshold`: unknown variant `loud`"), "{err}");
+    assert!(
+        err.contains("key `failure-threshold`: unknown variant `loud`"),
+        "{err}"
+    );
 
     let out = strata_lint_home(dir.path(), home.path(), &["--config", "nope.yaml"]);
     assert_eq!(out.status.code(), Some(1));
@@ -251,7 +276,11 @@ fn trusted_registry_flag_and_label_schema_from_the_file() {
         got,
         [
             (1, "DL3049", "Label `maintainer` is missing."),
-            (2, "DL3056", "Label `version` does not conform to semantic versioning.")
+            (
+                2,
+                "DL3056",
+                "Label `version` does not conform to semantic versioning."
+            )
         ]
     );
 }
