@@ -79,3 +79,39 @@ pub(crate) fn onbuild_triggers(ctx: &Context) -> Vec<(usize, Command)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::{lint, lint_with, LintConfig};
+
+    #[test]
+    fn instructions_buildkit_refuses_are_reported_and_the_rest_is_linted() {
+        let src = "LABEL a=1\nFROM debian\nONBUILD FROM x:1\nMAINTAINER me\n";
+        let got: Vec<(usize, &str)> = lint(src, "Dockerfile")
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.line, f.code))
+            .collect();
+        assert_eq!(
+            got,
+            [(1, "DL3061"), (2, "DL3006"), (3, "DL3043"), (4, "DL4000")]
+        );
+    }
+
+    #[test]
+    fn dl1001_reports_pragmas_only_when_overridden_and_pragmas_can_be_disabled() {
+        let src = "FROM a:1\n# hadolint ignore=DL3003\nRUN cd /x\n";
+        let codes = |c: &LintConfig| -> Vec<(usize, &'static str)> {
+            lint_with(src, "D", c)
+                .unwrap()
+                .into_iter()
+                .map(|f| (f.line, f.code))
+                .collect()
+        };
+        assert!(codes(&LintConfig::default()).is_empty());
+        let on = LintConfig::from_yaml("override: {warning: [DL1001]}", "c").unwrap();
+        assert_eq!(codes(&on), [(2, "DL1001")]);
+        let off = LintConfig::from_yaml("disable-ignore-pragma: true", "c").unwrap();
+        assert_eq!(codes(&off), [(3, "DL3003")]);
+    }
+}

@@ -227,3 +227,51 @@ pub fn consecutive_runs(ctx: &Context) -> Vec<usize> {
 fn same_flags(a: &RunCommand, b: &RunCommand) -> bool {
     a.mount_specs == b.mount_specs && a.network == b.network && a.security == b.security
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::{lint_with, LintConfig};
+
+    fn lines(src: &str, code: &str, config: &LintConfig) -> Vec<usize> {
+        lint_with(src, "Dockerfile", config)
+            .unwrap()
+            .into_iter()
+            .filter(|f| f.code == code)
+            .map(|f| f.line)
+            .collect()
+    }
+
+    #[test]
+    fn dl3059_only_single_command_runs_with_the_same_flags() {
+        let d = LintConfig::default();
+        let src = "FROM a:1\nRUN a\nRUN b\nRUN c && d\nRUN e\nRUN --network=none f\nRUN g\n";
+        assert_eq!(lines(src, "DL3059", &d), [3]);
+        let src = "FROM a:1\nRUN a\n# note\nRUN b\nWORKDIR /x\nRUN c\n";
+        assert_eq!(lines(src, "DL3059", &d), [4]);
+    }
+
+    #[test]
+    fn dl3026_patterns_stages_and_docker_hub() {
+        let mut c = LintConfig::default();
+        let src = "FROM debian:12 AS a\nFROM ghcr.io/o/x:1\nFROM a\nFROM scratch\nCOPY --from=quay.io/q:1 / /x\n";
+        assert_eq!(
+            lines(src, "DL3026", &c),
+            Vec::<usize>::new(),
+            "off without a list"
+        );
+        c.trusted_registries = vec!["docker.io".into()];
+        assert_eq!(lines(src, "DL3026", &c), [2, 5]);
+        c.trusted_registries = vec!["*cr.io".into()];
+        assert_eq!(lines(src, "DL3026", &c), [1, 5]);
+        c.trusted_registries = vec!["ghcr.*".into(), "hub.docker.com".into()];
+        assert_eq!(lines(src, "DL3026", &c), [5]);
+    }
+
+    #[test]
+    fn dl3057_is_off_by_default_and_a_child_healthcheck_clears_its_parent() {
+        let src = "FROM a:1 AS base\nFROM base\nHEALTHCHECK CMD [\"true\"]\nFROM b:1\n";
+        assert!(lines(src, "DL3057", &LintConfig::default()).is_empty());
+        let c = LintConfig::from_yaml("override: {info: [DL3057]}", "c").unwrap();
+        assert_eq!(lines(src, "DL3057", &c), [4]);
+    }
+}

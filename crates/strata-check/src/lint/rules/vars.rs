@@ -269,3 +269,18 @@ pub fn user_not_numeric(ctx: &Context) -> Vec<usize> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::refers_to;
+
+    #[test]
+    fn a_bare_reference_ends_at_a_non_name_character() {
+        assert!(refers_to("$A/bin", "A"));
+        assert!(refers_to("x${A}y", "A"));
+        assert!(refers_to("$A", "A"));
+        assert!(!refers_to("$AB", "A"));
+        assert!(!refers_to("$A_1", "A"));
+        assert!(refers_to("$AB:$A", "A"));
+    }
+}
