@@ -4,33 +4,74 @@
 
 use crate::lint::shell::{split, Script, SimpleCommand};
 use crate::lint::Context;
-use strata_dockerfile::Instruction;
+use strata_dockerfile::{parse, parse_instructions, Instruction, Mount, MountKind, RunCommand};
 
-/// A RUN instruction: its stage index, line and split script.
-struct Run {
-    stage: usize,
-    line: usize,
-    script: Script,
+/// A RUN instruction (or an `ONBUILD RUN` trigger): its stage index, line, split script and
+/// mounts.
+pub(super) struct Run {
+    pub stage: usize,
+    pub line: usize,
+    pub script: Script,
+    pub mounts: Vec<Mount>,
+    /// An `ONBUILD RUN` trigger: hadolint checks it too, as a separate stream of instructions
+    /// (stateful rules do not mix it with the stage's RUNs).
+    pub onbuild: bool,
 }
 
-fn runs(ctx: &Context) -> Vec<Run> {
+impl Run {
+    fn of(stage: usize, line: usize, r: &RunCommand, onbuild: bool) -> Self {
+        Run {
+            stage,
+            line,
+            script: split(&r.cmd.args.join(" ")),
+            mounts: r.mounts.clone(),
+            onbuild,
+        }
+    }
+
+    /// Whether a cache or tmpfs mount's target contains `fragment` (hadolint's
+    /// `hasCacheOrTmpfsMountWith`).
+    pub fn has_cache_mount_with(&self, fragment: &str) -> bool {
+        self.mounts.iter().any(|m| {
+            matches!(m.kind, MountKind::Cache | MountKind::Tmpfs) && m.target.contains(fragment)
+        })
+    }
+}
+
+/// Every RUN and `ONBUILD RUN` of the file, in order.
+pub(super) fn runs(ctx: &Context) -> Vec<Run> {
     let mut out = Vec::new();
     for (stage, s) in ctx.stages.iter().enumerate() {
         for c in &s.commands {
-            if let Instruction::Run(r) = &c.instruction {
-                out.push(Run {
-                    stage,
-                    line: c.location.start_line,
-                    script: split(&r.cmd.args.join(" ")),
-                });
+            let line = c.location.start_line;
+            match &c.instruction {
+                Instruction::Run(r) => out.push(Run::of(stage, line, r, false)),
+                Instruction::Onbuild(trigger) => {
+                    if let Some(r) = onbuild_run(trigger) {
+                        out.push(Run::of(stage, line, &r, true));
+                    }
+                }
+                _ => {}
             }
         }
     }
     out
 }
 
+/// The RUN of an `ONBUILD RUN …` trigger, parsed as strata-build parses triggers; a trigger
+/// that is not a RUN or does not parse is none (the build reports the latter).
+fn onbuild_run(trigger: &str) -> Option<RunCommand> {
+    let df = parse(&format!("FROM scratch\n{trigger}\n")).ok()?;
+    let (_, stages) = parse_instructions(&df).ok()?;
+    let first = stages.into_iter().next()?.commands.into_iter().next()?;
+    match first.instruction {
+        Instruction::Run(r) => Some(r),
+        _ => None,
+    }
+}
+
 /// The lines of RUNs where some simple command matches `pred`.
-fn lines_where(ctx: &Context, pred: impl Fn(&SimpleCommand) -> bool) -> Vec<usize> {
+pub(super) fn lines_where(ctx: &Context, pred: impl Fn(&SimpleCommand) -> bool) -> Vec<usize> {
     runs(ctx)
         .into_iter()
         .filter(|r| r.script.commands.iter().any(&pred))
@@ -38,9 +79,13 @@ fn lines_where(ctx: &Context, pred: impl Fn(&SimpleCommand) -> bool) -> Vec<usiz
         .collect()
 }
 
-/// DL3003: `cd` in a RUN.
+/// DL3003: `cd` in a RUN (hadolint does not check `ONBUILD RUN` for this one).
 pub fn cd(ctx: &Context) -> Vec<usize> {
-    lines_where(ctx, |c| c.name() == Some("cd"))
+    runs(ctx)
+        .into_iter()
+        .filter(|r| !r.onbuild && r.script.commands.iter().any(|c| c.name() == Some("cd")))
+        .map(|r| r.line)
+        .collect()
 }
 
 /// DL3004: `sudo` in a RUN.
@@ -131,7 +176,8 @@ pub fn apt_recommends(ctx: &Context) -> Vec<usize> {
 pub fn apt_lists_kept(ctx: &Context) -> Vec<usize> {
     runs(ctx)
         .into_iter()
-        .filter(|r| shipped_stage(ctx, r.stage))
+        // hadolint's ONBUILD stream has no FROM, so a trigger always counts as shipped.
+        .filter(|r| r.onbuild || shipped_stage(ctx, r.stage))
         .filter(|r| {
             let cmds = &r.script.commands;
             let update = cmds
