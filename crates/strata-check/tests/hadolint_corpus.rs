@@ -104,6 +104,52 @@ fn every_hadolint_finding_of_an_implemented_rule_is_found_at_the_same_line() {
     );
 }
 
+/// hadolint's (code, level, message) of every finding of an implemented rule in the corpus.
+fn hadolint_texts() -> BTreeSet<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    for path in corpus() {
+        let json = Command::new("hadolint")
+            .args(["--no-fail", "--format", "json"])
+            .arg(&path)
+            .output()
+            .unwrap()
+            .stdout;
+        let findings: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
+        for f in findings {
+            let field = |k: &str| f[k].as_str().unwrap().to_string();
+            if RULES.iter().any(|r| r.id == field("code")) {
+                out.insert((field("code"), field("level"), field("message")));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_implemented_rule_has_hadolints_severity_and_message() {
+    require_tool("hadolint");
+    let theirs = hadolint_texts();
+    let wrong: Vec<String> = theirs
+        .iter()
+        .filter_map(|(code, level, message)| {
+            let rule = RULES.iter().find(|r| r.id == code)?;
+            let same = rule.severity.as_str() == level && rule.message == message;
+            (!same).then(|| format!("{code}: hadolint says {level}: {message}"))
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "severity or message differs:\n{}",
+        wrong.join("\n")
+    );
+    let seen: BTreeSet<&str> = theirs.iter().map(|(c, _, _)| c.as_str()).collect();
+    assert_eq!(
+        seen.len(),
+        RULES.len(),
+        "rules hadolint never reports on the corpus"
+    );
+}
+
 #[test]
 fn every_implemented_rule_is_exercised_by_the_corpus() {
     let found: BTreeSet<String> = corpus()

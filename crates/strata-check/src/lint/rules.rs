@@ -38,7 +38,7 @@ pub static RULES: &[Rule] = &[
     Rule { id: "DL3006", severity: Warning, message: "Always tag the version of an image explicitly", check: from::untagged },
     Rule { id: "DL3007", severity: Warning, message: "Using latest is prone to errors if the image will ever update. Pin the version explicitly to a release tag", check: from::latest },
     Rule { id: "DL3008", severity: Warning, message: "Pin versions in apt get install. Instead of `apt-get install <package>` use `apt-get install <package>=<version>`", check: run::apt_unpinned },
-    Rule { id: "DL3009", severity: Info, message: "Delete the apt-get lists after installing something", check: run::apt_lists_kept },
+    Rule { id: "DL3009", severity: Info, message: "Delete the apt lists (/var/lib/apt/lists) after installing something", check: run::apt_lists_kept },
     Rule { id: "DL3013", severity: Warning, message: "Pin versions in pip. Instead of `pip install <package>` use `pip install <package>==<version>` or `pip install --requirement <requirements file>`", check: run::pip_unpinned },
     Rule { id: "DL3014", severity: Warning, message: "Use the `-y` switch to avoid manual input `apt-get -y install <package>`", check: run::apt_no_yes },
     Rule { id: "DL3015", severity: Info, message: "Avoid additional packages by specifying `--no-install-recommends`", check: run::apt_recommends },
