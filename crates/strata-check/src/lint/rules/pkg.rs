@@ -166,7 +166,7 @@ pub fn dnf_no_clean(ctx: &Context) -> Vec<usize> {
                 },
             )
         };
-        DNF.iter().all(|tool| clean_for(*tool))
+        DNF.iter().all(|tool| clean_for(tool))
             || r.has_cache_mount_with("/var/cache/libdnf5")
             || r.has_cache_mount_with(".cache/libdnf5")
     })
@@ -364,14 +364,14 @@ pub fn yarn_no_clean(ctx: &Context) -> Vec<usize> {
             // hadolint's `cmdHasArgs "yarn" ["cache", "clean"]`: either word.
             let clean = |c: &SimpleCommand| is(c, "yarn", &["cache", "clean"]);
             let cmds = &r.script.commands;
-            let installs = cmds.iter().any(install);
-            let cleans = cmds.iter().any(clean);
-            let clean_first = match (cmds.iter().position(clean), cmds.iter().position(install)) {
-                (Some(c), Some(i)) => c < i,
-                _ => false,
+            let Some(installed) = cmds.iter().position(install) else {
+                return false;
             };
-            (installs && !cleans && !r.has_cache_mount_with(".cache/yarn"))
-                || (installs && cleans && clean_first)
+            match cmds.iter().position(clean) {
+                // Cleaning before installing cleans nothing.
+                Some(cleaned) => cleaned < installed,
+                None => !r.has_cache_mount_with(".cache/yarn"),
+            }
         })
         .map(|r| r.line)
         .collect()
