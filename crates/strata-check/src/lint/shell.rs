@@ -16,12 +16,23 @@ pub struct SimpleCommand {
 }
 
 impl SimpleCommand {
-    /// The command name (`apt-get`), if any.
+    /// The command name (`apt-get`), if any. As ShellCheck's `getCommandName` (which hadolint
+    /// uses), a wrapper is seen through: `exec [-cl] [-a NAME] CMD`, `command CMD`,
+    /// `builtin CMD`, `busybox CMD` and `run CMD` are named CMD (not when a flag follows
+    /// `command`, as in `command -v`); [`Self::args`] still starts after the wrapper.
     pub fn name(&self) -> Option<&str> {
-        self.words.first().map(String::as_str)
+        let first = self.words.first()?.as_str();
+        let rest = &self.words[1..];
+        let not_flag = |w: &&String| !w.starts_with('-');
+        let effective = match first {
+            "busybox" | "builtin" | "command" | "run" => rest.first().filter(not_flag),
+            "exec" => exec_target(rest),
+            _ => None,
+        };
+        Some(effective.map_or(first, String::as_str))
     }
 
-    /// The arguments after the name.
+    /// The arguments after the first word.
     pub fn args(&self) -> &[String] {
         self.words.get(1..).unwrap_or(&[])
     }
@@ -30,6 +41,23 @@ impl SimpleCommand {
     pub fn has_arg(&self, word: &str) -> bool {
         self.args().iter().any(|a| a == word)
     }
+}
+
+/// The command `exec` runs: the first word after its options `-c`, `-l`, `-a NAME`.
+fn exec_target(args: &[String]) -> Option<&String> {
+    let mut words = args.iter();
+    while let Some(w) = words.next() {
+        let Some(opts) = w.strip_prefix('-') else {
+            return Some(w);
+        };
+        if opts.is_empty() || !opts.chars().all(|c| "cla".contains(c)) {
+            return None;
+        }
+        if opts.ends_with('a') {
+            words.next();
+        }
+    }
+    None
 }
 
 /// A script split into commands, plus whether a `|` pipe joined two of them.
@@ -355,6 +383,10 @@ mod tests {
             names("zypper in 'a>1' b>=2 2>&1 >> log && c <in &>/dev/null"),
             vec![vec!["zypper", "in", "a>1", "b"], vec!["c"]]
         );
+        let exec = split("exec -a x apk add y && command -v apk && busybox wget z").commands;
+        let named: Vec<_> = exec.iter().map(|c| c.name().unwrap()).collect();
+        assert_eq!(named, ["apk", "command", "wget"]);
+        assert_eq!(exec[0].args()[0], "-a");
         // `sh -c` strings stay words, as in hadolint (ShellCheck does not parse them).
         assert_eq!(
             names("sh -c 'apk add x'"),
