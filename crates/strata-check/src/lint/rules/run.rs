@@ -23,7 +23,7 @@ impl Run {
         Run {
             stage,
             line,
-            script: split(&r.cmd.args.join(" ")),
+            script: split(&script_of(r)),
             mounts: r.mounts.clone(),
             onbuild,
         }
@@ -35,6 +35,15 @@ impl Run {
         self.mounts.iter().any(|m| {
             matches!(m.kind, MountKind::Cache | MountKind::Tmpfs) && m.target.contains(fragment)
         })
+    }
+}
+
+/// The script hadolint lints: the body of the first heredoc when there is one (`RUN <<EOF`,
+/// `RUN <<EOF bash`; the command line around it is not looked at), else the command.
+fn script_of(r: &RunCommand) -> String {
+    match r.heredocs.first() {
+        Some(h) => h.content.clone(),
+        None => r.cmd.args.join(" "),
     }
 }
 

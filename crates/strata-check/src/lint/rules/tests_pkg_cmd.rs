@@ -218,3 +218,10 @@ fn sh_c_strings_are_not_looked_into_as_in_hadolint() {
         &[3],
     );
 }
+
+#[test]
+fn a_heredoc_run_is_linted_by_its_body() {
+    let src =
+        "FROM x:1\nRUN <<EOF\napk add curl\nEOF\n\nRUN cat <<EOF > /x && apk add vim\nhello\nEOF\n";
+    assert_eq!(lines(src, "DL3018"), [2]);
+}
