@@ -4,10 +4,13 @@
 //! rules implemented so far only need the simple commands of a script (split on `&&`, `||`,
 //! `;`, `&`, `|` and newlines, through `( … )` / `{ … }` groups and into the command
 //! substitutions `$( … )` and `` ` … ` ``, as hadolint's ShellCheck AST does), their words
-//! with quotes removed, and whether a pipe occurs. `conch-parser` is unmaintained; `brush-parser` and
-//! `yash-syntax` were not evaluated yet (time) and bring a PEG/async stack to a pure crate.
-//! Rules that need real structure (loops, `if`, `$( … )` contents, heredocs) should move this
-//! to `brush-parser`; this module is the one place to change.
+//! with quotes removed, and whether a pipe occurs. `conch-parser` is unmaintained;
+//! `brush-parser` and `yash-syntax` were not evaluated yet (time) and bring a PEG/async stack
+//! to a pure crate.
+//! Redirections (`>file`, `2>&1`, `&>`) are dropped from the words, and a command's name sees
+//! through `exec`/`command`/`builtin`/`busybox`, as ShellCheck does for hadolint. Rules that
+//! need real structure (loop bodies as such, `if` conditions, `case` patterns) should move
+//! this to `brush-parser`; this module is the one place to change.
 
 /// One simple command: its words, quotes removed, leading `NAME=value` assignments dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -380,8 +380,9 @@ pub fn yarn_no_clean(ctx: &Context) -> Vec<usize> {
 /// hadolint's DL3060 `markFailures`: the stage's FROM equals the last FROM (image, alias,
 /// platform), or its alias is the image of some FROM.
 fn yarn_stage_counts(ctx: &Context, idx: usize) -> bool {
-    let stage = &ctx.stages[idx];
-    let last = ctx.stages.last().expect("a RUN is in a stage");
+    let (Some(stage), Some(last)) = (ctx.stages.get(idx), ctx.stages.last()) else {
+        return false;
+    };
     let same_from = stage.base_name == last.base_name
         && stage.name == last.name
         && stage.platform == last.platform;

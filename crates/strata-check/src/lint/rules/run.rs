@@ -1,6 +1,7 @@
 //! RUN rules, on the script split into simple commands ([`crate::lint::shell`]): apt-get
 //! (DL3008, DL3009, DL3014, DL3015), pip (DL3013, DL3042), npm (DL3016), `cd` (DL3003),
-//! `sudo` (DL3004) and pipes without `pipefail` (DL4006).
+//! `sudo` (DL3004) and pipes without `pipefail` (DL4006). Also the RUNs every RUN rule reads
+//! ([`runs`]: RUN and `ONBUILD RUN`, heredoc bodies, mounts), shared with `pkg.rs`/`cmd.rs`.
 
 use crate::lint::shell::{split, Script, SimpleCommand};
 use crate::lint::Context;
