@@ -21,15 +21,18 @@ mount -t proc proc "$dir/proc"
 # debootstrap's resolver cannot configure npm's dependency tree: apt-get inside does.
 chroot "$dir" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
   --no-install-recommends python3 python3-pip python3-yaml nodejs npm ca-certificates >/dev/null' >&2
-chroot "$dir" pip install --quiet --break-system-packages --no-cache-dir requests==2.32.3 six==1.16.0 >&2
+# PyPI and npm are reached through this machine's CA bundle (it may hold a proxy's CA).
+cp /etc/ssl/certs/ca-certificates.crt "$dir/tmp/host-ca.crt"
+chroot "$dir" pip install --quiet --break-system-packages --no-cache-dir --cert /tmp/host-ca.crt \
+  requests==2.32.3 six==1.16.0 >&2
 mkdir -p "$dir/app"
 cat > "$dir/app/package.json" <<'JSON'
 { "name": "fixture-app", "version": "1.0.0", "private": true,
   "dependencies": { "ms": "2.1.3", "debug": "4.3.7", "left-pad": "1.3.0" } }
 JSON
-chroot "$dir" sh -c 'cd /app && npm install --no-audit --no-fund --cache /tmp/npm-cache >/dev/null' >&2
+chroot "$dir" sh -c 'cd /app && npm install --no-audit --no-fund --cafile /tmp/host-ca.crt --cache /tmp/npm-cache >/dev/null' >&2
 umount "$dir/proc"
-rm -rf "$dir"/tmp/npm-cache "$dir"/root/.npm "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+rm -rf "$dir"/tmp/npm-cache "$dir"/tmp/host-ca.crt "$dir"/root/.npm "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
 : > "$dir/etc/resolv.conf"
 tar --numeric-owner -C "$dir" -czf "$out.tmp" .
 mv "$out.tmp" "$out"
