@@ -1,9 +1,10 @@
 //! `strata analyze`: what each layer adds, and the bytes an image ships for nothing.
 //!
 //! - [`files`]: the per-layer visitor that records every entry (path, kind, size, and a
-//!   content hash of regular files for duplicates);
-//! - [`merge`]: the layers applied bottom-up to one file view, whiteouts and overwrites
-//!   counted once each: the wasted bytes, per path and per layer;
+//!   content hash of regular files for duplicates) into [`runs`]: sorted runs that spill to
+//!   unnamed temporary files past 50,000 entries, so memory does not grow with the image;
+//! - [`merge`]: the layers applied bottom-up in one path-ordered stream, whiteouts and
+//!   overwrites counted once each: the wasted bytes, per path and per layer;
 //! - [`report`]: the [`Analysis`] a caller prints (sizes, efficiency, biggest files,
 //!   duplicates);
 //! - [`ci`]: dive's CI rules (`lowest-efficiency`, `highest-wasted-bytes`,
@@ -18,8 +19,10 @@ pub mod ci;
 pub mod files;
 pub mod merge;
 pub mod report;
+pub mod runs;
 pub mod size;
+mod top;
 
 pub use ci::{CiOutcome, CiRules, RuleResult};
 pub use files::LayerFiles;
-pub use report::{analyze_image, Analysis, Options};
+pub use report::{analyze_image, Analysis, AnalyzeError, Options};

@@ -1,15 +1,14 @@
 //! The analysis of an image: per layer, totals, the biggest files, the wasted paths and
 //! the content duplicated across layers.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
-
 use serde::Serialize;
 use strata_content::{Image, Store};
 use strata_oci::Digest;
 
-use super::files::{Kind, LayerFiles};
+use super::files::{HashRec, LayerFiles, LayerSummary};
 use super::merge::{merge, Merged};
+use super::runs::{merge as merge_runs, Run};
+use super::top::Top;
 use crate::image::{layers, walk, WalkError};
 
 /// How [`analyze_image`] runs.
@@ -50,7 +49,9 @@ pub struct Analysis {
     /// `wasted_bytes` over the file bytes of the layers above the first (dive's
     /// "user" layers), 0 when there are none.
     pub user_wasted_percent: f64,
-    /// Paths whose versions left the view, most wasted bytes first.
+    /// How many paths have wasted bytes.
+    pub wasted_paths: usize,
+    /// The paths with the most wasted bytes, most first.
     pub wasted_files: Vec<WastedFile>,
     /// The biggest files of the final filesystem.
     pub biggest_files: Vec<FileAt>,
@@ -97,45 +98,79 @@ pub struct FileAt {
 #[derive(Debug, Clone, Serialize)]
 pub struct Duplicate {
     pub size: u64,
-    /// `size × (copies − 1)`.
+    /// `size × (count − 1)`.
     pub repeated_bytes: u64,
+    /// How many files have this content.
+    pub count: usize,
+    /// The first 20 of them (layer order).
     pub copies: Vec<FileAt>,
 }
 
+/// An image that could not be analysed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+    #[error("writing the sorted entries of layer {index} to a temporary file: {source}")]
+    Spill {
+        index: usize,
+        source: std::io::Error,
+    },
+    #[error("reading back the sorted entries of the layers: {0}")]
+    Merge(std::io::Error),
+}
+
 /// Reads every layer of `image` from `store` once and analyses it.
-pub fn analyze_image(store: &Store, image: &Image, opts: &Options) -> Result<Analysis, WalkError> {
+pub fn analyze_image(
+    store: &Store,
+    image: &Image,
+    opts: &Options,
+) -> Result<Analysis, AnalyzeError> {
     let infos = layers(image);
     let files = walk(store, &infos, opts.jobs, LayerFiles::new)?;
-    Ok(analysis(image, &files, opts.top))
+    analysis(image, files, opts.top)
 }
 
 /// The analysis of walked layers.
-pub fn analysis(image: &Image, files: &[LayerFiles], top: usize) -> Analysis {
-    let merged = merge(files);
-    let total_bytes: u64 = files.iter().map(|l| l.bytes).sum();
-    let kept_bytes: u64 = merged
-        .view
-        .values()
-        .filter(|n| n.kind == Kind::File)
-        .map(|n| n.size)
-        .sum();
+pub fn analysis(
+    image: &Image,
+    files: Vec<LayerFiles>,
+    top: usize,
+) -> Result<Analysis, AnalyzeError> {
+    let mut path_runs = Vec::new();
+    let mut hash_runs = Vec::new();
+    let mut summaries = Vec::new();
+    for l in files {
+        let index = l.info.index;
+        let ((paths, hashes), summary) = l
+            .finish()
+            .map_err(|source| AnalyzeError::Spill { index, source })?;
+        path_runs.extend(paths);
+        hash_runs.extend(hashes);
+        summaries.push(summary);
+    }
+    let merged = merge(path_runs, summaries.len(), top).map_err(AnalyzeError::Merge)?;
+    let duplicates = duplicates(hash_runs, top).map_err(AnalyzeError::Merge)?;
+    let total_bytes: u64 = summaries.iter().map(|l| l.bytes).sum();
+    let kept_bytes = merged.kept_bytes;
     let wasted_bytes = merged.wasted();
     debug_assert_eq!(wasted_bytes, total_bytes - kept_bytes);
-    let user_bytes: u64 = files.iter().skip(1).map(|l| l.bytes).sum();
-    Analysis {
+    let user_bytes: u64 = summaries.iter().skip(1).map(|l| l.bytes).sum();
+    Ok(Analysis {
         manifest_digest: image.manifest_digest.clone(),
         config_digest: image.config_digest.clone(),
-        layers: layer_reports(files, &merged),
+        layers: layer_reports(&summaries, &merged),
         total_bytes,
         kept_bytes,
-        blob_bytes: files.iter().map(|l| l.info.blob_size).sum(),
+        blob_bytes: summaries.iter().map(|l| l.info.blob_size).sum(),
         wasted_bytes,
         efficiency: ratio(kept_bytes, total_bytes, 1.0),
         user_wasted_percent: ratio(wasted_bytes, user_bytes, 0.0),
-        wasted_files: wasted_files(&merged, top),
-        biggest_files: biggest_files(&merged, top),
-        duplicates: duplicates(files, top),
-    }
+        wasted_paths: merged.wasted_paths,
+        wasted_files: merged.wasted_files,
+        biggest_files: merged.biggest_files,
+        duplicates,
+    })
 }
 
 fn ratio(a: u64, b: u64, when_empty: f64) -> f64 {
@@ -146,8 +181,8 @@ fn ratio(a: u64, b: u64, when_empty: f64) -> f64 {
     }
 }
 
-fn layer_reports(files: &[LayerFiles], merged: &Merged) -> Vec<LayerReport> {
-    files
+fn layer_reports(layers: &[LayerSummary], merged: &Merged) -> Vec<LayerReport> {
+    layers
         .iter()
         .zip(&merged.layer_wasted)
         .map(|(l, wasted)| LayerReport {
@@ -162,71 +197,48 @@ fn layer_reports(files: &[LayerFiles], merged: &Merged) -> Vec<LayerReport> {
         .collect()
 }
 
-fn wasted_files(merged: &Merged, top: usize) -> Vec<WastedFile> {
-    let mut rows: Vec<WastedFile> = merged
-        .waste
-        .iter()
-        .map(|(path, w)| WastedFile {
-            path: path.to_string(),
-            versions: w.versions,
-            cumulative: w.cumulative,
-            wasted: w.wasted,
-            deleted: w.deleted,
-        })
-        .collect();
-    rows.sort_by(|a, b| b.wasted.cmp(&a.wasted).then_with(|| a.path.cmp(&b.path)));
-    rows.truncate(top);
-    rows
-}
+/// Copies listed per duplicate (all are counted).
+const COPIES_SHOWN: usize = 20;
 
-fn biggest_files(merged: &Merged, top: usize) -> Vec<FileAt> {
-    let mut heap = BinaryHeap::with_capacity(top + 1);
-    for (path, node) in merged.view.iter().filter(|(_, n)| n.kind == Kind::File) {
-        heap.push(Reverse((node.size, Reverse(path), node.layer)));
-        if heap.len() > top {
-            heap.pop();
+/// Contents (by hash) written in at least two layers, from the hash-ordered runs.
+fn duplicates(runs: Vec<Run<HashRec>>, top: usize) -> std::io::Result<Vec<Duplicate>> {
+    let mut best = Top::new(top);
+    let mut group: Option<(u128, Duplicate, u32, bool)> = None;
+    let flush = |g: Option<(u128, Duplicate, u32, bool)>, best: &mut Top<Duplicate>| {
+        if let Some((_, d, _, across)) = g {
+            if across {
+                best.push(d.repeated_bytes, d);
+            }
         }
-    }
-    let mut rows: Vec<FileAt> = heap
-        .into_iter()
-        .map(|Reverse((size, Reverse(path), layer))| FileAt {
-            path: path.to_string(),
-            size,
-            layer,
-        })
-        .collect();
-    rows.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
-    rows
-}
-
-/// Contents (by hash) written in at least two layers.
-fn duplicates(files: &[LayerFiles], top: usize) -> Vec<Duplicate> {
-    let mut by_hash: HashMap<u128, Vec<FileAt>> = HashMap::new();
-    for (layer, l) in files.iter().enumerate() {
-        for r in l.records.iter().filter(|r| r.kind == Kind::File) {
-            if let Some(h) = r.hash {
-                by_hash.entry(h).or_default().push(FileAt {
-                    path: r.path.to_string(),
-                    size: r.size,
-                    layer,
-                });
+    };
+    for rec in merge_runs(runs)? {
+        let rec = rec?;
+        let at = FileAt {
+            path: rec.path,
+            size: rec.size,
+            layer: rec.layer as usize,
+        };
+        match group.as_mut() {
+            Some((hash, d, first_layer, across)) if *hash == rec.hash => {
+                d.count += 1;
+                d.repeated_bytes += rec.size;
+                *across |= rec.layer != *first_layer;
+                if d.copies.len() < COPIES_SHOWN {
+                    d.copies.push(at);
+                }
+            }
+            _ => {
+                flush(group.take(), &mut best);
+                let d = Duplicate {
+                    size: rec.size,
+                    repeated_bytes: 0,
+                    count: 1,
+                    copies: vec![at],
+                };
+                group = Some((rec.hash, d, rec.layer, false));
             }
         }
     }
-    let mut rows: Vec<Duplicate> = by_hash
-        .into_values()
-        .filter(|copies| copies.iter().any(|c| c.layer != copies[0].layer))
-        .map(|copies| Duplicate {
-            size: copies[0].size,
-            repeated_bytes: copies[0].size * (copies.len() as u64 - 1),
-            copies,
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        b.repeated_bytes
-            .cmp(&a.repeated_bytes)
-            .then_with(|| a.copies[0].path.cmp(&b.copies[0].path))
-    });
-    rows.truncate(top);
-    rows
+    flush(group, &mut best);
+    Ok(best.into_sorted())
 }

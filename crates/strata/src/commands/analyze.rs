@@ -158,7 +158,7 @@ fn print_lists(a: &Analysis) -> Result<()> {
             out(format!(
                 "{:>10}  {:>6}  {}",
                 human_size(d.repeated_bytes),
-                d.copies.len(),
+                d.count,
                 copies.join(" ")
             ))?;
         }
