@@ -218,3 +218,152 @@ fn to_entry<R: Read>(e: &tar::Entry<'_, R>) -> io::Result<Option<Entry>> {
         gid: header.gid().unwrap_or(0),
     }))
 }
+
+/// Two visitors in one walk: each gets every entry, and the content it asked for, so one
+/// read of the layers serves both (`strata analyze --secrets`).
+pub struct Pair<A, B> {
+    pub first: A,
+    pub second: B,
+    wants: (bool, bool),
+}
+
+impl<A, B> Pair<A, B> {
+    pub fn new(first: A, second: B) -> Pair<A, B> {
+        Pair {
+            first,
+            second,
+            wants: (false, false),
+        }
+    }
+}
+
+impl<A: LayerVisitor, B: LayerVisitor> LayerVisitor for Pair<A, B> {
+    fn entry(&mut self, entry: &Entry) -> Want {
+        self.wants = (
+            self.first.entry(entry) == Want::Content,
+            self.second.entry(entry) == Want::Content,
+        );
+        if self.wants.0 || self.wants.1 {
+            Want::Content
+        } else {
+            Want::Entry
+        }
+    }
+
+    fn content(&mut self, chunk: &[u8]) {
+        if self.wants.0 {
+            self.first.content(chunk);
+        }
+        if self.wants.1 {
+            self.second.content(chunk);
+        }
+    }
+
+    fn end_content(&mut self) {
+        if self.wants.0 {
+            self.first.end_content();
+        }
+        if self.wants.1 {
+            self.second.end_content();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tar with a directory, a file, a whiteout, an opaque marker and a symlink.
+    fn sample_tar() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut dir = tar::Header::new_gnu();
+        dir.set_entry_type(tar::EntryType::Directory);
+        dir.set_size(0);
+        dir.set_mode(0o755);
+        b.append_data(&mut dir, "./etc/", &[][..]).unwrap();
+        let big = vec![b'x'; CHUNK + 10];
+        let mut file = tar::Header::new_gnu();
+        file.set_size(big.len() as u64);
+        file.set_mode(0o644);
+        b.append_data(&mut file, "./etc/big", &big[..]).unwrap();
+        let mut wh = tar::Header::new_gnu();
+        wh.set_size(0);
+        b.append_data(&mut wh, "etc/.wh.gone", &[][..]).unwrap();
+        let mut opq = tar::Header::new_gnu();
+        opq.set_size(0);
+        b.append_data(&mut opq, "var/.wh..wh..opq", &[][..])
+            .unwrap();
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        b.append_link(&mut link, "bin/sh", "busybox").unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[derive(Default)]
+    struct Seen {
+        entries: Vec<(String, EntryKind)>,
+        chunks: Vec<usize>,
+        ended: usize,
+        want: bool,
+    }
+
+    impl LayerVisitor for Seen {
+        fn entry(&mut self, entry: &Entry) -> Want {
+            self.entries.push((entry.path.clone(), entry.kind.clone()));
+            if self.want {
+                Want::Content
+            } else {
+                Want::Entry
+            }
+        }
+        fn content(&mut self, chunk: &[u8]) {
+            self.chunks.push(chunk.len());
+        }
+        fn end_content(&mut self) {
+            self.ended += 1;
+        }
+    }
+
+    #[test]
+    fn entries_come_decoded_and_content_in_bounded_chunks() {
+        let tar = sample_tar();
+        let mut pair = Pair::new(
+            Seen {
+                want: true,
+                ..Seen::default()
+            },
+            Seen::default(),
+        );
+        walk_tar(&tar[..], &mut pair).unwrap();
+        let expected = vec![
+            ("etc".to_string(), EntryKind::Dir),
+            ("etc/big".to_string(), EntryKind::File),
+            ("etc/gone".to_string(), EntryKind::Whiteout),
+            ("var".to_string(), EntryKind::Opaque),
+            (
+                "bin/sh".to_string(),
+                EntryKind::Symlink {
+                    target: "busybox".into(),
+                },
+            ),
+        ];
+        assert_eq!(pair.first.entries, expected);
+        assert_eq!(pair.second.entries, expected);
+        assert_eq!(pair.first.chunks, vec![CHUNK, 10]);
+        assert_eq!(pair.first.ended, 1);
+        assert!(pair.second.chunks.is_empty() && pair.second.ended == 0);
+    }
+
+    #[test]
+    fn a_truncated_layer_names_the_last_entry_read() {
+        let tar = sample_tar();
+        let cut = &tar[..tar.len() / 2];
+        let mut seen = Seen {
+            want: true,
+            ..Seen::default()
+        };
+        let (after, _) = walk_tar(cut, &mut seen).unwrap_err();
+        assert_eq!(after.as_deref(), Some("etc/big"));
+    }
+}
