@@ -3,6 +3,7 @@
 //! `sudo` (DL3004) and pipes without `pipefail` (DL4006). Also the RUNs every RUN rule reads
 //! ([`runs`]: RUN and `ONBUILD RUN`, heredoc bodies, mounts), shared with `pkg.rs`/`cmd.rs`.
 
+use super::flags::is;
 use crate::lint::shell::{split, Script, SimpleCommand};
 use crate::lint::Context;
 use strata_dockerfile::{parse, parse_instructions, Instruction, Mount, MountKind, RunCommand};
@@ -181,8 +182,11 @@ pub fn apt_recommends(ctx: &Context) -> Vec<usize> {
     })
 }
 
-/// DL3009: `apt-get update` (or `apt update`) without removing `/var/lib/apt/lists` in the same RUN, in a stage
-/// that ends up in an image (the last one, or one a later FROM builds on).
+/// DL3009: `apt-get update` (or `apt`/`aptitude update`) without `rm -rf
+/// /var/lib/apt/lists/*` in the same RUN (hadolint takes any `rm -rf …`, or any `rm` of
+/// exactly that glob, as the clean-up), in a stage that ends up in an image (the last one, or
+/// one a later FROM builds on). A cache or tmpfs mount on `/var/lib/apt/lists`, or on both
+/// `/var/lib/apt` and `/var/cache/apt`, keeps the lists out of the layer.
 pub fn apt_lists_kept(ctx: &Context) -> Vec<usize> {
     runs(ctx)
         .into_iter()
@@ -190,14 +194,18 @@ pub fn apt_lists_kept(ctx: &Context) -> Vec<usize> {
         .filter(|r| r.onbuild || shipped_stage(ctx, r.stage))
         .filter(|r| {
             let cmds = &r.script.commands;
-            let update = cmds
-                .iter()
-                .any(|c| matches!(c.name(), Some("apt-get" | "apt")) && c.has_arg("update"));
-            let cleanup = cmds.iter().any(|c| {
-                c.name() == Some("rm")
-                    && c.args().iter().any(|a| a.starts_with("/var/lib/apt/lists"))
+            let update = cmds.iter().any(|c| {
+                ["apt-get", "apt", "aptitude"]
+                    .iter()
+                    .any(|n| is(c, n, &["update"]))
             });
-            update && !cleanup
+            let cleanup = cmds
+                .iter()
+                .any(|c| is(c, "rm", &["-rf", "/var/lib/apt/lists/*"]));
+            let mounted = r.has_cache_mount_with("/var/lib/apt/lists")
+                || (r.has_cache_mount_with("/var/lib/apt")
+                    && r.has_cache_mount_with("/var/cache/apt"));
+            update && !cleanup && !mounted
         })
         .map(|r| r.line)
         .collect()

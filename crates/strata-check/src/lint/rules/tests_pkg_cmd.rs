@@ -225,3 +225,19 @@ fn a_heredoc_run_is_linted_by_its_body() {
         "FROM x:1\nRUN <<EOF\napk add curl\nEOF\n\nRUN cat <<EOF > /x && apk add vim\nhello\nEOF\n";
     assert_eq!(lines(src, "DL3018"), [2]);
 }
+
+#[test]
+fn dl3009_apt_lists_cache_mounts_and_hadolints_cleanup() {
+    finds(
+        "DL3009",
+        &[
+            "RUN --mount=type=cache,target=/var/lib/apt/lists apt-get update",
+            "RUN --mount=type=cache,target=/var/lib/apt --mount=type=tmpfs,target=/var/cache/apt apt-get update",
+            "RUN --mount=type=cache,target=/var/lib/apt apt-get update",
+            "RUN aptitude update",
+            "RUN apt-get update && rm -r /var/lib/apt/lists",
+            "RUN apt-get update && rm /var/lib/apt/lists/*",
+        ],
+        &[4, 5, 6],
+    );
+}
