@@ -7,8 +7,10 @@
 #  lint    : `strata lint` vs `hadolint` over the lint corpus (crates/strata-check/tests/corpus),
 #            one process per Dockerfile for both (target: strata faster in total).
 # The image (built once with strata, cached under target/bench/analyze): a busybox base, six
-# COPY layers of ~170 MB (80 MB of random binaries, 90 MB of text files made of words, in
-# 1,800 files), the fifth COPY overwriting the second's files, and a RUN deleting the third's.
+# COPY layers of ~170 MB each (40 MB of random binaries in 8 files, 128 MB of text made of
+# words in 16,000 files of 1-15 kB: ~96,000 files in all, as an image with a language
+# runtime and its packages has), the fifth COPY overwriting the second's files, and a RUN
+# deleting the third's.
 # Prints the median of RUNS for each figure.
 # Usage: bench/analyze.sh [RUNS]   (default 3; as root: the image is built with RUN)
 set -euo pipefail
@@ -41,15 +43,16 @@ corpus = corpus.encode()
 for layer in range(1, 7):
     d = os.path.join(ctx, f"l{layer}")
     os.makedirs(os.path.join(d, "bin"), exist_ok=True)
-    for i in range(10):
+    for i in range(8):
         with open(os.path.join(d, "bin", f"blob{i}.bin"), "wb") as f:
-            f.write(os.urandom(8 * 1000 * 1000))
-    for i in range(1800):
-        sub = os.path.join(d, "src", f"pkg{i % 60}")
+            f.write(os.urandom(5 * 1000 * 1000))
+    for i in range(16000):
+        sub = os.path.join(d, "src", f"pkg{i % 400}")
         os.makedirs(sub, exist_ok=True)
-        start = rng.randrange(0, len(corpus) - 60000)
+        size = rng.randint(1000, 15000)
+        start = rng.randrange(0, len(corpus) - size)
         with open(os.path.join(sub, f"mod{i}.txt"), "wb") as f:
-            f.write(corpus[start:start + 50000])
+            f.write(corpus[start:start + size])
 PY
   mkdir -p "$ctx/base/bin"
   cp /bin/busybox "$ctx/base/bin/busybox"
@@ -88,7 +91,7 @@ rm -rf "$results" && mkdir -p "$results"
 time_rss() {
   local name=$1; shift
   /usr/bin/time -f "%e %M" -o "$results/tmp" "$@" > /dev/null 2>&1 || true
-  read -r s kb < "$results/tmp"
+  read -r s kb < <(tail -n 1 "$results/tmp") # after "Command exited with non-zero status"
   echo "$s" >> "$results/$name.s"; echo "$kb" >> "$results/$name.kb"
 }
 

@@ -315,3 +315,17 @@ mod tests {
         assert_eq!(tmp_count(&s), 0);
     }
 }
+
+/// A place whole blobs can be streamed from: the store, or an image read where it lies
+/// (an OCI layout, a docker-archive tar). The reader is unverified: a caller that reads
+/// it to the end checks the digest (`strata_check::image::walk` does).
+pub trait BlobSource: Sync {
+    /// The bytes of blob `digest`.
+    fn blob_reader(&self, digest: &Digest) -> io::Result<Box<dyn io::Read + Send>>;
+}
+
+impl BlobSource for Store {
+    fn blob_reader(&self, digest: &Digest) -> io::Result<Box<dyn io::Read + Send>> {
+        Ok(Box::new(File::open(self.blob_path(digest))?))
+    }
+}

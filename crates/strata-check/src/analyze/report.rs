@@ -2,7 +2,7 @@
 //! the content duplicated across layers.
 
 use serde::Serialize;
-use strata_content::{Image, Store};
+use strata_content::{BlobSource, Image};
 use strata_oci::Digest;
 
 use super::files::{HashRec, LayerFiles, LayerSummary};
@@ -120,14 +120,14 @@ pub enum AnalyzeError {
     Merge(std::io::Error),
 }
 
-/// Reads every layer of `image` from `store` once and analyses it.
-pub fn analyze_image(
-    store: &Store,
+/// Reads every layer of `image` from `blobs` once and analyses it.
+pub fn analyze_image<B: BlobSource + ?Sized>(
+    blobs: &B,
     image: &Image,
     opts: &Options,
 ) -> Result<Analysis, AnalyzeError> {
     let infos = layers(image);
-    let files = walk(store, &infos, opts.jobs, LayerFiles::new)?;
+    let files = walk(blobs, &infos, opts.jobs, LayerFiles::new)?;
     analysis(image, files, opts.top)
 }
 

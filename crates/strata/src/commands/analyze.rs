@@ -29,7 +29,7 @@ pub fn run(store: &Store, args: AnalyzeArgs) -> Result<()> {
         top: args.top,
         ..Options::default()
     };
-    let analysis = analyze_image(&opened.store, &opened.image, &opts)
+    let analysis = analyze_image(&opened, &opened.image, &opts)
         .with_context(|| format!("analysing {}", args.image))?;
     let outcome = rules.map(|r| r.evaluate(&analysis));
     match args.format {
