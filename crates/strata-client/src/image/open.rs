@@ -40,15 +40,14 @@ pub struct OpenedImage {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// Blob entries of a tar: digest → (offset of the data, size).
+type Offsets = HashMap<Digest, (u64, u64)>;
+
 /// Where the blobs of an [`OpenedImage`] are.
 enum Blobs {
     Store(Store),
     Layout(PathBuf),
-    /// Blob entries of a tar: digest → (offset of the data, size).
-    Archive {
-        path: PathBuf,
-        entries: HashMap<Digest, (u64, u64)>,
-    },
+    Archive { path: PathBuf, entries: Offsets },
 }
 
 impl std::fmt::Debug for OpenedImage {
@@ -248,7 +247,7 @@ fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], shown: &str, what: &str) 
 /// (`index.json`, `oci-layout`, blobs up to [`SMALL`]) extracted into a temporary directory,
 /// every `blobs/sha256/<hex>` entry's data offset and size. `None` when the archive is
 /// compressed or has no `index.json` (a legacy archive): it is then copied.
-fn index_archive(path: &Path) -> Result<Option<(tempfile::TempDir, HashMap<Digest, (u64, u64)>)>> {
+fn index_archive(path: &Path) -> Result<Option<(tempfile::TempDir, Offsets)>> {
     let mut file = File::open(path).map_err(TransferError::io(path))?;
     let mut magic = [0u8; 4];
     let n = file.read(&mut magic).map_err(TransferError::io(path))?;
