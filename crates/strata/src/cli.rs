@@ -110,6 +110,62 @@ pub enum Command {
     Registry(RegistryCommand),
     /// Lint a Dockerfile (hadolint's rules; see docs/LINT.md)
     Lint(LintArgs),
+    /// Analyse an image's layers: sizes, the instruction that made each, wasted bytes,
+    /// efficiency, biggest and duplicated files; with --ci, dive's CI rules (docs/ANALYZE.md)
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// The image: a name or ID in the store (else pulled from its registry), store:NAME,
+    /// docker://REF, oci:PATH[:TAG] or docker-archive:PATH[:REF]
+    pub image: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
+    pub format: AnalyzeFormat,
+    /// Rows in each list (wasted files, biggest files, duplicates)
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// The image to pick from an index: os/arch[/variant] [default: this machine's]
+    #[arg(long)]
+    pub platform: Option<Platform>,
+    /// Check dive's CI rules and exit 1 when one fails
+    #[arg(long)]
+    pub ci: bool,
+    /// dive's CI rules file [default: .dive-ci when it exists]
+    #[arg(long, requires = "ci", value_name = "FILE")]
+    pub ci_config: Option<PathBuf>,
+    /// Lowest allowed efficiency (0-1, or "disabled") [dive's default: 0.9]
+    #[arg(
+        long,
+        requires = "ci",
+        alias = "lowestEfficiency",
+        value_name = "RATIO"
+    )]
+    pub lowest_efficiency: Option<String>,
+    /// Most wasted bytes allowed (20MB, 20MiB, bytes, or "disabled") [default: disabled]
+    #[arg(
+        long,
+        requires = "ci",
+        alias = "highestWastedBytes",
+        value_name = "SIZE"
+    )]
+    pub highest_wasted_bytes: Option<String>,
+    /// Highest allowed ratio of wasted bytes to the bytes of the layers above the first
+    /// (0-1, or "disabled") [dive's default: 0.1]
+    #[arg(
+        long,
+        requires = "ci",
+        alias = "highestUserWastedPercent",
+        value_name = "RATIO"
+    )]
+    pub highest_user_wasted_percent: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnalyzeFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args, Debug)]

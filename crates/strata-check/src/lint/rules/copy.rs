@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use strata_dockerfile::{CopyCommand, Instruction};
 
+use super::run::script_of;
 use super::stage::image_ref;
 use crate::lint::shell::{split, SimpleCommand};
 use crate::lint::Context;
@@ -147,7 +148,7 @@ pub fn copied_archive_extracted(ctx: &Context) -> Vec<usize> {
                 }
             }
             Instruction::Run(run) => {
-                let script = split(&run.cmd.args.join(" "));
+                let script = split(&script_of(run));
                 for (line, name) in &archives {
                     if script.commands.iter().any(|cmd| extracts(cmd, name)) {
                         extracted.insert(*line);

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use strata_dockerfile::{Instruction, MountKind, RunCommand, Stage};
 
+use super::run::script_of;
 use crate::lint::shell::split;
 use crate::lint::Context;
 
@@ -211,7 +212,7 @@ pub fn consecutive_runs(ctx: &Context) -> Vec<usize> {
                 prev = None;
                 continue;
             };
-            let count = split(&run.cmd.args.join(" ")).commands.len();
+            let count = split(&script_of(run)).commands.len();
             if let Some((p, p_count)) = prev {
                 if same_flags(p, run) && count <= 1 && p_count <= 1 {
                     out.push(c.location.start_line);

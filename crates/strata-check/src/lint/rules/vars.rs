@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use strata_dockerfile::{Instruction, KeyValue};
 
 use super::order::onbuild_triggers;
+use super::run::script_of;
 use crate::lint::shell::{split, SimpleCommand};
 use crate::lint::Context;
 
@@ -116,7 +117,7 @@ pub fn useradd_high_uid(ctx: &Context) -> Vec<usize> {
 
 fn run_text(i: &Instruction) -> Option<String> {
     match i {
-        Instruction::Run(r) => Some(r.cmd.args.join(" ")),
+        Instruction::Run(r) => Some(script_of(r)),
         _ => None,
     }
 }
