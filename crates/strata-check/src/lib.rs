@@ -9,6 +9,7 @@
 //! pull in an async runtime. (The image checks read the store's blobs; [`sbom`] spools
 //! ELF binaries to unnamed temporary files, one at a time, to read their sections.)
 
+pub mod analyze;
 pub mod image;
 pub mod lint;
 pub mod sbom;

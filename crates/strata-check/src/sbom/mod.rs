@@ -19,7 +19,7 @@ pub mod purl;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use strata_content::{Image, Store};
+use strata_content::{BlobSource, Image};
 use strata_oci::Digest;
 
 use crate::image::{self, LayerInfo, WalkError};
@@ -62,10 +62,15 @@ pub struct Sbom {
     pub packages: Vec<Package>,
 }
 
-/// The packages of `image` (blobs in `store`), `jobs` layers read at a time.
-pub fn catalog(store: &Store, image: &Image, jobs: usize) -> Result<Vec<Package>, SbomError> {
+/// The packages of `image` (its layer blobs read from `blobs`), `jobs` layers read at a
+/// time.
+pub fn catalog<B: BlobSource + ?Sized>(
+    blobs: &B,
+    image: &Image,
+    jobs: usize,
+) -> Result<Vec<Package>, SbomError> {
     let layers = image::layers(image);
-    let walked = image::walk(store, &layers, jobs, LayerFiles::new)?;
+    let walked = image::walk(blobs, &layers, jobs, LayerFiles::new)?;
     for l in &walked {
         if let Some(e) = &l.error {
             return Err(SbomError::Spool {

@@ -7,23 +7,13 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use strata_check::sbom::format::{render, Format};
 use strata_check::sbom::{self, Sbom, Subject};
-use strata_client::{Client, CopyOptions, Location};
-use strata_content::{Image, Store};
+use strata_content::{BlobSource, Image, Store};
 
 use crate::cli::{SbomArgs, SbomFormat};
 
 pub fn run(store: &Store, args: SbomArgs) -> Result<()> {
-    let location = location(store, &args.image)?;
-    let client = Client::from_env()?;
-    let opened = client
-        .open_image(Some(store), &location, &CopyOptions::default())
-        .with_context(|| format!("opening image {}", args.image))?;
-    let sbom = make(
-        &opened.store,
-        &opened.image,
-        &args.image,
-        args.source_date_epoch,
-    )?;
+    let opened = super::image_source::open(store, &args.image, None)?;
+    let sbom = make(&opened, &opened.image, &args.image, args.source_date_epoch)?;
     let doc = render(&sbom, format(args.format));
     match &args.output {
         Some(path) => write_whole(path, doc.as_bytes()),
@@ -35,29 +25,15 @@ pub fn run(store: &Store, args: SbomArgs) -> Result<()> {
     }
 }
 
-/// A bare name is an image of the store when the store has it (as docker looks in its
-/// daemon first), else a registry reference; the other forms say where they are.
-fn location(store: &Store, input: &str) -> Result<Location> {
-    let prefixed = ["docker://", "store:", "oci:", "docker-archive:"]
-        .iter()
-        .any(|p| input.starts_with(p));
-    if !prefixed && store.resolve(input).is_ok() {
-        return Ok(Location::Store(input.to_owned()));
-    }
-    input
-        .parse()
-        .with_context(|| format!("image {input:?} is not in the store nor a valid location"))
-}
-
-/// The SBOM of `image` (blobs in `store`), named `name`.
-pub fn make(
-    store: &Store,
+/// The SBOM of `image` (its blobs read from `blobs`), named `name`.
+pub fn make<B: BlobSource + ?Sized>(
+    blobs: &B,
     image: &Image,
     name: &str,
     source_date_epoch: Option<i64>,
 ) -> Result<Sbom> {
     let jobs = std::thread::available_parallelism().map_or(2, usize::from);
-    let packages = sbom::catalog(store, image, jobs)
+    let packages = sbom::catalog(blobs, image, jobs)
         .with_context(|| format!("cataloging the packages of {name}"))?;
     let created = sbom::created_time(source_date_epoch, image.config.created.as_deref())?;
     tracing::info!(image = name, packages = packages.len(), "SBOM made");
