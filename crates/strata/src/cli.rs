@@ -182,6 +182,9 @@ pub struct SbomArgs {
     /// Write the document to FILE instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// The image to pick from an index: os/arch[/variant] [default: this machine's]
+    #[arg(long)]
+    pub platform: Option<Platform>,
     /// The document's creation time as a Unix time [default: the image's `created`]
     #[arg(long, env = "SOURCE_DATE_EPOCH")]
     pub source_date_epoch: Option<i64>,
