@@ -9,7 +9,14 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 
 /// Items a run holds in memory before it spills.
-pub const SPILL: usize = 50_000;
+pub const SPILL: usize = 16_384;
+
+/// A finished run with more items than this spills too, so that after a walk no more than
+/// this many items per layer stay in memory.
+pub const KEEP: usize = 1_024;
+
+/// Read buffer of each spilled run while merging.
+const READ_BUFFER: usize = 16 << 10;
 
 /// An item of a run: a total order and a byte encoding.
 pub trait Item: Sized + Send {
@@ -70,18 +77,18 @@ impl<T: Item> Runs<T> {
         Ok(())
     }
 
-    /// The sorted runs: the spilled ones, and the rest of the buffer (spilled too when
-    /// others were, so that what stays in memory is never more than one buffer per layer
-    /// that did not spill).
+    /// The sorted runs: the spilled ones, and the rest of the buffer, spilled too unless
+    /// it is small (at most [`KEEP`] items) and nothing else spilled.
     pub fn finish(mut self) -> io::Result<Vec<Run<T>>> {
-        if !self.spilled.is_empty() && !self.buffer.is_empty() {
+        let small = self.buffer.len() <= KEEP.min(self.limit);
+        if !self.buffer.is_empty() && (!self.spilled.is_empty() || !small) {
             self.spill()?;
         }
         self.buffer.sort_by(T::order);
         let mut runs: Vec<Run<T>> = self
             .spilled
             .into_iter()
-            .map(|f| Run::Disk(BufReader::with_capacity(1 << 16, f)))
+            .map(|f| Run::Disk(BufReader::with_capacity(READ_BUFFER, f)))
             .collect();
         if !self.buffer.is_empty() {
             runs.push(Run::Memory(self.buffer.into_iter()));
@@ -226,6 +233,7 @@ mod tests {
         assert_eq!(a.spilled(), 2);
         let mut runs = a.finish().unwrap();
         assert_eq!(runs.len(), 3, "the rest of a spilled run spills too");
+        assert!(runs.iter().all(|r| matches!(r, Run::Disk(_))));
         runs.extend(b.finish().unwrap());
         let all: Vec<u64> = merge(runs).unwrap().map(|n| n.unwrap().0).collect();
         assert_eq!(all, (0..10).collect::<Vec<u64>>());

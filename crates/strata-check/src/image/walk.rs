@@ -17,7 +17,7 @@ use super::entry::{clean_path, whiteout, Entry, EntryKind};
 use super::layers::LayerInfo;
 
 /// Largest chunk of file content handed to [`LayerVisitor::content`].
-pub const CHUNK: usize = 1 << 20;
+pub const CHUNK: usize = 256 << 10;
 
 /// What a visitor wants of an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
