@@ -2,8 +2,10 @@
 # Benchmark of the checks, side by side with their peers in one run:
 #  analyze : `strata analyze --ci docker-archive:IMG.tar` vs `dive --ci --source docker-archive
 #            IMG.tar` on a 1 GB, 8-layer image (wall time and peak RSS; targets: ≥ 5× faster,
-#            ≤ 1/5 of dive's peak memory); `strata analyze --ci` of the same image in the store;
-#  secrets : `strata scan` of the 1 GB image in the store (target: under 2 s);
+#            ≤ 1/5 of dive's peak memory), the archive in `docker save`'s form (plain layer
+#            tars) and again with gzip layers; `strata analyze --ci` of the image in the store;
+#  secrets : `strata scan` of the 1 GB image in the store, plain and gzip layers (target:
+#            under 2 s);
 #  lint    : `strata lint` vs `hadolint` over the lint corpus (crates/strata-check/tests/corpus),
 #            one process per Dockerfile for both (target: strata faster in total).
 # The image (built once with strata, cached under target/bench/analyze): a busybox base, six
@@ -25,7 +27,8 @@ done
 cargo build --release -q -p strata
 mkdir -p "$work"
 root=$work/root
-archive=$work/image.tar
+archive=$work/image.tar       # layers uncompressed, as `docker save` writes them
+archive_gz=$work/image-gz.tar # the same image with gzip layers (`strata save` of a gzip build)
 
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
 calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
@@ -70,18 +73,21 @@ RUN rm -rf /data/l3
 DF
 }
 
-if [ ! -s "$archive" ]; then
+if [ ! -s "$archive_gz" ]; then
   ctx=$work/ctx
   rm -rf "$ctx" "$root" && mkdir -p "$ctx"
   echo "making the 1 GB image (once)..." >&2
   make_context "$ctx"
   "$strata" --root "$root" import "$ctx/base.tar" bench-base:1 > /dev/null
-  "$strata" --root "$root" build --progress=quiet -t analyze-bench:1 -f "$ctx/Dockerfile" "$ctx" > /dev/null
-  "$strata" --root "$root" save -o "$archive.tmp" analyze-bench:1
-  mv "$archive.tmp" "$archive"
+  for c in uncompressed gzip; do
+    tag=analyze-bench:1; out=$archive
+    [ $c = gzip ] && { tag=analyze-bench:gz; out=$archive_gz; }
+    "$strata" --root "$root" build --progress=quiet --compression $c -t $tag -f "$ctx/Dockerfile" "$ctx" > /dev/null
+    "$strata" --root "$root" save -o "$out.tmp" $tag
+    mv "$out.tmp" "$out"
+  done
   rm -rf "$ctx"
 fi
-[ -d "$root" ] || "$strata" --root "$root" load -i "$archive" > /dev/null
 echo "image: $(du -h "$archive" | cut -f1) docker-archive, $("$strata" --root "$root" analyze --format json analyze-bench:1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["layers"]), "layers,", d["total_bytes"], "file bytes,", d["wasted_bytes"], "wasted")')"
 
 results=$work/results
@@ -110,10 +116,11 @@ for ((i = 1; i <= runs; i++)); do
   echo "run $i/$runs" >&2
   time_rss dive env CI=true dive --ci --source docker-archive "$archive"
   time_rss strata-archive "$strata" --root "$root" analyze --ci "docker-archive:$archive"
+  time_rss dive-gz env CI=true dive --ci --source docker-archive "$archive_gz"
+  time_rss strata-archive-gz "$strata" --root "$root" analyze --ci "docker-archive:$archive_gz"
   time_rss strata-store "$strata" --root "$root" analyze --ci analyze-bench:1
-  if "$strata" scan --help > /dev/null 2>&1; then
-    time_rss scan "$strata" --root "$root" scan analyze-bench:1
-  fi
+  time_rss scan "$strata" --root "$root" scan analyze-bench:1
+  time_rss scan-gz "$strata" --root "$root" scan analyze-bench:gz
   start=$(date +%s.%N); lint_all hadolint; end=$(date +%s.%N)
   calc "$end - $start" >> "$results/lint-hadolint.s"
   start=$(date +%s.%N); lint_all strata; end=$(date +%s.%N)
@@ -121,18 +128,21 @@ for ((i = 1; i <= runs; i++)); do
 done
 
 m() { median < "$results/$1"; }
-dive_s=$(m dive.s); dive_kb=$(m dive.kb)
-arch_s=$(m strata-archive.s); arch_kb=$(m strata-archive.kb)
-store_s=$(m strata-store.s); store_kb=$(m strata-store.kb)
+mib() { calc "$(m "$1") / 1024"; }
+row() { # label strata-figure dive-figure
+  printf "%-44s %7.2f   %8.1f" "$1" "$(m "$2.s")" "$(mib "$2.kb")"
+  [ -n "${3:-}" ] && printf "   %sx faster, %sx less memory (targets 5x, 5x)" \
+    "$(calc "$(m "$3.s") / $(m "$2.s")")" "$(calc "$(m "$3.kb") / $(m "$2.kb")")"
+  echo
+}
 echo
-echo "median of $runs runs                         seconds   peak MiB"
-printf "dive --ci (docker-archive)                  %7.2f   %8.1f\n" "$dive_s" "$(calc "$dive_kb / 1024")"
-printf "strata analyze --ci (docker-archive)        %7.2f   %8.1f   %sx faster, %sx less memory (targets 5x, 5x)\n" \
-  "$arch_s" "$(calc "$arch_kb / 1024")" "$(calc "$dive_s / $arch_s")" "$(calc "$dive_kb / $arch_kb")"
-printf "strata analyze --ci (store)                 %7.2f   %8.1f   %sx faster\n" \
-  "$store_s" "$(calc "$store_kb / 1024")" "$(calc "$dive_s / $store_s")"
-if [ -s "$results/scan.s" ]; then
-  printf "strata scan (secrets, store)                %7.2f   %8.1f   (target < 2 s)\n" "$(m scan.s)" "$(calc "$(m scan.kb) / 1024")"
-fi
+echo "median of $runs runs                               seconds   peak MiB"
+row "dive --ci (docker save form: plain layers)" dive
+row "strata analyze --ci (the same archive)" strata-archive dive
+row "dive --ci (gzip layers)" dive-gz
+row "strata analyze --ci (gzip layers)" strata-archive-gz dive-gz
+row "strata analyze --ci (store, plain layers)" strata-store dive
+row "strata scan (secrets; store, plain layers)" scan
+row "strata scan (secrets; store, gzip layers)" scan-gz
 printf "lint of %d Dockerfiles: hadolint %.2f s, strata %.2f s (%sx)\n" "${#corpus[@]}" \
   "$(m lint-hadolint.s)" "$(m lint-strata.s)" "$(calc "$(m lint-hadolint.s) / $(m lint-strata.s)")"
