@@ -220,10 +220,13 @@ pub fn merge(layers: Vec<LayerFiles>) -> Final {
         for o in &layer.opaque {
             remove_under(&mut fs, o);
         }
+        // A file (kept or not) written where a directory was replaces its whole tree.
         for s in &layer.shadows {
             fs.remove(s);
+            remove_under(&mut fs, s);
         }
         for (path, content) in layer.files {
+            remove_under(&mut fs, &path);
             fs.insert(path, (index, content));
         }
         for (path, target) in &layer.hardlinks {

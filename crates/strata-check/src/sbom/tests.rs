@@ -122,6 +122,22 @@ fn a_later_file_replaces_the_lower_one_and_opaque_dirs_hide_it() {
 }
 
 #[test]
+fn a_file_written_over_a_directory_removes_the_packages_below_it() {
+    let six = metadata("six", "1.16.0");
+    let yaml = metadata("PyYAML", "6.0");
+    let bottom = tar(&[
+        (&format!("{SITE}/six-1.16.0.dist-info/METADATA"), Some(&six)),
+        (
+            &format!("{SITE}/PyYAML-6.0.dist-info/METADATA"),
+            Some(&yaml),
+        ),
+    ]);
+    let top = tar(&[(&format!("{SITE}/six-1.16.0.dist-info"), Some(b"now a file"))]);
+    let got = catalog_tars(&[bottom, top]);
+    assert_eq!(names(&got), ["python PyYAML 6.0"]);
+}
+
+#[test]
 fn created_time_prefers_source_date_epoch() {
     assert_eq!(
         created_time(Some(0), Some("2024-05-01T10:00:00.5+02:00")).unwrap(),
