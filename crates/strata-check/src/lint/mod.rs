@@ -16,9 +16,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use strata_dockerfile::{
-    parse, parse_instructions, DockerIgnore, Dockerfile, MetaArg, ParseError, Stage,
-};
+pub use strata_dockerfile::DockerIgnore;
+use strata_dockerfile::{parse, parse_instructions, Dockerfile, MetaArg, ParseError, Stage};
 
 pub use directive::CheckConfig;
 pub use dyn_rule::DynRule;

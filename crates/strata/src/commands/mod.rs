@@ -2,6 +2,7 @@
 //! stdout, progress and logs to stderr.
 
 mod build;
+mod checks;
 mod images;
 mod import;
 mod inspect;

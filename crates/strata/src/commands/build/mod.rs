@@ -12,16 +12,27 @@ use crate::cli::{BuildArgs, KeyValue};
 use crate::progress::{self, Mode};
 
 mod cache;
+mod checks;
 mod registry;
 
 pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
     let opts = options(&args)?;
+    let report = checks::run(store, &opts)?;
+    if args.check {
+        return check_only(report.as_ref(), &opts);
+    }
+    if let Some((report, _)) = &report {
+        checks::fail_on_error(report)?;
+    }
     let pushes = registry::push_targets(&opts)?;
     let mode = Mode::of(args.progress, args.quiet);
     let _ = strata_build::install_signal_cleanup();
     let display = progress::Display::new(mode);
     let outcome = build_and_share(store, &opts, &args, &display);
     display.finish();
+    if let Some((report, _)) = &report {
+        checks::print_summary(&report.findings);
+    }
     let outcome = outcome?;
     registry::push_all(store, &outcome.image, &pushes, mode)?;
     let id = outcome.image.id().to_string();
@@ -38,6 +49,24 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
                 eprintln!("naming to {t} done");
             }
         }
+    }
+    Ok(())
+}
+
+/// `--check`: the checks alone, buildx's expanded output, exit 1 when any (or when
+/// `# check=error=true` makes them errors); nothing is built.
+fn check_only(report: Option<&(strata_check::lint::Report, Vec<String>)>, opts: &BuildOptions) -> Result<()> {
+    let Some((report, lines)) = report else {
+        // It does not parse: let the parser say why, as a build would.
+        let src = std::fs::read_to_string(&opts.dockerfile)?;
+        let name = opts.dockerfile.display().to_string();
+        strata_check::lint::check(&src, &name, &Default::default())?;
+        return Ok(());
+    };
+    checks::print_expanded(&report.findings, &opts.dockerfile, lines);
+    checks::fail_on_error(report)?;
+    if !report.findings.is_empty() {
+        bail!("{} build check warning(s)", report.findings.len());
     }
     Ok(())
 }

@@ -1,12 +1,16 @@
-//! `strata lint`: lint a Dockerfile with strata-check's rules; findings on stdout as text
-//! (hadolint's `Dockerfile:LINE CODE level: message`) or JSON (hadolint's fields); exit 1 when
-//! one is at or above `--failure-threshold`.
+//! `strata lint`: lint a Dockerfile with strata-check's rules (hadolint's, BuildKit's build
+//! checks, strata's practice rules); findings on stdout as text (hadolint's
+//! `Dockerfile:LINE CODE level: message`), JSON (hadolint's fields), SARIF 2.1.0 or JUnit XML
+//! (hadolint's shapes); exit 1 when one is at or above `--failure-threshold`.
+
+mod junit;
+mod sarif;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use strata_check::lint::{lint, Finding, Severity};
+use strata_check::lint::{check, Finding, Options, RuleSets, Severity};
 
 use crate::cli::{FailureThreshold, LintArgs, LintFormat};
 
@@ -25,7 +29,12 @@ pub fn run(args: LintArgs) -> Result<()> {
     let path = dockerfile_path(&args)?;
     let name = path.display().to_string();
     let src = std::fs::read_to_string(&path).with_context(|| format!("read {name}"))?;
-    let findings = lint(&src, &name)?;
+    let options = Options {
+        rules: RuleSets::ALL,
+        context: Some(super::checks::read_context(&args.context, &path)?),
+        ..Options::default()
+    };
+    let findings = check(&src, &name, &options)?.findings;
     print(&findings, &name, args.format)?;
     let failing = findings
         .iter()
@@ -89,11 +98,13 @@ fn print(findings: &[Finding], name: &str, format: LintFormat) -> Result<()> {
                     file: name,
                     level: f.level,
                     line: f.line,
-                    message: f.message,
+                    message: &f.message,
                 })
                 .collect();
             super::out(serde_json::to_string(&rows)?)?;
         }
+        LintFormat::Sarif => super::out(serde_json::to_string(&sarif::log(findings, name))?)?,
+        LintFormat::Junit => super::out(junit::report(findings, name))?,
     }
     Ok(())
 }
