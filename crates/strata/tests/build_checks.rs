@@ -17,7 +17,7 @@ fn check_prints_each_warning_and_exits_1_without_building() {
         "ctx",
         &[(
             "Dockerfile",
-            "FROM busybox:test AS Base\nENV key value\nCMD echo hi\n",
+            "FROM busybox:test AS Base\nENV greeting hello\nCMD echo hi\n",
         )],
     );
     let out = env.strata(&["build", "--check", "-t", "app:1", ctx.to_str().unwrap()]);
@@ -41,7 +41,10 @@ fn check_prints_each_warning_and_exits_1_without_building() {
 #[test]
 fn check_on_a_clean_dockerfile_says_so_and_exits_0() {
     let env = Env::empty();
-    let ctx = env.context("ctx", &[("Dockerfile", "FROM busybox:test\nCMD [\"true\"]\n")]);
+    let ctx = env.context(
+        "ctx",
+        &[("Dockerfile", "FROM busybox:test\nCMD [\"true\"]\n")],
+    );
     let out = env.strata(&["build", "--check", ctx.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "Check complete, no warnings found.\n");
@@ -52,7 +55,10 @@ fn check_skip_directive_and_build_arg_override() {
     let env = Env::empty();
     let ctx = env.context(
         "ctx",
-        &[("Dockerfile", "# check=skip=JSONArgsRecommended\nFROM busybox:test\nCMD echo hi\n")],
+        &[(
+            "Dockerfile",
+            "# check=skip=JSONArgsRecommended\nFROM busybox:test\nCMD echo hi\n",
+        )],
     );
     let out = env.strata(&["build", "--check", ctx.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -65,7 +71,11 @@ fn check_skip_directive_and_build_arg_override() {
         ctx.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("WARNING: JSONArgsRecommended"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("WARNING: JSONArgsRecommended"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -94,7 +104,10 @@ fn error_true_fails_the_build_before_anything_runs() {
 #[test]
 fn an_invalid_check_directive_is_an_error_naming_the_file() {
     let env = Env::empty();
-    let ctx = env.context("ctx", &[("Dockerfile", "# check=skip\nFROM busybox:test\n")]);
+    let ctx = env.context(
+        "ctx",
+        &[("Dockerfile", "# check=skip\nFROM busybox:test\n")],
+    );
     let out = env.strata(&["build", "--check", ctx.to_str().unwrap()]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1));

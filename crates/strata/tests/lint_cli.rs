@@ -123,7 +123,10 @@ fn text_has_buildkit_checks_and_practice_rules_with_their_messages() {
     for gone in ["StageNameCasing", "DL3025", "DockerignoreMissing"] {
         assert!(!stdout.contains(gone), "{gone} not skipped:\n{stdout}");
     }
-    assert!(stdout.contains("Dockerfile:5 JSONArgsRecommended"), "{stdout}");
+    assert!(
+        stdout.contains("Dockerfile:5 JSONArgsRecommended"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -160,8 +163,14 @@ fn sarif_is_a_2_1_0_log_with_rules_and_locations() {
     assert_eq!(loc["region"]["startLine"], 4);
     let idx = json_args["ruleIndex"].as_u64().unwrap() as usize;
     assert_eq!(rules[idx]["id"], "JSONArgsRecommended");
-    let missing = results.iter().find(|r| r["ruleId"] == "DockerignoreMissing").unwrap();
-    assert_eq!(missing["level"], "note", "info is a SARIF note, as hadolint");
+    let missing = results
+        .iter()
+        .find(|r| r["ruleId"] == "DockerignoreMissing")
+        .unwrap();
+    assert_eq!(
+        missing["level"], "note",
+        "info is a SARIF note, as hadolint"
+    );
 }
 
 /// The start and end tags of an XML document, checked to nest; (name, attributes) of each
@@ -189,9 +198,18 @@ fn xml_elements(xml: &str) -> Vec<(String, Vec<(String, String)>)> {
         let mut pairs = Vec::new();
         for part in attrs.split("\" ").filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once("=\"").expect("attribute");
-            assert!(!v.trim_end_matches('"').contains(['<', '"']), "unescaped {v:?}");
-            let v = v.trim_end_matches('"').replace("&lt;", "<").replace("&gt;", ">");
-            pairs.push((k.to_string(), v.replace("&quot;", "\"").replace("&amp;", "&")));
+            assert!(
+                !v.trim_end_matches('"').contains(['<', '"']),
+                "unescaped {v:?}"
+            );
+            let v = v
+                .trim_end_matches('"')
+                .replace("&lt;", "<")
+                .replace("&gt;", ">");
+            pairs.push((
+                k.to_string(),
+                v.replace("&quot;", "\"").replace("&amp;", "&"),
+            ));
         }
         out.push((name.to_string(), pairs));
         if !self_closing {
@@ -214,7 +232,10 @@ fn junit_is_hadolints_shape_and_well_formed() {
         e.1.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone())
     };
     let failures: Vec<_> = elements.iter().filter(|e| e.0 == "failure").collect();
-    assert_eq!(attr(&elements[1], "failures"), Some(failures.len().to_string()));
+    assert_eq!(
+        attr(&elements[1], "failures"),
+        Some(failures.len().to_string())
+    );
     let cmd = failures
         .iter()
         .find(|f| attr(f, "id").as_deref() == Some("JSONArgsRecommended"))

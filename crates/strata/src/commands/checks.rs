@@ -18,8 +18,8 @@ pub fn read_context(context: &Path, dockerfile: &Path) -> Result<BuildContext> {
         .find(|p| p.is_file());
     let dockerignore = match path {
         Some(p) => {
-            let text = std::fs::read_to_string(&p)
-                .with_context(|| format!("read {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(&p).with_context(|| format!("read {}", p.display()))?;
             Some(DockerIgnore::parse(&text).with_context(|| format!("{}", p.display()))?)
         }
         None => None,

@@ -155,9 +155,13 @@ fn every_practice_rule_has_a_docs_page_naming_it() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     for rule in super::RULES {
         let page = root.join(format!("docs/rules/{}.md", rule.id));
-        let text = std::fs::read_to_string(&page)
-            .unwrap_or_else(|e| panic!("{}: {e}", page.display()));
-        assert!(text.starts_with(&format!("# {} (", rule.id)), "{}", page.display());
+        let text =
+            std::fs::read_to_string(&page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
+        assert!(
+            text.starts_with(&format!("# {} (", rule.id)),
+            "{}",
+            page.display()
+        );
         assert!(text.contains(rule.description), "{}", page.display());
         let listed = std::fs::read_to_string(root.join("docs/LINT.md")).unwrap();
         assert!(listed.contains(&format!("[{}](rules/{}.md)", rule.id, rule.id)));

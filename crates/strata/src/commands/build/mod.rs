@@ -55,7 +55,10 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
 
 /// `--check`: the checks alone, buildx's expanded output, exit 1 when any (or when
 /// `# check=error=true` makes them errors); nothing is built.
-fn check_only(report: Option<&(strata_check::lint::Report, Vec<String>)>, opts: &BuildOptions) -> Result<()> {
+fn check_only(
+    report: Option<&(strata_check::lint::Report, Vec<String>)>,
+    opts: &BuildOptions,
+) -> Result<()> {
     let Some((report, lines)) = report else {
         // It does not parse: let the parser say why, as a build would.
         let src = std::fs::read_to_string(&opts.dockerfile)?;
