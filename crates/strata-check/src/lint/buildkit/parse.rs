@@ -204,7 +204,10 @@ fn comment_above(ctx: &Context, line: usize) -> Option<String> {
             }
             Some(text.strip_prefix('#').map(|c| (n, c.trim().to_string())))
         })?
-        .filter(|(n, c)| !c.is_empty() && !(*n < first_instruction && is_directive(c)))
+        .filter(|(n, c)| {
+            let directive = *n < first_instruction && is_directive(c);
+            !c.is_empty() && !directive
+        })
         .map(|(_, c)| c)
 }
 

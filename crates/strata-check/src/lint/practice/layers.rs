@@ -34,7 +34,9 @@ fn installs_dependencies(c: &SimpleCommand) -> bool {
     let w: Vec<&str> = c.words.iter().map(String::as_str).collect();
     let sub = |i: usize| w.get(i).copied().unwrap_or("");
     match sub(0) {
-        "npm" => matches!(sub(1), "install" | "ci" | "i") && w.len() == 2,
+        "npm" => {
+            matches!(sub(1), "install" | "ci" | "i") && w[2..].iter().all(|a| a.starts_with('-'))
+        }
         "yarn" | "pnpm" => w.len() == 1 || matches!(sub(1), "install"),
         "pip" | "pip3" => {
             sub(1) == "install"

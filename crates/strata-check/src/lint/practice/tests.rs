@@ -44,6 +44,8 @@ fn dependency_manifest_after_sources() {
         lines(good, "DependencyManifestAfterSources"),
         [] as [usize; 0]
     );
+    let flags = "FROM node:20\nCOPY . .\nRUN npm install --omit=dev\nRUN npm install left-pad@1\n";
+    assert_eq!(lines(flags, "DependencyManifestAfterSources"), [2]);
     let py = "FROM python:3.12\nCOPY . /src\nRUN pip install -r /src/requirements.txt\n";
     assert_eq!(lines(py, "DependencyManifestAfterSources"), [2]);
 }

@@ -6,21 +6,27 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use strata_build::BuildOptions;
 use strata_check::lint::{check, help_uri, Finding, LintError, Options, Report, RuleSets};
 use strata_content::Store;
 use strata_oci::Reference;
 
-/// The checks of the build's Dockerfile; `None` when it does not parse (the build reports
-/// that itself, with the same message).
+/// The checks of the build's Dockerfile; `None` when it cannot be read or does not parse
+/// (the build reports that itself, with its usual message).
 pub fn run(store: &Store, opts: &BuildOptions) -> Result<Option<(Report, Vec<String>)>> {
     let path = &opts.dockerfile;
     let name = path.display().to_string();
-    let src = std::fs::read_to_string(path).with_context(|| format!("read {name}"))?;
+    // A Dockerfile or .dockerignore that cannot be read is the build's to report, as usual.
+    let Ok(src) = std::fs::read_to_string(path) else {
+        return Ok(None);
+    };
+    let Ok(context) = super::super::checks::read_context(&opts.context, path) else {
+        return Ok(None);
+    };
     let options = Options {
         rules: RuleSets::BUILDKIT,
-        context: Some(super::super::checks::read_context(&opts.context, path)?),
+        context: Some(context),
         base_env: base_envs(store, &src),
         build_args: opts.build_args.clone(),
         check_override: opts.build_args.get("BUILDKIT_DOCKERFILE_CHECK").cloned(),

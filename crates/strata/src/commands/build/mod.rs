@@ -30,7 +30,8 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
     let display = progress::Display::new(mode);
     let outcome = build_and_share(store, &opts, &args, &display);
     display.finish();
-    if let Some((report, _)) = &report {
+    // As buildx: the summary is left out of quiet output.
+    if let Some((report, _)) = report.as_ref().filter(|_| mode != Mode::Quiet) {
         checks::print_summary(&report.findings);
     }
     let outcome = outcome?;
@@ -60,9 +61,11 @@ fn check_only(
     opts: &BuildOptions,
 ) -> Result<()> {
     let Some((report, lines)) = report else {
-        // It does not parse: let the parser say why, as a build would.
-        let src = std::fs::read_to_string(&opts.dockerfile)?;
+        // It cannot be read or does not parse: say why, as a build would.
+        let src = std::fs::read_to_string(&opts.dockerfile)
+            .with_context(|| format!("read {}", opts.dockerfile.display()))?;
         let name = opts.dockerfile.display().to_string();
+        super::checks::read_context(&opts.context, &opts.dockerfile)?;
         strata_check::lint::check(&src, &name, &Default::default())?;
         return Ok(());
     };
