@@ -177,6 +177,9 @@ pub struct Options {
     pub build_args: BTreeMap<String, String>,
     /// The `BUILDKIT_DOCKERFILE_CHECK` build argument: replaces the `# check=` directive.
     pub check_override: Option<String>,
+    /// `Some(target)` for a build: BuildKit's dispatch-time checks only look at the stages
+    /// the target (`None`: the last stage) needs; `None` (lint): every stage.
+    pub build_target: Option<Option<String>>,
 }
 
 impl Default for Options {
@@ -187,6 +190,7 @@ impl Default for Options {
             base_env: BTreeMap::new(),
             build_args: BTreeMap::new(),
             check_override: None,
+            build_target: None,
         }
     }
 }

@@ -42,16 +42,60 @@ fn walk(ctx: &Context) -> Vec<Event> {
     let globals = global_args(&lexer, ctx.meta_args, &ctx.options.build_args);
     let mut finals: Vec<StageState> = Vec::new();
     let mut events = Vec::new();
+    let needed = needed_stages(ctx, &lexer, &globals);
     for (i, stage) in ctx.stages.iter().enumerate() {
         let mut state = base_state(ctx, &lexer, &globals, &ctx.stages[..i], &finals, stage);
         let mut walk = Walk::default();
         for cmd in &stage.commands {
             dispatch(ctx, &lexer, &globals, &mut state, &mut walk, cmd);
         }
-        events.append(&mut walk.events);
+        if needed[i] {
+            events.append(&mut walk.events);
+        }
         finals.push(state);
     }
     events
+}
+
+/// Which stages a build dispatches: for `Options::build_target`, the target (the last stage
+/// by default) and every stage it needs (its base, `COPY --from`, `RUN --mount from=`), as
+/// BuildKit; for lint, all.
+fn needed_stages(ctx: &Context, lexer: &Lexer, globals: &Vec<(String, String)>) -> Vec<bool> {
+    let n = ctx.stages.len();
+    let Some(target) = &ctx.options.build_target else {
+        return vec![true; n];
+    };
+    let find = |name: &str, before: usize| {
+        name.parse::<usize>()
+            .ok()
+            .filter(|i| *i < before)
+            .or_else(|| stage_index(&ctx.stages[..before], name))
+    };
+    let start = match target {
+        Some(t) => find(t, n),
+        None => n.checked_sub(1),
+    };
+    let mut needed = vec![false; n];
+    let mut todo: Vec<usize> = start.into_iter().collect();
+    while let Some(i) = todo.pop() {
+        if std::mem::replace(&mut needed[i], true) {
+            continue;
+        }
+        let stage = &ctx.stages[i];
+        let base = lexer
+            .process(&stage.base_name, globals)
+            .map_or_else(|_| stage.base_name.clone(), |e| e.result);
+        todo.extend(find(&base, i));
+        for c in &stage.commands {
+            let froms: Vec<&String> = match &c.instruction {
+                Instruction::Copy(cp) => cp.from.iter().collect(),
+                Instruction::Run(r) => r.mounts.iter().filter_map(|m| m.from.as_ref()).collect(),
+                _ => Vec::new(),
+            };
+            todo.extend(froms.into_iter().filter_map(|f| find(f, i)));
+        }
+    }
+    needed
 }
 
 /// The state a stage starts from: an earlier stage's, else the base image's environment

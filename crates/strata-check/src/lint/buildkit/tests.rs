@@ -456,3 +456,28 @@ fn definition_description_is_experimental() {
         &[],
     );
 }
+
+#[test]
+fn a_build_checks_only_the_stages_its_target_needs() {
+    let src = "FROM scratch AS first\nCOPY $foo .\n\nFROM scratch AS second\nCOPY $bar .\n";
+    let undefined = |s: &str| {
+        (
+            "UndefinedVar",
+            if s == "foo" { 2 } else { 5 },
+            format!("Usage of undefined variable '${s}'"),
+        )
+    };
+    let (foo, bar) = (undefined("foo"), undefined("bar"));
+    // Lint (BuildKit's lint subrequest): every stage.
+    expect(src, &[(foo.0, foo.1, &foo.2), (bar.0, bar.1, &bar.2)]);
+    // A build of the last stage (testAllTargetUnmarshal): only `second`.
+    let mut opts = options();
+    opts.build_target = Some(None);
+    expect_with(src, &opts, &[(bar.0, bar.1, &bar.2)]);
+    opts.build_target = Some(Some("first".into()));
+    expect_with(src, &opts, &[(foo.0, foo.1, &foo.2)]);
+    // COPY --from pulls a stage in.
+    let dep = "FROM scratch AS first\nCOPY $foo .\nFROM scratch\nCOPY --from=first /a /b\n";
+    opts.build_target = Some(None);
+    expect_with(dep, &opts, &[(foo.0, foo.1, &foo.2)]);
+}

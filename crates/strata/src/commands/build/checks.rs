@@ -14,7 +14,13 @@ use strata_oci::Reference;
 
 /// The checks of the build's Dockerfile; `None` when it cannot be read or does not parse
 /// (the build reports that itself, with its usual message).
-pub fn run(store: &Store, opts: &BuildOptions) -> Result<Option<(Report, Vec<String>)>> {
+/// `all_stages` (`--check`, BuildKit's lint request) checks every stage; a build checks the
+/// stages its target needs.
+pub fn run(
+    store: &Store,
+    opts: &BuildOptions,
+    all_stages: bool,
+) -> Result<Option<(Report, Vec<String>)>> {
     let path = &opts.dockerfile;
     let name = path.display().to_string();
     // A Dockerfile or .dockerignore that cannot be read is the build's to report, as usual.
@@ -30,6 +36,7 @@ pub fn run(store: &Store, opts: &BuildOptions) -> Result<Option<(Report, Vec<Str
         base_env: base_envs(store, &src),
         build_args: opts.build_args.clone(),
         check_override: opts.build_args.get("BUILDKIT_DOCKERFILE_CHECK").cloned(),
+        build_target: (!all_stages).then(|| opts.target.clone()),
     };
     match check(&src, &name, &options) {
         Ok(report) => Ok(Some((report, src.lines().map(str::to_string).collect()))),

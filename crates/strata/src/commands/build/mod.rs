@@ -17,7 +17,7 @@ mod registry;
 
 pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
     let opts = options(&args)?;
-    let report = checks::run(store, &opts)?;
+    let report = checks::run(store, &opts, args.check)?;
     if args.check {
         return check_only(report.as_ref(), &opts);
     }
