@@ -7,7 +7,9 @@
 set -euo pipefail
 out=${1:?usage: debian-python-node-rootfs.sh OUT.tar.gz}
 [ -s "$out" ] && exit 0
-command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; }
+for tool in debootstrap npm; do
+  command -v $tool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tool; }
+done
 mkdir -p "$(dirname "$out")"
 dir=$(mktemp -d "$(dirname "$out")/debian-python-node.XXXXXX")
 cleanup() {
@@ -15,19 +17,28 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-debootstrap --variant=minbase --include=python3,python3-pip,python3-yaml,nodejs,npm,ca-certificates \
-  bookworm "$dir" http://deb.debian.org/debian >&2
+debootstrap --variant=minbase bookworm "$dir" http://deb.debian.org/debian >&2
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
 mount -t proc proc "$dir/proc"
-chroot "$dir" pip install --quiet --break-system-packages --no-cache-dir requests==2.32.3 six==1.16.0 >&2
+# debootstrap's resolver cannot configure npm's dependency tree: apt-get inside does.
+chroot "$dir" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+  --no-install-recommends python3 python3-pip python3-yaml nodejs npm ca-certificates >/dev/null' >&2
+# PyPI and npm are fetched by this machine (its pip and npm know its CA bundle and proxy);
+# the chroot's pip installs the downloaded wheels, for its Python 3.11.
+wheels="$dir/tmp/wheels"
+python3 -m pip download --quiet --dest "$wheels" --only-binary=:all: \
+  --python-version 3.11 --platform manylinux2014_x86_64 --implementation cp \
+  requests==2.32.3 six==1.16.0 >&2
+chroot "$dir" pip install --quiet --break-system-packages --no-cache-dir --no-index \
+  --find-links /tmp/wheels requests==2.32.3 six==1.16.0 >&2
 mkdir -p "$dir/app"
 cat > "$dir/app/package.json" <<'JSON'
 { "name": "fixture-app", "version": "1.0.0", "private": true,
   "dependencies": { "ms": "2.1.3", "debug": "4.3.7", "left-pad": "1.3.0" } }
 JSON
-chroot "$dir" sh -c 'cd /app && npm install --no-audit --no-fund --cache /tmp/npm-cache >/dev/null' >&2
+(cd "$dir/app" && npm install --no-audit --no-fund --cache "$dir/tmp/npm-cache" > /dev/null) >&2
 umount "$dir/proc"
-rm -rf "$dir"/tmp/npm-cache "$dir"/root/.npm "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+rm -rf "$dir"/tmp/npm-cache "$wheels" "$dir"/root/.npm "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
 : > "$dir/etc/resolv.conf"
 tar --numeric-owner -C "$dir" -czf "$out.tmp" .
 mv "$out.tmp" "$out"

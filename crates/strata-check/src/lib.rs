@@ -7,5 +7,6 @@
 //! Must not: do I/O (the caller reads the Dockerfile and passes its text), spawn processes or
 //! pull in an async runtime.
 
+pub mod analyze;
 pub mod image;
 pub mod lint;

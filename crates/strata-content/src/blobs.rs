@@ -230,6 +230,20 @@ pub(crate) fn digest_reader(mut r: impl Read) -> io::Result<(Digest, u64)> {
     Ok((Digest::from_raw(hasher.finalize().into()), n_total))
 }
 
+/// A place whole blobs can be streamed from: the store, or an image read where it lies
+/// (an OCI layout, a docker-archive tar). The reader is unverified: a caller that reads
+/// it to the end checks the digest (`strata_check::image::walk` does).
+pub trait BlobSource: Sync {
+    /// The bytes of blob `digest`.
+    fn blob_reader(&self, digest: &Digest) -> io::Result<Box<dyn io::Read + Send>>;
+}
+
+impl BlobSource for Store {
+    fn blob_reader(&self, digest: &Digest) -> io::Result<Box<dyn io::Read + Send>> {
+        Ok(Box::new(File::open(self.blob_path(digest))?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ pub mod oci_layout;
 mod store;
 mod tar_writer;
 
-pub use blobs::BlobWriter;
+pub use blobs::{BlobSource, BlobWriter};
 pub use cache::{CacheRecord, FileStamp};
 pub use db::SCHEMA_VERSION;
 pub use error::{Error, Result};

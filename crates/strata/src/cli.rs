@@ -111,6 +111,62 @@ pub enum Command {
     /// Lint a Dockerfile (hadolint's rules, BuildKit's build checks, practice rules; see
     /// docs/LINT.md)
     Lint(LintArgs),
+    /// Analyse an image's layers: sizes, the instruction that made each, wasted bytes,
+    /// efficiency, biggest and duplicated files; with --ci, dive's CI rules (docs/ANALYZE.md)
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// The image: a name or ID in the store (else pulled from its registry), store:NAME,
+    /// docker://REF, oci:PATH[:TAG] or docker-archive:PATH[:REF]
+    pub image: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
+    pub format: AnalyzeFormat,
+    /// Rows in each list (wasted files, biggest files, duplicates)
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// The image to pick from an index: os/arch[/variant] [default: this machine's]
+    #[arg(long)]
+    pub platform: Option<Platform>,
+    /// Check dive's CI rules and exit 1 when one fails
+    #[arg(long)]
+    pub ci: bool,
+    /// dive's CI rules file [default: .dive-ci when it exists]
+    #[arg(long, requires = "ci", value_name = "FILE")]
+    pub ci_config: Option<PathBuf>,
+    /// Lowest allowed efficiency (0-1, or "disabled") [dive's default: 0.9]
+    #[arg(
+        long,
+        requires = "ci",
+        alias = "lowestEfficiency",
+        value_name = "RATIO"
+    )]
+    pub lowest_efficiency: Option<String>,
+    /// Most wasted bytes allowed (20MB, 20MiB, bytes, or "disabled") [default: disabled]
+    #[arg(
+        long,
+        requires = "ci",
+        alias = "highestWastedBytes",
+        value_name = "SIZE"
+    )]
+    pub highest_wasted_bytes: Option<String>,
+    /// Highest allowed ratio of wasted bytes to the bytes of the layers above the first
+    /// (0-1, or "disabled") [dive's default: 0.1]
+    #[arg(
+        long,
+        requires = "ci",
+        alias = "highestUserWastedPercent",
+        value_name = "RATIO"
+    )]
+    pub highest_user_wasted_percent: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnalyzeFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args, Debug)]
@@ -121,16 +177,39 @@ pub struct LintArgs {
     /// The build context directory
     #[arg(default_value = ".")]
     pub context: PathBuf,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
-    pub format: LintFormat,
-    /// Exit with 1 when a finding is at least this severe (`none`: never)
-    #[arg(long, value_enum, default_value_t = FailureThreshold::Info)]
-    pub failure_threshold: FailureThreshold,
+    /// The config file (hadolint's schema; default: ./.strata-lint.yaml, ./.hadolint.yaml,
+    /// then the user's, as hadolint looks them up)
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format [default: text, or the config file's `format`]
+    #[arg(long, value_enum)]
+    pub format: Option<LintFormat>,
+    /// Exit with 1 when a finding is at least this severe (`none`: never) [default: info, or
+    /// the config file's `failure-threshold`]
+    #[arg(long, value_enum)]
+    pub failure_threshold: Option<FailureThreshold>,
+    /// Exit 0 whatever is found
+    #[arg(long)]
+    pub no_fail: bool,
+    /// A rule never to report (repeatable; added to the config file's `ignored`)
+    #[arg(long, value_name = "RULE")]
+    pub ignore: Vec<String>,
+    /// A registry FROM may use, `*` patterns allowed (repeatable; added to the config
+    /// file's `trustedRegistries`; DL3026)
+    #[arg(long, value_name = "REGISTRY")]
+    pub trusted_registry: Vec<String>,
+    /// Report labels outside the config file's `label-schema` (DL3050)
+    #[arg(long)]
+    pub strict_labels: bool,
+    /// Do not honour inline `# hadolint ignore=…` comments
+    #[arg(long)]
+    pub disable_ignore_pragma: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LintFormat {
+    /// hadolint's `tty` format, without colours
+    #[value(alias = "tty")]
     Text,
     Json,
     /// SARIF 2.1.0 (code-scanning dashboards)
@@ -146,6 +225,7 @@ pub enum FailureThreshold {
     Warning,
     Info,
     Style,
+    #[value(alias = "ignore")]
     None,
 }
 

@@ -12,4 +12,4 @@ pub mod walk;
 
 pub use entry::{Entry, EntryKind};
 pub use layers::{layers, LayerInfo};
-pub use walk::{walk, LayerVisitor, WalkError, Want};
+pub use walk::{walk, LayerVisitor, Pair, WalkError, Want};

@@ -3,7 +3,8 @@
 
 use std::borrow::Cow;
 
-use super::{Context, Finding, Severity};
+use super::rules::Hit;
+use super::{Context, Severity};
 
 /// One rule with a dynamic message. Its docs are at `url` (BuildKit's) or
 /// `docs/rules/<id>.md` (strata's).
@@ -21,13 +22,13 @@ pub struct DynRule {
 }
 
 impl DynRule {
-    /// The rule's findings on `ctx`.
-    pub fn findings(&self, ctx: &Context) -> Vec<Finding> {
+    /// The rule's hits on `ctx`.
+    pub fn hits(&self, ctx: &Context) -> Vec<Hit> {
         (self.check)(ctx)
             .into_iter()
-            .map(|(line, message)| Finding {
+            .map(|(line, message)| Hit {
                 code: self.id,
-                level: self.severity,
+                severity: self.severity,
                 line,
                 message: Cow::Owned(message),
             })

@@ -33,7 +33,7 @@ impl Ignores {
 }
 
 /// `hadolint ignore=DL3008,DL3015` → the ids; anything else → none.
-fn parse_pragma(comment: &str) -> Vec<String> {
+pub(crate) fn parse_pragma(comment: &str) -> Vec<String> {
     let rest = comment.trim_start();
     let Some(rest) = rest.strip_prefix("hadolint") else {
         return Vec::new();

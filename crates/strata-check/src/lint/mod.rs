@@ -2,9 +2,11 @@
 //! (hadolint's), [`buildkit::RULES`] (BuildKit's build checks) and [`practice::RULES`]
 //! (strata's own) run on it, findings minus the inline ignores (`# hadolint ignore=DL3008` on
 //! the line before an instruction, hadolint's syntax) and minus what the `# check=` directive
-//! skips (BuildKit's syntax, see [`directive`]).
+//! skips (BuildKit's syntax, see [`directive`]). [`lint_with`] applies a [`LintConfig`]
+//! (hadolint's config file: ignored rules, severity overrides, rule options).
 
 pub mod buildkit;
+pub mod config;
 pub mod directive;
 mod dyn_rule;
 mod ignore;
@@ -19,6 +21,7 @@ use serde::Serialize;
 pub use strata_dockerfile::DockerIgnore;
 use strata_dockerfile::{parse, parse_instructions, Dockerfile, MetaArg, ParseError, Stage};
 
+pub use config::LintConfig;
 pub use directive::CheckConfig;
 pub use dyn_rule::DynRule;
 pub use rules::{Rule, RULES};
@@ -31,6 +34,9 @@ pub enum Severity {
     Warning,
     Info,
     Style,
+    /// Not reported (hadolint's `ignore`: the default of DL1001 and DL3057, which an
+    /// `override` turns on).
+    Ignore,
 }
 
 impl Severity {
@@ -41,6 +47,7 @@ impl Severity {
             Severity::Warning => "warning",
             Severity::Info => "info",
             Severity::Style => "style",
+            Severity::Ignore => "ignore",
         }
     }
 
@@ -71,11 +78,11 @@ pub enum Family {
 
 /// The family of a rule id, `None` when no table has it.
 pub fn family(code: &str) -> Option<Family> {
-    if RULES.iter().any(|r| r.id == code) {
+    if rules::ids().any(|id| id == code) {
         Some(Family::Hadolint)
-    } else if buildkit::RULES.iter().any(|r| r.id == code) {
+    } else if buildkit::rule(code).is_some() {
         Some(Family::Buildkit)
-    } else if practice::RULES.iter().any(|r| r.id == code) {
+    } else if practice::rule(code).is_some() {
         Some(Family::Practice)
     } else {
         None
@@ -98,6 +105,12 @@ pub fn description(code: &str) -> &'static str {
         .iter()
         .find(|r| r.id == code)
         .map(|r| r.message)
+        .or_else(|| {
+            rules::LABEL_RULES
+                .iter()
+                .find(|r| r.id == code)
+                .map(|r| r.message)
+        })
         .or_else(|| buildkit::rule(code).map(|r| r.description))
         .or_else(|| practice::rule(code).map(|r| r.description))
         .unwrap_or("")
@@ -164,14 +177,17 @@ impl RuleSets {
     };
 }
 
-/// How to lint: which rules, the build context, what is known of base images.
+/// How to lint: which rules, the config file, the build context, what is known of base
+/// images.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub rules: RuleSets,
+    /// hadolint's config file (ignored rules and severity overrides apply to every table).
+    pub config: LintConfig,
     /// The build context, when there is one (`CopyIgnoredFile`, the `.dockerignore` rules).
     pub context: Option<BuildContext>,
-    /// The environment of base images, by the name FROM gives (after ARG expansion). A stage
-    /// whose base is not here is not checked for `UndefinedVar` (its variables are unknown).
+    /// The environment of base images, by the name FROM gives (after ARG expansion). A base
+    /// not here counts as setting only `PATH` (for `UndefinedVar`).
     pub base_env: BTreeMap<String, Vec<(String, String)>>,
     /// `--build-arg` values (they define variables for `UndefinedArgInFrom`).
     pub build_args: BTreeMap<String, String>,
@@ -186,6 +202,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             rules: RuleSets::HADOLINT,
+            config: LintConfig::default(),
             context: None,
             base_env: BTreeMap::new(),
             build_args: BTreeMap::new(),
@@ -195,12 +212,18 @@ impl Default for Options {
     }
 }
 
-/// What the rules look at: the parsed file, the ARGs before the first FROM, the stages, and
-/// the caller's options (build context, base images).
+/// What the rules look at: the ARGs before the first FROM and the parsed stages.
 pub struct Context<'a> {
     pub meta_args: &'a [MetaArg],
     pub stages: &'a [Stage],
+    /// Every node as parsed, in file order, including those [`rules::order`] keeps out of
+    /// `stages` (instructions before the first FROM, forbidden ONBUILD triggers).
     pub dockerfile: &'a Dockerfile,
+    /// The Dockerfile text (comments are not nodes).
+    pub src: &'a str,
+    /// Rule options (trusted registries, label schema).
+    pub config: &'a LintConfig,
+    /// The caller's options (build context, base images, build arguments).
     pub options: &'a Options,
 }
 
@@ -211,58 +234,86 @@ pub struct Report {
     pub config: CheckConfig,
 }
 
-/// Lints Dockerfile text with hadolint's rules; `filename` names the file in parse errors.
-/// Findings are sorted by line, then rule id.
+/// Lints Dockerfile text with hadolint's rules and the default configuration; `filename`
+/// names the file in parse errors. Findings are sorted by line, then rule id.
 pub fn lint(src: &str, filename: &str) -> Result<Vec<Finding>, LintError> {
-    check(src, filename, &Options::default()).map(|r| r.findings)
+    lint_with(src, filename, &LintConfig::default())
+}
+
+/// Lints Dockerfile text with hadolint's rules and `config`: its rule options, `ignored`
+/// rules, severity `override`s and `disable-ignore-pragma`.
+pub fn lint_with(
+    src: &str,
+    filename: &str,
+    config: &LintConfig,
+) -> Result<Vec<Finding>, LintError> {
+    let options = Options {
+        config: config.clone(),
+        ..Options::default()
+    };
+    check(src, filename, &options).map(|r| r.findings)
 }
 
 /// Lints Dockerfile text with the rule tables `options` selects. Findings are sorted by line,
-/// rule id, then message; `# hadolint ignore=` and `# check=skip=` are applied.
+/// rule id, then message; the config file, `# hadolint ignore=` and `# check=skip=` apply.
 pub fn check(src: &str, filename: &str, options: &Options) -> Result<Report, LintError> {
     let df = parse(src).map_err(|e| e.with_filename(filename))?;
+    let typed = rules::order::buildable(&df);
     let (meta_args, stages) =
-        parse_instructions(&df).map_err(|e| LintError::Parse(e.with_filename(filename)))?;
-    let config = directive::config(&df, options.check_override.as_deref()).map_err(|source| {
+        parse_instructions(&typed).map_err(|e| LintError::Parse(e.with_filename(filename)))?;
+    let checks = directive::config(&df, options.check_override.as_deref()).map_err(|source| {
         LintError::Check {
             file: filename.to_string(),
             source,
         }
     })?;
+    let config = &options.config;
     let ctx = Context {
         meta_args: &meta_args,
         stages: &stages,
         dockerfile: &df,
+        src,
+        config,
         options,
     };
     let ignores = ignore::Ignores::scan(src);
-    let mut findings = run_tables(&ctx, &config);
-    findings.retain(|f| !ignores.ignored(f.line, f.code));
+    let pragmas = !config.disable_ignore_pragma.unwrap_or(false);
+    let mut findings: Vec<Finding> = hits(&ctx, &checks)
+        .into_iter()
+        .filter_map(|hit| {
+            let level = config.severity_of(hit.code, hit.severity);
+            let off = level == Severity::Ignore || config.ignores(hit.code);
+            let inline = pragmas && ignores.ignored(hit.line, hit.code);
+            (!off && !inline).then_some(Finding {
+                code: hit.code,
+                level,
+                line: hit.line,
+                message: hit.message,
+            })
+        })
+        .collect();
     findings.sort_by(|a, b| (a.line, a.code, &a.message).cmp(&(b.line, b.code, &b.message)));
     findings.dedup();
-    Ok(Report { findings, config })
+    Ok(Report {
+        findings,
+        config: checks,
+    })
 }
 
-fn run_tables(ctx: &Context, config: &CheckConfig) -> Vec<Finding> {
+/// The hits of every table `ctx.options.rules` selects, minus what `# check=` leaves out.
+fn hits(ctx: &Context, checks: &CheckConfig) -> Vec<rules::Hit> {
     let sets = ctx.options.rules;
     let mut out = Vec::new();
     if sets.hadolint {
-        for rule in RULES.iter().filter(|r| config.runs(r.id, false)) {
-            out.extend((rule.check)(ctx).into_iter().map(|line| Finding {
-                code: rule.id,
-                level: rule.severity,
-                line,
-                message: Cow::Borrowed(rule.message),
-            }));
-        }
+        out.extend(rules::hits(ctx).filter(|h| checks.runs(h.code, false)));
     }
     let tables = [
         (sets.buildkit, buildkit::RULES),
         (sets.practice, practice::RULES),
     ];
     for (_, table) in tables.iter().filter(|(on, _)| *on) {
-        for rule in table.iter().filter(|r| config.runs(r.id, r.experimental)) {
-            out.extend(rule.findings(ctx));
+        for rule in table.iter().filter(|r| checks.runs(r.id, r.experimental)) {
+            out.extend(rule.hits(ctx));
         }
     }
     out

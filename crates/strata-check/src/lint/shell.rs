@@ -2,11 +2,15 @@
 //!
 //! Why not a full POSIX parser crate (`brush-parser`, `yash-syntax`, `conch-parser`): the
 //! rules implemented so far only need the simple commands of a script (split on `&&`, `||`,
-//! `;`, `&`, `|` and newlines, through `( … )` / `{ … }` groups), their words with quotes
-//! removed, and whether a pipe occurs. `conch-parser` is unmaintained; `brush-parser` and
-//! `yash-syntax` were not evaluated yet (time) and bring a PEG/async stack to a pure crate.
-//! Rules that need real structure (loops, `if`, `$( … )` contents, heredocs) should move this
-//! to `brush-parser`; this module is the one place to change.
+//! `;`, `&`, `|` and newlines, through `( … )` / `{ … }` groups and into the command
+//! substitutions `$( … )` and `` ` … ` ``, as hadolint's ShellCheck AST does), their words
+//! with quotes removed, and whether a pipe occurs. `conch-parser` is unmaintained;
+//! `brush-parser` and `yash-syntax` were not evaluated yet (time) and bring a PEG/async stack
+//! to a pure crate.
+//! Redirections (`>file`, `2>&1`, `&>`) are dropped from the words, and a command's name sees
+//! through `exec`/`command`/`builtin`/`busybox`, as ShellCheck does for hadolint. Rules that
+//! need real structure (loop bodies as such, `if` conditions, `case` patterns) should move
+//! this to `brush-parser`; this module is the one place to change.
 
 /// One simple command: its words, quotes removed, leading `NAME=value` assignments dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,12 +19,23 @@ pub struct SimpleCommand {
 }
 
 impl SimpleCommand {
-    /// The command name (`apt-get`), if any.
+    /// The command name (`apt-get`), if any. As ShellCheck's `getCommandName` (which hadolint
+    /// uses), a wrapper is seen through: `exec [-cl] [-a NAME] CMD`, `command CMD`,
+    /// `builtin CMD`, `busybox CMD` and `run CMD` are named CMD (not when a flag follows
+    /// `command`, as in `command -v`); [`Self::args`] still starts after the wrapper.
     pub fn name(&self) -> Option<&str> {
-        self.words.first().map(String::as_str)
+        let first = self.words.first()?.as_str();
+        let rest = &self.words[1..];
+        let not_flag = |w: &&String| !w.starts_with('-');
+        let effective = match first {
+            "busybox" | "builtin" | "command" | "run" => rest.first().filter(not_flag),
+            "exec" => exec_target(rest),
+            _ => None,
+        };
+        Some(effective.map_or(first, String::as_str))
     }
 
-    /// The arguments after the name.
+    /// The arguments after the first word.
     pub fn args(&self) -> &[String] {
         self.words.get(1..).unwrap_or(&[])
     }
@@ -29,6 +44,23 @@ impl SimpleCommand {
     pub fn has_arg(&self, word: &str) -> bool {
         self.args().iter().any(|a| a == word)
     }
+}
+
+/// The command `exec` runs: the first word after its options `-c`, `-l`, `-a NAME`.
+fn exec_target(args: &[String]) -> Option<&String> {
+    let mut words = args.iter();
+    while let Some(w) = words.next() {
+        let Some(opts) = w.strip_prefix('-') else {
+            return Some(w);
+        };
+        if opts.is_empty() || !opts.chars().all(|c| "cla".contains(c)) {
+            return None;
+        }
+        if opts.ends_with('a') {
+            words.next();
+        }
+    }
+    None
 }
 
 /// A script split into commands, plus whether a `|` pipe joined two of them.
@@ -42,34 +74,52 @@ pub struct Script {
 enum Token {
     Word(String),
     Op(&'static str),
+    /// The script inside a command substitution of the current word.
+    Sub(String),
+    /// A redirection operator (`>`, `2>>`, `<`, `&>`, `>&`): the next word is its target,
+    /// not an argument.
+    Redirect,
 }
 
-/// Splits `src` into its simple commands.
+/// Splits `src` into its simple commands. The commands of a `$( … )` or `` ` … ` `` come
+/// right after the command whose word holds it (ShellCheck's pre-order, which hadolint's
+/// command indexes follow).
 pub fn split(src: &str) -> Script {
     let mut script = Script::default();
     let mut words: Vec<String> = Vec::new();
+    let mut subs: Vec<String> = Vec::new();
+    let mut target_next = false;
     for token in tokenize(src) {
         match token {
+            Token::Word(_) if target_next => target_next = false,
             Token::Word(w) => words.push(w),
+            Token::Sub(inner) => subs.push(inner),
+            Token::Redirect => target_next = true,
             Token::Op(op) => {
+                target_next = false;
                 if op == "|" {
                     script.has_pipe = true;
                 }
-                flush(&mut words, &mut script.commands);
+                flush(&mut words, &mut subs, &mut script);
             }
         }
     }
-    flush(&mut words, &mut script.commands);
+    flush(&mut words, &mut subs, &mut script);
     script
 }
 
-fn flush(words: &mut Vec<String>, out: &mut Vec<SimpleCommand>) {
+fn flush(words: &mut Vec<String>, subs: &mut Vec<String>, out: &mut Script) {
     let taken: Vec<String> = std::mem::take(words)
         .into_iter()
         .skip_while(|w| is_assignment(w) || KEYWORDS.contains(&w.as_str()))
         .collect();
     if !taken.is_empty() {
-        out.push(SimpleCommand { words: taken });
+        out.commands.push(SimpleCommand { words: taken });
+    }
+    for inner in std::mem::take(subs) {
+        let inner = split(&inner);
+        out.has_pipe |= inner.has_pipe;
+        out.commands.extend(inner.commands);
     }
 }
 
@@ -113,7 +163,11 @@ fn tokenize(src: &str) -> Vec<Token> {
                 in_word = true;
             }
             '"' => {
-                i = read_double(&chars, i + 1, &mut word);
+                i = read_double(&chars, i + 1, &mut word, &mut tokens);
+                in_word = true;
+            }
+            '`' => {
+                i = read_backticks(&chars, i, &mut word, &mut tokens);
                 in_word = true;
             }
             '#' if !in_word => {
@@ -122,8 +176,30 @@ fn tokenize(src: &str) -> Vec<Token> {
                 }
             }
             '$' if chars.get(i + 1) == Some(&'(') => {
-                i = read_balanced(&chars, i, &mut word);
+                i = read_substitution(&chars, i, &mut word, &mut tokens);
                 in_word = true;
+            }
+            '>' | '<' => {
+                // A word of digits right before it is the file descriptor (`2>`).
+                if in_word && !word.is_empty() && word.chars().all(|c| c.is_ascii_digit()) {
+                    word.clear();
+                    in_word = false;
+                }
+                end_word(&mut word, &mut in_word, &mut tokens);
+                tokens.push(Token::Redirect);
+                while matches!(chars.get(i + 1), Some('>' | '<' | '&' | '|'))
+                    && !(chars[i + 1] == '&' && chars.get(i + 2) == Some(&'&'))
+                {
+                    i += 1;
+                }
+            }
+            '&' if chars.get(i + 1) == Some(&'>') => {
+                end_word(&mut word, &mut in_word, &mut tokens);
+                tokens.push(Token::Redirect);
+                i += 1;
+                while chars.get(i + 1) == Some(&'>') {
+                    i += 1;
+                }
             }
             ' ' | '\t' => end_word(&mut word, &mut in_word, &mut tokens),
             '\n' => {
@@ -188,13 +264,59 @@ fn read_balanced(chars: &[char], mut i: usize, word: &mut String) -> usize {
     i
 }
 
-/// Reads a double-quoted string: `\"`, `\\`, `\$` escapes; returns the index of the `"`.
-fn read_double(chars: &[char], mut i: usize, word: &mut String) -> usize {
-    while i < chars.len() && chars[i] != '"' {
-        if chars[i] == '\\' && matches!(chars.get(i + 1), Some('"' | '\\' | '$' | '`')) {
-            i += 1;
+/// Reads `$( … )` verbatim into `word` and, unless it is arithmetic `$(( … ))`, its script
+/// as a [`Token::Sub`]; returns the index of the closing `)`.
+fn read_substitution(
+    chars: &[char],
+    i: usize,
+    word: &mut String,
+    tokens: &mut Vec<Token>,
+) -> usize {
+    let start = word.len();
+    let end = read_balanced(chars, i, word);
+    let text = &word[start..];
+    if !text.starts_with("$((") {
+        let inner = text.strip_prefix("$(").unwrap_or(text);
+        let inner = inner.strip_suffix(')').unwrap_or(inner);
+        tokens.push(Token::Sub(inner.to_string()));
+    }
+    end
+}
+
+/// Reads `` `…` `` (at `i`) verbatim into `word` and its script as a [`Token::Sub`]; returns
+/// the index of the closing backtick.
+fn read_backticks(chars: &[char], i: usize, word: &mut String, tokens: &mut Vec<Token>) -> usize {
+    let mut inner = String::new();
+    let mut j = i + 1;
+    while j < chars.len() && chars[j] != '`' {
+        if chars[j] == '\\' && matches!(chars.get(j + 1), Some('`' | '\\' | '$')) {
+            j += 1;
         }
-        word.push(chars[i]);
+        inner.push(chars[j]);
+        j += 1;
+    }
+    word.push('`');
+    word.push_str(&inner);
+    word.push('`');
+    tokens.push(Token::Sub(inner));
+    j
+}
+
+/// Reads a double-quoted string: `\"`, `\\`, `\$` escapes, command substitutions; returns
+/// the index of the `"`.
+fn read_double(chars: &[char], mut i: usize, word: &mut String, tokens: &mut Vec<Token>) -> usize {
+    while i < chars.len() && chars[i] != '"' {
+        match chars[i] {
+            '\\' if matches!(chars.get(i + 1), Some('"' | '\\' | '$' | '`')) => {
+                i += 1;
+                word.push(chars[i]);
+            }
+            '$' if chars.get(i + 1) == Some(&'(') => {
+                i = read_substitution(chars, i, word, tokens);
+            }
+            '`' => i = read_backticks(chars, i, word, tokens),
+            c => word.push(c),
+        }
         i += 1;
     }
     i
@@ -231,10 +353,47 @@ mod tests {
             vec![vec!["apt-get", "install", "a\"b", "c d"]]
         );
         assert!(!split("echo '|' \"||\"").has_pipe);
-        assert_eq!(names("echo $(date)"), vec![vec!["echo", "$(date)"]]);
         assert_eq!(
             names("if true; then sudo ls; fi"),
             vec![vec!["true"], vec!["sudo", "ls"], vec!["fi"]]
+        );
+    }
+
+    #[test]
+    fn command_substitutions_are_split_after_their_command() {
+        assert_eq!(
+            names("echo $(apk add x | sort) && b"),
+            vec![
+                vec!["echo", "$(apk add x | sort)"],
+                vec!["apk", "add", "x"],
+                vec!["sort"],
+                vec!["b"]
+            ]
+        );
+        assert!(split("echo $(a | b)").has_pipe);
+        assert_eq!(
+            names("echo \"v=`wget -q x`\" $((1 + 2))"),
+            vec![
+                vec!["echo", "v=`wget -q x`", "$((1 + 2))"],
+                vec!["wget", "-q", "x"]
+            ]
+        );
+        assert_eq!(
+            names("echo \"$(date)\""),
+            vec![vec!["echo", "$(date)"], vec!["date"]]
+        );
+        assert_eq!(
+            names("zypper in 'a>1' b>=2 2>&1 >> log && c <in &>/dev/null"),
+            vec![vec!["zypper", "in", "a>1", "b"], vec!["c"]]
+        );
+        let exec = split("exec -a x apk add y && command -v apk && busybox wget z").commands;
+        let named: Vec<_> = exec.iter().map(|c| c.name().unwrap()).collect();
+        assert_eq!(named, ["apk", "command", "wget"]);
+        assert_eq!(exec[0].args()[0], "-a");
+        // `sh -c` strings stay words, as in hadolint (ShellCheck does not parse them).
+        assert_eq!(
+            names("sh -c 'apk add x'"),
+            vec![vec!["sh", "-c", "apk add x"]]
         );
     }
 }

@@ -1,8 +1,10 @@
 //! One module per verb. Each takes its parsed arguments and the open store; data goes to
 //! stdout, progress and logs to stderr.
 
+mod analyze;
 mod build;
 mod checks;
+mod image_source;
 mod images;
 mod import;
 mod inspect;
@@ -55,6 +57,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pull(args) => transfer::pull(&store, args),
         Command::Push(args) => transfer::push(&store, args),
         Command::Copy(args) => transfer::copy(Some(&store), args),
+        Command::Analyze(args) => analyze::run(&store, args),
         Command::Login(_) | Command::Logout { .. } | Command::Registry(_) | Command::Lint(_) => {
             unreachable!("handled above")
         }

@@ -43,11 +43,12 @@ pub fn maintainer(ctx: &Context) -> Vec<usize> {
         .collect()
 }
 
-/// DL3025: CMD or ENTRYPOINT in shell form.
+/// DL3025: CMD, ENTRYPOINT or `HEALTHCHECK CMD` in shell form.
 pub fn cmd_not_json(ctx: &Context) -> Vec<usize> {
     all(ctx)
         .filter(|(i, _)| match i {
             Instruction::Cmd(c) | Instruction::Entrypoint(c) => c.prepend_shell,
+            Instruction::Healthcheck(h) => h.test.first().is_some_and(|t| t == "CMD-SHELL"),
             _ => false,
         })
         .map(|(_, l)| l)

@@ -1,36 +1,88 @@
 //! RUN rules, on the script split into simple commands ([`crate::lint::shell`]): apt-get
 //! (DL3008, DL3009, DL3014, DL3015), pip (DL3013, DL3042), npm (DL3016), `cd` (DL3003),
-//! `sudo` (DL3004) and pipes without `pipefail` (DL4006).
+//! `sudo` (DL3004) and pipes without `pipefail` (DL4006). Also the RUNs every RUN rule reads
+//! ([`runs`]: RUN and `ONBUILD RUN`, heredoc bodies, mounts), shared with `pkg.rs`/`cmd.rs`.
 
+use super::flags::is;
 use crate::lint::shell::{split, Script, SimpleCommand};
 use crate::lint::Context;
-use strata_dockerfile::Instruction;
+use strata_dockerfile::{parse, parse_instructions, Instruction, Mount, MountKind, RunCommand};
 
-/// A RUN instruction: its stage index, line and split script.
-struct Run {
-    stage: usize,
-    line: usize,
-    script: Script,
+/// A RUN instruction (or an `ONBUILD RUN` trigger): its stage index, line, split script and
+/// mounts.
+pub(super) struct Run {
+    pub stage: usize,
+    pub line: usize,
+    pub script: Script,
+    pub mounts: Vec<Mount>,
+    /// An `ONBUILD RUN` trigger: hadolint checks it too, as a separate stream of instructions
+    /// (stateful rules do not mix it with the stage's RUNs).
+    pub onbuild: bool,
 }
 
-fn runs(ctx: &Context) -> Vec<Run> {
+impl Run {
+    fn of(stage: usize, line: usize, r: &RunCommand, onbuild: bool) -> Self {
+        Run {
+            stage,
+            line,
+            script: split(&script_of(r)),
+            mounts: r.mounts.clone(),
+            onbuild,
+        }
+    }
+
+    /// Whether a cache or tmpfs mount's target contains `fragment` (hadolint's
+    /// `hasCacheOrTmpfsMountWith`).
+    pub fn has_cache_mount_with(&self, fragment: &str) -> bool {
+        self.mounts.iter().any(|m| {
+            matches!(m.kind, MountKind::Cache | MountKind::Tmpfs) && m.target.contains(fragment)
+        })
+    }
+}
+
+/// The script hadolint lints: the body of the first heredoc when there is one (`RUN <<EOF`,
+/// `RUN <<EOF bash`; the command line around it is not looked at), else the command.
+pub(super) fn script_of(r: &RunCommand) -> String {
+    match r.heredocs.first() {
+        Some(h) => h.content.clone(),
+        None => r.cmd.args.join(" "),
+    }
+}
+
+/// Every RUN and `ONBUILD RUN` of the file, in order.
+pub(super) fn runs(ctx: &Context) -> Vec<Run> {
     let mut out = Vec::new();
     for (stage, s) in ctx.stages.iter().enumerate() {
         for c in &s.commands {
-            if let Instruction::Run(r) = &c.instruction {
-                out.push(Run {
-                    stage,
-                    line: c.location.start_line,
-                    script: split(&r.cmd.args.join(" ")),
-                });
+            let line = c.location.start_line;
+            match &c.instruction {
+                Instruction::Run(r) => out.push(Run::of(stage, line, r, false)),
+                Instruction::Onbuild(trigger) => {
+                    if let Some(r) = onbuild_run(trigger) {
+                        out.push(Run::of(stage, line, &r, true));
+                    }
+                }
+                _ => {}
             }
         }
     }
     out
 }
 
+/// The RUN of an `ONBUILD RUN …` trigger, parsed as strata-build parses triggers; a trigger
+/// that is not a RUN or does not parse is none (the build reports the latter).
+fn onbuild_run(trigger: &str) -> Option<RunCommand> {
+    let df = parse(&format!("FROM scratch\n{trigger}\n")).ok()?;
+    let (_, stages) = parse_instructions(&df).ok()?;
+    let first = stages.into_iter().next()?.commands.into_iter().next()?;
+    match first.instruction {
+        Instruction::Run(r) => Some(r),
+        _ => None,
+    }
+}
+
 /// The lines of RUNs where some simple command matches `pred`.
-fn lines_where(ctx: &Context, pred: impl Fn(&SimpleCommand) -> bool) -> Vec<usize> {
+pub(super) fn lines_where(ctx: &Context, pred: impl Fn(&SimpleCommand) -> bool) -> Vec<usize> {
     runs(ctx)
         .into_iter()
         .filter(|r| r.script.commands.iter().any(&pred))
@@ -38,9 +90,13 @@ fn lines_where(ctx: &Context, pred: impl Fn(&SimpleCommand) -> bool) -> Vec<usiz
         .collect()
 }
 
-/// DL3003: `cd` in a RUN.
+/// DL3003: `cd` in a RUN (hadolint does not check `ONBUILD RUN` for this one).
 pub fn cd(ctx: &Context) -> Vec<usize> {
-    lines_where(ctx, |c| c.name() == Some("cd"))
+    runs(ctx)
+        .into_iter()
+        .filter(|r| !r.onbuild && r.script.commands.iter().any(|c| c.name() == Some("cd")))
+        .map(|r| r.line)
+        .collect()
 }
 
 /// DL3004: `sudo` in a RUN.
@@ -126,22 +182,30 @@ pub fn apt_recommends(ctx: &Context) -> Vec<usize> {
     })
 }
 
-/// DL3009: `apt-get update` (or `apt update`) without removing `/var/lib/apt/lists` in the same RUN, in a stage
-/// that ends up in an image (the last one, or one a later FROM builds on).
+/// DL3009: `apt-get update` (or `apt`/`aptitude update`) without `rm -rf
+/// /var/lib/apt/lists/*` in the same RUN (hadolint takes any `rm -rf …`, or any `rm` of
+/// exactly that glob, as the clean-up), in a stage that ends up in an image (the last one, or
+/// one a later FROM builds on). A cache or tmpfs mount on `/var/lib/apt/lists`, or on both
+/// `/var/lib/apt` and `/var/cache/apt`, keeps the lists out of the layer.
 pub fn apt_lists_kept(ctx: &Context) -> Vec<usize> {
     runs(ctx)
         .into_iter()
-        .filter(|r| shipped_stage(ctx, r.stage))
+        // hadolint's ONBUILD stream has no FROM, so a trigger always counts as shipped.
+        .filter(|r| r.onbuild || shipped_stage(ctx, r.stage))
         .filter(|r| {
             let cmds = &r.script.commands;
-            let update = cmds
-                .iter()
-                .any(|c| matches!(c.name(), Some("apt-get" | "apt")) && c.has_arg("update"));
-            let cleanup = cmds.iter().any(|c| {
-                c.name() == Some("rm")
-                    && c.args().iter().any(|a| a.starts_with("/var/lib/apt/lists"))
+            let update = cmds.iter().any(|c| {
+                ["apt-get", "apt", "aptitude"]
+                    .iter()
+                    .any(|n| is(c, n, &["update"]))
             });
-            update && !cleanup
+            let cleanup = cmds
+                .iter()
+                .any(|c| is(c, "rm", &["-rf", "/var/lib/apt/lists/*"]));
+            let mounted = r.has_cache_mount_with("/var/lib/apt/lists")
+                || (r.has_cache_mount_with("/var/lib/apt")
+                    && r.has_cache_mount_with("/var/cache/apt"));
+            update && !cleanup && !mounted
         })
         .map(|r| r.line)
         .collect()

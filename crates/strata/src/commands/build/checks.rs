@@ -37,6 +37,7 @@ pub fn run(
         build_args: opts.build_args.clone(),
         check_override: opts.build_args.get("BUILDKIT_DOCKERFILE_CHECK").cloned(),
         build_target: (!all_stages).then(|| opts.target.clone()),
+        ..Options::default()
     };
     match check(&src, &name, &options) {
         Ok(report) => Ok(Some((report, src.lines().map(str::to_string).collect()))),

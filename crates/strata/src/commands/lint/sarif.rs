@@ -5,12 +5,13 @@
 use serde_json::{json, Value};
 use strata_check::lint::{description, help_uri, Finding, Severity};
 
-/// hadolint's mapping: info and style are SARIF `note`s.
+/// hadolint's mapping: info and style are SARIF `note`s (`ignore` is never reported).
 fn level(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
         Severity::Info | Severity::Style => "note",
+        Severity::Ignore => "none",
     }
 }
 
