@@ -33,6 +33,8 @@
 //! - [`push`]: `HEAD` skips, monolithic or chunked (`PATCH` + `Content-Range`, at least
 //!   `OCI-Chunk-Min-Length`) uploads,
 //!   cross-repository mounts, manifests whose digest the registry must confirm;
+//! - [`referrers`]: an artifact (an SBOM) pushed as an OCI 1.1 referrer of an image, with
+//!   the referrers tag schema (`sha256-<hex>` index) on registries without the API;
 //! - [`parallel`]: several blobs at once on scoped threads sharing one [`Registry`];
 //! - [`cache`]: the build cache shared through a registry or an OCI layout directory
 //!   (`strata build --cache-to/--cache-from`): strata's artifact format, pushed blobs first
@@ -66,6 +68,7 @@ pub mod image;
 pub mod parallel;
 pub mod pull;
 pub mod push;
+pub mod referrers;
 pub mod transport;
 
 pub use error::{ClientError, Result};

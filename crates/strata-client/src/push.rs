@@ -8,7 +8,7 @@ use strata_content::Store;
 use strata_distribution::auth::scope::{PULL, PUSH};
 use strata_distribution::auth::Scope;
 use strata_distribution::headers::{
-    CONTENT_RANGE, CONTENT_TYPE, DOCKER_CONTENT_DIGEST, LOCATION, OCI_CHUNK_MIN_LENGTH,
+    CONTENT_RANGE, CONTENT_TYPE, DOCKER_CONTENT_DIGEST, LOCATION, OCI_CHUNK_MIN_LENGTH, OCI_SUBJECT,
 };
 use strata_distribution::routes::location_with_digest;
 use strata_distribution::{ByteRange, ManifestRef, RepositoryName, Route, UploadStart};
@@ -209,6 +209,19 @@ impl Registry {
         bytes: &[u8],
         media_type: &str,
     ) -> Result<Digest> {
+        self.put_manifest_answered(repo, reference, bytes, media_type)
+            .map(|(digest, _)| digest)
+    }
+
+    /// [`Registry::put_manifest`], also returning the registry's `OCI-Subject` header: a
+    /// registry with the referrers API sends it for a manifest with a `subject`.
+    pub fn put_manifest_answered(
+        &self,
+        repo: &RepositoryName,
+        reference: &ManifestRef,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<(Digest, Option<String>)> {
         let ours = Digest::of(bytes);
         let shown = display_ref(repo, reference);
         if let Some(d) = reference.digest() {
@@ -225,7 +238,8 @@ impl Registry {
         if let Some(said) = resp.header(DOCKER_CONTENT_DIGEST) {
             self.check_said_digest(&shown, said, &ours)?;
         }
-        Ok(ours)
+        let subject = resp.header(OCI_SUBJECT).map(str::to_owned);
+        Ok((ours, subject))
     }
 }
 

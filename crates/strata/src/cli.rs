@@ -114,6 +114,9 @@ pub enum Command {
     /// Analyse an image's layers: sizes, the instruction that made each, wasted bytes,
     /// efficiency, biggest and duplicated files; with --ci, dive's CI rules (docs/ANALYZE.md)
     Analyze(AnalyzeArgs),
+    /// List an image's packages as an SBOM: SPDX or CycloneDX JSON, or a table (see
+    /// docs/SBOM.md)
+    Sbom(SbomArgs),
 }
 
 #[derive(Args, Debug)]
@@ -167,6 +170,40 @@ pub struct AnalyzeArgs {
 pub enum AnalyzeFormat {
     Text,
     Json,
+}
+
+#[derive(Args, Debug)]
+pub struct SbomArgs {
+    /// The image: a name in the store (else a registry reference), store:NAME,
+    /// oci:PATH[:TAG], docker-archive:PATH[:REF] or docker://REF
+    pub image: String,
+    /// The document's format
+    #[arg(long, value_enum, default_value_t = SbomFormat::Table)]
+    pub format: SbomFormat,
+    /// Write the document to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The image to pick from an index: os/arch[/variant] [default: this machine's]
+    #[arg(long)]
+    pub platform: Option<Platform>,
+    /// The document's creation time as a Unix time [default: the image's `created`]
+    #[arg(long, env = "SOURCE_DATE_EPOCH")]
+    pub source_date_epoch: Option<i64>,
+}
+
+/// `strata sbom --format` values (syft's names).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SbomFormat {
+    SpdxJson,
+    CyclonedxJson,
+    Table,
+}
+
+/// `strata build --sbom=` values.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SbomKind {
+    Spdx,
+    Cyclonedx,
 }
 
 #[derive(Args, Debug)]
@@ -386,6 +423,10 @@ pub struct BuildArgs {
     /// Push the image under every -t tag (the same as --output type=registry)
     #[arg(long)]
     pub push: bool,
+    /// Make the built image's SBOM (SPDX 2.3 JSON by default, or CycloneDX 1.6 JSON) and
+    /// store it; with --push, push it as an OCI referrer of the pushed image
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "spdx", value_name = "FORMAT")]
+    pub sbom: Option<SbomKind>,
     /// When to pull images named by FROM and --from: missing (the default), always (the
     /// same as --pull alone: follow moved tags), never (use only the store); buildx's
     /// true/false also work

@@ -14,6 +14,7 @@ mod login;
 mod prune;
 mod registry;
 mod robot;
+mod sbom;
 mod transfer;
 
 use std::path::PathBuf;
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Push(args) => transfer::push(&store, args),
         Command::Copy(args) => transfer::copy(Some(&store), args),
         Command::Analyze(args) => analyze::run(&store, args),
+        Command::Sbom(args) => sbom::run(&store, args),
         Command::Login(_) | Command::Logout { .. } | Command::Registry(_) | Command::Lint(_) => {
             unreachable!("handled above")
         }

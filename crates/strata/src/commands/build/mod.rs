@@ -14,6 +14,7 @@ use crate::progress::{self, Mode};
 mod cache;
 mod checks;
 mod registry;
+mod sbom;
 
 pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
     let opts = options(&args)?;
@@ -36,6 +37,20 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
     }
     let outcome = outcome?;
     registry::push_all(store, &outcome.image, &pushes, mode)?;
+    if let Some(kind) = args.sbom {
+        let name = opts
+            .tags
+            .first()
+            .map_or_else(|| outcome.image.id().to_string(), |t| t.to_string());
+        sbom::attach(
+            store,
+            &outcome.image,
+            kind,
+            &name,
+            &pushes,
+            args.source_date_epoch,
+        )?;
+    }
     let id = outcome.image.id().to_string();
     if let Some(path) = &args.iidfile {
         std::fs::write(path, &id).with_context(|| format!("writing {}", path.display()))?;
