@@ -108,7 +108,8 @@ pub enum Command {
     /// Run strata's OCI registry
     #[command(subcommand)]
     Registry(RegistryCommand),
-    /// Lint a Dockerfile (hadolint's rules; see docs/LINT.md)
+    /// Lint a Dockerfile (hadolint's rules, BuildKit's build checks, practice rules; see
+    /// docs/LINT.md)
     Lint(LintArgs),
     /// Analyse an image's layers: sizes, the instruction that made each, wasted bytes,
     /// efficiency, biggest and duplicated files; with --ci, dive's CI rules (docs/ANALYZE.md)
@@ -248,6 +249,10 @@ pub enum LintFormat {
     #[value(alias = "tty")]
     Text,
     Json,
+    /// SARIF 2.1.0 (code-scanning dashboards)
+    Sarif,
+    /// JUnit XML (CI test reports)
+    Junit,
 }
 
 /// hadolint's `--failure-threshold` values.
@@ -428,6 +433,9 @@ pub struct BuildArgs {
     #[arg(long, value_name = "POLICY", num_args = 0..=1, require_equals = true,
           default_value = "missing", default_missing_value = "always")]
     pub pull: PullPolicy,
+    /// Only run the build checks (BuildKit's): print them and exit 1 when any, build nothing
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Args, Debug)]

@@ -39,7 +39,7 @@ pub enum ConfigError {
     #[error("{file}: key `{key}` is hadolint's, strata lint does not implement it")]
     NotImplemented { file: String, key: String },
     /// `format` names an output strata does not write.
-    #[error("{file}: key `format`: `{value}` is not supported (strata lint writes tty, json)")]
+    #[error("{file}: key `format`: `{value}` is not supported (strata lint writes tty, json, sarif, junit)")]
     Format { file: String, value: String },
 }
 
@@ -175,7 +175,7 @@ impl LintConfig {
         check_values(&value, file)?;
         let config: LintConfig = serde_norway::from_value(value).map_err(yaml)?;
         if let Some(format) = &config.format {
-            if !["tty", "json"].contains(&format.as_str()) {
+            if !["tty", "json", "sarif", "junit"].contains(&format.as_str()) {
                 return Err(ConfigError::Format {
                     file: file.to_string(),
                     value: format.clone(),
@@ -302,7 +302,7 @@ mod tests {
         );
         let e = err("ignored: DL3008\n");
         assert!(e.starts_with("cfg.yaml: key `ignored`"), "{e}");
-        let e = err("format: sarif\n");
-        assert!(e.contains("key `format`: `sarif`"), "{e}");
+        let e = err("format: checkstyle\n");
+        assert!(e.contains("key `format`: `checkstyle`"), "{e}");
     }
 }

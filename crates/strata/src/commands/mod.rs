@@ -3,6 +3,7 @@
 
 mod analyze;
 mod build;
+mod checks;
 mod image_source;
 mod images;
 mod import;

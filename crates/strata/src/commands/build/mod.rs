@@ -12,17 +12,29 @@ use crate::cli::{BuildArgs, KeyValue};
 use crate::progress::{self, Mode};
 
 mod cache;
+mod checks;
 mod registry;
 mod sbom;
 
 pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
     let opts = options(&args)?;
+    let report = checks::run(store, &opts, args.check)?;
+    if args.check {
+        return check_only(report.as_ref(), &opts);
+    }
+    if let Some((report, _)) = &report {
+        checks::fail_on_error(report)?;
+    }
     let pushes = registry::push_targets(&opts)?;
     let mode = Mode::of(args.progress, args.quiet);
     let _ = strata_build::install_signal_cleanup();
     let display = progress::Display::new(mode);
     let outcome = build_and_share(store, &opts, &args, &display);
     display.finish();
+    // As buildx: the summary is left out of quiet output.
+    if let Some((report, _)) = report.as_ref().filter(|_| mode != Mode::Quiet) {
+        checks::print_summary(&report.findings);
+    }
     let outcome = outcome?;
     registry::push_all(store, &outcome.image, &pushes, mode)?;
     if let Some(kind) = args.sbom {
@@ -53,6 +65,29 @@ pub fn run(store: &Store, args: BuildArgs) -> Result<()> {
                 eprintln!("naming to {t} done");
             }
         }
+    }
+    Ok(())
+}
+
+/// `--check`: the checks alone, buildx's expanded output, exit 1 when any (or when
+/// `# check=error=true` makes them errors); nothing is built.
+fn check_only(
+    report: Option<&(strata_check::lint::Report, Vec<String>)>,
+    opts: &BuildOptions,
+) -> Result<()> {
+    let Some((report, lines)) = report else {
+        // It cannot be read or does not parse: say why, as a build would.
+        let src = std::fs::read_to_string(&opts.dockerfile)
+            .with_context(|| format!("read {}", opts.dockerfile.display()))?;
+        let name = opts.dockerfile.display().to_string();
+        super::checks::read_context(&opts.context, &opts.dockerfile)?;
+        strata_check::lint::check(&src, &name, &Default::default())?;
+        return Ok(());
+    };
+    checks::print_expanded(&report.findings, &opts.dockerfile, lines);
+    checks::fail_on_error(report)?;
+    if !report.findings.is_empty() {
+        bail!("{} build check warning(s)", report.findings.len());
     }
     Ok(())
 }

@@ -1,14 +1,19 @@
-//! `strata lint`: lint a Dockerfile with strata-check's rules; findings on stdout as text
-//! (hadolint's `Dockerfile:LINE CODE level: message`) or JSON (hadolint's fields); exit 1 when
-//! one is at or above `--failure-threshold`. The config file (hadolint's schema) is found as
-//! hadolint finds it, `.strata-lint.yaml` first; flags win over it, lists add up.
+//! `strata lint`: lint a Dockerfile with strata-check's rules (hadolint's, BuildKit's build
+//! checks, strata's practice rules); findings on stdout as text (hadolint's
+//! `Dockerfile:LINE CODE level: message`), JSON (hadolint's fields), SARIF 2.1.0 or JUnit XML
+//! (hadolint's shapes); exit 1 when one is at or above `--failure-threshold`. The config file
+//! (hadolint's schema) is found as hadolint finds it, `.strata-lint.yaml` first; flags win
+//! over it, lists add up.
+
+mod junit;
+mod sarif;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use strata_check::lint::config::Threshold;
-use strata_check::lint::{lint_with, Finding, LintConfig, Severity};
+use strata_check::lint::{check, Finding, LintConfig, Options, RuleSets, Severity};
 
 use crate::cli::{FailureThreshold, LintArgs, LintFormat};
 
@@ -28,7 +33,13 @@ pub fn run(args: LintArgs) -> Result<()> {
     let name = path.display().to_string();
     let config = merged_config(&args)?;
     let src = std::fs::read_to_string(&path).with_context(|| format!("read {name}"))?;
-    let findings = lint_with(&src, &name, &config)?;
+    let options = Options {
+        rules: RuleSets::ALL,
+        config: config.clone(),
+        context: Some(super::checks::read_context(&args.context, &path)?),
+        ..Options::default()
+    };
+    let findings = check(&src, &name, &options)?.findings;
     print(&findings, &name, format(&args, &config))?;
     if args.no_fail || config.no_fail.unwrap_or(false) {
         return Ok(());
@@ -113,6 +124,8 @@ fn config_candidates() -> Vec<PathBuf> {
 fn format(args: &LintArgs, config: &LintConfig) -> LintFormat {
     args.format.unwrap_or(match config.format.as_deref() {
         Some("json") => LintFormat::Json,
+        Some("sarif") => LintFormat::Sarif,
+        Some("junit") => LintFormat::Junit,
         _ => LintFormat::Text,
     })
 }
@@ -175,6 +188,8 @@ fn print(findings: &[Finding], name: &str, format: LintFormat) -> Result<()> {
                 .collect();
             super::out(serde_json::to_string(&rows)?)?;
         }
+        LintFormat::Sarif => super::out(serde_json::to_string(&sarif::log(findings, name))?)?,
+        LintFormat::Junit => super::out(junit::report(findings, name))?,
     }
     Ok(())
 }
