@@ -107,25 +107,24 @@ fn created_by(c: &SimpleCommand) -> Vec<String> {
     match c.name() {
         Some("wget") => after(&["-O", "--output-document"]),
         Some("curl") => after(&["-o", "--output"]),
-        Some("touch") | Some("mkdir") => c
-            .args()
-            .iter()
-            .filter(|a| !a.starts_with('-'))
-            .cloned()
-            .collect(),
+        Some("touch") | Some("mkdir") => operands(c),
         _ => Vec::new(),
     }
+}
+
+/// A command's arguments that are not flags.
+fn operands(c: &SimpleCommand) -> Vec<String> {
+    c.args()
+        .iter()
+        .filter(|a| !a.starts_with('-'))
+        .cloned()
+        .collect()
 }
 
 /// Paths a simple command removes (`rm`).
 fn removed_by(c: &SimpleCommand) -> Vec<String> {
     match c.name() {
-        Some("rm") => c
-            .args()
-            .iter()
-            .filter(|a| !a.starts_with('-'))
-            .cloned()
-            .collect(),
+        Some("rm") => operands(c),
         _ => Vec::new(),
     }
 }

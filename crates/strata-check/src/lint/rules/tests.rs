@@ -3,7 +3,7 @@
 use crate::lint::lint;
 
 /// The lines where `code` is reported for `src`.
-fn lines(src: &str, code: &str) -> Vec<usize> {
+pub(super) fn lines(src: &str, code: &str) -> Vec<usize> {
     lint(src, "Dockerfile")
         .unwrap()
         .into_iter()

@@ -1,17 +1,7 @@
 //! The package-manager (`pkg.rs`) and command (`cmd.rs`) rules on whole Dockerfiles: where
 //! each reports and where it must not. Every expectation was checked with hadolint 2.15.1.
 
-use crate::lint::lint;
-
-/// The lines where `code` is reported for `src`.
-fn lines(src: &str, code: &str) -> Vec<usize> {
-    lint(src, "Dockerfile")
-        .unwrap()
-        .into_iter()
-        .filter(|f| f.code == code)
-        .map(|f| f.line)
-        .collect()
-}
+use super::tests::lines;
 
 /// `code` on `FROM x:1` followed by `runs`, one instruction a line: the lines it reports.
 fn finds(code: &str, runs: &[&str], expected: &[usize]) {
