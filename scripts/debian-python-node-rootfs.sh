@@ -15,10 +15,13 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-debootstrap --variant=minbase --include=python3,python3-pip,python3-yaml,nodejs,npm,ca-certificates \
+# nodejs and npm through apt inside: debootstrap's --include does not resolve npm's
+# dependencies (virtual packages), and leaves it unconfigured.
+debootstrap --variant=minbase --include=python3,python3-pip,python3-yaml,ca-certificates \
   bookworm "$dir" http://deb.debian.org/debian >&2
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
 mount -t proc proc "$dir/proc"
+chroot "$dir" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm' >&2
 chroot "$dir" pip install --quiet --break-system-packages --no-cache-dir requests==2.32.3 six==1.16.0 >&2
 mkdir -p "$dir/app"
 cat > "$dir/app/package.json" <<'JSON'

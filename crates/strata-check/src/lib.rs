@@ -9,3 +9,4 @@
 
 pub mod image;
 pub mod lint;
+pub mod secrets;
