@@ -22,6 +22,10 @@ debootstrap --variant=minbase --include=python3,python3-pip,python3-yaml,ca-cert
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
 mount -t proc proc "$dir/proc"
 chroot "$dir" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm' >&2
+# The host's CA bundle for pip and npm (it may trust a proxy Debian's bundle does not);
+# removed before packing.
+cp /etc/ssl/certs/ca-certificates.crt "$dir/tmp/host-ca.crt"
+export PIP_CERT=/tmp/host-ca.crt npm_config_cafile=/tmp/host-ca.crt
 chroot "$dir" pip install --quiet --break-system-packages --no-cache-dir requests==2.32.3 six==1.16.0 >&2
 mkdir -p "$dir/app"
 cat > "$dir/app/package.json" <<'JSON'
@@ -30,7 +34,7 @@ cat > "$dir/app/package.json" <<'JSON'
 JSON
 chroot "$dir" sh -c 'cd /app && npm install --no-audit --no-fund --cache /tmp/npm-cache >/dev/null' >&2
 umount "$dir/proc"
-rm -rf "$dir"/tmp/npm-cache "$dir"/root/.npm "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+rm -rf "$dir"/tmp/host-ca.crt "$dir"/tmp/npm-cache "$dir"/root/.npm "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
 : > "$dir/etc/resolv.conf"
 tar --numeric-owner -C "$dir" -czf "$out.tmp" .
 mv "$out.tmp" "$out"

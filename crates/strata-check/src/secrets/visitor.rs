@@ -275,3 +275,124 @@ fn path_hash(path: &str) -> u64 {
     path.hash(&mut h);
     h.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::walk::CHUNK;
+    use strata_oci::Digest;
+
+    const TOKEN: &str = "ghp_Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6J7k8";
+
+    fn layer() -> LayerInfo {
+        LayerInfo {
+            index: 0,
+            digest: format!("sha256:{}", "a".repeat(64)).parse::<Digest>().unwrap(),
+            media_type: String::new(),
+            blob_size: 0,
+            diff_id: None,
+            created_by: None,
+        }
+    }
+
+    fn file(path: &str, size: usize) -> Entry {
+        Entry {
+            path: path.into(),
+            kind: EntryKind::File,
+            size: size as u64,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+        }
+    }
+
+    /// Feeds `content` to a fresh visitor in chunks of `chunk` bytes.
+    fn scan(content: &[u8], chunk: usize) -> LayerScan {
+        let mut v = SecretVisitor::new(Scanner::builtin(), &layer());
+        assert_eq!(v.entry(&file("app/f", content.len())), Want::Content);
+        for c in content.chunks(chunk) {
+            v.content(c);
+        }
+        v.end_content();
+        v.finish()
+    }
+
+    /// Lines of filler with the token placed so that it starts at byte `at`.
+    fn text_with_token_at(at: usize, len: usize) -> (Vec<u8>, u64) {
+        let mut text = Vec::with_capacity(len);
+        while text.len() + 64 < at {
+            text.extend_from_slice(b"filler line without anything secret in it, just words\n");
+        }
+        text.resize(at - 1, b' ');
+        text.push(b'\n');
+        let line = text.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        text.extend_from_slice(TOKEN.as_bytes());
+        text.push(b'\n');
+        while text.len() < len {
+            text.extend_from_slice(b"more filler\n");
+        }
+        (text, line)
+    }
+
+    #[test]
+    fn a_secret_across_a_chunk_boundary_is_found_once_on_its_line() {
+        for at in [CHUNK - 20, CHUNK - MAX_AHEAD - 3, CHUNK + 5, 2 * CHUNK - 1] {
+            let (text, line) = text_with_token_at(at, 3 * CHUNK);
+            let out = scan(&text, CHUNK);
+            assert_eq!(out.findings.len(), 1, "token at {at}");
+            assert_eq!(out.findings[0].line, line, "token at {at}");
+            assert_eq!(out.findings[0].secret, "ghp_*****");
+            assert_eq!(out.stats.bytes, text.len() as u64);
+        }
+    }
+
+    #[test]
+    fn small_chunks_find_the_same_as_one() {
+        let (text, line) = text_with_token_at(70_000, 100_000);
+        for chunk in [1000, 4096, 65536, 1 << 20] {
+            let out = scan(&text, chunk);
+            let lines: Vec<u64> = out.findings.iter().map(|f| f.line).collect();
+            assert_eq!(lines, vec![line], "chunks of {chunk}");
+        }
+    }
+
+    #[test]
+    fn memory_stays_one_chunk_on_a_huge_file() {
+        let mut v = SecretVisitor::new(Scanner::builtin(), &layer());
+        v.entry(&file("var/log/huge", 64 * CHUNK));
+        let chunk = b"x = 1\n".repeat(CHUNK / 6);
+        for _ in 0..64 {
+            v.content(&chunk);
+            assert!(v.buf.len() <= CHUNK + MAX_AHEAD + MAX_BACK);
+        }
+        v.end_content();
+        assert_eq!(v.finish().stats.files, 1);
+    }
+
+    #[test]
+    fn binary_files_are_skipped_and_counted() {
+        let mut content = b"\x7fELF\0\0".to_vec();
+        content.extend_from_slice(TOKEN.as_bytes());
+        let out = scan(&content, CHUNK);
+        assert!(out.findings.is_empty());
+        assert_eq!((out.stats.files, out.stats.binary_files), (0, 1));
+        // A NUL after the sniffed start ends the scan there.
+        let mut late = vec![b'a'; SNIFF + 10];
+        late.extend_from_slice(format!("\n{TOKEN}\n\0{TOKEN}\n").as_bytes());
+        assert_eq!(scan(&late, CHUNK).findings.len(), 1);
+    }
+
+    #[test]
+    fn removals_know_whiteouts_opaque_directories_and_replacements() {
+        let mut r = Removals::default();
+        r.whiteouts.insert("etc/secret".into());
+        r.opaques.insert("root/.aws".into());
+        r.entries.insert(path_hash("app/.env"));
+        assert_eq!(r.removes("etc/secret"), Some(false));
+        assert_eq!(r.removes("etc/secret/inner"), Some(false));
+        assert_eq!(r.removes("root/.aws/credentials"), Some(false));
+        assert_eq!(r.removes("app/.env"), Some(true));
+        assert_eq!(r.removes("etc/secrets"), None);
+        assert_eq!(r.removes("root/.aws"), None);
+    }
+}
