@@ -25,7 +25,8 @@ chroot "$dir" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-ge
 # The host's CA bundle for pip and npm (it may trust a proxy Debian's bundle does not);
 # removed before packing.
 cp /etc/ssl/certs/ca-certificates.crt "$dir/tmp/host-ca.crt"
-export PIP_CERT=/tmp/host-ca.crt npm_config_cafile=/tmp/host-ca.crt
+export PIP_CERT=/tmp/host-ca.crt REQUESTS_CA_BUNDLE=/tmp/host-ca.crt SSL_CERT_FILE=/tmp/host-ca.crt \
+  NODE_EXTRA_CA_CERTS=/tmp/host-ca.crt npm_config_cafile=/tmp/host-ca.crt
 chroot "$dir" pip install --quiet --break-system-packages --no-cache-dir requests==2.32.3 six==1.16.0 >&2
 mkdir -p "$dir/app"
 cat > "$dir/app/package.json" <<'JSON'
