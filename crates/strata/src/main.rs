@@ -19,7 +19,9 @@ fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", render_error(&err));
-            let code = err.downcast_ref::<commands::ExitWith>().map_or(1, |e| e.code);
+            let code = err
+                .downcast_ref::<commands::ExitWith>()
+                .map_or(1, |e| e.code);
             ExitCode::from(code)
         }
     }

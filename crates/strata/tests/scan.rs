@@ -38,7 +38,10 @@ fn all_rules() -> BTreeSet<String> {
 /// The planted image: a layer of files that the next layer deletes, files under
 /// site-packages and node_modules, every sample in ENV and as a build arg of a RUN.
 fn build_planted(env: &Env) -> Vec<String> {
-    let text: String = samples(false).iter().map(|(_, s)| format!("{s}\n")).collect();
+    let text: String = samples(false)
+        .iter()
+        .map(|(_, s)| format!("{s}\n"))
+        .collect();
     let mut dockerfile = String::from(
         "FROM busybox:test\n\
          COPY secrets/ /etc/planted/\n\
@@ -71,7 +74,12 @@ fn build_planted(env: &Env) -> Vec<String> {
 
 fn scan_json(env: &Env, image: &str) -> Value {
     let out = env.strata(&["scan", "--format", "json", image]);
-    assert_eq!(out.status.code(), Some(1), "findings exit 1: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "findings exit 1: {}",
+        stderr(&out)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -101,11 +109,13 @@ fn every_rule_is_found_in_deleted_files_packages_env_and_build_args() {
         .position(|h| h["created_by"].as_str().unwrap_or("").starts_with("RUN |"))
         .expect("the RUN with build args in the history");
 
-    let in_file = |path: &'static str| {
-        move |f: &Value| f["source"] == "layer" && f["path"] == path
-    };
+    let in_file = |path: &'static str| move |f: &Value| f["source"] == "layer" && f["path"] == path;
     let deleted = "etc/planted/deleted.txt";
-    assert_eq!(rules_where(&report, in_file(deleted)), all_rules(), "{deleted}");
+    assert_eq!(
+        rules_where(&report, in_file(deleted)),
+        all_rules(),
+        "{deleted}"
+    );
     for f in report["findings"].as_array().unwrap() {
         if f["path"] == deleted {
             assert_eq!(f["layer"], 1, "{f}");
@@ -140,12 +150,21 @@ fn secrets_are_shown_redacted_grouped_by_layer_with_exit_codes() {
     let text = env.strata(&["scan", "planted:1"]);
     let shown = String::from_utf8(text.stdout.clone()).unwrap();
     assert_eq!(text.status.code(), Some(1));
-    assert!(stderr(&text).contains("secret(s) found"), "{}", stderr(&text));
+    assert!(
+        stderr(&text).contains("secret(s) found"),
+        "{}",
+        stderr(&text)
+    );
     assert!(shown.contains("layer 1 sha256:"), "{shown}");
-    assert!(shown.contains("(deleted in layer 2, still shipped)"), "{shown}");
+    assert!(
+        shown.contains("(deleted in layer 2, still shipped)"),
+        "{shown}"
+    );
     assert!(shown.contains("config: Env #"), "{shown}");
     assert!(shown.contains("ghp_*****"), "{shown}");
-    let json = env.strata(&["scan", "--format", "json", "planted:1"]).stdout;
+    let json = env
+        .strata(&["scan", "--format", "json", "planted:1"])
+        .stdout;
     let json = String::from_utf8(json).unwrap();
     for (id, sample) in samples(true) {
         let longest = sample
@@ -174,7 +193,11 @@ fn a_docker_archive_and_an_oci_layout_scan_like_the_store_image() {
     let archive = env.path("planted.tar");
     env.ok(&["save", "-o", archive.to_str().unwrap(), "planted:1"]);
     let layout = env.path("layout");
-    env.ok(&["copy", "store:planted:1", &format!("oci:{}:v1", layout.display())]);
+    env.ok(&[
+        "copy",
+        "store:planted:1",
+        &format!("oci:{}:v1", layout.display()),
+    ]);
     for location in [
         format!("docker-archive:{}", archive.display()),
         format!("oci:{}:v1", layout.display()),
@@ -202,7 +225,10 @@ fn debian_python_node() -> std::path::PathBuf {
     let out = strata_testkit::workspace_root().join("target/fixtures/debian-python-node.tar.gz");
     let script = strata_testkit::workspace_root().join("scripts/debian-python-node-rootfs.sh");
     let status = Command::new("bash").arg(script).arg(&out).status().unwrap();
-    assert!(status.success(), "scripts/debian-python-node-rootfs.sh failed");
+    assert!(
+        status.success(),
+        "scripts/debian-python-node-rootfs.sh failed"
+    );
     out
 }
 
@@ -212,7 +238,11 @@ fn no_false_positive_on_a_clean_debian_image_with_python_and_node() {
     common::require_root(); // debootstrap makes the fixture
     let rootfs = debian_python_node();
     let env = Env::empty();
-    env.ok(&["import", rootfs.to_str().unwrap(), "debian-python-node:clean"]);
+    env.ok(&[
+        "import",
+        rootfs.to_str().unwrap(),
+        "debian-python-node:clean",
+    ]);
     let out = env.strata(&["scan", "--format", "json", "debian-python-node:clean"]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let findings = report["findings"].as_array().unwrap();
@@ -226,7 +256,10 @@ fn no_false_positive_on_a_clean_debian_image_with_python_and_node() {
     for f in findings {
         eprintln!("  {f}");
     }
-    assert!(report["files"].as_u64().unwrap() > 1000, "the image was scanned");
+    assert!(
+        report["files"].as_u64().unwrap() > 1000,
+        "the image was scanned"
+    );
     assert_eq!(findings.len(), 0, "false positives");
     assert_eq!(out.status.code(), Some(0));
 }

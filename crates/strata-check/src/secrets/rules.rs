@@ -43,9 +43,8 @@ macro_rules! assigned {
 }
 
 /// Secrets that are documentation or placeholders, for any generic rule.
-const PLACEHOLDERS: &[&str] = &[
-    r"(?i)example|sample|dummy|fake|placeholder|changeme|change_me|redacted|xxxx|\*\*\*\*",
-];
+const PLACEHOLDERS: &[&str] =
+    &[r"(?i)example|sample|dummy|fake|placeholder|changeme|change_me|redacted|xxxx|\*\*\*\*"];
 
 /// The built-in rules.
 pub static RULES: &[Rule] = &[
@@ -54,7 +53,9 @@ pub static RULES: &[Rule] = &[
         id: "aws-access-key-id",
         title: "AWS Access Key ID",
         severity: Severity::Critical,
-        keywords: &["AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "A3T"],
+        keywords: &[
+            "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "A3T",
+        ],
         regex: concat!(
             r"(?:^|[^A-Za-z0-9/+])(?P<secret>(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)",
             r"[A-Z2-7]{16})(?:[^A-Za-z0-9/+=]|$)"
@@ -200,8 +201,16 @@ pub static RULES: &[Rule] = &[
         title: "GitLab token (pipeline trigger, deploy, runner, CI job, feed, OAuth)",
         severity: Severity::High,
         keywords: &[
-            "glptt-", "gldt-", "glrt-", "glcbt-", "glft-", "glimt-", "glagent-", "gloas-",
-            "glsoat-", "GR1348941",
+            "glptt-",
+            "gldt-",
+            "glrt-",
+            "glcbt-",
+            "glft-",
+            "glimt-",
+            "glagent-",
+            "gloas-",
+            "glsoat-",
+            "GR1348941",
         ],
         regex: token_dash!(
             r"(?:(?:glptt|gldt|glrt|glcbt|glft|glimt|glagent|gloas|glsoat)-|GR1348941)[A-Za-z0-9_\-]{20,300}"
@@ -572,8 +581,18 @@ pub static RULES: &[Rule] = &[
         title: "Generic secret assignment (password, secret, token, API key)",
         severity: Severity::Medium,
         keywords: &[
-            "password", "passwd", "passphrase", "secret", "token", "api_key", "apikey",
-            "api-key", "access_key", "accesskey", "private_key", "credential",
+            "password",
+            "passwd",
+            "passphrase",
+            "secret",
+            "token",
+            "api_key",
+            "apikey",
+            "api-key",
+            "access_key",
+            "accesskey",
+            "private_key",
+            "credential",
         ],
         keywords_any_case: true,
         regex: concat!(
@@ -615,11 +634,42 @@ fn jwt_header(secret: &[u8]) -> bool {
 
 /// Words that make a generic value a reference, an identifier or prose, not a secret.
 const NOT_SECRET_WORDS: &[&str] = &[
-    "password", "passwd", "secret", "token", "example", "sample", "dummy", "fake", "test",
-    "placeholder", "changeme", "change_me", "your", "redacted", "null", "none", "undefined",
-    "true", "false", "self.", "this.", "env.", "environ", "getenv", "process.", "config.",
-    "settings.", "args.", "options.", "opts.", "kwargs", "request.", "params", "http",
-    "localhost", "xxx",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "example",
+    "sample",
+    "dummy",
+    "fake",
+    "test",
+    "placeholder",
+    "changeme",
+    "change_me",
+    "your",
+    "redacted",
+    "null",
+    "none",
+    "undefined",
+    "true",
+    "false",
+    "self.",
+    "this.",
+    "env.",
+    "environ",
+    "getenv",
+    "process.",
+    "config.",
+    "settings.",
+    "args.",
+    "options.",
+    "opts.",
+    "kwargs",
+    "request.",
+    "params",
+    "http",
+    "localhost",
+    "xxx",
 ];
 
 /// A generic assignment's value looks random: letters and digits mixed, no word that makes

@@ -287,7 +287,9 @@ mod tests {
     fn layer() -> LayerInfo {
         LayerInfo {
             index: 0,
-            digest: format!("sha256:{}", "a".repeat(64)).parse::<Digest>().unwrap(),
+            digest: format!("sha256:{}", "a".repeat(64))
+                .parse::<Digest>()
+                .unwrap(),
             media_type: String::new(),
             blob_size: 0,
             diff_id: None,

@@ -107,7 +107,9 @@ fn line(f: &Finding) -> String {
             ..
         } => {
             let fate = match (removed, removed_in) {
-                (Some(Removal::Deleted), Some(n)) => format!(" (deleted in layer {n}, still shipped)"),
+                (Some(Removal::Deleted), Some(n)) => {
+                    format!(" (deleted in layer {n}, still shipped)")
+                }
                 (Some(Removal::Overwritten), Some(n)) => {
                     format!(" (overwritten in layer {n}, still shipped)")
                 }

@@ -48,7 +48,11 @@ fn every_rule_finds_its_true_positive_alone() {
 #[test]
 fn no_rule_fires_on_a_near_miss() {
     for (id, _, near_miss) in samples() {
-        assert_eq!(rule_ids(&near_miss), Vec::<&str>::new(), "{id}: {near_miss}");
+        assert_eq!(
+            rule_ids(&near_miss),
+            Vec::<&str>::new(),
+            "{id}: {near_miss}"
+        );
     }
 }
 
@@ -101,8 +105,14 @@ fn generic_assignments_in_the_usual_forms() {
 
 #[test]
 fn a_private_key_is_found_with_real_newlines_and_escaped_ones() {
-    let (_, escaped, _) = samples().into_iter().find(|s| s.0 == "private-key").unwrap();
+    let (_, escaped, _) = samples()
+        .into_iter()
+        .find(|s| s.0 == "private-key")
+        .unwrap();
     let json = escaped.replace('\n', "\\n");
     assert_eq!(rule_ids(&escaped), vec!["private-key"]);
-    assert_eq!(rule_ids(&format!("{{\"private_key\": \"{json}\"}}")), vec!["private-key"]);
+    assert_eq!(
+        rule_ids(&format!("{{\"private_key\": \"{json}\"}}")),
+        vec!["private-key"]
+    );
 }
