@@ -61,7 +61,7 @@ fn secrets_are_found_in_every_surrounding() {
     let (_, positive, _) = samples().into_iter().find(|s| s.0 == "github-pat").unwrap();
     let token = positive.split('=').nth(1).unwrap();
     for text in [
-        format!("{token}"),
+        token.to_string(),
         format!("x {token}\n"),
         format!("\"{token}\","),
         format!("ENV A={token} B=1"),
