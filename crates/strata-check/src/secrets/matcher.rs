@@ -164,8 +164,16 @@ impl Scanner {
         if c.allow_secrets.as_ref().is_some_and(|s| s.is_match(secret)) {
             return false;
         }
-        if let (Some(paths), Some(path)) = (&c.allow_paths, path) {
-            if paths.is_match(path.as_bytes()) {
+        if let Some(path) = path {
+            if c.allow_paths
+                .as_ref()
+                .is_some_and(|p| p.is_match(path.as_bytes()))
+            {
+                return false;
+            }
+            let known =
+                |&(p, head): &(&str, &str)| p == path && secret.starts_with(head.as_bytes());
+            if rule.allow_known.iter().any(known) {
                 return false;
             }
         }

@@ -59,6 +59,10 @@ pub struct Rule {
     /// Regexes on the file path (relative, `usr/lib/…`): a match there is not reported.
     /// Only ever a specific file, never a whole directory of packages.
     pub allow_paths: &'static [&'static str],
+    /// Known public secrets shipped by packages (documentation examples): the exact path
+    /// and how the secret starts. Both must match, so another secret in that file, or that
+    /// one anywhere else, is still reported.
+    pub allow_known: &'static [(&'static str, &'static str)],
     /// A last check of the secret's bytes (a decoded JWT header, a `user:password` pair).
     pub check: Option<fn(&[u8]) -> bool>,
     /// A catch-all rule: its secret is dropped where another rule's secret overlaps it
@@ -79,6 +83,7 @@ pub(crate) const BASE: Rule = Rule {
     min_entropy: 0.0,
     allow_secrets: &[],
     allow_paths: &[],
+    allow_known: &[],
     check: None,
     fallback: false,
 };

@@ -560,10 +560,23 @@ pub static RULES: &[Rule] = &[
         // The body may be on one line with `\n` escapes (JSON, ENV values).
         regex: concat!(
             r"-----BEGIN[ A-Z0-9_]{0,30}PRIVATE KEY(?: BLOCK)?-----(?:\\[rn]|\s)*",
+            // PEM and PGP armour headers (`Proc-Type: 4,ENCRYPTED`, `Version: …`).
+            r"(?:[A-Z][A-Za-z\-]+:[^\r\n]*\r?\n)*(?:\\[rn]|\s)*",
             r"(?P<secret>[A-Za-z0-9+/=\\:,.()_\s\-]{64,}?)-----END[ A-Z0-9_]{0,30}PRIVATE KEY"
         ),
         back: 48,
         ahead: super::MAX_AHEAD,
+        // Example keys in the documentation of Debian's Perl TLS modules.
+        allow_known: &[
+            (
+                "usr/share/doc/libnet-ssleay-perl/examples/server_key.pem",
+                "wav+t55gSrsCnvgeikRqcQKXuUeXEqEc",
+            ),
+            (
+                "usr/share/doc/libio-socket-ssl-perl/examples/simulate_proxy.pl",
+                "MIICdgIBADANBgkqhkiG9w0BAQEFAASCAmAwggJcAgEAAoGBAMEP2gFJ",
+            ),
+        ],
         ..BASE
     },
     Rule {
@@ -680,10 +693,24 @@ fn generic_value(secret: &[u8]) -> bool {
     if !has_digit || !has_alpha || matches!(secret.first(), Some(b'/' | b'.' | b'-')) {
         return false;
     }
+    if is_member_access(secret) {
+        return false;
+    }
     let lower = secret.to_ascii_lowercase();
     !NOT_SECRET_WORDS
         .iter()
         .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+}
+
+/// `messages_1.Messages.MissingFromClause`: code reading a field, not a value.
+fn is_member_access(value: &[u8]) -> bool {
+    let ident = |part: &[u8]| {
+        part.first()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            && part.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    };
+    let parts: Vec<&[u8]> = value.split(|&b| b == b'.').collect();
+    parts.len() > 1 && parts.iter().all(|p| ident(p))
 }
 
 #[cfg(test)]

@@ -84,6 +84,8 @@ fn generic_assignments_stay_quiet_on_code_and_docs() {
         "tokenizer: nltk.tokenize.word_tokenize",
         "DB_PASSWORD_FILE=/run/secrets/db_password",
         "secret_key = 'django-insecure-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'",
+        "var message = x ? messages_1.Messages.UnexpectedToken : messages_1.Messages.MissingFromClause;",
+        "exports2.CONNECTION_TOKEN_CHARS = exports2.HEADER_CHARS = exports2.TOKEN;",
     ] {
         assert_eq!(rule_ids(text), Vec::<&str>::new(), "{text}");
     }
@@ -114,5 +116,34 @@ fn a_private_key_is_found_with_real_newlines_and_escaped_ones() {
     assert_eq!(
         rule_ids(&format!("{{\"private_key\": \"{json}\"}}")),
         vec!["private-key"]
+    );
+}
+
+#[test]
+fn a_known_example_key_is_allowed_only_in_its_file() {
+    let scanner = Scanner::builtin();
+    let key = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: DES-EDE3-CBC,932256E9ACCDC996\n\nwav+t55gSrsCnvgeikRqcQKXuUeXEqEcL6zwNsTMIis6rpGuXkBYH5Ezntm6h/5h\n-----END RSA PRIVATE KEY-----\n";
+    let found = |path: &str| scanner.scan(key.as_bytes(), 0, key.len(), Some(path)).len();
+    assert_eq!(
+        found("usr/share/doc/libnet-ssleay-perl/examples/server_key.pem"),
+        0
+    );
+    assert_eq!(
+        found("usr/share/doc/libnet-ssleay-perl/examples/other.pem"),
+        1
+    );
+    let other = key.replace("wav+", "xav+");
+    let in_file = scanner.scan(
+        other.as_bytes(),
+        0,
+        other.len(),
+        Some("usr/share/doc/libnet-ssleay-perl/examples/server_key.pem"),
+    );
+    assert_eq!(in_file.len(), 1, "another key in the allowed file");
+    let secret = &other.as_bytes()[in_file[0].start..in_file[0].end];
+    assert_eq!(
+        crate::secrets::redact(secret),
+        "xav+*****",
+        "armour headers skipped"
     );
 }
