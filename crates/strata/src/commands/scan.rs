@@ -39,6 +39,12 @@ fn open(store: &Store, args: &ScanArgs) -> Result<OpenedImage> {
         true => Location::Store(args.image.clone()),
         false => args.image.parse()?,
     };
+    if let (Location::Store(_), Some(platform)) = (&location, &args.platform) {
+        anyhow::bail!(
+            "--platform {platform} picks an image of an index; {} is an image of the store",
+            args.image
+        );
+    }
     let client = Client::from_env().context("reading the registry configuration")?;
     let opts = CopyOptions {
         platform: args.platform.clone(),
