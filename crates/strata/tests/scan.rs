@@ -215,7 +215,11 @@ fn a_clean_image_exits_0_and_a_missing_one_names_it() {
     assert!(shown.starts_with("no secrets found (1 layer(s)"), "{shown}");
     let out = env.strata(&["scan", "--platform", "linux/arm64", "busybox:test"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("--platform linux/arm64 picks"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--platform linux/arm64 picks"),
+        "{}",
+        stderr(&out)
+    );
     let missing = env.path("missing.tar");
     let arg = format!("docker-archive:{}", missing.display());
     let out = env.strata(&["scan", &arg]);
