@@ -117,6 +117,9 @@ pub enum Command {
     /// List an image's packages as an SBOM: SPDX or CycloneDX JSON, or a table (see
     /// docs/SBOM.md)
     Sbom(SbomArgs),
+    /// Find secrets in every layer of an image (deleted files too), its config and its
+    /// history (see docs/SECRETS.md)
+    Scan(ScanArgs),
 }
 
 #[derive(Args, Debug)]
@@ -136,6 +139,10 @@ pub struct AnalyzeArgs {
     /// Check dive's CI rules and exit 1 when one fails
     #[arg(long)]
     pub ci: bool,
+    /// Also find secrets in every layer, the config and the history, in the same read of
+    /// the layers (as `strata scan`); exit 1 when one is found
+    #[arg(long)]
+    pub secrets: bool,
     /// dive's CI rules file [default: .dive-ci when it exists]
     #[arg(long, requires = "ci", value_name = "FILE")]
     pub ci_config: Option<PathBuf>,
@@ -204,6 +211,31 @@ pub enum SbomFormat {
 pub enum SbomKind {
     Spdx,
     Cyclonedx,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// The image: a name or ID in the store, store:NAME, oci:PATH[:TAG],
+    /// docker-archive:PATH[:REF] or docker://REF (a bare name not in the store is pulled)
+    pub image: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub format: ScanFormat,
+    /// Exit code when secrets are found (0: succeed anyway)
+    #[arg(long, default_value_t = 1)]
+    pub exit_code: u8,
+    /// How many layers are scanned at once [default: the number of CPUs]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub jobs: Option<usize>,
+    /// The image to pick from an index: os/arch[/variant] [default: this machine's]
+    #[arg(long)]
+    pub platform: Option<Platform>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args, Debug)]

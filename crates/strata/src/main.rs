@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", render_error(&err));
-            ExitCode::from(1)
+            let code = err
+                .downcast_ref::<commands::ExitWith>()
+                .map_or(1, |e| e.code);
+            ExitCode::from(code)
         }
     }
 }

@@ -274,3 +274,48 @@ fn registry_images_read_like_store_images_and_corrupt_layers_are_named() {
     let err = env.fails(&["analyze", "busybox:test"], 1);
     assert!(err.contains(&format!("layer 0 ({layer})")), "{err}");
 }
+
+#[test]
+#[ignore = "needs root"]
+fn secrets_come_with_the_analysis_from_one_read_and_fail_the_run() {
+    require_root();
+    let env = Env::with_base();
+    let creds = "GITHUB_TOKEN=ghp_NKryvtxw66v8GMDelNz4n8uNxNw28jsvvQPz\n";
+    let ctx = env.context(
+        "secret-ctx",
+        &[
+            ("creds", creds),
+            (
+                "Dockerfile",
+                "FROM busybox:test\nCOPY creds /tmp/creds\nRUN rm /tmp/creds\n",
+            ),
+        ],
+    );
+    env.build(&["-t", "leaky:1", ctx.to_str().unwrap()]);
+    let out = env.strata(&["analyze", "--secrets", "--format", "json", "leaky:1"]);
+    assert_eq!(out.status.code(), Some(1), "a secret fails the run");
+    assert!(
+        stderr(&out).contains("1 secret(s) found"),
+        "{}",
+        stderr(&out)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["wasted_bytes"],
+        creds.len() as u64,
+        "the deleted file is wasted: {v:#}"
+    );
+    let findings = v["secrets"]["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{v:#}");
+    assert_eq!(findings[0]["rule"], "github-pat");
+    assert_eq!(findings[0]["path"], "tmp/creds");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("ghp_NKryvtxw66v8"), "shown redacted");
+    // The same finding as `strata scan`.
+    let scan = env.strata(&["scan", "--format", "json", "leaky:1"]);
+    let scanned: Value = serde_json::from_slice(&scan.stdout).unwrap();
+    assert_eq!(scanned["findings"], v["secrets"]["findings"]);
+    // Without --secrets, no scan and no failure.
+    let out = env.strata(&["analyze", "leaky:1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -25,4 +25,4 @@ mod top;
 
 pub use ci::{CiOutcome, CiRules, RuleResult};
 pub use files::LayerFiles;
-pub use report::{analyze_image, Analysis, AnalyzeError, Options};
+pub use report::{analyze_and_scan, analyze_image, Analysis, AnalyzeError, Options};

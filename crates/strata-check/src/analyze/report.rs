@@ -9,7 +9,8 @@ use super::files::{HashRec, LayerFiles, LayerSummary};
 use super::merge::{merge, Merged};
 use super::runs::{merge as merge_runs, Run};
 use super::top::Top;
-use crate::image::{layers, walk, WalkError};
+use crate::image::{layers, walk, Pair, WalkError};
+use crate::secrets;
 
 /// How [`analyze_image`] runs.
 #[derive(Debug, Clone)]
@@ -129,6 +130,31 @@ pub fn analyze_image<B: BlobSource + ?Sized>(
     let infos = layers(image);
     let files = walk(blobs, &infos, opts.jobs, LayerFiles::new)?;
     analysis(image, files, opts.top)
+}
+
+/// [`analyze_image`] and the secrets scan of [`crate::secrets`] in one read of the layers
+/// (`strata analyze --secrets`).
+pub fn analyze_and_scan<B: BlobSource + ?Sized>(
+    blobs: &B,
+    image: &Image,
+    opts: &Options,
+) -> Result<(Analysis, secrets::Report), AnalyzeError> {
+    let scanner = secrets::Scanner::builtin();
+    let infos = layers(image);
+    let pairs = walk(blobs, &infos, opts.jobs, |layer| {
+        Pair::new(
+            LayerFiles::new(layer),
+            secrets::SecretVisitor::new(scanner, layer),
+        )
+    })?;
+    let (files, scans): (Vec<LayerFiles>, Vec<secrets::LayerScan>) = pairs
+        .into_iter()
+        .map(|p| (p.first, p.second.finish()))
+        .unzip();
+    let analysis = analysis(image, files, opts.top)?;
+    let mut report = secrets::Report::from_layers(scanner, scans);
+    report.add_config(scanner, &image.config);
+    Ok((analysis, report))
 }
 
 /// The analysis of walked layers.

@@ -1,18 +1,23 @@
 //! `strata analyze IMAGE`: the layers of an image, what each adds and wastes, as text or
-//! JSON; with `--ci`, dive's CI rules (exit 1 when one fails).
+//! JSON; with `--ci`, dive's CI rules; with `--secrets`, the secrets scan in the same read
+//! (exit 1 when a rule fails or a secret is found).
 
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use strata_check::analyze::ci::{parse_bytes, parse_ratio, Status};
-use strata_check::analyze::{analyze_image, Analysis, CiOutcome, CiRules, Options};
+use strata_check::analyze::{
+    analyze_and_scan, analyze_image, Analysis, CiOutcome, CiRules, Options,
+};
+use strata_check::secrets::Report;
 use strata_content::{human_size, Store};
 
 use super::image_source;
 use crate::cli::{AnalyzeArgs, AnalyzeFormat};
 
-/// The JSON document: the analysis, and the CI results with `--ci`.
+/// The JSON document: the analysis, the CI results with `--ci`, the secrets with
+/// `--secrets`.
 #[derive(Serialize)]
 struct Document<'a> {
     image: &'a str,
@@ -20,6 +25,8 @@ struct Document<'a> {
     analysis: &'a Analysis,
     #[serde(skip_serializing_if = "Option::is_none")]
     ci: Option<&'a CiOutcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secrets: Option<&'a Report>,
 }
 
 pub fn run(store: &Store, args: AnalyzeArgs) -> Result<()> {
@@ -29,8 +36,11 @@ pub fn run(store: &Store, args: AnalyzeArgs) -> Result<()> {
         top: args.top,
         ..Options::default()
     };
-    let analysis = analyze_image(&opened, &opened.image, &opts)
-        .with_context(|| format!("analysing {}", args.image))?;
+    let (analysis, secrets) = match args.secrets {
+        true => analyze_and_scan(&opened, &opened.image, &opts).map(|(a, s)| (a, Some(s))),
+        false => analyze_image(&opened, &opened.image, &opts).map(|a| (a, None)),
+    }
+    .with_context(|| format!("analysing {}", args.image))?;
     let outcome = rules.map(|r| r.evaluate(&analysis));
     match args.format {
         AnalyzeFormat::Json => {
@@ -38,6 +48,7 @@ pub fn run(store: &Store, args: AnalyzeArgs) -> Result<()> {
                 image: &args.image,
                 analysis: &analysis,
                 ci: outcome.as_ref(),
+                secrets: secrets.as_ref(),
             };
             super::out(serde_json::to_string_pretty(&doc)?)?;
         }
@@ -46,11 +57,25 @@ pub fn run(store: &Store, args: AnalyzeArgs) -> Result<()> {
             if let Some(o) = &outcome {
                 print_ci(&analysis, o)?;
             }
+            if let Some(report) = &secrets {
+                super::out(String::new())?;
+                super::out(format!(
+                    "Secrets:\n{}",
+                    super::scan::text(report).trim_end()
+                ))?;
+            }
         }
     }
-    match outcome {
-        Some(o) if !o.passed() => bail!("{}: {}", args.image, o.summary()),
-        _ => Ok(()),
+    let mut failed = Vec::new();
+    if let Some(o) = outcome.filter(|o| !o.passed()) {
+        failed.push(o.summary());
+    }
+    if let Some(n) = secrets.map(|r| r.findings.len()).filter(|n| *n > 0) {
+        failed.push(format!("{n} secret(s) found"));
+    }
+    match failed.is_empty() {
+        true => Ok(()),
+        false => bail!("{}: {}", args.image, failed.join("; ")),
     }
 }
 

@@ -13,6 +13,11 @@ use strata_oci::Platform;
 /// Opens `input` (see the module docs), pulling only the platform's image of an index.
 pub fn open(store: &Store, input: &str, platform: Option<Platform>) -> Result<OpenedImage> {
     let location = locate(store, input)?;
+    if let (Location::Store(_), Some(platform)) = (&location, &platform) {
+        anyhow::bail!(
+            "--platform {platform} picks an image of an index; {input} is an image of the store"
+        );
+    }
     let client = Client::from_env().context("reading the registry configuration")?;
     let opts = CopyOptions {
         all: false,

@@ -15,6 +15,7 @@ mod prune;
 mod registry;
 mod robot;
 mod sbom;
+mod scan;
 mod transfer;
 
 use std::path::PathBuf;
@@ -60,11 +61,28 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Copy(args) => transfer::copy(Some(&store), args),
         Command::Analyze(args) => analyze::run(&store, args),
         Command::Sbom(args) => sbom::run(&store, args),
+        Command::Scan(args) => scan::run(&store, args),
         Command::Login(_) | Command::Logout { .. } | Command::Registry(_) | Command::Lint(_) => {
             unreachable!("handled above")
         }
     }
 }
+
+/// A failure that carries its own exit code (`strata scan --exit-code N`); `main` prints
+/// the message and exits with the code.
+#[derive(Debug)]
+pub struct ExitWith {
+    pub code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for ExitWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExitWith {}
 
 /// `--root`, `STRATA_ROOT`, else `/var/lib/strata` for root and `$XDG_DATA_HOME/strata`.
 fn default_root() -> PathBuf {
