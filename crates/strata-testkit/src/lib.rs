@@ -98,7 +98,6 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Runs a command, panicking with its stdout and stderr when it cannot start or fails.
 /// Runs `cmd` with `input` on its stdin; its output, successful or not (a login with
 /// `--password-stdin`).
 pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
@@ -117,6 +116,7 @@ pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
     child.wait_with_output().expect("waiting for the child")
 }
 
+/// Runs a command, panicking with its stdout and stderr when it cannot start or fails.
 pub fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd
         .output()
@@ -148,6 +148,20 @@ pub fn gunzip(data: &[u8]) -> Vec<u8> {
     flate2::read::GzDecoder::new(data)
         .read_to_end(&mut out)
         .unwrap();
+    out
+}
+
+/// The clean Debian 12 rootfs with Python and Node packages of
+/// `scripts/debian-python-node-rootfs.sh` (debootstrap, pip and npm: needs root), made once
+/// and cached under `target/fixtures/`.
+pub fn debian_python_node_rootfs() -> PathBuf {
+    let root = workspace_root();
+    let out = root.join("target/fixtures/debian-python-node.tar.gz");
+    run_ok(
+        Command::new("bash")
+            .arg(root.join("scripts/debian-python-node-rootfs.sh"))
+            .arg(&out),
+    );
     out
 }
 

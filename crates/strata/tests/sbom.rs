@@ -401,13 +401,6 @@ fn rust_binaries_built_with_cargo_auditable_list_their_crates() {
 
 // ---- the clean Debian image with Python and Node packages (root: chroot) -------------
 
-fn debian_fixture() -> PathBuf {
-    let out = workspace_root().join("target/fixtures/debian-python-node.tar.gz");
-    let script = workspace_root().join("scripts/debian-python-node-rootfs.sh");
-    run_ok(Command::new("bash").arg(script).arg(&out));
-    out
-}
-
 fn chroot(rootfs: &Path, script: &str) -> String {
     let out = run_ok(
         Command::new("chroot")
@@ -445,7 +438,7 @@ fn npm_tree(node: &Value, out: &mut Set) {
 #[ignore = "needs root"]
 fn the_debian_image_sbom_matches_dpkg_pip_and_npm_inside_it() {
     require_root();
-    let tarball = debian_fixture();
+    let tarball = strata_testkit::debian_python_node_rootfs();
     let env = Env::new();
     env.ok(&[
         "import",

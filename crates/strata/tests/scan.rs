@@ -227,23 +227,11 @@ fn a_clean_image_exits_0_and_a_missing_one_names_it() {
     assert!(stderr(&out).contains("missing.tar"), "{}", stderr(&out));
 }
 
-/// The clean Debian 12 image with Python and Node packages (scripts/ makes it once).
-fn debian_python_node() -> std::path::PathBuf {
-    let out = strata_testkit::workspace_root().join("target/fixtures/debian-python-node.tar.gz");
-    let script = strata_testkit::workspace_root().join("scripts/debian-python-node-rootfs.sh");
-    let status = Command::new("bash").arg(script).arg(&out).status().unwrap();
-    assert!(
-        status.success(),
-        "scripts/debian-python-node-rootfs.sh failed"
-    );
-    out
-}
-
 #[test]
 #[ignore = "needs root"]
 fn no_false_positive_on_a_clean_debian_image_with_python_and_node() {
     common::require_root(); // debootstrap makes the fixture
-    let rootfs = debian_python_node();
+    let rootfs = strata_testkit::debian_python_node_rootfs();
     let env = Env::empty();
     env.ok(&[
         "import",
