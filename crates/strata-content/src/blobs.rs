@@ -231,16 +231,27 @@ pub(crate) fn digest_reader(mut r: impl Read) -> io::Result<(Digest, u64)> {
 }
 
 /// A place whole blobs can be streamed from: the store, or an image read where it lies
-/// (an OCI layout, a docker-archive tar). The reader is unverified: a caller that reads
-/// it to the end checks the digest (`strata_check::image::walk` does).
+/// (an OCI layout, a docker-archive tar). Unless [`BlobSource::verified`], a caller that
+/// reads a blob to the end checks its digest (`strata_check::image::walk` does).
 pub trait BlobSource: Sync {
     /// The bytes of blob `digest`.
     fn blob_reader(&self, digest: &Digest) -> io::Result<Box<dyn io::Read + Send>>;
+
+    /// Whether every blob was verified against its digest when it was written, so a reader
+    /// need not hash it again (the store: blobs are committed only once their digest
+    /// matched, as containerd's content store).
+    fn verified(&self) -> bool {
+        false
+    }
 }
 
 impl BlobSource for Store {
     fn blob_reader(&self, digest: &Digest) -> io::Result<Box<dyn io::Read + Send>> {
         Ok(Box::new(File::open(self.blob_path(digest))?))
+    }
+
+    fn verified(&self) -> bool {
+        true
     }
 }
 

@@ -233,6 +233,11 @@ impl LayerVisitor for LayerFiles {
         }
     }
 
+    fn end_layer(&mut self) {
+        self.keep(|s| s.paths.seal());
+        self.keep(|s| s.hashes.seal());
+    }
+
     fn end_content(&mut self) {
         if let Some((h, path, size)) = self.hashing.take() {
             let rec = HashRec {

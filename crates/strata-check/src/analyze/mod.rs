@@ -2,7 +2,7 @@
 //!
 //! - [`files`]: the per-layer visitor that records every entry (path, kind, size, and a
 //!   content hash of regular files for duplicates) into [`runs`]: sorted runs that spill to
-//!   unnamed temporary files past 16,384 entries, so memory does not grow with the image;
+//!   unnamed temporary files past 4,096 entries, so memory does not grow with the image;
 //! - [`merge`]: the layers applied bottom-up in one path-ordered stream, whiteouts and
 //!   overwrites counted once each: the wasted bytes, per path and per layer;
 //! - [`report`]: the [`Analysis`] a caller prints (sizes, efficiency, biggest files,

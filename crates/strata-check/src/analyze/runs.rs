@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 
 /// Items a run holds in memory before it spills.
-pub const SPILL: usize = 16_384;
+pub const SPILL: usize = 4_096;
 
 /// A finished run with more items than this spills too, so that after a walk no more than
 /// this many items per layer stay in memory.
@@ -77,13 +77,19 @@ impl<T: Item> Runs<T> {
         Ok(())
     }
 
-    /// The sorted runs: the spilled ones, and the rest of the buffer, spilled too unless
-    /// it is small (at most [`KEEP`] items) and nothing else spilled.
-    pub fn finish(mut self) -> io::Result<Vec<Run<T>>> {
+    /// No more items: the rest of the buffer is spilled too unless it is small (at most
+    /// [`KEEP`] items) and nothing else spilled, so a finished collection holds little.
+    pub fn seal(&mut self) -> io::Result<()> {
         let small = self.buffer.len() <= KEEP.min(self.limit);
         if !self.buffer.is_empty() && (!self.spilled.is_empty() || !small) {
             self.spill()?;
         }
+        Ok(())
+    }
+
+    /// The sorted runs: the spilled ones and what [`Runs::seal`] kept.
+    pub fn finish(mut self) -> io::Result<Vec<Run<T>>> {
+        self.seal()?;
         self.buffer.sort_by(T::order);
         let mut runs: Vec<Run<T>> = self
             .spilled

@@ -37,6 +37,9 @@ pub trait LayerVisitor: Send {
     fn content(&mut self, _chunk: &[u8]) {}
     /// The content of the last entry that wanted it is complete.
     fn end_content(&mut self) {}
+    /// The layer's last entry was read (a visitor can put what it collected aside, so
+    /// finished layers do not hold memory while the others are read).
+    fn end_layer(&mut self) {}
 }
 
 /// A layer that could not be read: names the layer.
@@ -116,7 +119,8 @@ where
     Ok(out)
 }
 
-/// Streams one layer's entries to `visitor`, then checks the blob's digest.
+/// Streams one layer's entries to `visitor`, then checks the blob's digest (unless the
+/// source's blobs are [`BlobSource::verified`]).
 pub fn walk_layer<B: BlobSource + ?Sized, V: LayerVisitor + ?Sized>(
     blobs: &B,
     layer: &LayerInfo,
@@ -129,25 +133,12 @@ pub fn walk_layer<B: BlobSource + ?Sized, V: LayerVisitor + ?Sized>(
             digest: layer.digest.clone(),
             source,
         })?;
+    if blobs.verified() {
+        return walk_blob(file, layer, visitor);
+    }
     let hashed = Hashed::new(file);
     let state = hashed.state.clone();
-    let reader = io::BufReader::with_capacity(1 << 16, hashed);
-    let (mut tar, _) =
-        strata_archive::open_decompressed(reader).map_err(|source| WalkError::Decompress {
-            index: layer.index,
-            digest: layer.digest.clone(),
-            source,
-        })?;
-    let tar_error = |after, source| WalkError::Tar {
-        index: layer.index,
-        digest: layer.digest.clone(),
-        after,
-        source,
-    };
-    walk_tar(&mut tar, visitor).map_err(|(after, source)| tar_error(after, source))?;
-    // The tar's end blocks and the compression trailer: the whole blob is hashed.
-    io::copy(&mut tar, &mut io::sink()).map_err(|source| tar_error(None, source))?;
-    drop(tar);
+    walk_blob(Box::new(hashed), layer, visitor)?;
     let (hasher, size) = std::mem::take(&mut *state.lock().expect("hash state"));
     let actual = Digest::from_raw(hasher.finalize().into());
     if actual != layer.digest || size != layer.blob_size {
@@ -159,6 +150,33 @@ pub fn walk_layer<B: BlobSource + ?Sized, V: LayerVisitor + ?Sized>(
             expected_size: layer.blob_size,
         });
     }
+    Ok(())
+}
+
+/// Walks the (compressed) blob `file` to its very end.
+fn walk_blob<V: LayerVisitor + ?Sized>(
+    file: Box<dyn Read + Send>,
+    layer: &LayerInfo,
+    visitor: &mut V,
+) -> Result<(), WalkError> {
+    let reader = io::BufReader::with_capacity(1 << 16, file);
+    let (mut tar, _) = strata_archive::open_decompressed(reader).map_err(|source| {
+        WalkError::Decompress {
+            index: layer.index,
+            digest: layer.digest.clone(),
+            source,
+        }
+    })?;
+    let tar_error = |after, source| WalkError::Tar {
+        index: layer.index,
+        digest: layer.digest.clone(),
+        after,
+        source,
+    };
+    walk_tar(&mut tar, visitor).map_err(|(after, source)| tar_error(after, source))?;
+    visitor.end_layer();
+    // The tar's end blocks and the compression trailer: the whole blob is read (and hashed).
+    io::copy(&mut tar, &mut io::sink()).map_err(|source| tar_error(None, source))?;
     Ok(())
 }
 
@@ -322,6 +340,11 @@ impl<A: LayerVisitor, B: LayerVisitor> LayerVisitor for Pair<A, B> {
         if self.wants.1 {
             self.second.end_content();
         }
+    }
+
+    fn end_layer(&mut self) {
+        self.first.end_layer();
+        self.second.end_layer();
     }
 }
 

@@ -63,6 +63,12 @@ impl BlobSource for OpenedImage {
     fn blob_reader(&self, digest: &Digest) -> io::Result<Box<dyn Read + Send>> {
         self.blobs.blob_reader(digest)
     }
+
+    /// Blobs of a store (the local one, or the spool a copy verified them into) are;
+    /// blobs read in place in a layout or an archive are not.
+    fn verified(&self) -> bool {
+        matches!(self.blobs, Blobs::Store(_))
+    }
 }
 
 impl BlobSource for Blobs {
