@@ -160,13 +160,12 @@ fn walk_blob<V: LayerVisitor + ?Sized>(
     visitor: &mut V,
 ) -> Result<(), WalkError> {
     let reader = io::BufReader::with_capacity(1 << 16, file);
-    let (mut tar, _) = strata_archive::open_decompressed(reader).map_err(|source| {
-        WalkError::Decompress {
+    let (mut tar, _) =
+        strata_archive::open_decompressed(reader).map_err(|source| WalkError::Decompress {
             index: layer.index,
             digest: layer.digest.clone(),
             source,
-        }
-    })?;
+        })?;
     let tar_error = |after, source| WalkError::Tar {
         index: layer.index,
         digest: layer.digest.clone(),
