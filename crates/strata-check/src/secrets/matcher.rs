@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::{Regex, RegexSet};
 
 use super::rule::Rule;
@@ -22,6 +22,8 @@ struct Compiled {
 
 /// The keywords of one automaton and the rule of each.
 struct Keywords {
+    /// Every keyword occurrence, overlapping ones too (run only where the scanner's fast
+    /// pass found a keyword).
     automaton: AhoCorasick,
     rule_of: Vec<usize>,
 }
@@ -40,6 +42,10 @@ pub struct Scanner {
     compiled: Vec<Compiled>,
     exact: Keywords,
     any_case: Keywords,
+    /// Every keyword in any ASCII case, leftmost non-overlapping, as a full DFA: the one
+    /// pass over all the text (one table lookup per byte), which most text leaves without a
+    /// hit; the two exact automata then run only on the regions it found.
+    fast: AhoCorasick,
     longest_keyword: usize,
 }
 
@@ -63,6 +69,16 @@ impl Scanner {
         let compiled = rules.iter().map(compile).collect::<Result<Vec<_>, _>>()?;
         let exact = keywords(rules, false)?;
         let any_case = keywords(rules, true)?;
+        let all: Vec<&str> = rules
+            .iter()
+            .flat_map(|r| r.keywords.iter().copied())
+            .collect();
+        let fast = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&all)
+            .map_err(RuleError::Keywords)?;
         let longest_keyword = rules
             .iter()
             .flat_map(|r| r.keywords.iter().map(|k| k.len()))
@@ -72,6 +88,7 @@ impl Scanner {
             compiled,
             exact,
             any_case,
+            fast,
             longest_keyword,
         })
     }
@@ -91,18 +108,27 @@ impl Scanner {
         if from >= end {
             return hits;
         }
-        for keywords in [&self.exact, &self.any_case] {
-            for m in keywords.automaton.find_overlapping_iter(&buf[from..end]) {
-                let at = from + m.start();
-                if at >= to {
-                    continue;
-                }
-                let rule = keywords.rule_of[m.pattern().as_usize()];
-                self.around(buf, at, m.len(), rule, path, &mut |hit| {
-                    if seen.insert(hit) {
-                        hits.push(hit);
+        let text = &buf[from..end];
+        for m in self.fast.find_iter(text) {
+            if m.start() >= to - from {
+                break;
+            }
+            // Every keyword starting inside this match (overlapping ones too); those after
+            // it are the next matches' business.
+            let region = &text[m.start()..(m.end() + self.longest_keyword).min(text.len())];
+            for keywords in [&self.exact, &self.any_case] {
+                for o in keywords.automaton.find_overlapping_iter(region) {
+                    let at = m.start() + o.start();
+                    if at >= m.end() || at >= to - from {
+                        continue;
                     }
-                });
+                    let rule = keywords.rule_of[o.pattern().as_usize()];
+                    self.around(buf, from + at, o.len(), rule, path, &mut |hit| {
+                        if seen.insert(hit) {
+                            hits.push(hit);
+                        }
+                    });
+                }
             }
         }
         self.drop_fallbacks(&mut hits);
