@@ -171,6 +171,11 @@ pub struct AnalyzeArgs {
         value_name = "RATIO"
     )]
     pub highest_user_wasted_percent: Option<String>,
+    /// Hash every layer of an OCI layout or a docker-archive against its digest (read in
+    /// place, they are otherwise taken as they are; store and registry images are verified
+    /// when they are written)
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,6 +201,11 @@ pub struct SbomArgs {
     /// The document's creation time as a Unix time [default: the image's `created`]
     #[arg(long, env = "SOURCE_DATE_EPOCH")]
     pub source_date_epoch: Option<i64>,
+    /// Hash every layer of an OCI layout or a docker-archive against its digest (read in
+    /// place, they are otherwise taken as they are; store and registry images are verified
+    /// when they are written)
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// `strata sbom --format` values (syft's names).
@@ -230,6 +240,11 @@ pub struct ScanArgs {
     /// The image to pick from an index: os/arch[/variant] [default: this machine's]
     #[arg(long)]
     pub platform: Option<Platform>,
+    /// Hash every layer of an OCI layout or a docker-archive against its digest (read in
+    /// place, they are otherwise taken as they are; store and registry images are verified
+    /// when they are written)
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -319,3 +319,47 @@ fn secrets_come_with_the_analysis_from_one_read_and_fail_the_run() {
     let out = env.strata(&["analyze", "leaky:1"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+#[ignore = "needs root"]
+fn verify_hashes_the_layers_of_a_layout_read_in_place() {
+    require_root();
+    let env = Env::with_base();
+    let ctx = env.path("plain-ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("data.bin"), noise(7, 300_000)).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox:test\nCOPY data.bin /data.bin\n",
+    )
+    .unwrap();
+    env.build(&[
+        "--compression",
+        "uncompressed",
+        "-t",
+        "plain:1",
+        ctx.to_str().unwrap(),
+    ]);
+    let layout = env.path("plain-oci");
+    env.ok(&["export", "-o", layout.to_str().unwrap(), "plain:1"]);
+    let v = analyze_json(&env, "plain:1");
+    let layer = v["layers"][1]["digest"].as_str().unwrap().to_string();
+    let blob = layout
+        .join("blobs/sha256")
+        .join(layer.trim_start_matches("sha256:"));
+    // One byte of data.bin's content flipped: the tar still reads.
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&blob, &bytes).unwrap();
+    let at = format!("oci:{}", layout.display());
+    let read = analyze_json(&env, &at);
+    assert_eq!(figures(&read), figures(&v), "read as it is, like dive");
+    let out = env.strata(&["analyze", "--verify", &at]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("layer 1 ({layer}) is corrupt")),
+        "{err}"
+    );
+}

@@ -5,8 +5,11 @@
 //! entries' offsets (only the small files, manifests and configs, are extracted to a
 //! temporary directory). A registry image, a compressed or legacy docker-archive are
 //! copied (verified, only the picked platform) into a spool store that lives as long as
-//! the [`OpenedImage`]. Layer blobs are streamed unverified: the reader checks them
-//! (`strata_check::image::walk` does); manifests and configs are verified here.
+//! the [`OpenedImage`]. Manifests and configs are verified here. Layer blobs read in place
+//! are not hashed again unless [`OpenedImage::verify_in_place`] is set (as dive, `skopeo
+//! inspect` and trivy read an archive): a truncated or malformed layer still fails where it
+//! is read; with the flag the reader (`strata_check::image::walk`) also checks every
+//! blob's digest.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -35,6 +38,8 @@ pub struct OpenedImage {
     /// Where the image came from, as the user wrote it.
     pub location: Location,
     pub image: Image,
+    /// Hash layer blobs read in place (a layout, an archive) against their digests.
+    pub verify_in_place: bool,
     blobs: Blobs,
     _spool: Option<Spool>,
     _dir: Option<tempfile::TempDir>,
@@ -65,9 +70,10 @@ impl BlobSource for OpenedImage {
     }
 
     /// Blobs of a store (the local one, or the spool a copy verified them into) are;
-    /// blobs read in place in a layout or an archive are not.
+    /// blobs read in place in a layout or an archive are taken as they are unless
+    /// [`OpenedImage::verify_in_place`].
     fn verified(&self) -> bool {
-        matches!(self.blobs, Blobs::Store(_))
+        matches!(self.blobs, Blobs::Store(_)) || !self.verify_in_place
     }
 }
 
@@ -177,6 +183,7 @@ fn opened(
         location: src.clone(),
         image,
         blobs,
+        verify_in_place: false,
         _spool: None,
         _dir: dir,
     }

@@ -31,7 +31,7 @@ struct Document<'a> {
 
 pub fn run(store: &Store, args: AnalyzeArgs) -> Result<()> {
     let rules = args.ci.then(|| ci_rules(&args)).transpose()?;
-    let opened = image_source::open(store, &args.image, args.platform.clone())?;
+    let opened = image_source::open(store, &args.image, args.platform.clone(), args.verify)?;
     let opts = Options {
         top: args.top,
         ..Options::default()

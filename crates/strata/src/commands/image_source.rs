@@ -11,7 +11,13 @@ use strata_content::Store;
 use strata_oci::Platform;
 
 /// Opens `input` (see the module docs), pulling only the platform's image of an index.
-pub fn open(store: &Store, input: &str, platform: Option<Platform>) -> Result<OpenedImage> {
+/// `verify`: hash the layers of an OCI layout or a docker-archive against their digests.
+pub fn open(
+    store: &Store,
+    input: &str,
+    platform: Option<Platform>,
+    verify: bool,
+) -> Result<OpenedImage> {
     let location = locate(store, input)?;
     if let (Location::Store(_), Some(platform)) = (&location, &platform) {
         anyhow::bail!(
@@ -25,9 +31,11 @@ pub fn open(store: &Store, input: &str, platform: Option<Platform>) -> Result<Op
         jobs: strata_client::parallel::DEFAULT_PARALLELISM,
         progress: Arc::new(NoProgress),
     };
-    client
+    let mut opened = client
         .open_image(Some(store), &location, &opts)
-        .with_context(|| format!("opening image {input}"))
+        .with_context(|| format!("opening image {input}"))?;
+    opened.verify_in_place = verify;
+    Ok(opened)
 }
 
 fn locate(store: &Store, input: &str) -> Result<Location> {

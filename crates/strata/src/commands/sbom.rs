@@ -12,7 +12,7 @@ use strata_content::{BlobSource, Image, Store};
 use crate::cli::{SbomArgs, SbomFormat};
 
 pub fn run(store: &Store, args: SbomArgs) -> Result<()> {
-    let opened = super::image_source::open(store, &args.image, args.platform.clone())?;
+    let opened = super::image_source::open(store, &args.image, args.platform.clone(), args.verify)?;
     let sbom = make(&opened, &opened.image, &args.image, args.source_date_epoch)?;
     let doc = render(&sbom, format(args.format));
     match &args.output {

@@ -13,7 +13,7 @@ use super::ExitWith;
 use crate::cli::{ScanArgs, ScanFormat};
 
 pub fn run(store: &Store, args: ScanArgs) -> Result<()> {
-    let opened = super::image_source::open(store, &args.image, args.platform.clone())?;
+    let opened = super::image_source::open(store, &args.image, args.platform.clone(), args.verify)?;
     let jobs = args.jobs.unwrap_or_else(default_jobs);
     let report = scan_image(&opened, &opened.image, jobs)
         .with_context(|| format!("scanning {}", args.image))?;
