@@ -317,7 +317,9 @@ fn build_go_program(dir: &Path) -> PathBuf {
 }
 
 #[test]
+#[ignore = "needs root"] // strata build unpacks the base with its owners
 fn go_binaries_list_the_modules_go_version_m_shows() {
+    strata_testkit::require_root();
     require_tool("go");
     let env = Env::with_base();
     let work = env.path("go");
@@ -361,7 +363,9 @@ fn cargo_lock(text: &str) -> Set {
 }
 
 #[test]
+#[ignore = "needs root"] // strata build unpacks the base with its owners
 fn rust_binaries_built_with_cargo_auditable_list_their_crates() {
+    strata_testkit::require_root();
     require_tool("cargo-auditable");
     let env = Env::with_base();
     let krate = env.path("demo");
@@ -551,7 +555,9 @@ fn referrer_document(host: &str, repo: &str, digest: &str) -> (Value, Value) {
 }
 
 #[test]
+#[ignore = "needs root"] // strata build unpacks the base with its owners
 fn build_sbom_push_is_a_referrer_on_a_registry_with_the_referrers_api() {
+    strata_testkit::require_root();
     let served = Served::start();
     let env = Env::with_base();
     let host = served.host();
@@ -596,7 +602,9 @@ fn build_sbom_push_is_a_referrer_on_a_registry_with_the_referrers_api() {
 }
 
 #[test]
+#[ignore = "needs root"] // strata build unpacks the base with its owners
 fn build_sbom_push_falls_back_to_the_referrers_tag_schema_on_distribution() {
+    strata_testkit::require_root();
     let reg = TestRegistry::start();
     let env = Env::with_base();
     let host = reg.host();
