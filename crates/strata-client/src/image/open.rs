@@ -23,6 +23,7 @@ use strata_oci::{media_types, Digest, ImageConfig, ImageIndex, ImageManifest, Pl
 use super::error::{Result, TransferError};
 use super::location::Location;
 use super::select::select;
+use super::transports::archive::layout_entry;
 use super::transports::oci::{OciSource, Selector};
 use super::transports::{spool, spool_base, Source, Spool};
 use super::{Client, CopyOptions};
@@ -280,16 +281,11 @@ fn index_archive(path: &Path) -> Result<Option<(tempfile::TempDir, Offsets)>> {
     let mut has_index = false;
     for entry in archive.entries_with_seek().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
-        if entry.header().entry_type() != tar::EntryType::Regular {
+        let Some((name, digest)) = layout_entry(&entry) else {
             continue;
-        }
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let name = strata_oci::path::clean_in_root(&raw);
+        };
         let size = entry.size();
-        let digest = name
-            .strip_prefix("blobs/sha256/")
-            .and_then(|hex| Digest::from_hex(hex).ok());
-        let small_file = matches!(name.as_str(), "index.json" | "oci-layout");
+        let small_file = digest.is_none();
         if let Some(d) = &digest {
             entries.insert(d.clone(), (entry.raw_file_position(), size));
         }

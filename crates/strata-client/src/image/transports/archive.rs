@@ -117,24 +117,35 @@ fn extract_layout(path: &Path, dir: &Path) -> Result<bool> {
     fs::create_dir_all(dir.join("blobs/sha256")).map_err(TransferError::io(dir))?;
     for entry in archive.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
-        if entry.header().entry_type() != tar::EntryType::Regular {
+        let Some((name, _)) = layout_entry(&entry) else {
             continue;
-        }
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let name = strata_oci::path::clean_in_root(&raw);
-        let keep = match name.strip_prefix("blobs/sha256/") {
-            Some(hex) => Digest::from_hex(hex).is_ok(),
-            None => matches!(name.as_str(), "index.json" | "oci-layout"),
         };
-        if !keep {
-            continue;
-        }
         found_index |= name == "index.json";
         let target: PathBuf = dir.join(&name);
         let mut out = fs::File::create(&target).map_err(TransferError::io(&target))?;
         std::io::copy(&mut entry, &mut out).map_err(bad)?;
     }
     Ok(found_index)
+}
+
+/// What a regular entry of a docker-archive is to the OCI layout inside it: its cleaned
+/// name, and the blob's digest for `blobs/sha256/<hex>`; `None` for any other entry than
+/// those and `index.json` / `oci-layout` (so nothing outside the layout is ever used).
+pub(crate) fn layout_entry<R: std::io::Read>(
+    entry: &tar::Entry<'_, R>,
+) -> Option<(String, Option<Digest>)> {
+    if entry.header().entry_type() != tar::EntryType::Regular {
+        return None;
+    }
+    let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    let name = strata_oci::path::clean_in_root(&raw);
+    match name.strip_prefix("blobs/sha256/") {
+        Some(hex) => {
+            let digest = Digest::from_hex(hex).ok()?;
+            Some((name, Some(digest)))
+        }
+        None => matches!(name.as_str(), "index.json" | "oci-layout").then_some((name, None)),
+    }
 }
 
 /// Writes one image as a docker-archive.
