@@ -1,0 +1,1 @@
+//! `strata exec [-it]`: owned by the net helper. See the crate docs for the seam.
