@@ -20,6 +20,8 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use strata_oci::config::HealthConfig;
 
+pub use crate::state::{Health, HealthLogEntry, HealthStatus};
+
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_START_INTERVAL: Duration = Duration::from_secs(5);
@@ -83,6 +85,18 @@ pub struct HealthSettings {
 }
 
 impl HealthSettings {
+    /// The settings of a container's healthcheck (as `strata run` recorded it).
+    pub fn from_config(check: &crate::spec::HealthCheck) -> Result<Option<HealthSettings>, String> {
+        HealthSettings::from_image(&HealthConfig {
+            test: check.test.clone(),
+            interval: check.interval,
+            timeout: check.timeout,
+            start_period: check.start_period,
+            start_interval: check.start_interval,
+            retries: u64::from(check.retries),
+        })
+    }
+
     /// The settings of an image's `Healthcheck`; `None` when it has no test or `NONE`.
     pub fn from_image(config: &HealthConfig) -> Result<Option<HealthSettings>, String> {
         let Some(test) = HealthTest::from_image(&config.test)? else {
@@ -110,50 +124,11 @@ impl HealthSettings {
     }
 }
 
-/// `starting`, `healthy` or `unhealthy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HealthStatus {
-    Starting,
-    Healthy,
-    Unhealthy,
-}
-
-impl HealthStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HealthStatus::Starting => "health: starting",
-            HealthStatus::Healthy => "healthy",
-            HealthStatus::Unhealthy => "unhealthy",
-        }
-    }
-}
-
-/// One probe's result, as docker's `.State.Health.Log[]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct HealthLog {
-    /// RFC 3339 with nanoseconds.
-    pub start: String,
-    pub end: String,
-    /// The probe's exit code; -1 when it timed out or could not run.
-    pub exit_code: i32,
-    pub output: String,
-}
-
-/// docker's `.State.Health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Health {
-    pub status: HealthStatus,
-    pub failing_streak: u32,
-    pub log: Vec<HealthLog>,
-}
-
-impl Health {
-    /// What `ps` appends to `Up 3 seconds`: ` (healthy)`, ` (health: starting)`.
-    pub fn ps_suffix(&self) -> String {
-        format!(" ({})", self.status.as_str())
+/// What `ps` appends to `Up 3 seconds`: ` (healthy)`, ` (unhealthy)`, ` (health: starting)`.
+pub fn ps_suffix(health: &Health) -> String {
+    match health.status {
+        HealthStatus::Starting => " (health: starting)".to_string(),
+        other => format!(" ({})", other.as_str()),
     }
 }
 
@@ -224,7 +199,7 @@ impl Monitor {
         if h.log.len() >= MAX_LOG_ENTRIES {
             h.log.drain(..=h.log.len() - MAX_LOG_ENTRIES);
         }
-        h.log.push(HealthLog {
+        h.log.push(HealthLogEntry {
             start: rfc3339(result.start),
             end: rfc3339(result.end),
             exit_code: result.exit_code,
@@ -328,13 +303,22 @@ mod tests {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(HealthTest::from_image(&[]), Ok(None));
         assert_eq!(HealthTest::from_image(&s(&["NONE"])), Ok(None));
-        let cmd = HealthTest::from_image(&s(&["CMD", "curl", "-f", "x"])).unwrap().unwrap();
+        let cmd = HealthTest::from_image(&s(&["CMD", "curl", "-f", "x"]))
+            .unwrap()
+            .unwrap();
         assert_eq!(cmd.argv(&[]), s(&["curl", "-f", "x"]));
-        let sh = HealthTest::from_image(&s(&["CMD-SHELL", "test -e /ok"])).unwrap().unwrap();
+        let sh = HealthTest::from_image(&s(&["CMD-SHELL", "test -e /ok"]))
+            .unwrap()
+            .unwrap();
         assert_eq!(sh.argv(&[]), s(&["/bin/sh", "-c", "test -e /ok"]));
-        assert_eq!(sh.argv(&s(&["/bin/bash", "-ec"])), s(&["/bin/bash", "-ec", "test -e /ok"]));
+        assert_eq!(
+            sh.argv(&s(&["/bin/bash", "-ec"])),
+            s(&["/bin/bash", "-ec", "test -e /ok"])
+        );
         assert!(HealthTest::from_image(&s(&["CMD"])).is_err());
-        assert!(HealthTest::from_image(&s(&["WHAT", "x"])).unwrap_err().contains("WHAT"));
+        assert!(HealthTest::from_image(&s(&["WHAT", "x"]))
+            .unwrap_err()
+            .contains("WHAT"));
     }
 
     #[test]
@@ -361,27 +345,48 @@ mod tests {
         assert_eq!(m.health().status, HealthStatus::Healthy);
         m.record(at(t0, 2, 1));
         m.record(at(t0, 3, 2));
-        assert_eq!((m.health().status, m.health().failing_streak), (HealthStatus::Healthy, 2));
+        assert_eq!(
+            (m.health().status, m.health().failing_streak),
+            (HealthStatus::Healthy, 2)
+        );
         m.record(at(t0, 4, -1));
-        assert_eq!((m.health().status, m.health().failing_streak), (HealthStatus::Unhealthy, 3));
+        assert_eq!(
+            (m.health().status, m.health().failing_streak),
+            (HealthStatus::Unhealthy, 3)
+        );
         m.record(at(t0, 5, 0));
-        assert_eq!((m.health().status, m.health().failing_streak), (HealthStatus::Healthy, 0));
+        assert_eq!(
+            (m.health().status, m.health().failing_streak),
+            (HealthStatus::Healthy, 0)
+        );
     }
 
     #[test]
     fn failures_in_the_start_period_do_not_count_while_starting() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let mut m = Monitor::new(settings(1, 10), t0);
-        assert_eq!(m.next_interval(t0 + Duration::from_secs(2)), Duration::from_secs(5));
+        assert_eq!(
+            m.next_interval(t0 + Duration::from_secs(2)),
+            Duration::from_secs(5)
+        );
         m.record(at(t0, 2, 1));
-        assert_eq!((m.health().status, m.health().failing_streak), (HealthStatus::Starting, 0));
+        assert_eq!(
+            (m.health().status, m.health().failing_streak),
+            (HealthStatus::Starting, 0)
+        );
         m.record(at(t0, 11, 1));
         assert_eq!(m.health().status, HealthStatus::Unhealthy);
-        assert_eq!(m.next_interval(t0 + Duration::from_secs(12)), Duration::from_secs(1));
+        assert_eq!(
+            m.next_interval(t0 + Duration::from_secs(12)),
+            Duration::from_secs(1)
+        );
         // Once healthy, a failure inside the start period counts.
         let mut m = Monitor::new(settings(1, 10), t0);
         m.record(at(t0, 1, 0));
-        assert_eq!(m.next_interval(t0 + Duration::from_secs(2)), Duration::from_secs(1));
+        assert_eq!(
+            m.next_interval(t0 + Duration::from_secs(2)),
+            Duration::from_secs(1)
+        );
         m.record(at(t0, 2, 1));
         assert_eq!(m.health().status, HealthStatus::Unhealthy);
     }
@@ -394,7 +399,10 @@ mod tests {
             m.record(at(t0, i, 0));
         }
         let outputs: Vec<_> = m.health().log.iter().map(|l| l.output.as_str()).collect();
-        assert_eq!(outputs, ["probe 2", "probe 3", "probe 4", "probe 5", "probe 6"]);
+        assert_eq!(
+            outputs,
+            ["probe 2", "probe 3", "probe 4", "probe 5", "probe 6"]
+        );
         assert_eq!(m.health().log[0].start, "2023-11-14T22:13:22Z");
         let mut big = at(t0, 8, 0);
         big.output = "é".repeat(3000);
@@ -409,14 +417,17 @@ mod tests {
     #[test]
     fn timeouts_read_like_docker() {
         let r = ProbeResult::timed_out(SystemTime::now(), Duration::from_secs(30));
-        assert_eq!((r.exit_code, r.output.as_str()), (-1, "Health check exceeded timeout (30s)"));
+        assert_eq!(
+            (r.exit_code, r.output.as_str()),
+            (-1, "Health check exceeded timeout (30s)")
+        );
         assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
         assert_eq!(go_duration(Duration::from_millis(500)), "500ms");
         assert_eq!(m_suffix(), " (health: starting)");
     }
 
     fn m_suffix() -> String {
-        Monitor::new(settings(3, 0), SystemTime::now()).health().ps_suffix()
+        ps_suffix(Monitor::new(settings(3, 0), SystemTime::now()).health())
     }
 
     #[test]

@@ -16,24 +16,13 @@ use std::net::{IpAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
 use tracing::debug;
 
-pub use ports::{PortMapping, PortRequest, PortSpec, PortSpecError, Protocol};
+pub use crate::spec::{NetworkMode, PortMapping, Proto};
+pub use ports::{PortRange, PortRequest, PortSpec, PortSpecError};
 pub use slirp::Slirp;
 
-/// `--network`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NetworkMode {
-    /// Its own network namespace with user-mode networking (slirp4netns): docker's bridge.
-    #[default]
-    Private,
-    /// The host's network namespace.
-    Host,
-    /// Its own network namespace with only `lo`.
-    None,
-}
+use crate::spec::ContainerConfig;
 
 impl NetworkMode {
     /// The namespace the executor's config asks runc for.
@@ -53,29 +42,42 @@ impl FromStr for NetworkMode {
             "private" => Ok(NetworkMode::Private),
             "host" => Ok(NetworkMode::Host),
             "none" => Ok(NetworkMode::None),
-            other => Err(format!(
-                "unknown network {other:?} (private, host or none)"
-            )),
+            other => Err(format!("unknown network {other:?} (private, host or none)")),
         }
     }
 }
 
 impl fmt::Display for NetworkMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            NetworkMode::Private => "private",
-            NetworkMode::Host => "host",
-            NetworkMode::None => "none",
-        })
+        f.write_str(self.as_str())
     }
+}
+
+/// docker's `ps`/`port` form of a published port: `127.0.0.1:8080->80/tcp`.
+pub fn display_mapping(m: &PortMapping) -> String {
+    let ip = if m.host_ip.contains(':') {
+        format!("[{}]", m.host_ip)
+    } else {
+        m.host_ip.clone()
+    };
+    format!(
+        "{ip}:{}->{}/{}",
+        m.host_port,
+        m.container_port,
+        m.proto.as_str()
+    )
 }
 
 /// What can go wrong setting up a container's network.
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
-    #[error("ports cannot be published with --network {mode} (only with --network private): {ports}")]
+    #[error(
+        "ports cannot be published with --network {mode} (only with --network private): {ports}"
+    )]
     PublishWithoutPrivateNetwork { mode: NetworkMode, ports: String },
-    #[error("slirp4netns not found in PATH: --network private needs it (apt-get install slirp4netns)")]
+    #[error(
+        "slirp4netns not found in PATH: --network private needs it (apt-get install slirp4netns)"
+    )]
     NoSlirp,
     #[error("could not start {}", program.display())]
     Spawn {
@@ -90,9 +92,11 @@ pub enum NetError {
     #[error("no free host port for container port {container_port}/{protocol} among {candidates}")]
     NoFreePort {
         container_port: u16,
-        protocol: Protocol,
+        protocol: &'static str,
         candidates: String,
     },
+    #[error("invalid container pid {0}")]
+    BadPid(i32),
     #[error("unexpected reply from slirp4netns's API socket {}: {reply:?}", socket.display())]
     Api { socket: PathBuf, reply: String },
     #[error("cannot {action} {}", path.display())]
@@ -149,6 +153,67 @@ pub fn resolv_conf(mode: NetworkMode, host: &str) -> Option<String> {
     Some(out)
 }
 
+/// Resolves `-p` values to the mappings recorded in the container's config: a random host
+/// port is chosen now (one the kernel says is free), a host range offers its first free
+/// port; a single host port is taken as given (slirp4netns reports it if it is in use).
+pub fn resolve_ports(mode: NetworkMode, specs: &[PortSpec]) -> Result<Vec<PortMapping>, NetError> {
+    check_publish(mode, specs)?;
+    let mut out: Vec<PortMapping> = Vec::new();
+    for request in specs.iter().flat_map(PortSpec::requests) {
+        let mapping = resolve_request(&request, &out)?;
+        out.push(mapping);
+    }
+    Ok(out)
+}
+
+fn resolve_request(request: &PortRequest, taken: &[PortMapping]) -> Result<PortMapping, NetError> {
+    let mapping = |host_port| PortMapping {
+        host_ip: request.host_ip.to_string(),
+        host_port,
+        container_port: request.container_port,
+        proto: request.protocol,
+    };
+    let used = |port: u16| {
+        taken
+            .iter()
+            .any(|m| m.host_port == port && m.proto == request.protocol)
+    };
+    let found = match request.candidates.as_slice() {
+        [only] => Some(*only),
+        [] => (0..8)
+            .filter_map(|_| free_port(request.host_ip, request.protocol))
+            .find(|p| !used(*p)),
+        many => many
+            .iter()
+            .copied()
+            .find(|p| !used(*p) && port_is_free(request.host_ip, request.protocol, *p)),
+    };
+    found.map(mapping).ok_or_else(|| NetError::NoFreePort {
+        container_port: request.container_port,
+        protocol: request.protocol.as_str(),
+        candidates: match request.candidates.as_slice() {
+            [] => "random ports".into(),
+            c => format!("{}-{}", c[0], c[c.len() - 1]),
+        },
+    })
+}
+
+/// A port the kernel says is free on `ip` for `protocol`.
+fn free_port(ip: IpAddr, protocol: Proto) -> Option<u16> {
+    match protocol {
+        Proto::Tcp => TcpListener::bind((ip, 0)).ok()?.local_addr().ok(),
+        Proto::Udp => UdpSocket::bind((ip, 0)).ok()?.local_addr().ok(),
+    }
+    .map(|a| a.port())
+}
+
+fn port_is_free(ip: IpAddr, protocol: Proto, port: u16) -> bool {
+    match protocol {
+        Proto::Tcp => TcpListener::bind((ip, port)).is_ok(),
+        Proto::Udp => UdpSocket::bind((ip, port)).is_ok(),
+    }
+}
+
 /// A container's network while it runs: the slirp4netns process (private networks) and the
 /// ports bound on the host. Dropping it (or [`NetHandle::stop`]) stops slirp4netns.
 #[derive(Debug, Default)]
@@ -158,7 +223,7 @@ pub struct NetHandle {
 }
 
 impl NetHandle {
-    /// The published ports, as bound (random host ports resolved).
+    /// The published ports, as bound.
     pub fn ports(&self) -> &[PortMapping] {
         &self.ports
     }
@@ -177,77 +242,47 @@ impl NetHandle {
 }
 
 /// Connects the created (not yet started) container whose init is `pid` to its network:
-/// for `private`, starts slirp4netns (files in `state_dir`) and publishes `ports`. `userns`
-/// is the container's user namespace when it has one (rootless).
-pub fn attach(
-    mode: NetworkMode,
-    ports: &[PortSpec],
-    pid: u32,
-    userns: Option<&Path>,
-    state_dir: &Path,
-) -> Result<NetHandle, NetError> {
-    check_publish(mode, ports)?;
-    if mode != NetworkMode::Private {
+/// for `private`, starts slirp4netns (its socket and log in `state_dir`) and publishes
+/// `config.ports`. A container in its own user namespace (rootless) has slirp4netns join it.
+pub fn attach(config: &ContainerConfig, pid: i32, state_dir: &Path) -> Result<NetHandle, NetError> {
+    if config.network != NetworkMode::Private {
+        if !config.ports.is_empty() {
+            return Err(NetError::PublishWithoutPrivateNetwork {
+                mode: config.network,
+                ports: config
+                    .ports
+                    .iter()
+                    .map(display_mapping)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
         return Ok(NetHandle::default());
     }
-    let slirp = Slirp::start(pid, userns, state_dir)?;
-    let mut published = Vec::new();
-    for request in ports.iter().flat_map(PortSpec::requests) {
-        published.push(publish(&slirp, &request)?);
+    let pid = u32::try_from(pid).map_err(|_| NetError::BadPid(pid))?;
+    let userns = own_user_namespace(pid);
+    let slirp = Slirp::start(pid, userns.as_deref(), state_dir)?;
+    for mapping in &config.ports {
+        slirp.add_hostfwd(mapping)?;
     }
-    debug!(pid, ports = published.len(), "container network attached");
+    debug!(
+        pid,
+        ports = config.ports.len(),
+        "container network attached"
+    );
     Ok(NetHandle {
         slirp: Some(slirp),
-        ports: published,
+        ports: config.ports.clone(),
     })
 }
 
-/// Forwards one container port from the first host port of the request that binds.
-fn publish(slirp: &Slirp, request: &PortRequest) -> Result<PortMapping, NetError> {
-    let mapping = |host_port| PortMapping {
-        host_ip: request.host_ip,
-        host_port,
-        container_port: request.container_port,
-        protocol: request.protocol,
-    };
-    if let [only] = request.candidates.as_slice() {
-        let m = mapping(*only);
-        slirp.add_hostfwd(&m)?;
-        return Ok(m);
-    }
-    let candidates: Vec<u16> = if request.candidates.is_empty() {
-        // A random port: the kernel picks one free now; another process may take it before
-        // slirp4netns binds it, so a few are tried.
-        (0..8)
-            .filter_map(|_| free_port(request.host_ip, request.protocol))
-            .collect()
-    } else {
-        request.candidates.clone()
-    };
-    for port in &candidates {
-        let m = mapping(*port);
-        if slirp.add_hostfwd(&m).is_ok() {
-            return Ok(m);
-        }
-    }
-    Err(NetError::NoFreePort {
-        container_port: request.container_port,
-        protocol: request.protocol,
-        candidates: if request.candidates.is_empty() {
-            "random ports".into()
-        } else {
-            format!("{:?}", request.candidates)
-        },
-    })
-}
-
-/// A port the kernel says is free on `ip` for `protocol`.
-fn free_port(ip: IpAddr, protocol: Protocol) -> Option<u16> {
-    match protocol {
-        Protocol::Tcp => TcpListener::bind((ip, 0)).ok()?.local_addr().ok(),
-        Protocol::Udp => UdpSocket::bind((ip, 0)).ok()?.local_addr().ok(),
-    }
-    .map(|a| a.port())
+/// `/proc/<pid>/ns/user` when process `pid` is in another user namespace than ours.
+fn own_user_namespace(pid: u32) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let theirs = PathBuf::from(format!("/proc/{pid}/ns/user"));
+    let ino = |p: &Path| std::fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
+    let other = ino(&theirs)? != ino(Path::new("/proc/self/ns/user"))?;
+    other.then_some(theirs)
 }
 
 #[cfg(test)]
@@ -299,7 +334,7 @@ mod tests {
     #[test]
     fn free_ports_are_nonzero() {
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        assert_ne!(free_port(ip, Protocol::Tcp), Some(0));
-        assert!(free_port(ip, Protocol::Udp).is_some());
+        assert_ne!(free_port(ip, Proto::Tcp), Some(0));
+        assert!(free_port(ip, Proto::Udp).is_some());
     }
 }

@@ -9,24 +9,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
-/// A transport protocol a port is published for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Tcp,
-    Udp,
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-        })
-    }
-}
+use crate::spec::Proto;
 
 /// An inclusive range of ports, `start..=end`, none of them 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +49,7 @@ pub struct PortSpec {
     pub host_ports: Option<PortRange>,
     /// The container ports.
     pub container_ports: PortRange,
-    pub protocol: Protocol,
+    pub protocol: Proto,
 }
 
 /// Why a `-p` value is not valid.
@@ -86,9 +69,8 @@ impl FromStr for PortSpec {
             reason: reason.to_string(),
         };
         let (rest, protocol) = split_protocol(spec).map_err(|r| fail(&r))?;
-        let (ip, host, container) = split_fields(rest).ok_or_else(|| {
-            fail("expected [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]")
-        })?;
+        let (ip, host, container) = split_fields(rest)
+            .ok_or_else(|| fail("expected [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]"))?;
         let host_ip = match ip {
             None | Some("") => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             Some(ip) => ip
@@ -116,11 +98,11 @@ impl FromStr for PortSpec {
     }
 }
 
-fn split_protocol(spec: &str) -> Result<(&str, Protocol), String> {
+fn split_protocol(spec: &str) -> Result<(&str, Proto), String> {
     match spec.rsplit_once('/') {
-        None => Ok((spec, Protocol::Tcp)),
-        Some((rest, "tcp")) => Ok((rest, Protocol::Tcp)),
-        Some((rest, "udp")) => Ok((rest, Protocol::Udp)),
+        None => Ok((spec, Proto::Tcp)),
+        Some((rest, "tcp")) => Ok((rest, Proto::Tcp)),
+        Some((rest, "udp")) => Ok((rest, Proto::Udp)),
         Some((_, "sctp")) => Err("sctp is not supported (tcp and udp are)".into()),
         Some((_, other)) => Err(format!("unknown protocol {other:?} (tcp or udp)")),
     }
@@ -175,31 +157,7 @@ impl fmt::Display for PortSpec {
         };
         let host = self.host_ports.as_ref().map(range).unwrap_or_default();
         let container = range(&self.container_ports);
-        write!(f, "{ip}:{host}:{container}/{}", self.protocol)
-    }
-}
-
-/// One published port as it is bound: what `ps`, `inspect` and `strata port` show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PortMapping {
-    pub host_ip: IpAddr,
-    pub host_port: u16,
-    pub container_port: u16,
-    pub protocol: Protocol,
-}
-
-impl fmt::Display for PortMapping {
-    /// docker's `ps` form: `127.0.0.1:8080->80/tcp`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ip = match self.host_ip {
-            IpAddr::V6(v6) => format!("[{v6}]"),
-            v4 => v4.to_string(),
-        };
-        write!(
-            f,
-            "{ip}:{}->{}/{}",
-            self.host_port, self.container_port, self.protocol
-        )
+        write!(f, "{ip}:{host}:{container}/{}", self.protocol.as_str())
     }
 }
 
@@ -210,7 +168,7 @@ pub struct PortRequest {
     pub host_ip: IpAddr,
     pub candidates: Vec<u16>,
     pub container_port: u16,
-    pub protocol: Protocol,
+    pub protocol: Proto,
 }
 
 impl PortSpec {
@@ -261,7 +219,7 @@ mod tests {
         assert_eq!(p.host_ip, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         assert_eq!(p.host_ports, None);
         assert_eq!(p.container_ports, range(8080, 8080));
-        assert_eq!(p.protocol, Protocol::Tcp);
+        assert_eq!(p.protocol, Proto::Tcp);
         assert_eq!(p.requests()[0].candidates, Vec::<u16>::new());
     }
 
@@ -276,7 +234,7 @@ mod tests {
                 host_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 candidates: vec![8080],
                 container_port: 80,
-                protocol: Protocol::Tcp
+                protocol: Proto::Tcp
             }]
         );
     }
@@ -285,7 +243,7 @@ mod tests {
     fn ip_host_container_and_protocol() {
         let p = parse("127.0.0.1:8080:80/udp");
         assert_eq!(p.host_ip, "127.0.0.1".parse::<IpAddr>().unwrap());
-        assert_eq!(p.protocol, Protocol::Udp);
+        assert_eq!(p.protocol, Proto::Udp);
         assert_eq!(p.to_string(), "127.0.0.1:8080:80/udp");
         let p = parse("127.0.0.1::80");
         assert_eq!(p.host_ports, None);
@@ -299,7 +257,10 @@ mod tests {
         let p = parse("8000-8010:8000-8010");
         let r = p.requests();
         assert_eq!(r.len(), 11);
-        assert_eq!((r[3].candidates.clone(), r[3].container_port), (vec![8003], 8003));
+        assert_eq!(
+            (r[3].candidates.clone(), r[3].container_port),
+            (vec![8003], 8003)
+        );
         let p = parse("9000-9002:80-82");
         assert_eq!(p.requests()[2].candidates, vec![9002]);
         assert_eq!(p.requests()[2].container_port, 82);
@@ -332,16 +293,5 @@ mod tests {
             assert_eq!(err.spec, spec);
             assert!(err.to_string().contains(why), "{spec}: {err}");
         }
-    }
-
-    #[test]
-    fn mappings_display_like_docker_ps() {
-        let m = PortMapping {
-            host_ip: "127.0.0.1".parse().unwrap(),
-            host_port: 8080,
-            container_port: 80,
-            protocol: Protocol::Tcp,
-        };
-        assert_eq!(m.to_string(), "127.0.0.1:8080->80/tcp");
     }
 }

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, warn};
 
-use super::ports::{PortMapping, Protocol};
 use super::NetError;
+use super::{display_mapping, PortMapping, Proto};
 
 /// The address slirp4netns gives the container (`--configure`).
 pub const GUEST_ADDR: &str = "10.0.2.100";
@@ -95,7 +95,12 @@ impl Slirp {
         let text = std::fs::read_to_string(log).unwrap_or_default();
         Err(NetError::SlirpFailed {
             log: log.to_path_buf(),
-            message: text.trim().lines().last().unwrap_or("no output").to_string(),
+            message: text
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("no output")
+                .to_string(),
         })
     }
 
@@ -104,8 +109,8 @@ impl Slirp {
         let request = serde_json::json!({
             "execute": "add_hostfwd",
             "arguments": {
-                "proto": mapping.protocol.to_string(),
-                "host_addr": mapping.host_ip.to_string(),
+                "proto": mapping.proto.as_str(),
+                "host_addr": mapping.host_ip,
                 "host_port": mapping.host_port,
                 "guest_addr": GUEST_ADDR,
                 "guest_port": mapping.container_port,
@@ -115,7 +120,7 @@ impl Slirp {
         match reply.get("error") {
             None => Ok(()),
             Some(e) => Err(NetError::Publish {
-                mapping: mapping.to_string(),
+                mapping: display_mapping(mapping),
                 reason: e["desc"].as_str().unwrap_or("unknown error").to_string(),
             }),
         }
@@ -129,12 +134,12 @@ impl Slirp {
             .iter()
             .filter_map(|e| {
                 Some(PortMapping {
-                    host_ip: e["host_addr"].as_str()?.parse().ok()?,
+                    host_ip: e["host_addr"].as_str()?.to_string(),
                     host_port: u16::try_from(e["host_port"].as_u64()?).ok()?,
                     container_port: u16::try_from(e["guest_port"].as_u64()?).ok()?,
-                    protocol: match e["proto"].as_str()? {
-                        "udp" => Protocol::Udp,
-                        _ => Protocol::Tcp,
+                    proto: match e["proto"].as_str()? {
+                        "udp" => Proto::Udp,
+                        _ => Proto::Tcp,
                     },
                 })
             })
@@ -184,7 +189,10 @@ impl Slirp {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        warn!(pid = self.child.id(), "slirp4netns did not exit; killing it");
+        warn!(
+            pid = self.child.id(),
+            "slirp4netns did not exit; killing it"
+        );
         self.kill();
     }
 

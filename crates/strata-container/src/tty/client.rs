@@ -39,7 +39,8 @@ pub fn attach(socket: &Path, opts: AttachOptions) -> Result<i32, TtyError> {
     ));
     let stdin = std::io::stdin();
     let _raw = if opts.tty && opts.stdin {
-        RawMode::enable(stdin.as_fd()).map_err(TtyError::io("set raw mode on", Path::new("stdin")))?
+        RawMode::enable(stdin.as_fd())
+            .map_err(TtyError::io("set raw mode on", Path::new("stdin")))?
     } else {
         None
     };
@@ -163,7 +164,8 @@ pub fn relay_terminal(
     let terminal = Path::new("the container's terminal");
     let local_in = std::io::stdin();
     let _raw = if stdin {
-        RawMode::enable(local_in.as_fd()).map_err(TtyError::io("set raw mode on", Path::new("stdin")))?
+        RawMode::enable(local_in.as_fd())
+            .map_err(TtyError::io("set raw mode on", Path::new("stdin")))?
     } else {
         None
     };

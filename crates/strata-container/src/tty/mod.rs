@@ -41,7 +41,7 @@ pub enum TtyError {
 }
 
 impl TtyError {
-    pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> TtyError {
+    pub fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> TtyError {
         let path = path.to_path_buf();
         move |source| TtyError::Io {
             action,

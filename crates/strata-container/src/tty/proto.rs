@@ -112,7 +112,10 @@ mod tests {
         let frames = vec![
             Frame::Stdin(b"echo hi\r".to_vec()),
             Frame::CloseStdin,
-            Frame::Resize { rows: 50, cols: 132 },
+            Frame::Resize {
+                rows: 50,
+                cols: 132,
+            },
             Frame::Signal(15),
             Frame::Output {
                 stream: STDERR,

@@ -226,7 +226,9 @@ mod tests {
         .unwrap();
         server.output(STDOUT, b"before attach\n");
         let mut client = UnixStream::connect(server.path()).unwrap();
-        Frame::Stdin(b"typed".to_vec()).write_to(&mut client).unwrap();
+        Frame::Stdin(b"typed".to_vec())
+            .write_to(&mut client)
+            .unwrap();
         Frame::Signal(2).write_to(&mut client).unwrap();
         let mut got = [0u8; 5];
         (&input_reader).read_exact(&mut got).unwrap();
