@@ -98,7 +98,7 @@ pub fn command(
     if let Some(socket) = console_socket {
         cmd.arg("--console-socket").arg(socket);
     }
-    cmd.arg(target.id).arg("--").args(&spec.args);
+    cmd.arg(target.id).args(&spec.args);
     Ok(cmd)
 }
 
@@ -354,7 +354,6 @@ mod tests {
                 "--env",
                 "B=3",
                 "abc",
-                "--",
                 "ls",
                 "-l"
             ]
@@ -371,7 +370,7 @@ mod tests {
         assert_eq!(a[at + 1], "/s/c.sock");
         assert!(at < a.iter().position(|x| x == "abc").unwrap());
         assert!(a.contains(&"0:0".to_string()) && a.contains(&"--tty".to_string()));
-        assert_eq!(&a[a.len() - 3..], ["abc", "--", "id"]);
+        assert_eq!(&a[a.len() - 2..], ["abc", "id"]);
     }
 
     #[test]

@@ -116,7 +116,7 @@ impl Slirp {
                 "guest_port": mapping.container_port,
             }
         });
-        let reply = self.call(&request)?;
+        let reply = api_call(&self.api_socket, &request)?;
         match reply.get("error") {
             None => Ok(()),
             Some(e) => Err(NetError::Publish {
@@ -128,7 +128,13 @@ impl Slirp {
 
     /// The forwards slirp4netns has (`list_hostfwd`), as mappings.
     pub fn list_hostfwd(&self) -> Result<Vec<PortMapping>, NetError> {
-        let reply = self.call(&serde_json::json!({"execute": "list_hostfwd"}))?;
+        Slirp::list_hostfwd_at(&self.api_socket)
+    }
+
+    /// The forwards of the slirp4netns whose API socket is `socket` (the monitor's, from
+    /// another process).
+    pub fn list_hostfwd_at(socket: &Path) -> Result<Vec<PortMapping>, NetError> {
+        let reply = api_call(socket, &serde_json::json!({"execute": "list_hostfwd"}))?;
         let entries = reply["entries"].as_array().cloned().unwrap_or_default();
         Ok(entries
             .iter()
@@ -144,27 +150,6 @@ impl Slirp {
                 })
             })
             .collect())
-    }
-
-    /// One request on the API socket (one connection each, as slirp4netns expects).
-    fn call(&self, request: &serde_json::Value) -> Result<serde_json::Value, NetError> {
-        let sock = &self.api_socket;
-        let mut stream = UnixStream::connect(sock).map_err(NetError::io("connect to", sock))?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .map_err(NetError::io("configure", sock))?;
-        stream
-            .write_all(request.to_string().as_bytes())
-            .and_then(|()| stream.shutdown(std::net::Shutdown::Write))
-            .map_err(NetError::io("write to", sock))?;
-        let mut reply = String::new();
-        stream
-            .read_to_string(&mut reply)
-            .map_err(NetError::io("read from", sock))?;
-        serde_json::from_str(&reply).map_err(|_| NetError::Api {
-            socket: sock.clone(),
-            reply,
-        })
     }
 
     /// The process id of slirp4netns.
@@ -208,6 +193,26 @@ impl Drop for Slirp {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// One request on the API socket (one connection each, as slirp4netns expects).
+fn api_call(sock: &Path, request: &serde_json::Value) -> Result<serde_json::Value, NetError> {
+    let mut stream = UnixStream::connect(sock).map_err(NetError::io("connect to", sock))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(NetError::io("configure", sock))?;
+    stream
+        .write_all(request.to_string().as_bytes())
+        .and_then(|()| stream.shutdown(std::net::Shutdown::Write))
+        .map_err(NetError::io("write to", sock))?;
+    let mut reply = String::new();
+    stream
+        .read_to_string(&mut reply)
+        .map_err(NetError::io("read from", sock))?;
+    serde_json::from_str(&reply).map_err(|_| NetError::Api {
+        socket: sock.to_path_buf(),
+        reply,
+    })
 }
 
 fn find_slirp() -> Result<PathBuf, NetError> {
