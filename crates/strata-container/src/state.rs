@@ -206,8 +206,10 @@ mod tests {
         let text = fs::read_to_string(paths.state()).unwrap();
         assert!(text.contains("\"OOMKilled\": true"), "{text}");
         assert_eq!(store.load().unwrap().exit_code, Some(137));
-        assert!(!fs::read_dir(&paths.dir)
+        assert!(!fs::read_dir(&paths.dir).unwrap().any(|e| e
             .unwrap()
-            .any(|e| e.unwrap().file_name().to_string_lossy().contains("tmp")));
+            .file_name()
+            .to_string_lossy()
+            .contains("tmp")));
     }
 }
