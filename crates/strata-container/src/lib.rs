@@ -31,11 +31,22 @@
 //! This crate does not parse Dockerfiles, pull images or render tables: the
 //! binary turns its records into docker-shaped output.
 
+pub mod args;
+pub mod bundle;
+pub mod cgroups;
+pub mod containers;
 pub mod error;
 pub mod exec;
 pub mod health;
+mod hooks;
+pub mod ids;
+pub mod image;
+pub mod limits;
+pub mod logs;
+pub mod monitor;
 pub mod net;
 pub mod paths;
+pub mod signals;
 pub mod spec;
 pub mod state;
 pub mod tty;

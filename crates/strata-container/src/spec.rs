@@ -74,6 +74,8 @@ pub struct ContainerConfig {
     pub labels: BTreeMap<String, String>,
     /// When `strata run` created it (RFC 3339).
     pub created: String,
+    /// The image's unpacked layer snapshots, top-most first: the overlay's lower dirs.
+    pub lowers: Vec<PathBuf>,
 }
 
 /// One `-p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]`.

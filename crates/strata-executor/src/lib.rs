@@ -11,6 +11,9 @@
 //!   runtime state and bundle, on success, failure, panic and (after
 //!   [`install_signal_cleanup`]) SIGINT/SIGTERM.
 //!
+//! - [`lifecycle`]: `create`/`start`/`kill`/`delete`/`state` for the long-lived
+//!   containers of `strata run` (its monitor needs the pid between create and start).
+//!
 //! - [`reap_stale`] removes the containers of a strata process that was killed
 //!   (SIGKILL): each run holds a flock on `bundles/<id>.lock` while it lives.
 //!
@@ -20,6 +23,7 @@
 pub mod bundle;
 pub mod config;
 mod error;
+pub mod lifecycle;
 mod reap;
 pub mod run;
 pub mod runtime;
@@ -27,6 +31,7 @@ pub mod spec;
 pub mod stubs;
 
 pub use error::{Error, Result};
+pub use lifecycle::{CreateIo, RuntimeState};
 pub use reap::reap_stale;
 pub use run::{Executor, RunOutcome, Stream};
 pub use runtime::{CgroupLayout, Runtime};

@@ -229,7 +229,7 @@ fn forward(stream: Stream, mut reader: Box<dyn Read + Send>, tx: &mpsc::Sender<(
 }
 
 /// Error messages from the runtime's JSON log (`{"level":"error","msg":...}`).
-fn runtime_errors(log: &Path) -> Option<String> {
+pub(crate) fn runtime_errors(log: &Path) -> Option<String> {
     let text = fs::read_to_string(log).ok()?;
     let messages: Vec<String> = text
         .lines()

@@ -1,0 +1,212 @@
+//! The runtime bundle of a container: the executor's Docker-like config for a
+//! [`RunSpec`], plus what `run` adds: `linux.resources`, a read-only root, a
+//! network namespace for `private`, a terminal, the `--init` binary.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+use strata_executor::bundle::Bundle;
+use strata_executor::{MountKind, MountSpec, Network, RunSpec};
+
+use crate::cgroups::cgroups_path;
+use crate::error::{Error, Result};
+use crate::limits::resources;
+use crate::spec::{ContainerConfig, MountType, NetworkMode};
+
+/// Where `--init` finds its init on the host (Debian's `tini` package).
+pub const INIT_CANDIDATES: [&str; 3] = [
+    "/usr/bin/tini-static",
+    "/usr/bin/tini",
+    "/usr/bin/catatonit",
+];
+
+/// Where the init is bind-mounted in the container (docker's path).
+pub const INIT_PATH: &str = "/sbin/docker-init";
+
+/// The host's init binary for `--init`.
+pub fn find_init() -> Result<PathBuf> {
+    INIT_CANDIDATES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::Other {
+            what: "--init needs tini (apt-get install tini) or catatonit on the host".into(),
+            source: None,
+        })
+}
+
+/// The executor's spec for `config` over `rootfs`.
+pub fn run_spec(config: &ContainerConfig, rootfs: &Path) -> Result<RunSpec> {
+    let mut argv = config.argv.clone();
+    let mut mounts: Vec<MountSpec> = config.mounts.iter().map(mount_spec).collect();
+    if config.init {
+        let init = find_init()?;
+        mounts.push(MountSpec {
+            target: INIT_PATH.into(),
+            kind: MountKind::Bind {
+                source: init,
+                readonly: true,
+            },
+        });
+        argv = [INIT_PATH.to_string(), "--".into()]
+            .into_iter()
+            .chain(argv)
+            .collect();
+    }
+    let mut spec = RunSpec::new(rootfs, argv);
+    spec.env = config.env.clone();
+    spec.cwd = config.workdir.clone();
+    spec.uid = config.uid;
+    spec.gid = config.gid;
+    spec.additional_gids = config.additional_gids.clone();
+    spec.hostname = config.hostname.clone();
+    spec.hosts_file = strata_executor::spec::default_hosts(&config.hostname);
+    spec.network = match config.network {
+        NetworkMode::Host => Network::Host,
+        NetworkMode::Private | NetworkMode::None => Network::None,
+    };
+    spec.mounts = mounts;
+    Ok(spec)
+}
+
+fn mount_spec(m: &crate::spec::Mount) -> MountSpec {
+    MountSpec {
+        target: m.destination.clone(),
+        kind: match m.kind {
+            MountType::Bind => MountKind::Bind {
+                source: m.source.clone(),
+                readonly: m.read_only,
+            },
+            MountType::Tmpfs => MountKind::Tmpfs {
+                size: m.tmpfs_size,
+                readonly: m.read_only,
+            },
+        },
+    }
+}
+
+/// Writes the bundle of `config` into `dir` and returns the runtime config.
+pub fn write(dir: &Path, config: &ContainerConfig, rootfs: &Path) -> Result<Spec> {
+    let spec = run_spec(config, rootfs)?;
+    spec.validate()?;
+    Bundle::write(dir, &spec, &cgroups_path(&config.id))?;
+    let path = dir.join("config.json");
+    let mut oci = Spec::load(&path).map_err(strata_executor::Error::Config)?;
+    adjust(&mut oci, config)?;
+    oci.save(&path).map_err(strata_executor::Error::Config)?;
+    Ok(oci)
+}
+
+/// What `run` changes in the executor's config.
+pub fn adjust(oci: &mut Spec, config: &ContainerConfig) -> Result<()> {
+    if let Some(root) = oci.root().clone() {
+        let mut root = root;
+        root.set_readonly(Some(config.read_only));
+        oci.set_root(Some(root));
+    }
+    if let Some(mut process) = oci.process().clone() {
+        process.set_terminal(Some(config.tty));
+        oci.set_process(Some(process));
+    }
+    if let Some(mut linux) = oci.linux().clone() {
+        linux.set_resources(Some(resources(&config.limits)?));
+        oci.set_linux(Some(linux));
+    }
+    Ok(())
+}
+
+/// A plain config for unit tests.
+#[cfg(test)]
+pub(crate) fn tests_config() -> ContainerConfig {
+    tests::config()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Limits, Mount};
+
+    pub(crate) fn config() -> ContainerConfig {
+        ContainerConfig {
+            id: "a".repeat(64),
+            name: "n".into(),
+            image: "busybox".into(),
+            image_digest: "sha256:x".into(),
+            image_id: "sha256:y".into(),
+            argv: vec!["sh".into()],
+            entrypoint: vec![],
+            cmd: vec!["sh".into()],
+            env: vec!["PATH=/bin".into()],
+            user: String::new(),
+            uid: 0,
+            gid: 0,
+            additional_gids: vec![],
+            workdir: "/".into(),
+            hostname: "aaaaaaaaaaaa".into(),
+            ports: vec![],
+            network: NetworkMode::Private,
+            tty: false,
+            interactive: false,
+            limits: Limits::default(),
+            healthcheck: None,
+            stop_signal: 15,
+            stop_timeout: 10,
+            init: false,
+            read_only: false,
+            mounts: vec![],
+            auto_remove: false,
+            labels: Default::default(),
+            created: String::new(),
+            lowers: vec![],
+        }
+    }
+
+    #[test]
+    fn bundle_has_limits_readonly_root_and_netns() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rootfs = tmp.path().join("rootfs");
+        std::fs::create_dir(&rootfs).unwrap();
+        let mut c = config();
+        c.read_only = true;
+        c.tty = true;
+        c.limits.memory = 50 << 20;
+        c.mounts.push(Mount {
+            kind: MountType::Tmpfs,
+            source: PathBuf::new(),
+            destination: "/scratch".into(),
+            read_only: false,
+            tmpfs_size: Some(1 << 20),
+        });
+        let spec = write(&tmp.path().join("b"), &c, &rootfs).unwrap();
+        let v = serde_json::to_value(&spec).unwrap();
+        assert_eq!(v["root"]["readonly"], true);
+        assert_eq!(v["process"]["terminal"], true);
+        assert_eq!(v["linux"]["resources"]["memory"]["limit"], 50 << 20);
+        assert_eq!(v["linux"]["cgroupsPath"], format!("/strata-run/{}", c.id));
+        let ns: Vec<&str> = v["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["type"].as_str().unwrap())
+            .collect();
+        assert!(ns.contains(&"network"), "{ns:?}");
+        assert!(v["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["destination"] == "/scratch"));
+    }
+
+    #[test]
+    fn host_network_has_no_netns_and_init_wraps_argv() {
+        let mut c = config();
+        c.network = NetworkMode::Host;
+        let spec = run_spec(&c, Path::new("/r")).unwrap();
+        assert_eq!(spec.network, Network::Host);
+        if find_init().is_ok() {
+            c.init = true;
+            let spec = run_spec(&c, Path::new("/r")).unwrap();
+            assert_eq!(spec.args[..2], [INIT_PATH.to_string(), "--".into()]);
+        }
+    }
+}
