@@ -301,17 +301,14 @@ mod tests {
     use super::*;
 
     fn config() -> ContainerConfig {
-        serde_json::from_value(serde_json::json!({
-            "Id": "abc", "Name": "n", "Image": "i", "ImageDigest": "", "ImageId": "",
-            "Argv": ["sh"], "Entrypoint": [], "Cmd": ["sh"],
-            "Env": ["PATH=/bin", "A=1"], "User": "app", "Uid": 1000, "Gid": 1000,
-            "AdditionalGids": [10], "Workdir": "/home/app", "Hostname": "h",
-            "Ports": [], "Network": "private", "Tty": false, "Interactive": false,
-            "Limits": {"Memory": 0, "MemorySwap": 0, "NanoCpus": 0, "CpuShares": 0, "PidsLimit": 0},
-            "Healthcheck": null, "StopSignal": 15, "StopTimeout": 10, "Init": false,
-            "ReadOnly": false, "Mounts": [], "AutoRemove": false, "Created": ""
-        }))
-        .unwrap()
+        let mut c = crate::bundle::tests_config();
+        c.env = vec!["PATH=/bin".into(), "A=1".into()];
+        c.uid = 1000;
+        c.gid = 1000;
+        c.additional_gids = vec![10];
+        c.workdir = "/home/app".into();
+        c.id = "abc".into();
+        c
     }
 
     fn args(cmd: &Command) -> Vec<String> {

@@ -37,7 +37,7 @@ fn config(network: NetworkMode, ports: &[&str]) -> ContainerConfig {
         "Ports": [], "Network": "private", "Tty": false, "Interactive": false,
         "Limits": {"Memory": 0, "MemorySwap": 0, "NanoCpus": 0, "CpuShares": 0, "PidsLimit": 0},
         "Healthcheck": null, "StopSignal": 15, "StopTimeout": 10, "Init": false,
-        "ReadOnly": false, "Mounts": [], "AutoRemove": false, "Created": ""
+        "ReadOnly": false, "Mounts": [], "AutoRemove": false, "Created": "", "Lowers": []
     }))
     .unwrap();
     c.network = network;

@@ -36,7 +36,7 @@ struct Inner {
     state: Mutex<State>,
     input: Mutex<Option<Box<dyn Write + Send>>>,
     /// The pty master, for resizes (`None` without a terminal).
-    pty: Option<OwnedFd>,
+    pty: Mutex<Option<OwnedFd>>,
     on_signal: SignalHandler,
 }
 
@@ -68,7 +68,7 @@ impl AttachServer {
                     ..State::default()
                 }),
                 input: Mutex::new(input),
-                pty,
+                pty: Mutex::new(pty),
                 on_signal,
             }),
         };
@@ -83,6 +83,13 @@ impl AttachServer {
     /// The socket's path.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Sets the terminal once the runtime handed it over: `pty` for resizes and, with `-i`,
+    /// `input` for what clients type.
+    pub fn set_terminal(&self, pty: OwnedFd, input: Option<Box<dyn Write + Send>>) {
+        *self.inner.pty.lock().unwrap_or_else(|p| p.into_inner()) = Some(pty);
+        *self.inner.input.lock().unwrap_or_else(|p| p.into_inner()) = input;
     }
 
     /// Sends output of the container to every client (or keeps it for the first).
@@ -146,7 +153,7 @@ impl AttachServer {
         while let Ok(Some(frame)) = Frame::read_from(&mut stream) {
             match frame {
                 Frame::Stdin(data) => self.write_input(&data),
-                Frame::CloseStdin if self.inner.pty.is_none() => {
+                Frame::CloseStdin if !self.has_terminal() => {
                     *self.inner.input.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 }
                 Frame::Resize { rows, cols } => self.resize(rows, cols),
@@ -166,8 +173,16 @@ impl AttachServer {
         }
     }
 
+    fn has_terminal(&self) -> bool {
+        self.inner
+            .pty
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     fn resize(&self, rows: u16, cols: u16) {
-        if let Some(pty) = &self.inner.pty {
+        if let Some(pty) = &*self.inner.pty.lock().unwrap_or_else(|p| p.into_inner()) {
             let _ = super::set_size(pty, rows, cols);
         }
     }
