@@ -165,6 +165,7 @@ mod tests {
             labels: Default::default(),
             created: String::new(),
             lowers: vec![],
+            runtime: PathBuf::new(),
         }
     }
 

@@ -76,6 +76,9 @@ pub struct ContainerConfig {
     pub created: String,
     /// The image's unpacked layer snapshots, top-most first: the overlay's lower dirs.
     pub lowers: Vec<PathBuf>,
+    /// The OCI runtime binary (runc) found by `strata run`, used by the monitor.
+    #[serde(default)]
+    pub runtime: PathBuf,
 }
 
 /// One `-p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]`.

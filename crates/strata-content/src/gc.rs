@@ -31,6 +31,9 @@ pub struct PruneOptions {
     pub keep_untagged_since: Option<SystemTime>,
     /// How long to wait for other strata processes to release the store.
     pub wait: Duration,
+    /// Image records (manifest digests) kept even when dangling: the images of existing
+    /// containers (`strata run`), as docker keeps an image a container uses.
+    pub keep_images: Vec<Digest>,
 }
 
 impl Default for PruneOptions {
@@ -40,6 +43,7 @@ impl Default for PruneOptions {
             dangling: true,
             keep_untagged_since: None,
             wait: Duration::from_secs(10),
+            keep_images: Vec::new(),
         }
     }
 }
@@ -120,13 +124,23 @@ impl Store {
         }
         if opts.dangling {
             let since = opts.keep_untagged_since.map(to_ns).unwrap_or(i64::MAX);
-            let mut stmt = tx.prepare(
-                "DELETE FROM images WHERE added_at < ?1 AND manifest_digest NOT IN
-                 (SELECT manifest_digest FROM tags) RETURNING manifest_digest",
-            )?;
-            let rows = stmt.query_map(params![since], |r| r.get::<_, String>(0))?;
-            for row in rows {
-                if let Ok(d) = row?.parse() {
+            let dangling: Vec<String> = {
+                let mut stmt = tx.prepare(
+                    "SELECT manifest_digest FROM images WHERE added_at < ?1 AND manifest_digest
+                     NOT IN (SELECT manifest_digest FROM tags)",
+                )?;
+                let rows = stmt.query_map(params![since], |r| r.get::<_, String>(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            for digest in dangling {
+                if opts.keep_images.iter().any(|k| k.to_string() == digest) {
+                    continue;
+                }
+                tx.execute(
+                    "DELETE FROM images WHERE manifest_digest = ?1",
+                    params![digest],
+                )?;
+                if let Ok(d) = digest.parse() {
                     report.removed_images.push(d);
                 }
             }

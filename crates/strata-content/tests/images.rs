@@ -234,6 +234,16 @@ fn prune_can_keep_dangling_images() {
     };
     assert!(s.prune(&opts).unwrap().removed_blobs.is_empty());
     assert!(s.image(&d).is_ok());
+    // An image a container uses is kept, with its blobs.
+    let opts = PruneOptions {
+        keep_images: vec![d.clone()],
+        ..Default::default()
+    };
+    let rep = s.prune(&opts).unwrap();
+    assert!(rep.removed_images.is_empty() && rep.removed_blobs.is_empty());
+    assert!(s.image(&d).is_ok());
+    let rep = s.prune(&PruneOptions::default()).unwrap();
+    assert_eq!(rep.removed_images, [d.clone()]);
 }
 
 #[test]

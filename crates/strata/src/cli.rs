@@ -67,11 +67,15 @@ pub enum Command {
         #[arg(short, long)]
         force: bool,
     },
-    /// Remove unused blobs, untagged images and (with --all) the build cache
+    /// Remove unused blobs, untagged images and (with --all) the build cache; with
+    /// --containers (or --all) stopped containers first
     Prune {
-        /// Also drop the build cache
+        /// Also drop the build cache and stopped containers
         #[arg(short, long)]
         all: bool,
+        /// Also remove stopped containers (like `docker system prune`)
+        #[arg(long)]
+        containers: bool,
     },
     /// Save images to a docker-archive tar
     Save {
@@ -120,6 +124,210 @@ pub enum Command {
     /// Find secrets in every layer of an image (deleted files too), its config and its
     /// history (see docs/SECRETS.md)
     Scan(ScanArgs),
+    /// Run a command in a new container from an image (see docs/RUN.md)
+    Run(Box<RunArgs>),
+    /// List containers
+    Ps(PsArgs),
+    /// Show a container's output
+    Logs(LogsArgs),
+    /// Stop running containers: the stop signal, then SIGKILL after a timeout
+    Stop(StopArgs),
+    /// Send a signal to running containers
+    Kill(KillArgs),
+    /// Remove containers
+    Rm(RmArgs),
+    /// The monitor of one container (started by `strata run`)
+    #[command(hide = true)]
+    ContainerMonitor {
+        /// Relay the output to this process's stdout/stderr too
+        #[arg(long)]
+        attach: bool,
+        id: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Run in the background and print the container ID
+    #[arg(short, long)]
+    pub detach: bool,
+    /// The container's name (default: a random adjective_name)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set an environment variable (KEY=VALUE, or KEY to take it from this environment)
+    #[arg(short, long = "env", value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// Read environment variables from a file (docker's format)
+    #[arg(long)]
+    pub env_file: Vec<PathBuf>,
+    /// Publish a container port: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp]
+    #[arg(short, long = "publish", value_name = "PORT")]
+    pub publish: Vec<String>,
+    /// Bind-mount a host path: SRC:DST[:ro|rw] (`-v` works after `run` as in docker)
+    #[arg(long = "volume", value_name = "SRC:DST[:ro]")]
+    pub volume: Vec<String>,
+    /// Attach a mount: type=bind,source=S,target=T[,readonly] or type=tmpfs,target=T[,tmpfs-size=N]
+    #[arg(long)]
+    pub mount: Vec<String>,
+    /// Working directory in the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// User: name|uid[:group|gid]
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Override the image's ENTRYPOINT ("" clears it)
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Mount the container's root filesystem read-only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Memory limit (e.g. 200m, 1g)
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Memory + swap limit (-1: unlimited swap)
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// CPUs (e.g. 1.5)
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(short, long)]
+    pub cpu_shares: Option<u64>,
+    /// Maximum number of processes (-1: unlimited)
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Network: private (own namespace, outbound access, -p), host or none
+    #[arg(long, default_value = "private")]
+    pub network: String,
+    /// Run a tiny init (tini) as PID 1 that forwards signals and reaps zombies
+    #[arg(long)]
+    pub init: bool,
+    /// Keep stdin open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Seconds `stop` waits before SIGKILL (default 10)
+    #[arg(long)]
+    pub stop_timeout: Option<u64>,
+    /// The image
+    pub image: String,
+    /// The command and its arguments (replace the image's CMD)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// Show all containers (default: running only)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only the IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Show full IDs and commands
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// Follow the output until the container exits
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only the last N lines ("all" for every line)
+    #[arg(short = 'n', long, default_value = "all")]
+    pub tail: String,
+    /// Prefix each line with its RFC 3339 time
+    #[arg(short, long)]
+    pub timestamps: bool,
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct StopArgs {
+    /// Seconds to wait for the stop signal before SIGKILL (default: the container's, 10)
+    #[arg(short, long = "time")]
+    pub time: Option<u64>,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// The signal (name or number)
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RmArgs {
+    /// Kill and remove running containers
+    #[arg(short, long)]
+    pub force: bool,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// Flags of `run` that take a value (to find where its options end).
+const RUN_VALUE_FLAGS: [&str; 21] = [
+    "--name",
+    "-e",
+    "--env",
+    "--env-file",
+    "-p",
+    "--publish",
+    "--volume",
+    "--mount",
+    "-w",
+    "--workdir",
+    "-u",
+    "--user",
+    "--entrypoint",
+    "-m",
+    "--memory",
+    "--memory-swap",
+    "--cpus",
+    "-c",
+    "--cpu-shares",
+    "--pids-limit",
+    "--network",
+];
+
+/// docker's `run -v SRC:DST`: strata's global `-v` is `--verbose`, so after `run` and
+/// before the image a `-v` followed by an absolute `SRC:DST` is read as `--volume`.
+pub fn docker_volume_flag(mut args: Vec<String>) -> Vec<String> {
+    let Some(run) = args.iter().position(|a| a == "run") else {
+        return args;
+    };
+    let mut i = run + 1;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "--" || !a.starts_with('-') {
+            break;
+        }
+        let next_is_volume = args
+            .get(i + 1)
+            .is_some_and(|n| n.starts_with('/') && n.contains(':'));
+        if a == "-v" && next_is_volume {
+            args[i] = "--volume".into();
+            i += 2;
+        } else if RUN_VALUE_FLAGS.contains(&a) || a == "--stop-timeout" || a == "--root" {
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    args
 }
 
 #[derive(Args, Debug)]
@@ -501,8 +709,18 @@ pub struct ImagesArgs {
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
+    /// Images or containers (a container's name or ID is looked up first, as docker does)
     #[arg(required = true)]
     pub images: Vec<String>,
+    /// Only look for: image or container
+    #[arg(long = "type", value_enum)]
+    pub kind: Option<InspectType>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InspectType {
+    Image,
+    Container,
 }
 
 #[derive(Args, Debug)]

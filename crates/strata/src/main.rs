@@ -11,17 +11,19 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_from(cli::docker_volume_flag(std::env::args().collect()));
     let serving = matches!(cli.command, cli::Command::Registry(_));
     init_logging(&cli.global, serving);
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", render_error(&err));
-            let code = err
-                .downcast_ref::<commands::ExitWith>()
-                .map_or(1, |e| e.code);
+            let exit = err.downcast_ref::<commands::ExitWith>();
+            // An exit code passed through (`strata run`) without a message of its own.
+            if exit.map_or(true, |e| !e.message.is_empty()) {
+                eprintln!("error: {}", render_error(&err));
+            }
+            let code = exit.map_or(1, |e| e.code);
             ExitCode::from(code)
         }
     }

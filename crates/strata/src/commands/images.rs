@@ -156,7 +156,13 @@ pub fn tag(store: &Store, source: &str, target: &str) -> Result<()> {
 
 pub fn rmi(store: &Store, images: &[String], force: bool) -> Result<()> {
     let mut failed = None;
+    let mut failed_use: Option<anyhow::Error> = None;
     for name in images {
+        if let Err(e) = in_use(store, name, force) {
+            eprintln!("error: {e}");
+            failed_use = Some(e);
+            continue;
+        }
         match store.remove_image(name, force) {
             Ok(report) => {
                 for line in report.lines() {
@@ -169,8 +175,46 @@ pub fn rmi(store: &Store, images: &[String], force: bool) -> Result<()> {
             }
         }
     }
-    match failed {
-        Some(e) => Err(anyhow::Error::new(e).context("some images could not be removed")),
-        None => Ok(()),
+    match (failed, failed_use) {
+        (Some(e), _) => Err(anyhow::Error::new(e).context("some images could not be removed")),
+        (None, Some(e)) => Err(e.context("some images could not be removed")),
+        (None, None) => Ok(()),
     }
+}
+
+/// docker's conflict: the last name of an image a container uses cannot be removed (a
+/// running container's, not even with `--force`).
+fn in_use(store: &Store, name: &str, force: bool) -> Result<()> {
+    let Ok(image) = store.resolve(name) else {
+        return Ok(());
+    };
+    let digests = [
+        image.manifest_digest.to_string(),
+        image.config_digest.to_string(),
+    ];
+    let users = super::container::users_of(store.root(), &digests)?;
+    let Some(user) = users.first() else {
+        return Ok(());
+    };
+    let tags = store.tags_of(&image.manifest_digest)?;
+    let is_tag = tags
+        .iter()
+        .any(|t| t.to_string() == name || name.contains(':') && t.to_string().ends_with(name));
+    if is_tag && tags.len() > 1 {
+        return Ok(());
+    }
+    let id = strata_container::ids::short(&user.config.id);
+    let image_id = image
+        .config_digest
+        .hex()
+        .chars()
+        .take(12)
+        .collect::<String>();
+    if user.is_running() {
+        anyhow::bail!("conflict: unable to delete {image_id} (cannot be forced) - image is being used by running container {id}");
+    }
+    if !force {
+        anyhow::bail!("conflict: unable to remove repository reference \"{name}\" (must force) - image is being used by container {id}");
+    }
+    Ok(())
 }

@@ -4,11 +4,22 @@ use anyhow::Result;
 use serde_json::json;
 use strata_content::Store;
 
-use crate::cli::InspectArgs;
+use crate::cli::{InspectArgs, InspectType};
 
 pub fn run(store: &Store, args: InspectArgs) -> Result<()> {
     let mut out = Vec::new();
+    let containers = strata_container::containers::Containers::new(store.root());
     for name in &args.images {
+        if args.kind != Some(InspectType::Image) {
+            match containers.find(name) {
+                Ok(c) => {
+                    out.push(super::container::inspect(&c));
+                    continue;
+                }
+                Err(e) if args.kind == Some(InspectType::Container) => return Err(e.into()),
+                Err(_) => {}
+            }
+        }
         let image = store.resolve(name)?;
         let tags: Vec<String> = store
             .tags_of(&image.manifest_digest)?

@@ -4,6 +4,7 @@
 mod analyze;
 mod build;
 mod checks;
+mod container;
 mod image_source;
 mod images;
 mod import;
@@ -42,6 +43,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Registry(command) => return registry::run(command),
         Command::Lint(args) => return lint::run(args),
         Command::Copy(args) if !args.uses_store() => return transfer::copy(None, args),
+        // The monitor must not open the store (its database): it only needs the root.
+        Command::ContainerMonitor { id, attach } => {
+            let root = cli.global.root.clone().unwrap_or_else(default_root);
+            return container::monitor(&root, &id, attach);
+        }
         other => other,
     };
     let store = open_store(&cli.global)?;
@@ -51,7 +57,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Inspect(args) => inspect::run(&store, args),
         Command::Tag { source, target } => images::tag(&store, &source, &target),
         Command::Rmi { images, force } => images::rmi(&store, &images, force),
-        Command::Prune { all } => prune::run(&store, all),
+        Command::Prune { all, containers } => prune::run(&store, all, containers),
         Command::Save { output, images } => interop::save(&store, &output, &images),
         Command::Load { input } => interop::load(&store, &input),
         Command::Import(args) => import::run(&store, args),
@@ -62,6 +68,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Analyze(args) => analyze::run(&store, args),
         Command::Sbom(args) => sbom::run(&store, args),
         Command::Scan(args) => scan::run(&store, args),
+        Command::Run(args) => container::run::run(&store, *args),
+        Command::Ps(args) => container::ps(store.root(), args),
+        Command::Logs(args) => container::logs(store.root(), args),
+        Command::Stop(args) => container::stop(store.root(), args),
+        Command::Kill(args) => container::kill(store.root(), args),
+        Command::Rm(args) => container::rm(store.root(), args),
+        Command::ContainerMonitor { .. } => unreachable!("handled above"),
         Command::Login(_) | Command::Logout { .. } | Command::Registry(_) | Command::Lint(_) => {
             unreachable!("handled above")
         }
