@@ -19,6 +19,7 @@ use signal_hook::iterator::Signals;
 
 use super::proto::{Frame, STDERR};
 use super::raw::RawMode;
+use super::sockpath::SocketPath;
 use super::{terminal_size, TtyError};
 
 /// What an attached client relays.
@@ -30,10 +31,15 @@ pub struct AttachOptions {
     pub stdin: bool,
 }
 
-/// Attaches to the monitor's socket at `socket` (waiting up to 10 s for it to appear) and
-/// relays until the container exits; returns its exit code.
-pub fn attach(socket: &Path, opts: AttachOptions) -> Result<i32, TtyError> {
-    let stream = connect(socket, Duration::from_secs(10))?;
+/// Attaches to the monitor's socket at `socket` and relays until the container exits;
+/// returns its exit code. While the socket does not exist yet, it waits as long as
+/// `keep_waiting` says (e.g. while the monitor lives) and at most a minute.
+pub fn attach(
+    socket: &Path,
+    opts: AttachOptions,
+    keep_waiting: &mut dyn FnMut() -> bool,
+) -> Result<i32, TtyError> {
+    let stream = connect(socket, Duration::from_secs(60), keep_waiting)?;
     let writer = Arc::new(Mutex::new(
         stream.try_clone().map_err(TtyError::io("use", socket))?,
     ));
@@ -80,12 +86,17 @@ pub fn attach(socket: &Path, opts: AttachOptions) -> Result<i32, TtyError> {
     result
 }
 
-fn connect(socket: &Path, timeout: Duration) -> Result<UnixStream, TtyError> {
+fn connect(
+    socket: &Path,
+    timeout: Duration,
+    keep_waiting: &mut dyn FnMut() -> bool,
+) -> Result<UnixStream, TtyError> {
     let deadline = Instant::now() + timeout;
+    let sock = SocketPath::new(socket).map_err(TtyError::io("open the directory of", socket))?;
     loop {
-        match UnixStream::connect(socket) {
+        match UnixStream::connect(sock.here()) {
             Ok(s) => return Ok(s),
-            Err(e) if Instant::now() < deadline && is_not_yet_there(&e) => {
+            Err(e) if Instant::now() < deadline && is_not_yet_there(&e) && keep_waiting() => {
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err(e) => return Err(TtyError::io("connect to", socket)(e)),

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use rustix::net::{recvmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 
+use super::sockpath::SocketPath;
 use super::TtyError;
 
 /// A listening console socket; the file is removed on drop.
@@ -16,6 +17,9 @@ use super::TtyError;
 pub struct ConsoleSocket {
     listener: UnixListener,
     path: PathBuf,
+    /// What the runtime connects to (`/proc/<pid>/fd/N/NAME` for a long path).
+    runtime_path: PathBuf,
+    _sock: SocketPath,
 }
 
 impl ConsoleSocket {
@@ -23,16 +27,20 @@ impl ConsoleSocket {
     /// `runc create|run|exec --console-socket`.
     pub fn bind(path: &Path) -> Result<ConsoleSocket, TtyError> {
         let _ = std::fs::remove_file(path);
-        let listener = UnixListener::bind(path).map_err(TtyError::io("listen on", path))?;
+        let sock = SocketPath::new(path).map_err(TtyError::io("open the directory of", path))?;
+        let listener = UnixListener::bind(sock.here()).map_err(TtyError::io("listen on", path))?;
         Ok(ConsoleSocket {
             listener,
             path: path.to_path_buf(),
+            runtime_path: sock.for_others(),
+            _sock: sock,
         })
     }
 
-    /// The socket's path.
+    /// The path to pass to the runtime's `--console-socket` (usable by other processes
+    /// while this one lives, however long the socket's real path).
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.runtime_path
     }
 
     /// Waits up to `timeout` for runc to connect and returns the pty master it sends.
@@ -153,7 +161,7 @@ mod tests {
         let socket = ConsoleSocket::bind(&dir.path().join("t.sock")).unwrap();
         let err = socket.receive(Duration::from_millis(20)).unwrap_err();
         assert!(format!("{err:?}").contains("did not connect"), "{err:?}");
-        let path = socket.path().to_path_buf();
+        let path = socket.path.clone();
         drop(socket);
         assert!(!path.exists());
     }

@@ -16,6 +16,7 @@ pub mod console;
 pub mod proto;
 pub mod raw;
 pub mod server;
+pub mod sockpath;
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};

@@ -34,7 +34,21 @@ pub fn run(store: &Store, args: RunArgs) -> Result<()> {
         return super::super::out(&id);
     }
     let mut child = monitor::spawn(&exe, store.root(), &id, true)?;
-    forward_signals(container.clone());
+    if args.tty {
+        // The terminal is relayed through the monitor's attach socket (raw mode, resizes,
+        // signals forwarded by the relay); the exit code is the monitor's.
+        let opts = strata_container::tty::AttachOptions {
+            tty: true,
+            stdin: args.interactive,
+        };
+        let socket = container.paths.attach_socket();
+        let mut alive = || matches!(child.try_wait(), Ok(None));
+        if let Err(e) = strata_container::tty::attach(&socket, opts, &mut alive) {
+            tracing::debug!(error = %e, "attach ended");
+        }
+    } else {
+        forward_signals(container.clone());
+    }
     let status = child
         .wait()
         .context("waiting for the container's monitor")?;
