@@ -183,8 +183,8 @@ impl<'a> Session<'a> {
     /// The container's stdio and the threads relaying its output to the log.
     fn create_io(&self) -> Result<(CreateIo, Vec<JoinHandle<()>>)> {
         if self.config.tty {
-            let socket = self.paths.console_socket();
             let relay = crate::hooks::relay_console(self.config, self.paths, self.attach)?;
+            let socket = crate::hooks::console_socket_path(self.paths);
             let io = CreateIo {
                 stdin: Stdio::null(),
                 stdout: Stdio::null(),
@@ -219,8 +219,11 @@ impl<'a> Session<'a> {
     /// Reaps children until the container's init exits; its exit code.
     fn wait(&mut self, pid: i32) -> i32 {
         loop {
-            match rustix::process::wait(rustix::process::WaitOptions::empty()) {
-                Ok(Some((reaped, status))) if reaped.as_raw_nonzero().get() == pid => {
+            // Only the init: other children (the healthcheck's `runc exec`) are waited for
+            // by their owners.
+            let init = rustix::process::Pid::from_raw(pid);
+            match rustix::process::waitpid(init, rustix::process::WaitOptions::empty()) {
+                Ok(Some(status)) => {
                     if let Some(code) = status.exit_status() {
                         return code as i32;
                     }

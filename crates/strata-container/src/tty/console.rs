@@ -39,7 +39,7 @@ impl ConsoleSocket {
 
     /// The path to pass to the runtime's `--console-socket` (usable by other processes
     /// while this one lives, however long the socket's real path).
-    pub fn path(&self) -> &Path {
+    pub fn runtime_path(&self) -> &Path {
         &self.runtime_path
     }
 
@@ -124,7 +124,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let socket = ConsoleSocket::bind(&dir.path().join("console.sock")).unwrap();
         let (mut reader, writer) = std::os::unix::net::UnixStream::pair().unwrap();
-        let client = UnixStream::connect(socket.path()).unwrap();
+        let client = UnixStream::connect(socket.runtime_path()).unwrap();
         let fds = [writer.as_fd()];
         let mut space = [0u8; rustix::cmsg_space!(ScmRights(1))];
         let mut control = SendAncillaryBuffer::new(&mut space);
@@ -148,7 +148,7 @@ mod tests {
     fn a_message_without_a_descriptor_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let socket = ConsoleSocket::bind(&dir.path().join("c.sock")).unwrap();
-        let mut client = UnixStream::connect(socket.path()).unwrap();
+        let mut client = UnixStream::connect(socket.runtime_path()).unwrap();
         client.write_all(b"no fd").unwrap();
         let err = socket.receive(Duration::from_secs(5)).unwrap_err();
         assert!(err.to_string().contains("c.sock"), "{err}");
