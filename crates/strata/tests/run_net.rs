@@ -29,11 +29,31 @@ fn ok(env: &Env, args: &[&str]) -> String {
     stdout(&out)
 }
 
-fn setup() -> Env {
+/// A store with `busybox:test` whose containers are removed when the test ends, passed or
+/// failed.
+struct NetEnv(Env);
+
+impl std::ops::Deref for NetEnv {
+    type Target = Env;
+    fn deref(&self) -> &Env {
+        &self.0
+    }
+}
+
+impl Drop for NetEnv {
+    fn drop(&mut self) {
+        let ids = stdout(&self.0.strata(&["ps", "-a", "-q", "--no-trunc"]));
+        for id in ids.split_whitespace() {
+            let _ = self.0.strata(&["rm", "-f", id]);
+        }
+    }
+}
+
+fn setup() -> NetEnv {
     common::require_root();
     require_tool("runc");
     require_tool("slirp4netns");
-    Env::with_base()
+    NetEnv(Env::with_base())
 }
 
 fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
@@ -271,7 +291,7 @@ impl Tmux {
         let n = N.fetch_add(1, Ordering::Relaxed);
         let name = format!("strata-test-{}-{n}", std::process::id());
         let status = env.path(&format!("tmux-status-{n}"));
-        let script = format!("{command}; echo $? > {}; sleep 60", status.display());
+        let script = format!("{command}; echo $? > {}; read _", status.display());
         let ok = Command::new("tmux")
             .args([
                 "new-session",
