@@ -560,3 +560,171 @@ fn a_killed_monitor_takes_its_slirp4netns_with_it() {
     });
     let _ = env.strata(&["rm", "-f", "killed"]);
 }
+
+const ROOTLESS_USER: &str = "strata-rootless-test";
+
+/// The test user with a subordinate id range (created once, as root).
+fn rootless_user() -> u32 {
+    for tool in [
+        "useradd",
+        "usermod",
+        "runuser",
+        "unshare",
+        "newuidmap",
+        "newgidmap",
+    ] {
+        require_tool(tool);
+    }
+    let id = |flag: &str| {
+        Command::new("id")
+            .args([flag, ROOTLESS_USER])
+            .output()
+            .unwrap()
+    };
+    if !id("-u").status.success() {
+        let s = Command::new("useradd")
+            .args(["-m", ROOTLESS_USER])
+            .status()
+            .unwrap();
+        assert!(s.success(), "useradd failed");
+    }
+    let has_range = |file: &str| {
+        std::fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with(&format!("{ROOTLESS_USER}:")))
+    };
+    if !has_range("/etc/subuid") || !has_range("/etc/subgid") {
+        let s = Command::new("usermod")
+            .args([
+                "--add-subuids",
+                "300000-365535",
+                "--add-subgids",
+                "300000-365535",
+            ])
+            .arg(ROOTLESS_USER)
+            .status()
+            .unwrap();
+        assert!(s.success(), "usermod failed");
+    }
+    stdout(&id("-u")).trim().parse().unwrap()
+}
+
+#[test]
+#[ignore = "needs root"]
+fn rootless_run_works_in_a_user_namespace_and_refuses_what_it_cannot_do() {
+    common::require_root();
+    require_tool("runc");
+    let uid = rootless_user();
+    // Everything the user needs, in a dir the user can reach and own.
+    let dir = tempfile::tempdir().unwrap();
+    let chown = |p: &Path| {
+        std::os::unix::fs::chown(p, Some(uid), Some(uid)).unwrap();
+    };
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.path().join("strata");
+    std::fs::copy(env!("CARGO_BIN_EXE_strata"), &exe).unwrap();
+    let base = dir.path().join("busybox.tar.gz");
+    std::fs::copy(strata_testkit::busybox_rootfs_tarball(), &base).unwrap();
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    chown(&store);
+    let strata = |args: &[&str]| -> Output {
+        Command::new("runuser")
+            .args(["-u", ROOTLESS_USER, "--"])
+            .arg(&exe)
+            .args(args)
+            .env("STRATA_ROOT", &store)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let ok_as_user = |args: &[&str]| -> String {
+        let out = strata(args);
+        assert!(out.status.success(), "strata {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    ok_as_user(&["import", base.to_str().unwrap(), "busybox:test"]);
+    // Root in the container is the user; other ids come from the subordinate range.
+    let out = ok_as_user(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-u",
+        "1000",
+        "busybox:test",
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map; echo written > /tmp/f; cat /tmp/f",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1000", "{out}");
+    let uid_text = uid.to_string();
+    assert!(
+        out.lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f == ["0", uid_text.as_str(), "1"]
+        }),
+        "the user namespace does not map root to the user: {out}"
+    );
+    assert!(out.ends_with("written\n"), "{out}");
+    let out = strata(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox:test",
+        "sh",
+        "-c",
+        "exit 7",
+    ]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    // What cannot work without root is refused with the reason.
+    for (args, why) in [
+        (vec!["-m", "50m"], "limits need a cgroup"),
+        (vec!["-d"], "-d is not supported rootless"),
+        (
+            vec!["--network", "host"],
+            "--network host is not supported rootless",
+        ),
+    ] {
+        let mut full = vec!["run", "--rm"];
+        full.extend(args.iter().copied());
+        full.extend(["busybox:test", "true"]);
+        let out = strata(&full);
+        assert!(!out.status.success(), "{full:?} ran");
+        assert!(stderr(&out).contains(why), "{full:?}: {}", stderr(&out));
+    }
+    // A private network works where /dev/net/tun is usable by the user, else says why.
+    let tun_mode = std::fs::metadata("/dev/net/tun")
+        .unwrap()
+        .permissions()
+        .mode();
+    let out = strata(&[
+        "run",
+        "--rm",
+        "busybox:test",
+        "sh",
+        "-c",
+        "wget -q -O - http://deb.debian.org/debian/dists/bookworm/Release | head -n 1",
+    ]);
+    if tun_mode & 0o006 == 0o006 {
+        assert!(stdout(&out).contains("Origin: Debian"), "{}", stderr(&out));
+    } else {
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("/dev/net/tun"), "{}", stderr(&out));
+    }
+    assert_eq!(
+        ok_as_user(&["ps", "-a", "-q"]).trim(),
+        "",
+        "containers left"
+    );
+    let procs = Command::new("pgrep")
+        .args(["-u", ROOTLESS_USER])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&procs).trim(), "", "processes of the user left");
+}

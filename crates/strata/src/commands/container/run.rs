@@ -136,6 +136,7 @@ fn resolve(
         pids_limit: args.pids_limit,
     }
     .parse()?;
+    strata_container::rootless::check_run(&limits, network, args.detach)?;
     let (entrypoint, cmd, argv) =
         semantics::command(args.entrypoint.as_deref(), &args.command, img)?;
     let env = semantics::environment(&img.env, &args.env_file, &args.env, &|k| {
