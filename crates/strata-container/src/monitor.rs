@@ -291,6 +291,13 @@ impl<'a> Session<'a> {
                 warn!(error = %e, "runc delete failed");
             }
         }
+        // An init that `runc delete` killed before `wait` ran (a start that failed after
+        // create) is our zombie: reap it, or it outlives us as init's.
+        // (ECHILD at once when `wait` reaped it already.)
+        if let Some(init) = store.load().ok().and_then(|s| s.pid) {
+            let init = rustix::process::Pid::from_raw(init);
+            let _ = rustix::process::waitpid(init, rustix::process::WaitOptions::empty());
+        }
         for r in self.relays.drain(..) {
             let _ = r.join();
         }

@@ -722,9 +722,15 @@ fn rootless_run_works_in_a_user_namespace_and_refuses_what_it_cannot_do() {
         "",
         "containers left"
     );
-    let procs = Command::new("pgrep")
-        .args(["-u", ROOTLESS_USER])
-        .output()
-        .unwrap();
-    assert_eq!(stdout(&procs).trim(), "", "processes of the user left");
+    wait_for(
+        "no process of the user left",
+        Duration::from_secs(5),
+        || {
+            let procs = Command::new("pgrep")
+                .args(["-u", ROOTLESS_USER])
+                .output()
+                .unwrap();
+            stdout(&procs).trim().is_empty()
+        },
+    );
 }
