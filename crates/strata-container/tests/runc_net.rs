@@ -119,7 +119,7 @@ impl Box_ {
         let socket =
             tty.then(|| ConsoleSocket::bind(&self.dir.path().join("console.sock")).unwrap());
         if let Some(s) = &socket {
-            cmd.arg("--console-socket").arg(s.path());
+            cmd.arg("--console-socket").arg(s.runtime_path());
         }
         cmd.arg(&self.id);
         let status = cmd
