@@ -87,8 +87,15 @@ fn mount_spec(m: &crate::spec::Mount) -> MountSpec {
 
 /// Writes the bundle of `config` into `dir` and returns the runtime config.
 pub fn write(dir: &Path, config: &ContainerConfig, rootfs: &Path) -> Result<Spec> {
-    let spec = run_spec(config, rootfs)?;
+    let mut spec = run_spec(config, rootfs)?;
     spec.validate()?;
+    // A private network resolves through slirp4netns's forwarder (10.0.2.3).
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    if let Some(text) = crate::net::resolv_conf(config.network, &host_resolv) {
+        let path = dir.with_extension("resolv.conf");
+        std::fs::write(&path, text).map_err(crate::error::io_err("write", &path))?;
+        spec.resolv_conf = Some(path);
+    }
     Bundle::write(dir, &spec, &cgroups_path(&config.id))?;
     let path = dir.join("config.json");
     let mut oci = Spec::load(&path).map_err(strata_executor::Error::Config)?;

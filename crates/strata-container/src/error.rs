@@ -55,6 +55,18 @@ pub enum Error {
     #[error(transparent)]
     Snapshot(#[from] strata_snapshot::Error),
 
+    /// The container's network (slirp4netns, published ports).
+    #[error(transparent)]
+    Net(#[from] crate::net::NetError),
+
+    /// Terminals and attach sockets.
+    #[error(transparent)]
+    Tty(#[from] crate::tty::TtyError),
+
+    /// `runc exec`.
+    #[error(transparent)]
+    Exec(#[from] crate::exec::ExecError),
+
     /// Something the network, tty, health or exec modules report.
     #[error("{what}")]
     Other {

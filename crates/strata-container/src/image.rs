@@ -240,6 +240,7 @@ pub fn healthcheck(h: Option<&HealthConfig>) -> Option<HealthCheck> {
         timeout: or(h.timeout, 30 * S),
         start_period: h.start_period,
         retries: or(h.retries, 3) as u32,
+        start_interval: or(h.start_interval, 5 * S),
     })
 }
 

@@ -272,6 +272,7 @@ impl<'a> Session<'a> {
 
     /// Everything back, then the final state.
     fn teardown(&mut self, code: i32, store: &StateStore) -> Result<()> {
+        crate::hooks::container_exited(code);
         drop(self.health.take());
         let cgroup = cgroups::open(
             CgroupLayout::detect(),

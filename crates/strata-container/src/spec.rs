@@ -170,6 +170,9 @@ pub struct HealthCheck {
     pub start_period: u64,
     /// Consecutive failures before `unhealthy` (default 3).
     pub retries: u32,
+    /// Between checks while `starting` within the start period (default 5 s).
+    #[serde(default)]
+    pub start_interval: u64,
 }
 
 /// One `-v` / `--mount`.
