@@ -136,6 +136,8 @@ pub enum Command {
     Kill(KillArgs),
     /// Remove containers
     Rm(RmArgs),
+    /// Run a command in a running container
+    Exec(ExecArgs),
     /// The monitor of one container (started by `strata run`)
     #[command(hide = true)]
     ContainerMonitor {
@@ -267,6 +269,29 @@ pub struct KillArgs {
     pub signal: String,
     #[arg(required = true)]
     pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Keep stdin open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set an environment variable (KEY=VALUE, or KEY from this environment)
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// User: name|uid[:group|gid] (default: the container's)
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory (default: the container's)
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    pub container: String,
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug)]

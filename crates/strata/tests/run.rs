@@ -473,11 +473,16 @@ fn an_image_in_use_is_kept_until_its_containers_are_pruned() {
     ok(&env, &["prune"]);
     assert!(ok(&env, &["images"]).contains("used"));
     // Untagged (its tag moved by a rebuild), it is still kept while the container exists.
-    let digest = env.inspect("used:1")["Digest"].as_str().unwrap().to_string();
+    let digest = env.inspect("used:1")["Digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
     ok(&env, &["tag", "busybox:test", "used:1"]);
     ok(&env, &["prune"]);
     assert!(
-        env.strata(&["inspect", "--type", "image", &digest]).status.success(),
+        env.strata(&["inspect", "--type", "image", &digest])
+            .status
+            .success(),
         "kept for its container"
     );
     let pruned = ok(&env, &["prune", "--containers"]);

@@ -74,6 +74,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stop(args) => container::stop(store.root(), args),
         Command::Kill(args) => container::kill(store.root(), args),
         Command::Rm(args) => container::rm(store.root(), args),
+        Command::Exec(args) => container::exec(store.root(), args),
         Command::ContainerMonitor { .. } => unreachable!("handled above"),
         Command::Login(_) | Command::Logout { .. } | Command::Registry(_) | Command::Lint(_) => {
             unreachable!("handled above")

@@ -1,6 +1,7 @@
 //! The container verbs: `run`, `ps`, `logs`, `stop`, `kill`, `rm`, `inspect` of a
 //! container and the hidden `container-monitor`.
 
+mod exec;
 mod inspect;
 mod logs;
 mod ps;
@@ -16,6 +17,7 @@ use strata_executor::Runtime;
 
 use crate::cli::{KillArgs, RmArgs, StopArgs};
 
+pub use exec::exec;
 pub use inspect::inspect;
 pub use logs::logs;
 pub use ps::ps;

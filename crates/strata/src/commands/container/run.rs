@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use strata_container::args::{check_ports, parse_mount, parse_port, parse_volume};
+use strata_container::args::{parse_mount, parse_volume};
 use strata_container::containers::{Container, Containers};
 use strata_container::limits::LimitArgs;
+use strata_container::net::{resolve_ports, PortSpec};
 use strata_container::spec::{ContainerConfig, NetworkMode};
 use strata_container::state::Status;
+use strata_container::tty::{attach, AttachOptions};
 use strata_container::{image as semantics, monitor};
 use strata_content::{Image, Store};
 use strata_executor::Runtime;
@@ -33,12 +35,24 @@ pub fn run(store: &Store, args: RunArgs) -> Result<()> {
         wait_started(&container, child)?;
         return super::super::out(&id);
     }
-    let mut child = monitor::spawn(&exe, store.root(), &id, true)?;
-    forward_signals(container.clone());
-    let status = child
-        .wait()
-        .context("waiting for the container's monitor")?;
-    let code = status.code().unwrap_or(monitor::EXIT_START_FAILED);
+    let code = if args.tty {
+        // The monitor serves the terminal on the attach socket; this process relays it.
+        let child = monitor::spawn(&exe, store.root(), &id, false)?;
+        let opts = AttachOptions {
+            tty: true,
+            stdin: args.interactive,
+        };
+        let code = attach(&container.paths.attach_socket(), opts);
+        reap_later(child);
+        code?
+    } else {
+        let mut child = monitor::spawn(&exe, store.root(), &id, true)?;
+        forward_signals(container.clone());
+        let status = child
+            .wait()
+            .context("waiting for the container's monitor")?;
+        status.code().unwrap_or(monitor::EXIT_START_FAILED)
+    };
     if code == 0 {
         return Ok(());
     }
@@ -47,6 +61,13 @@ pub fn run(store: &Store, args: RunArgs) -> Result<()> {
         message: String::new(),
     }
     .into())
+}
+
+/// The monitor lives on after the attach ends only for `--rm` clean-up: wait for it on a
+/// thread so it is reaped if we are still here.
+fn reap_later(mut child: std::process::Child) {
+    let _ = child.try_wait();
+    std::thread::spawn(move || child.wait());
 }
 
 /// The image's layer snapshots (unpacked once, verified), top-most first.
@@ -100,12 +121,12 @@ fn resolve(
         "none" => NetworkMode::None,
         other => bail!("invalid --network {other:?}: private, host or none"),
     };
-    let ports = args
+    let specs = args
         .publish
         .iter()
-        .map(|p| parse_port(p))
+        .map(|p| p.parse::<PortSpec>())
         .collect::<Result<Vec<_>, _>>()?;
-    check_ports(network, &ports)?;
+    let ports = resolve_ports(network, &specs)?;
     let mut mounts = args
         .volume
         .iter()
