@@ -495,3 +495,43 @@ fn an_image_in_use_is_kept_until_its_containers_are_pruned() {
         "pruned with its container"
     );
 }
+
+#[test]
+#[ignore = "needs root"]
+fn a_published_port_serves_and_exec_and_health_work() {
+    common::require_root();
+    strata_testkit::require_tool("slirp4netns");
+    strata_testkit::require_tool("curl");
+    let env = Env::with_base();
+    build(
+        &env,
+        "web:1",
+        "FROM busybox:test\nRUN mkdir -p /www && echo hello-from-httpd > /www/index.html\n\
+         HEALTHCHECK --interval=1s --timeout=2s CMD wget -q -O /dev/null http://127.0.0.1/ || exit 1\n\
+         CMD [\"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/www\"]\n",
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let publish = format!("127.0.0.1:{port}:80");
+    ok(&env, &["run", "-d", "--name", "web", "-p", &publish, "web:1"]);
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut body = String::new();
+    wait_for("the published port", Duration::from_secs(10), || {
+        let out = Command::new("curl").args(["-s", "-m", "2", &url]).output().unwrap();
+        body = stdout(&out);
+        out.status.success()
+    });
+    assert_eq!(body, "hello-from-httpd\n");
+    let v = inspect(&env, "web");
+    assert_eq!(v["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"], port.to_string());
+    assert!(ok(&env, &["ps"]).contains(&format!("127.0.0.1:{port}->80/tcp")));
+    // exec: the container's env and user, the exit code passed through.
+    assert_eq!(ok(&env, &["exec", "web", "cat", "/www/index.html"]), "hello-from-httpd\n");
+    let out = env.strata(&["exec", "web", "sh", "-c", "exit 5"]);
+    assert_eq!(out.status.code(), Some(5));
+    // The health check turns healthy and ps shows it.
+    wait_for("healthy", Duration::from_secs(15), || ok(&env, &["ps"]).contains("(healthy)"));
+    assert_eq!(inspect(&env, "web")["State"]["Health"]["Status"], "healthy");
+    ok(&env, &["rm", "-f", "web"]);
+    let out = Command::new("curl").args(["-s", "-m", "2", &url]).output().unwrap();
+    assert!(!out.status.success(), "the port is closed once the container is gone");
+}
