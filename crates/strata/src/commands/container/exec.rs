@@ -37,7 +37,7 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<()> {
         tty: args.tty,
         interactive: args.interactive,
     };
-    let (runtime_root, scratch) = (c.paths.runc_root(), exec::scratch_dir(&c.paths.dir));
+    let (runtime_root, scratch) = (c.paths.runc_root(), exec::scratch_dir(&c.paths.run_dir()));
     let target = Target {
         runtime: &runtime,
         runtime_root: &runtime_root,

@@ -23,7 +23,7 @@ use crate::commands::ExitWith;
 
 pub fn run(store: &Store, args: RunArgs) -> Result<()> {
     let image = store.resolve(&args.image)?;
-    let runtime = Runtime::detect(None)?;
+    let runtime = find_runtime()?;
     let lowers = snapshot_dirs(store, &image)?;
     let config = resolve(&args, &image, lowers, runtime.path.clone())?;
     let containers = Containers::new(store.root());
@@ -61,6 +61,17 @@ pub fn run(store: &Store, args: RunArgs) -> Result<()> {
         message: String::new(),
     }
     .into())
+}
+
+/// runc from PATH (or the sbin dirs) without running `runc --version` (a Go start, ~5 ms
+/// of the hot path): `runc create` reports a broken binary with its own error. Anything
+/// else goes through the executor's full detection.
+fn find_runtime() -> Result<Runtime> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    match strata_executor::runtime::find_in_path("runc", &path) {
+        Some(p) => Ok(Runtime::at(&p)),
+        None => Ok(Runtime::detect(None)?),
+    }
 }
 
 /// The monitor lives on after the attach ends only for `--rm` clean-up: wait for it on a
