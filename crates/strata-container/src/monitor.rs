@@ -225,8 +225,8 @@ impl<'a> Session<'a> {
         let (out_r, out_w) = pipe()?;
         let (err_r, err_w) = pipe()?;
         let relays = vec![
-            relay(out_r, open_log()?, "stdout", self.attach.then(|| 1)),
-            relay(err_r, open_log()?, "stderr", self.attach.then(|| 2)),
+            relay(out_r, open_log()?, "stdout", self.attach.then_some(1)),
+            relay(err_r, open_log()?, "stderr", self.attach.then_some(2)),
         ];
         let io = CreateIo {
             stdin: Stdio::null(),
