@@ -1,7 +1,7 @@
 //! `strata exec` and the healthcheck's probes: a process in a running container through
 //! `runc exec`, with docker's semantics — the container's env (then `-e`), user and working
-//! directory unless overridden, the exit code passed through, `-t` through runc's
-//! `--console-socket` with the terminal relayed here, SIGINT/SIGTERM/SIGHUP forwarded.
+//! directory unless overridden, the exit code passed through, `-t` as runc's own terminal
+//! relay, SIGINT/SIGTERM/SIGHUP forwarded to runc (which forwards them on).
 
 use std::fs::File;
 use std::io::Read;
@@ -14,7 +14,7 @@ use tracing::debug;
 
 use crate::health::ProbeResult;
 use crate::spec::ContainerConfig;
-use crate::tty::{self, ConsoleSocket, TtyError};
+use crate::tty::TtyError;
 use strata_executor::Runtime;
 
 /// What can go wrong running a process in a container.
@@ -115,27 +115,17 @@ fn merge_env(base: &[String], extra: &[String]) -> Vec<String> {
     out
 }
 
-/// Runs `spec` in the running container with our stdio (or our terminal relayed for `-t`)
-/// and returns its exit code.
+/// Runs `spec` in the running container with our stdio and returns its exit code. With
+/// `-t` runc itself makes the terminal, puts ours in raw mode and relays it, resizes
+/// included (runc accepts `--console-socket` only for detached processes). Signals we get
+/// go to runc, which forwards them to the process.
 pub fn exec(
     target: &Target<'_>,
     config: &ContainerConfig,
     spec: &ExecSpec,
 ) -> Result<i32, ExecError> {
-    let console = if spec.tty {
-        std::fs::create_dir_all(target.scratch).map_err(TtyError::io("create", target.scratch))?;
-        let name = format!("console-{}.sock", std::process::id());
-        Some(ConsoleSocket::bind(&target.scratch.join(name))?)
-    } else {
-        None
-    };
-    let mut cmd = command(
-        target,
-        config,
-        spec,
-        console.as_ref().map(ConsoleSocket::path),
-    )?;
-    cmd.stdin(if spec.interactive && !spec.tty {
+    let mut cmd = command(target, config, spec, None)?;
+    cmd.stdin(if spec.interactive {
         Stdio::inherit()
     } else {
         Stdio::null()
@@ -146,57 +136,24 @@ pub fn exec(
         command: described,
         source,
     })?;
-    let runc_pid = child.id();
+    let runc = rustix::process::Pid::from_child(&child);
     let forward = move |sig: i32| {
-        if let Some(pid) = rustix::process::Pid::from_raw(runc_pid as i32) {
-            if let Some(signal) = rustix::process::Signal::from_raw(sig) {
-                let _ = rustix::process::kill_process(pid, signal);
-            }
+        if let Some(signal) = rustix::process::Signal::from_raw(sig) {
+            let _ = rustix::process::kill_process(runc, signal);
         }
     };
-    match console {
-        Some(socket) => {
-            let master = receive_while_running(&socket, &mut child)?;
-            if let Some(master) = master {
-                tty::relay_terminal(master, spec.interactive, forward)?;
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]).map_err(|source| {
+            ExecError::Spawn {
+                command: "signal handlers".into(),
+                source,
             }
-        }
-        None => {
-            let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
-                .map_err(|source| ExecError::Spawn {
-                    command: "signal handlers".into(),
-                    source,
-                })?;
-            let handle = signals.handle();
-            std::thread::spawn(move || signals.forever().for_each(forward));
-            let code = wait_code(&mut child);
-            handle.close();
-            return Ok(code);
-        }
-    }
-    Ok(wait_code(&mut child))
-}
-
-/// The pty master runc sends, or `None` if runc exited first (its error is on our stderr
-/// and in its exit code).
-fn receive_while_running(
-    socket: &ConsoleSocket,
-    child: &mut Child,
-) -> Result<Option<std::os::fd::OwnedFd>, ExecError> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match socket.receive(Duration::from_millis(50)) {
-            Ok(fd) => return Ok(Some(fd)),
-            Err(e) => {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return Ok(None);
-                }
-                if Instant::now() >= deadline {
-                    return Err(e.into());
-                }
-            }
-        }
-    }
+        })?;
+    let handle = signals.handle();
+    std::thread::spawn(move || signals.forever().for_each(forward));
+    let code = wait_code(&mut child);
+    handle.close();
+    Ok(code)
 }
 
 fn wait_code(child: &mut Child) -> i32 {

@@ -33,6 +33,20 @@ pub fn attach_network(config: &ContainerConfig, pid: i32, dir: &Path) -> Result<
 /// [`container_exited`] for the console relay.
 static EXIT_CODE: Mutex<Option<i32>> = Mutex::new(None);
 
+/// What `runc create --console-socket` connects to, set by [`relay_console`].
+static CONSOLE_PATH: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
+
+/// The path to give `runc create --console-socket` after [`relay_console`]: the socket is
+/// reached through a descriptor of its directory, since a state dir's path may be longer
+/// than a socket path may be.
+pub fn console_socket_path(paths: &ContainerPaths) -> std::path::PathBuf {
+    CONSOLE_PATH
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_else(|| paths.console_socket())
+}
+
 /// The relay of a `-t` container's console: listens on the console socket (before `runc
 /// create`, which connects to it), serves the attach socket, and on a thread receives the
 /// pty master and copies the terminal's output into the log and to attached clients until
@@ -43,6 +57,8 @@ pub fn relay_console(
     _attach: bool,
 ) -> Result<JoinHandle<()>> {
     let console = ConsoleSocket::bind(&paths.console_socket())?;
+    *CONSOLE_PATH.lock().unwrap_or_else(|p| p.into_inner()) =
+        Some(console.runtime_path().to_path_buf());
     let server = AttachServer::start(&paths.attach_socket(), None, None, signal_handler(paths))?;
     let log_path = paths.log();
     let log = File::options()

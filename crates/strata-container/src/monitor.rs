@@ -204,8 +204,8 @@ impl<'a> Session<'a> {
     /// The container's stdio and the threads relaying its output to the log.
     fn create_io(&self) -> Result<(CreateIo, Vec<JoinHandle<()>>)> {
         if self.config.tty {
-            let socket = self.paths.console_socket();
             let relay = crate::hooks::relay_console(self.config, self.paths, self.attach)?;
+            let socket = crate::hooks::console_socket_path(self.paths);
             let io = CreateIo {
                 stdin: Stdio::null(),
                 stdout: Stdio::null(),

@@ -224,6 +224,30 @@ pub struct RunArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Keep stdin open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set an environment variable (KEY=VALUE, or KEY to take it from this environment)
+    #[arg(short, long = "env", value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// User: name|uid[:group|gid] (default: the container's)
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory in the container (default: the container's)
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// The container (name or ID)
+    pub container: String,
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
 pub struct PsArgs {
     /// Show all containers (default: running only)
     #[arg(short, long)]
@@ -269,29 +293,6 @@ pub struct KillArgs {
     pub signal: String,
     #[arg(required = true)]
     pub containers: Vec<String>,
-}
-
-#[derive(Args, Debug)]
-pub struct ExecArgs {
-    /// Keep stdin open
-    #[arg(short, long)]
-    pub interactive: bool,
-    /// Allocate a pseudo-terminal
-    #[arg(short, long)]
-    pub tty: bool,
-    /// Set an environment variable (KEY=VALUE, or KEY from this environment)
-    #[arg(short, long = "env")]
-    pub env: Vec<String>,
-    /// User: name|uid[:group|gid] (default: the container's)
-    #[arg(short, long)]
-    pub user: Option<String>,
-    /// Working directory (default: the container's)
-    #[arg(short, long)]
-    pub workdir: Option<String>,
-    pub container: String,
-    /// The command and its arguments
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug)]

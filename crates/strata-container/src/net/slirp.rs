@@ -17,6 +17,7 @@ use tracing::{debug, warn};
 
 use super::NetError;
 use super::{display_mapping, PortMapping, Proto};
+use crate::tty::sockpath::SocketPath;
 
 /// The address slirp4netns gives the container (`--configure`).
 pub const GUEST_ADDR: &str = "10.0.2.100";
@@ -53,7 +54,10 @@ impl Slirp {
             .arg(format!("--mtu={MTU}"))
             .arg("--disable-host-loopback")
             .arg("--api-socket")
-            .arg(&api_socket)
+            // Relative to its working directory: the state dir's path may be longer than a
+            // socket path may be.
+            .arg(api_socket.file_name().unwrap_or_default())
+            .current_dir(dir)
             .arg(format!("--ready-fd={}", ready_writer.as_raw_fd()))
             .arg(format!("--exit-fd={}", exit_reader.as_raw_fd()));
         if let Some(userns) = userns {
@@ -197,7 +201,8 @@ impl Drop for Slirp {
 
 /// One request on the API socket (one connection each, as slirp4netns expects).
 fn api_call(sock: &Path, request: &serde_json::Value) -> Result<serde_json::Value, NetError> {
-    let mut stream = UnixStream::connect(sock).map_err(NetError::io("connect to", sock))?;
+    let short = SocketPath::new(sock).map_err(NetError::io("open the directory of", sock))?;
+    let mut stream = UnixStream::connect(short.here()).map_err(NetError::io("connect to", sock))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .map_err(NetError::io("configure", sock))?;

@@ -1,14 +1,11 @@
-//! The attaching side: `strata run -it` and `strata exec -it` relay the user's terminal.
+//! The attaching side: `strata run -it` relays the user's terminal.
 //!
-//! [`attach`] talks to a monitor's [`super::AttachServer`]; [`relay_terminal`] relays a pty
-//! master this process holds itself (`exec -t`, where runc hands the master to strata).
-//! Both put the local terminal in raw mode for their whole life (restored on every return),
-//! turn SIGWINCH into a resize, and forward SIGINT, SIGTERM and SIGHUP to the container
+//! [`attach`] talks to a monitor's [`super::AttachServer`]. It puts the local terminal in
+//! raw mode for its whole life (restored on every return), turns SIGWINCH into a resize, and forwards SIGINT, SIGTERM and SIGHUP to the container
 //! instead of dying of them (docker's sig-proxy).
 
-use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -19,6 +16,7 @@ use signal_hook::iterator::Signals;
 
 use super::proto::{Frame, STDERR};
 use super::raw::RawMode;
+use super::sockpath::SocketPath;
 use super::{terminal_size, TtyError};
 
 /// What an attached client relays.
@@ -30,10 +28,15 @@ pub struct AttachOptions {
     pub stdin: bool,
 }
 
-/// Attaches to the monitor's socket at `socket` (waiting up to 10 s for it to appear) and
-/// relays until the container exits; returns its exit code.
-pub fn attach(socket: &Path, opts: AttachOptions) -> Result<i32, TtyError> {
-    let stream = connect(socket, Duration::from_secs(10))?;
+/// Attaches to the monitor's socket at `socket` and relays until the container exits;
+/// returns its exit code. While the socket does not exist yet, it waits as long as
+/// `keep_waiting` says (e.g. while the monitor lives) and at most a minute.
+pub fn attach(
+    socket: &Path,
+    opts: AttachOptions,
+    keep_waiting: &mut dyn FnMut() -> bool,
+) -> Result<i32, TtyError> {
+    let stream = connect(socket, Duration::from_secs(60), keep_waiting)?;
     let writer = Arc::new(Mutex::new(
         stream.try_clone().map_err(TtyError::io("use", socket))?,
     ));
@@ -80,12 +83,17 @@ pub fn attach(socket: &Path, opts: AttachOptions) -> Result<i32, TtyError> {
     result
 }
 
-fn connect(socket: &Path, timeout: Duration) -> Result<UnixStream, TtyError> {
+fn connect(
+    socket: &Path,
+    timeout: Duration,
+    keep_waiting: &mut dyn FnMut() -> bool,
+) -> Result<UnixStream, TtyError> {
     let deadline = Instant::now() + timeout;
+    let sock = SocketPath::new(socket).map_err(TtyError::io("open the directory of", socket))?;
     loop {
-        match UnixStream::connect(socket) {
+        match UnixStream::connect(sock.here()) {
             Ok(s) => return Ok(s),
-            Err(e) if Instant::now() < deadline && is_not_yet_there(&e) => {
+            Err(e) if Instant::now() < deadline && is_not_yet_there(&e) && keep_waiting() => {
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err(e) => return Err(TtyError::io("connect to", socket)(e)),
@@ -151,50 +159,4 @@ fn spawn_stdin_pump(sink: impl Fn(Option<&[u8]>) -> bool + Send + 'static) {
             }
         }
     });
-}
-
-/// Relays the local terminal to the pty `master` until the terminal closes (its process
-/// exited). Signals other than SIGWINCH go to `on_signal` (e.g. to the runtime process,
-/// which forwards them on).
-pub fn relay_terminal(
-    master: OwnedFd,
-    stdin: bool,
-    on_signal: impl Fn(i32) + Send + 'static,
-) -> Result<(), TtyError> {
-    let terminal = Path::new("the container's terminal");
-    let local_in = std::io::stdin();
-    let _raw = if stdin {
-        RawMode::enable(local_in.as_fd())
-            .map_err(TtyError::io("set raw mode on", Path::new("stdin")))?
-    } else {
-        None
-    };
-    let master = File::from(master);
-    if let Some((rows, cols)) = terminal_size() {
-        let _ = super::set_size(&master, rows, cols);
-    }
-    let resize_fd = master.try_clone().map_err(TtyError::io("use", terminal))?;
-    let signals = forward_signals(move |sig| {
-        if sig == SIGWINCH {
-            if let Some((rows, cols)) = terminal_size() {
-                let _ = super::set_size(&resize_fd, rows, cols);
-            }
-        } else {
-            on_signal(sig);
-        }
-    })?;
-    if stdin {
-        let input = Mutex::new(master.try_clone().map_err(TtyError::io("use", terminal))?);
-        spawn_stdin_pump(move |chunk| {
-            let mut w = input.lock().unwrap_or_else(|p| p.into_inner());
-            // At stdin's end the terminal stays open (docker's behaviour with -t).
-            chunk.is_some_and(|data| w.write_all(data).is_ok())
-        });
-    }
-    let mut out = std::io::stdout().lock();
-    super::read_pty(master, |data| {
-        let _ = out.write_all(data).and_then(|()| out.flush());
-    });
-    signals.close();
-    Ok(())
 }

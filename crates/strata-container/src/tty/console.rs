@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use rustix::net::{recvmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
 
+use super::sockpath::SocketPath;
 use super::TtyError;
 
 /// A listening console socket; the file is removed on drop.
@@ -16,6 +17,9 @@ use super::TtyError;
 pub struct ConsoleSocket {
     listener: UnixListener,
     path: PathBuf,
+    /// What the runtime connects to (`/proc/<pid>/fd/N/NAME` for a long path).
+    runtime_path: PathBuf,
+    _sock: SocketPath,
 }
 
 impl ConsoleSocket {
@@ -23,16 +27,20 @@ impl ConsoleSocket {
     /// `runc create|run|exec --console-socket`.
     pub fn bind(path: &Path) -> Result<ConsoleSocket, TtyError> {
         let _ = std::fs::remove_file(path);
-        let listener = UnixListener::bind(path).map_err(TtyError::io("listen on", path))?;
+        let sock = SocketPath::new(path).map_err(TtyError::io("open the directory of", path))?;
+        let listener = UnixListener::bind(sock.here()).map_err(TtyError::io("listen on", path))?;
         Ok(ConsoleSocket {
             listener,
             path: path.to_path_buf(),
+            runtime_path: sock.for_others(),
+            _sock: sock,
         })
     }
 
-    /// The socket's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The path to pass to the runtime's `--console-socket` (usable by other processes
+    /// while this one lives, however long the socket's real path).
+    pub fn runtime_path(&self) -> &Path {
+        &self.runtime_path
     }
 
     /// Waits up to `timeout` for runc to connect and returns the pty master it sends.
@@ -116,7 +124,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let socket = ConsoleSocket::bind(&dir.path().join("console.sock")).unwrap();
         let (mut reader, writer) = std::os::unix::net::UnixStream::pair().unwrap();
-        let client = UnixStream::connect(socket.path()).unwrap();
+        let client = UnixStream::connect(socket.runtime_path()).unwrap();
         let fds = [writer.as_fd()];
         let mut space = [0u8; rustix::cmsg_space!(ScmRights(1))];
         let mut control = SendAncillaryBuffer::new(&mut space);
@@ -140,7 +148,7 @@ mod tests {
     fn a_message_without_a_descriptor_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let socket = ConsoleSocket::bind(&dir.path().join("c.sock")).unwrap();
-        let mut client = UnixStream::connect(socket.path()).unwrap();
+        let mut client = UnixStream::connect(socket.runtime_path()).unwrap();
         client.write_all(b"no fd").unwrap();
         let err = socket.receive(Duration::from_secs(5)).unwrap_err();
         assert!(err.to_string().contains("c.sock"), "{err}");
@@ -153,7 +161,7 @@ mod tests {
         let socket = ConsoleSocket::bind(&dir.path().join("t.sock")).unwrap();
         let err = socket.receive(Duration::from_millis(20)).unwrap_err();
         assert!(format!("{err:?}").contains("did not connect"), "{err:?}");
-        let path = socket.path().to_path_buf();
+        let path = socket.path.clone();
         drop(socket);
         assert!(!path.exists());
     }

@@ -7,8 +7,8 @@
 //!   ([`AttachServer`]): output to clients, input/resizes/signals to the container, the exit
 //!   code at the end. [`read_pty`] pumps the master's output (into the logs and the server).
 //! - [`client`]: `strata run -it` attaches ([`attach`]): raw mode, SIGWINCH → resize,
-//!   SIGINT/SIGTERM/SIGHUP forwarded, the container's exit code returned. `exec -t` relays a
-//!   master it holds itself ([`relay_terminal`]).
+//!   SIGINT/SIGTERM/SIGHUP forwarded, the container's exit code returned. (`exec -t` needs
+//!   none of this: runc relays a terminal of its own for a process it waits for.)
 //! - [`proto`]: the attach socket's frames.
 
 pub mod client;
@@ -16,11 +16,12 @@ pub mod console;
 pub mod proto;
 pub mod raw;
 pub mod server;
+pub mod sockpath;
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-pub use client::{attach, relay_terminal, AttachOptions};
+pub use client::{attach, AttachOptions};
 pub use console::{receive_console, ConsoleSocket};
 pub use server::{read_pty, AttachServer, SignalHandler};
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 use tracing::debug;
 
 use super::proto::Frame;
+use super::sockpath::SocketPath;
 use super::TtyError;
 
 /// How much output is kept for the first client.
@@ -37,6 +38,8 @@ struct Inner {
     input: Mutex<Option<Box<dyn Write + Send>>>,
     /// The pty master, for resizes (`None` without a terminal).
     pty: Mutex<Option<OwnedFd>>,
+    /// The last size a client asked for, applied when the terminal arrives.
+    size: Mutex<Option<(u16, u16)>>,
     on_signal: SignalHandler,
 }
 
@@ -59,7 +62,8 @@ impl AttachServer {
         on_signal: SignalHandler,
     ) -> Result<AttachServer, TtyError> {
         let _ = std::fs::remove_file(path);
-        let listener = UnixListener::bind(path).map_err(TtyError::io("listen on", path))?;
+        let sock = SocketPath::new(path).map_err(TtyError::io("open the directory of", path))?;
+        let listener = UnixListener::bind(sock.here()).map_err(TtyError::io("listen on", path))?;
         let server = AttachServer {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
@@ -69,6 +73,7 @@ impl AttachServer {
                 }),
                 input: Mutex::new(input),
                 pty: Mutex::new(pty),
+                size: Mutex::new(None),
                 on_signal,
             }),
         };
@@ -88,6 +93,9 @@ impl AttachServer {
     /// Sets the terminal once the runtime handed it over: `pty` for resizes and, with `-i`,
     /// `input` for what clients type.
     pub fn set_terminal(&self, pty: OwnedFd, input: Option<Box<dyn Write + Send>>) {
+        if let Some((rows, cols)) = *self.inner.size.lock().unwrap_or_else(|p| p.into_inner()) {
+            let _ = super::set_size(&pty, rows, cols);
+        }
         *self.inner.pty.lock().unwrap_or_else(|p| p.into_inner()) = Some(pty);
         *self.inner.input.lock().unwrap_or_else(|p| p.into_inner()) = input;
     }
@@ -182,6 +190,7 @@ impl AttachServer {
     }
 
     fn resize(&self, rows: u16, cols: u16) {
+        *self.inner.size.lock().unwrap_or_else(|p| p.into_inner()) = Some((rows, cols));
         if let Some(pty) = &*self.inner.pty.lock().unwrap_or_else(|p| p.into_inner()) {
             let _ = super::set_size(pty, rows, cols);
         }

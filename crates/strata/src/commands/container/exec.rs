@@ -1,47 +1,57 @@
-//! `strata exec [-it] [-e] [-u] [-w] CONTAINER CMD…`: a process in a running container
-//! through `runc exec`; exits with its code.
+//! `strata exec [-i] [-t] [-e K=V] [-u USER] [-w DIR] CONTAINER CMD…`: a process in a running
+//! container through `runc exec` (strata_container::exec), docker's semantics: the
+//! container's env, user and working directory unless overridden, an error when the
+//! container is not running, the process's exit code as ours.
 
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::{Context, Result};
 use strata_container::containers::Containers;
-use strata_container::exec::{self, ExecSpec, Target};
-use strata_container::image::{read_from_layers, resolve_user};
+use strata_container::exec::{self, ExecError, ExecSpec, Target};
+use strata_container::image as semantics;
 
 use crate::cli::ExecArgs;
 use crate::commands::ExitWith;
 
 pub fn exec(root: &Path, args: ExecArgs) -> Result<()> {
-    let c = Containers::new(root).find(&args.container)?;
+    let containers = Containers::new(root);
+    let c = containers.find(&args.container)?;
     if !c.is_running() {
-        bail!("container {} is not running", c.config.name);
+        return Err(ExecError::NotRunning {
+            id: args.container.clone(),
+        }
+        .into());
     }
     let runtime = super::runtime_of(&c)?;
     let user = match &args.user {
-        Some(u) => Some(resolve_user(u, &|p| read_from_layers(&c.config.lowers, p))?),
+        Some(u) => Some(
+            semantics::resolve_user(u, &|p| semantics::read_from_layers(&c.config.lowers, p))
+                .with_context(|| format!("user {u:?}"))?,
+        ),
         None => None,
     };
+    // docker: `-e KEY` takes KEY from our environment, and is dropped when unset there.
     let env = args
         .env
         .iter()
-        .filter_map(|e| match e.split_once('=') {
-            Some(_) => Some(e.clone()),
-            None => std::env::var(e).ok().map(|v| format!("{e}={v}")),
+        .filter_map(|e| match e.contains('=') {
+            true => Some(e.clone()),
+            false => std::env::var(e).ok().map(|v| format!("{e}={v}")),
         })
         .collect();
     let spec = ExecSpec {
-        args: args.command,
+        args: args.command.clone(),
         env,
         user,
-        workdir: args.workdir,
+        workdir: args.workdir.clone(),
         tty: args.tty,
         interactive: args.interactive,
     };
-    let (runtime_root, scratch) = (c.paths.runc_root(), exec::scratch_dir(&c.paths.run_dir()));
+    let (runc_root, scratch) = (c.paths.runc_root(), exec::scratch_dir(&c.paths.dir));
     let target = Target {
         runtime: &runtime,
-        runtime_root: &runtime_root,
-        id: &c.config.id,
+        runtime_root: &runc_root,
+        id: &c.paths.id,
         scratch: &scratch,
     };
     let code = exec::exec(&target, &c.config, &spec)?;
@@ -49,7 +59,7 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<()> {
         return Ok(());
     }
     Err(ExitWith {
-        code: code as u8,
+        code: u8::try_from(code).unwrap_or(255),
         message: String::new(),
     }
     .into())

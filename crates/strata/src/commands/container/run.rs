@@ -12,7 +12,6 @@ use strata_container::limits::LimitArgs;
 use strata_container::net::{resolve_ports, PortSpec};
 use strata_container::spec::{ContainerConfig, NetworkMode};
 use strata_container::state::Status;
-use strata_container::tty::{attach, AttachOptions};
 use strata_container::{image as semantics, monitor};
 use strata_content::{Image, Store};
 use strata_executor::Runtime;
@@ -35,24 +34,26 @@ pub fn run(store: &Store, args: RunArgs) -> Result<()> {
         wait_started(&container, child)?;
         return super::super::out(&id);
     }
-    let code = if args.tty {
-        // The monitor serves the terminal on the attach socket; this process relays it.
-        let child = monitor::spawn(&exe, store.root(), &id, false)?;
-        let opts = AttachOptions {
+    let mut child = monitor::spawn(&exe, store.root(), &id, true)?;
+    if args.tty {
+        // The terminal is relayed through the monitor's attach socket (raw mode, resizes,
+        // signals forwarded by the relay); the exit code is the monitor's.
+        let opts = strata_container::tty::AttachOptions {
             tty: true,
             stdin: args.interactive,
         };
-        let code = attach(&container.paths.attach_socket(), opts);
-        reap_later(child);
-        code?
+        let socket = container.paths.attach_socket();
+        let mut alive = || matches!(child.try_wait(), Ok(None));
+        if let Err(e) = strata_container::tty::attach(&socket, opts, &mut alive) {
+            tracing::debug!(error = %e, "attach ended");
+        }
     } else {
-        let mut child = monitor::spawn(&exe, store.root(), &id, true)?;
         forward_signals(container.clone());
-        let status = child
-            .wait()
-            .context("waiting for the container's monitor")?;
-        status.code().unwrap_or(monitor::EXIT_START_FAILED)
-    };
+    }
+    let status = child
+        .wait()
+        .context("waiting for the container's monitor")?;
+    let code = status.code().unwrap_or(monitor::EXIT_START_FAILED);
     if code == 0 {
         return Ok(());
     }
@@ -72,13 +73,6 @@ fn find_runtime() -> Result<Runtime> {
         Some(p) => Ok(Runtime::at(&p)),
         None => Ok(Runtime::detect(None)?),
     }
-}
-
-/// The monitor lives on after the attach ends only for `--rm` clean-up: wait for it on a
-/// thread so it is reaped if we are still here.
-fn reap_later(mut child: std::process::Child) {
-    let _ = child.try_wait();
-    std::thread::spawn(move || child.wait());
 }
 
 /// The image's layer snapshots (unpacked once, verified), top-most first.
