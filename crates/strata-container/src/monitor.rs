@@ -188,7 +188,7 @@ impl<'a> Session<'a> {
         self.relays = io.1;
         let store = StateStore::new(self.paths.clone());
         store.update(|s| s.pid = Some(pid))?;
-        self.net = crate::hooks::attach_network(self.config, pid, &self.paths.run_dir())?;
+        self.net = crate::hooks::attach_network(self.config, pid, &self.paths.dir)?;
         self.runtime.start(&runc_root, &self.paths.id)?;
         store.update(|s| {
             s.status = Status::Running;
