@@ -1,100 +1,10 @@
-//! `-p`, `-v` and `--mount` in docker's syntax.
+//! `-v` and `--mount` in docker's syntax (`-p` is `net::ports`).
 
 use std::path::PathBuf;
 
 use crate::error::{invalid, Result};
 use crate::limits::parse_size;
-use crate::spec::{Mount, MountType, NetworkMode, PortMapping, Proto};
-
-/// `-p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp]`; a missing or 0 host
-/// port is picked free on the host now (docker picks an ephemeral one).
-pub fn parse_port(s: &str) -> Result<PortMapping> {
-    let bad = |why: &str| invalid("-p", format!("{s:?}: {why}"));
-    let (spec, proto) = match s.rsplit_once('/') {
-        Some((p, "tcp")) => (p, Proto::Tcp),
-        Some((p, "udp")) => (p, Proto::Udp),
-        Some((_, other)) => return Err(bad(&format!("unknown protocol {other:?}"))),
-        None => (s, Proto::Tcp),
-    };
-    let (ip, host, container) =
-        split_port_spec(spec).ok_or_else(|| bad("expected [ip:][host:]container"))?;
-    if ip.contains('-') || host.contains('-') || container.contains('-') {
-        return Err(bad("port ranges are not supported"));
-    }
-    let port = |p: &str| {
-        p.parse::<u16>()
-            .map_err(|_| bad(&format!("invalid port {p:?}")))
-    };
-    let container_port = port(container)?;
-    if container_port == 0 {
-        return Err(bad("the container port must not be 0"));
-    }
-    let host_ip = if ip.is_empty() {
-        "0.0.0.0".to_string()
-    } else {
-        ip.trim_matches(['[', ']']).to_string()
-    };
-    host_ip
-        .parse::<std::net::IpAddr>()
-        .map_err(|_| bad(&format!("invalid host address {host_ip:?}")))?;
-    let mut host_port = if host.is_empty() { 0 } else { port(host)? };
-    if host_port == 0 {
-        host_port =
-            free_port(&host_ip, proto).map_err(|e| bad(&format!("no free host port: {e}")))?;
-    }
-    Ok(PortMapping {
-        host_ip,
-        host_port,
-        container_port,
-        proto,
-    })
-}
-
-fn split_port_spec(spec: &str) -> Option<(&str, &str, &str)> {
-    // An IPv6 host address is bracketed: [::1]:8080:80.
-    if let Some(rest) = spec.strip_prefix('[') {
-        let (ip, rest) = rest.split_once("]:")?;
-        let (host, container) = rest.split_once(':')?;
-        return Some((ip, host, container));
-    }
-    let parts: Vec<&str> = spec.split(':').collect();
-    match parts.as_slice() {
-        [c] => Some(("", "", c)),
-        [h, c] => Some(("", h, c)),
-        [ip, h, c] => Some((ip, h, c)),
-        _ => None,
-    }
-}
-
-fn free_port(ip: &str, proto: Proto) -> std::io::Result<u16> {
-    let addr = (
-        ip.parse::<std::net::IpAddr>()
-            .map_err(std::io::Error::other)?,
-        0,
-    );
-    match proto {
-        Proto::Tcp => std::net::TcpListener::bind(addr)?
-            .local_addr()
-            .map(|a| a.port()),
-        Proto::Udp => std::net::UdpSocket::bind(addr)?
-            .local_addr()
-            .map(|a| a.port()),
-    }
-}
-
-/// `-p` needs a private network (docker drops it silently with host/none).
-pub fn check_ports(network: NetworkMode, ports: &[PortMapping]) -> Result<()> {
-    if !ports.is_empty() && network != NetworkMode::Private {
-        return Err(invalid(
-            "-p",
-            format!(
-                "ports cannot be published with --network {}",
-                network.as_str()
-            ),
-        ));
-    }
-    Ok(())
-}
+use crate::spec::{Mount, MountType};
 
 /// `-v SRC:DST[:ro|rw]` with an absolute host SRC (named volumes are not supported).
 pub fn parse_volume(s: &str) -> Result<Mount> {
@@ -196,37 +106,6 @@ pub fn parse_mount(s: &str) -> Result<Mount> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ports_in_docker_syntax() {
-        let p = parse_port("127.0.0.1:8080:80/udp").unwrap();
-        assert_eq!(
-            (p.host_ip.as_str(), p.host_port, p.container_port, p.proto),
-            ("127.0.0.1", 8080, 80, Proto::Udp)
-        );
-        let p = parse_port("8080:80").unwrap();
-        assert_eq!(
-            (p.host_ip.as_str(), p.host_port, p.proto),
-            ("0.0.0.0", 8080, Proto::Tcp)
-        );
-        let p = parse_port("80").unwrap();
-        assert!(p.host_port > 0);
-        assert_eq!(parse_port("[::1]:81:80").unwrap().host_ip, "::1");
-        for bad in [
-            "80/sctp",
-            "1-2:80",
-            "x:80",
-            "1:2:3:4",
-            "8080:0",
-            "999999:80",
-        ] {
-            assert!(parse_port(bad).is_err(), "{bad}");
-        }
-        let p = vec![parse_port("8080:80").unwrap()];
-        assert!(check_ports(NetworkMode::Private, &p).is_ok());
-        let e = check_ports(NetworkMode::Host, &p).unwrap_err().to_string();
-        assert!(e.contains("--network host"), "{e}");
-    }
 
     #[test]
     fn volumes_and_mounts() {

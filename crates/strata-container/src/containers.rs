@@ -13,7 +13,7 @@ use crate::ids::{new_id, random_name};
 use crate::monitor::{process_alive, remove_dir};
 use crate::paths::{containers_dir, ContainerPaths};
 use crate::spec::ContainerConfig;
-use crate::state::{read_json, write_json_atomic, State, StateStore, Status};
+use crate::state::{read_json, write_json_atomic, write_json_replace, State, StateStore, Status};
 
 /// One container: what was asked and what it is now.
 #[derive(Debug, Clone)]
@@ -94,7 +94,7 @@ impl Containers {
         let tmp = dir.join(format!(".tmp-{id}"));
         fs::create_dir(&tmp).map_err(io_err("create", &tmp))?;
         write_json_atomic(&tmp.join("config.json"), &config)?;
-        write_json_atomic(&tmp.join("state.json"), &State::default())?;
+        write_json_replace(&tmp.join("state.json"), &State::default())?;
         fs::rename(&tmp, &paths.dir).map_err(io_err("rename", &paths.dir))?;
         Ok(Container {
             config,
@@ -131,7 +131,14 @@ impl Containers {
     pub fn load(&self, id: &str) -> Result<Container> {
         let paths = ContainerPaths::new(&self.root, id);
         let config = read_json(&paths.config())?;
-        let state = read_json(&paths.state())?;
+        let state = read_json(&paths.state()).unwrap_or_else(|e| {
+            debug!(%id, error = %e, "unreadable state: the container counts as exited");
+            State {
+                status: Status::Exited,
+                error: Some(format!("its state was lost: {e}")),
+                ..State::default()
+            }
+        });
         Ok(Container {
             config,
             state,
@@ -238,25 +245,27 @@ impl Containers {
         Ok(())
     }
 
-    /// Removes a container; a running one only with `force` (killed first).
+    /// Removes a container; a running (or starting) one only with `force` (killed first).
+    /// A monitor still tearing down (an exit just recorded) is waited for.
     pub fn remove(&self, c: &Container, runtime: &Runtime, force: bool) -> Result<()> {
-        if c.is_running() {
+        let active = c.state.status != Status::Exited && c.monitor_alive();
+        if active {
             if !force {
                 return Err(Error::WrongState {
                     id: c.config.id.clone(),
-                    state: "running".into(),
+                    state: c.state.status.as_str().into(),
                     hint: "stop the container before removing it, or use rm -f",
                 });
             }
             let _ = runtime.kill(&c.paths.runc_root(), &c.config.id, libc::SIGKILL, true);
             self.wait_exited(c, Duration::from_secs(30));
-            // An --rm container's monitor removes it itself: wait for that too.
-            let start = Instant::now();
-            while c.monitor_alive() && start.elapsed() < Duration::from_secs(30) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        } else {
+        } else if !c.monitor_alive() {
             self.recover(c, runtime)?;
+        }
+        // The monitor unmounts and, for --rm, removes the dir itself: let it finish.
+        let start = Instant::now();
+        while c.monitor_alive() && start.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(20));
         }
         let _lock = c.store().lock().ok();
         remove_dir(&c.paths)

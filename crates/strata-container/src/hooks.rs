@@ -180,7 +180,7 @@ pub fn start_health(
     let monitor = Monitor::new(settings, SystemTime::now());
     let thread = std::thread::spawn(move || {
         let store = StateStore::new(paths.clone());
-        let (root, scratch) = (paths.runc_root(), exec::scratch_dir(&paths.dir));
+        let (root, scratch) = (paths.runc_root(), exec::scratch_dir(&paths.run_dir()));
         let target = Target {
             runtime: &runtime,
             runtime_root: &root,

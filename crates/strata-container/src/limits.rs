@@ -93,7 +93,7 @@ pub fn parse_cpus(s: &str) -> Result<i64> {
     let value: f64 = s
         .parse()
         .map_err(|_| invalid("--cpus", format!("{s:?} is not a number")))?;
-    if !(value > 0.0) || !value.is_finite() {
+    if value.is_nan() || value <= 0.0 || !value.is_finite() {
         return Err(invalid(
             "--cpus",
             format!("{s:?}: must be a positive number"),

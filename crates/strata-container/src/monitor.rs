@@ -78,7 +78,10 @@ pub fn run(root: &Path, id: &str, attach: bool, runtime: &Runtime) -> Result<i32
     store.update(|s| s.monitor_pid = Some(std::process::id() as i32))?;
     let mut session = Session::new(&paths, &config, runtime, attach);
     let code = match session.start(root) {
-        Ok(pid) => session.wait(pid),
+        Ok(pid) => {
+            kill_on_term(paths.clone(), runtime.clone());
+            session.wait(pid)
+        }
         Err(e) => {
             warn!(error = %e, "container did not start");
             session.failed(&e)
@@ -89,6 +92,21 @@ pub fn run(root: &Path, id: &str, attach: bool, runtime: &Runtime) -> Result<i32
         remove_dir(&paths)?;
     }
     Ok(code)
+}
+
+/// SIGTERM/SIGQUIT to the monitor (a shutdown, a `kill`) kill the container, so that the
+/// monitor's normal teardown runs (no mount, cgroup or runc state left behind).
+fn kill_on_term(paths: ContainerPaths, runtime: Runtime) {
+    use signal_hook::consts::{SIGQUIT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGQUIT]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            warn!(sig, "monitor signalled: killing the container");
+            let _ = runtime.kill(&paths.runc_root(), &paths.id, libc::SIGKILL, true);
+        }
+    });
 }
 
 /// SIGHUP/SIGINT/SIGPIPE of a terminal must not end the monitor.
@@ -146,6 +164,9 @@ impl<'a> Session<'a> {
 
     /// Mount, bundle, create, network, start; returns the init pid.
     fn start(&mut self, root: &Path) -> Result<i32> {
+        self.paths
+            .create_run_dir()
+            .map_err(io_err("create", self.paths.run_dir()))?;
         let snapshots = SnapshotStore::open(root)?;
         let mount = snapshots.mount_rw(&self.config.lowers)?;
         let rootfs = mount.rootfs();
@@ -204,8 +225,8 @@ impl<'a> Session<'a> {
         let (out_r, out_w) = pipe()?;
         let (err_r, err_w) = pipe()?;
         let relays = vec![
-            relay(out_r, open_log()?, "stdout", self.attach.then(|| 1)),
-            relay(err_r, open_log()?, "stderr", self.attach.then(|| 2)),
+            relay(out_r, open_log()?, "stdout", self.attach.then_some(1)),
+            relay(err_r, open_log()?, "stderr", self.attach.then_some(2)),
         ];
         let io = CreateIo {
             stdin: Stdio::null(),
@@ -216,25 +237,27 @@ impl<'a> Session<'a> {
         Ok((io, relays))
     }
 
-    /// Reaps children until the container's init exits; its exit code.
+    /// Waits for the container's init (our child once `runc create` exited: we are its
+    /// subreaper) and returns its exit code. Only that pid is waited for: the health checks'
+    /// and exec's `runc exec` children are waited for by their own threads.
     fn wait(&mut self, pid: i32) -> i32 {
+        let Some(target) = rustix::process::Pid::from_raw(pid) else {
+            return EXIT_START_FAILED;
+        };
         loop {
-            // Only the init: other children (the healthcheck's `runc exec`) are waited for
-            // by their owners.
-            let init = rustix::process::Pid::from_raw(pid);
-            match rustix::process::waitpid(init, rustix::process::WaitOptions::empty()) {
+            match rustix::process::waitpid(Some(target), rustix::process::WaitOptions::empty()) {
                 Ok(Some(status)) => {
                     if let Some(code) = status.exit_status() {
                         return code as i32;
                     }
-                    return 128 + status.terminating_signal().unwrap_or(0) as i32;
+                    if let Some(sig) = status.terminating_signal() {
+                        return 128 + sig as i32;
+                    }
                 }
-                Ok(_) => continue,
-                Err(rustix::io::Errno::INTR) => continue,
+                Ok(None) | Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => {
-                    // No child left: the init was not reparented to us (it cannot
-                    // be waited for): poll its liveness instead.
-                    debug!(error = %e, "wait failed; polling the container's pid");
+                    // Not our child (it was not reparented to us): poll its liveness.
+                    debug!(error = %e, "waitpid failed; polling the container's pid");
                     while process_alive(pid) {
                         std::thread::sleep(std::time::Duration::from_millis(100));
                     }
@@ -307,6 +330,7 @@ impl<'a> Session<'a> {
         if let Some(m) = self.mount.take() {
             m.release();
         }
+        self.paths.remove_run_dir();
         let (oom, error) = (self.oom_kills > 0, self.error.clone());
         store.update(|s| {
             s.status = Status::Exited;
@@ -392,8 +416,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// Removes the container's dir (its state, log and bundle).
+/// Removes the container's dir (its state, log and bundle) and its socket dir.
 pub fn remove_dir(paths: &ContainerPaths) -> Result<()> {
+    paths.remove_run_dir();
     match fs::remove_dir_all(&paths.dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err("remove", &paths.dir)(e)),
         _ => Ok(()),

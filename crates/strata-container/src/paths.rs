@@ -60,13 +60,61 @@ impl ContainerPaths {
         self.dir.join("runc")
     }
 
+    /// A short directory for the container's sockets (console, attach, slirp4netns's API,
+    /// exec consoles): a unix socket path has at most 107 bytes, which
+    /// `<root>/containers/<64 hex>/…` can exceed. `/run/strata/<16 hex>` as root, else
+    /// `$XDG_RUNTIME_DIR/strata/<16 hex>` (or `/tmp/strata-<uid>/<16 hex>`); the monitor
+    /// creates it (mode 0700) and removes it at exit.
+    pub fn run_dir(&self) -> PathBuf {
+        run_base().join(&self.id[..self.id.len().min(16)])
+    }
+
     /// `--console-socket` path when the container has a tty.
     pub fn console_socket(&self) -> PathBuf {
-        self.dir.join("console.sock")
+        self.run_dir().join("console.sock")
     }
 
     /// The socket foreground `strata run` / `attach` connects to for stdio.
     pub fn attach_socket(&self) -> PathBuf {
-        self.dir.join("attach.sock")
+        self.run_dir().join("attach.sock")
+    }
+
+    /// Creates [`Self::run_dir`] (mode 0700, owned by us).
+    pub fn create_run_dir(&self) -> std::io::Result<PathBuf> {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+        let dir = self.run_dir();
+        if let Some(base) = dir.parent() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(base)?;
+            let meta = std::fs::symlink_metadata(base)?;
+            if !meta.is_dir() || meta.uid() != rustix::process::geteuid().as_raw() {
+                return Err(std::io::Error::other(format!(
+                    "{} is not a directory of ours",
+                    base.display()
+                )));
+            }
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+            _ => Ok(dir),
+        }
+    }
+
+    /// Removes [`Self::run_dir`] and what is left in it.
+    pub fn remove_run_dir(&self) {
+        let _ = std::fs::remove_dir_all(self.run_dir());
+    }
+}
+
+fn run_base() -> PathBuf {
+    let uid = rustix::process::geteuid();
+    if uid.is_root() {
+        return PathBuf::from("/run/strata");
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d).join("strata"),
+        _ => std::env::temp_dir().join(format!("strata-{}", uid.as_raw())),
     }
 }

@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         Err(err) => {
             let exit = err.downcast_ref::<commands::ExitWith>();
             // An exit code passed through (`strata run`) without a message of its own.
-            if exit.map_or(true, |e| !e.message.is_empty()) {
+            if !matches!(exit, Some(e) if e.message.is_empty()) {
                 eprintln!("error: {}", render_error(&err));
             }
             let code = exit.map_or(1, |e| e.code);

@@ -25,6 +25,19 @@ fn ok(env: &Env, args: &[&str]) -> String {
     stdout(&out)
 }
 
+/// Removes every container of the env when dropped, even when the test fails (no process,
+/// mount or cgroup outlives a test).
+struct Cleanup<'a>(&'a Env);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let ids = self.0.strata(&["ps", "-a", "-q", "--no-trunc"]);
+        for id in stdout(&ids).split_whitespace() {
+            let _ = self.0.strata(&["rm", "-f", id]);
+        }
+    }
+}
+
 fn inspect(env: &Env, name: &str) -> serde_json::Value {
     let text = ok(env, &["inspect", "--type", "container", name]);
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -75,6 +88,7 @@ fn build(env: &Env, tag: &str, dockerfile: &str) {
 fn exit_codes_pass_through_and_rm_leaves_nothing() {
     common::require_root();
     let env = Env::with_base();
+    let _cleanup = Cleanup(&env);
     let out = env.strata(&[
         "run",
         "--rm",
@@ -123,6 +137,7 @@ fn exit_codes_pass_through_and_rm_leaves_nothing() {
 fn image_config_and_flags_follow_docker() {
     common::require_root();
     let env = Env::with_base();
+    let _cleanup = Cleanup(&env);
     build(
         &env,
         "cfg:1",
@@ -220,6 +235,7 @@ fn image_config_and_flags_follow_docker() {
 fn logs_follow_and_stop_sends_stopsignal_then_sigkill() {
     common::require_root();
     let env = Env::with_base();
+    let _cleanup = Cleanup(&env);
     build(
         &env,
         "trap:1",
@@ -248,7 +264,7 @@ fn logs_follow_and_stop_sends_stopsignal_then_sigkill() {
         "{ps}"
     );
     // logs -f follows until the container exits.
-    let mut follower = Command::new(env!("CARGO_BIN_EXE_strata"))
+    let follower = Command::new(env!("CARGO_BIN_EXE_strata"))
         .arg("--root")
         .arg(env.root())
         .args(["logs", "-f", "trapper"])
@@ -303,6 +319,7 @@ fn logs_follow_and_stop_sends_stopsignal_then_sigkill() {
 fn memory_limit_oom_kills_with_137_and_oomkilled() {
     common::require_root();
     let env = Env::with_base();
+    let _cleanup = Cleanup(&env);
     // dd allocates its 200 MB block and fills it from /dev/zero: above 50 MB it is killed.
     let out = env.strata(&[
         "run",
@@ -350,6 +367,7 @@ fn memory_limit_oom_kills_with_137_and_oomkilled() {
 fn cpu_and_pids_limits_reach_the_cgroup() {
     common::require_root();
     let env = Env::with_base();
+    let _cleanup = Cleanup(&env);
     let id = ok(
         &env,
         &[
@@ -407,6 +425,7 @@ fn cpu_and_pids_limits_reach_the_cgroup() {
 fn the_container_survives_kill_9_of_strata_run() {
     common::require_root();
     let env = Env::with_base();
+    let _cleanup = Cleanup(&env);
     let mut run = Command::new(env!("CARGO_BIN_EXE_strata"))
         .arg("--root")
         .arg(env.root())
@@ -445,6 +464,7 @@ fn the_container_survives_kill_9_of_strata_run() {
 fn an_image_in_use_is_kept_until_its_containers_are_pruned() {
     common::require_root();
     let env = Env::with_base();
+    let _cleanup = Cleanup(&env);
     build(
         &env,
         "used:1",
@@ -472,12 +492,12 @@ fn an_image_in_use_is_kept_until_its_containers_are_pruned() {
     );
     ok(&env, &["prune"]);
     assert!(ok(&env, &["images"]).contains("used"));
-    // Untagged, it is still kept while the container exists.
+    // Untagged (its tag moved by a rebuild), it is still kept while the container exists.
     let digest = env.inspect("used:1")["Digest"]
         .as_str()
         .unwrap()
         .to_string();
-    ok(&env, &["rmi", "-f", "used:1"]);
+    ok(&env, &["tag", "busybox:test", "used:1"]);
     ok(&env, &["prune"]);
     assert!(
         env.strata(&["inspect", "--type", "image", &digest])
@@ -493,5 +513,70 @@ fn an_image_in_use_is_kept_until_its_containers_are_pruned() {
             .status
             .success(),
         "pruned with its container"
+    );
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_published_port_serves_and_exec_and_health_work() {
+    common::require_root();
+    strata_testkit::require_tool("slirp4netns");
+    strata_testkit::require_tool("curl");
+    let env = Env::with_base();
+    let _cleanup = Cleanup(&env);
+    build(
+        &env,
+        "web:1",
+        "FROM busybox:test\nRUN mkdir -p /www && echo hello-from-httpd > /www/index.html\n\
+         HEALTHCHECK --interval=1s --timeout=2s CMD wget -q -O /dev/null http://127.0.0.1/ || exit 1\n\
+         CMD [\"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/www\"]\n",
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let publish = format!("127.0.0.1:{port}:80");
+    ok(
+        &env,
+        &["run", "-d", "--name", "web", "-p", &publish, "web:1"],
+    );
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut body = String::new();
+    wait_for("the published port", Duration::from_secs(10), || {
+        let out = Command::new("curl")
+            .args(["-s", "-m", "2", &url])
+            .output()
+            .unwrap();
+        body = stdout(&out);
+        out.status.success()
+    });
+    assert_eq!(body, "hello-from-httpd\n");
+    let v = inspect(&env, "web");
+    assert_eq!(
+        v["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"],
+        port.to_string()
+    );
+    assert!(ok(&env, &["ps"]).contains(&format!("127.0.0.1:{port}->80/tcp")));
+    // exec: the container's env and user, the exit code passed through.
+    assert_eq!(
+        ok(&env, &["exec", "web", "cat", "/www/index.html"]),
+        "hello-from-httpd\n"
+    );
+    let out = env.strata(&["exec", "web", "sh", "-c", "exit 5"]);
+    assert_eq!(out.status.code(), Some(5));
+    // The health check turns healthy and ps shows it.
+    wait_for("healthy", Duration::from_secs(15), || {
+        ok(&env, &["ps"]).contains("(healthy)")
+    });
+    assert_eq!(inspect(&env, "web")["State"]["Health"]["Status"], "healthy");
+    ok(&env, &["rm", "-f", "web"]);
+    let out = Command::new("curl")
+        .args(["-s", "-m", "2", &url])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "the port is closed once the container is gone"
     );
 }

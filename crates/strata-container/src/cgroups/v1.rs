@@ -34,7 +34,7 @@ impl V1 {
 }
 
 fn limit(v: Option<i64>) -> Option<i64> {
-    v.filter(|&n| n >= 0 && n < UNLIMITED)
+    v.filter(|n| (0..UNLIMITED).contains(n))
 }
 
 impl Cgroup for V1 {

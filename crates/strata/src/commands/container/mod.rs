@@ -94,15 +94,26 @@ pub fn prune_stopped(root: &Path) -> Result<Vec<String>> {
     let containers = Containers::new(root);
     let mut removed = Vec::new();
     for c in containers.list()? {
-        if c.is_running()
-            || c.state.status == strata_container::state::Status::Created && c.monitor_alive()
-        {
+        if c.is_running() || starting(&c) {
             continue;
         }
         containers.remove(&c, &runtime_of(&c)?, false)?;
         removed.push(c.config.id);
     }
     Ok(removed)
+}
+
+/// A container `strata run` is still starting: created less than a minute ago, or its
+/// monitor alive (never pruned under a starting `run`).
+fn starting(c: &Container) -> bool {
+    use time::format_description::well_known::Rfc3339;
+    if c.state.status != strata_container::state::Status::Created {
+        return false;
+    }
+    let young = time::OffsetDateTime::parse(&c.config.created, &Rfc3339)
+        .map(|t| time::OffsetDateTime::now_utc() - t < time::Duration::minutes(1))
+        .unwrap_or(false);
+    young || c.monitor_alive()
 }
 
 /// The containers (any state) using the image with this manifest or config digest.

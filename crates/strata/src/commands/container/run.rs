@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use strata_container::args::{check_ports, parse_mount, parse_port, parse_volume};
+use strata_container::args::{parse_mount, parse_volume};
 use strata_container::containers::{Container, Containers};
 use strata_container::limits::LimitArgs;
+use strata_container::net::{resolve_ports, PortSpec};
 use strata_container::spec::{ContainerConfig, NetworkMode};
 use strata_container::state::Status;
 use strata_container::{image as semantics, monitor};
@@ -21,7 +22,7 @@ use crate::commands::ExitWith;
 
 pub fn run(store: &Store, args: RunArgs) -> Result<()> {
     let image = store.resolve(&args.image)?;
-    let runtime = Runtime::detect(None)?;
+    let runtime = find_runtime()?;
     let lowers = snapshot_dirs(store, &image)?;
     let config = resolve(&args, &image, lowers, runtime.path.clone())?;
     let containers = Containers::new(store.root());
@@ -61,6 +62,17 @@ pub fn run(store: &Store, args: RunArgs) -> Result<()> {
         message: String::new(),
     }
     .into())
+}
+
+/// runc from PATH (or the sbin dirs) without running `runc --version` (a Go start, ~5 ms
+/// of the hot path): `runc create` reports a broken binary with its own error. Anything
+/// else goes through the executor's full detection.
+fn find_runtime() -> Result<Runtime> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    match strata_executor::runtime::find_in_path("runc", &path) {
+        Some(p) => Ok(Runtime::at(&p)),
+        None => Ok(Runtime::detect(None)?),
+    }
 }
 
 /// The image's layer snapshots (unpacked once, verified), top-most first.
@@ -114,12 +126,12 @@ fn resolve(
         "none" => NetworkMode::None,
         other => bail!("invalid --network {other:?}: private, host or none"),
     };
-    let ports = args
+    let specs = args
         .publish
         .iter()
-        .map(|p| parse_port(p))
+        .map(|p| p.parse::<PortSpec>())
         .collect::<Result<Vec<_>, _>>()?;
-    check_ports(network, &ports)?;
+    let ports = resolve_ports(network, &specs)?;
     let mut mounts = args
         .volume
         .iter()
