@@ -225,7 +225,7 @@ mod tests {
         };
         let err = refuse_limits(&l).unwrap_err().to_string();
         assert!(
-            err.contains("--memory, --pids-limit need a cgroup"),
+            err.contains("--memory, --pids-limit: limits need a cgroup"),
             "{err}"
         );
     }
