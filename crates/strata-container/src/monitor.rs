@@ -228,8 +228,9 @@ impl<'a> Session<'a> {
             relay(out_r, open_log()?, "stdout", self.attach.then_some(1)),
             relay(err_r, open_log()?, "stderr", self.attach.then_some(2)),
         ];
+        let stdin = crate::hooks::stdin_relay(self.config, self.paths)?;
         let io = CreateIo {
-            stdin: Stdio::null(),
+            stdin: stdin.unwrap_or_else(Stdio::null),
             stdout: Stdio::from(out_w),
             stderr: Stdio::from(err_w),
             console_socket: None,

@@ -230,7 +230,7 @@ fn published_udp_port_delivers_datagrams() {
     wait_for("the datagram", Duration::from_secs(15), || {
         sock.send_to(b"datagram", ("127.0.0.1", port)).unwrap();
         std::thread::sleep(Duration::from_millis(100));
-        got.exists()
+        std::fs::metadata(&got).is_ok_and(|m| m.len() > 0)
     });
     assert_eq!(std::fs::read(&got).unwrap(), b"datagram");
     ok(&env, &["rm", "-f", "udp"]);
@@ -381,6 +381,37 @@ fn run_it_is_a_terminal_with_its_size_and_exit_code() {
     assert!(screen.contains("/dev/pts/0"), "{screen}");
     assert!(screen.contains("30 120"), "{screen}");
     assert_eq!(ok(&env, &["ps", "-a", "-q"]).trim(), "");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn run_i_pipes_stdin_and_closes_it_at_its_end() {
+    let env = setup();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("--root")
+        .arg(env.root())
+        .args([
+            "run",
+            "--rm",
+            "-i",
+            "busybox:test",
+            "sh",
+            "-c",
+            "tr a-z A-Z; exit 5",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"piped\nlines\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&out), "PIPED\nLINES\n");
+    assert_eq!(out.status.code(), Some(5));
 }
 
 #[test]
