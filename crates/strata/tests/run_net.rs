@@ -167,6 +167,20 @@ fn published_tcp_port_is_served_from_the_host_until_the_container_goes() {
         ],
     );
     let port = published_port(&env, "web", "8080/tcp");
+    assert_eq!(
+        ok(&env, &["port", "web"]),
+        format!("8080/tcp -> 127.0.0.1:{port}\n")
+    );
+    assert_eq!(
+        ok(&env, &["port", "web", "8080"]),
+        format!("127.0.0.1:{port}\n")
+    );
+    let out = env.strata(&["port", "web", "9999/udp"]);
+    assert!(
+        stderr(&out).contains("no public port '9999/udp'"),
+        "{}",
+        stderr(&out)
+    );
     let body = http_get(port, "/index.html");
     assert!(
         body.contains("200 OK") && body.ends_with("published!\n"),

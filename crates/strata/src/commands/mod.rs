@@ -76,6 +76,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Kill(args) => container::kill(store.root(), args),
         Command::Rm(args) => container::rm(store.root(), args),
         Command::Exec(args) => container::exec(store.root(), args),
+        Command::Port { container, port } => {
+            container::port(store.root(), &container, port.as_deref())
+        }
         Command::ContainerMonitor { .. } => unreachable!("handled above"),
         Command::Login(_) | Command::Logout { .. } | Command::Registry(_) | Command::Lint(_) => {
             unreachable!("handled above")
