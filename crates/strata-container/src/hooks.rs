@@ -203,12 +203,11 @@ pub fn start_health(
     let monitor = Monitor::new(settings, SystemTime::now());
     let thread = std::thread::spawn(move || {
         let store = StateStore::new(paths.clone());
-        let (root, scratch) = (paths.runc_root(), exec::scratch_dir(&paths.run_dir()));
+        let root = paths.runc_root();
         let target = Target {
             runtime: &runtime,
             runtime_root: &root,
             id: &paths.id,
-            scratch: &scratch,
         };
         monitor.run(
             &stopped,
