@@ -767,6 +767,35 @@ fn rootless_run_works_in_a_user_namespace_and_refuses_what_it_cannot_do() {
         "",
         "containers left"
     );
+    // A user without subordinate ids is told what is missing.
+    let nosub = "strata-nosubid-test";
+    if !Command::new("id")
+        .arg(nosub)
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        let s = Command::new("useradd")
+            .args(["-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", nosub])
+            .status()
+            .unwrap();
+        assert!(s.success(), "useradd {nosub} failed");
+    }
+    let out = Command::new("runuser")
+        .args(["-u", nosub, "--"])
+        .arg(&exe)
+        .args(["run", "--rm", "busybox:test", "true"])
+        .env("STRATA_ROOT", dir.path().join("nosub-store"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(&format!("subordinate id range for {nosub} in /etc/subuid")),
+        "{}",
+        stderr(&out)
+    );
     wait_for(
         "no process of the user left",
         Duration::from_secs(5),
