@@ -100,6 +100,13 @@ pub fn write(dir: &Path, config: &ContainerConfig, rootfs: &Path) -> Result<Spec
     let path = dir.join("config.json");
     let mut oci = Spec::load(&path).map_err(strata_executor::Error::Config)?;
     adjust(&mut oci, config)?;
+    if strata_executor::runtime::in_user_namespace() {
+        // Rootless: no cgroup of our own (runc --rootless skips cgroups it may not create
+        // only when no path is set); limits were refused before (`rootless::check_limits`).
+        if let Some(linux) = oci.linux_mut() {
+            linux.set_cgroups_path(None);
+        }
+    }
     oci.save(&path).map_err(strata_executor::Error::Config)?;
     Ok(oci)
 }

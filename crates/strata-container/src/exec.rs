@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -58,8 +58,6 @@ pub struct Target<'a> {
     pub runtime: &'a Runtime,
     pub runtime_root: &'a Path,
     pub id: &'a str,
-    /// A private directory for the console socket of `-t`.
-    pub scratch: &'a Path,
 }
 
 /// The `runc exec` command line for `spec` in the container of `config`.
@@ -248,11 +246,6 @@ fn describe(cmd: &Command) -> String {
         .join(" ")
 }
 
-/// The private scratch directory of exec consoles inside a container's state dir.
-pub fn scratch_dir(state_dir: &Path) -> PathBuf {
-    state_dir.join("exec")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,7 +274,6 @@ mod tests {
             runtime: &rt,
             runtime_root: Path::new("/r"),
             id: "abc",
-            scratch: Path::new("/s"),
         };
         let spec = ExecSpec {
             args: vec!["ls".into(), "-l".into()],
@@ -334,7 +326,6 @@ mod tests {
             runtime: &rt,
             runtime_root: Path::new("/r"),
             id: "abc",
-            scratch: Path::new("/s"),
         };
         let spec = ExecSpec {
             args: vec!["x".into()],
@@ -368,7 +359,6 @@ mod tests {
             runtime: &rt,
             runtime_root: dir.path(),
             id: "abc",
-            scratch: dir.path(),
         };
         let begun = Instant::now();
         let r = exec_captured(&t, &config(), vec!["x".into()], Duration::from_millis(200));

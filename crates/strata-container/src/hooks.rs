@@ -111,6 +111,29 @@ fn receive_until_exit(console: &ConsoleSocket) -> Option<std::os::fd::OwnedFd> {
     }
 }
 
+/// `-i` without `-t`: the container's stdin is a pipe fed by the attach server (what an
+/// attached `strata run -i` reads from its own stdin; closed at that stdin's end). `None`
+/// unless the config asks for it.
+pub fn stdin_relay(
+    config: &ContainerConfig,
+    paths: &ContainerPaths,
+) -> Result<Option<std::process::Stdio>> {
+    if !config.interactive || config.tty {
+        return Ok(None);
+    }
+    let (reader, writer) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| io_err("pipe", &paths.dir)(e.into()))?;
+    let input: Box<dyn std::io::Write + Send> = Box::new(File::from(writer));
+    let server = AttachServer::start(
+        &paths.attach_socket(),
+        Some(input),
+        None,
+        signal_handler(paths),
+    )?;
+    std::thread::spawn(move || finish(&server));
+    Ok(Some(std::process::Stdio::from(reader)))
+}
+
 /// Sends the exit code to the clients once the monitor knows it.
 fn finish(server: &AttachServer) {
     loop {
@@ -180,12 +203,11 @@ pub fn start_health(
     let monitor = Monitor::new(settings, SystemTime::now());
     let thread = std::thread::spawn(move || {
         let store = StateStore::new(paths.clone());
-        let (root, scratch) = (paths.runc_root(), exec::scratch_dir(&paths.run_dir()));
+        let root = paths.runc_root();
         let target = Target {
             runtime: &runtime,
             runtime_root: &root,
             id: &paths.id,
-            scratch: &scratch,
         };
         monitor.run(
             &stopped,

@@ -46,6 +46,7 @@ pub mod logs;
 pub mod monitor;
 pub mod net;
 pub mod paths;
+pub mod rootless;
 pub mod signals;
 pub mod spec;
 pub mod state;

@@ -228,8 +228,9 @@ impl<'a> Session<'a> {
             relay(out_r, open_log()?, "stdout", self.attach.then_some(1)),
             relay(err_r, open_log()?, "stderr", self.attach.then_some(2)),
         ];
+        let stdin = crate::hooks::stdin_relay(self.config, self.paths)?;
         let io = CreateIo {
-            stdin: Stdio::null(),
+            stdin: stdin.unwrap_or_else(Stdio::null),
             stdout: Stdio::from(out_w),
             stderr: Stdio::from(err_w),
             console_socket: None,
@@ -318,6 +319,13 @@ impl<'a> Session<'a> {
             {
                 warn!(error = %e, "runc delete failed");
             }
+        }
+        // An init that `runc delete` killed before `wait` ran (a start that failed after
+        // create) is our zombie: reap it, or it outlives us as init's.
+        // (ECHILD at once when `wait` reaped it already.)
+        if let Some(init) = store.load().ok().and_then(|s| s.pid) {
+            let init = rustix::process::Pid::from_raw(init);
+            let _ = rustix::process::waitpid(init, rustix::process::WaitOptions::empty());
         }
         for r in self.relays.drain(..) {
             let _ = r.join();

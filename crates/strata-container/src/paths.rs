@@ -110,11 +110,23 @@ impl ContainerPaths {
 
 fn run_base() -> PathBuf {
     let uid = rustix::process::geteuid();
-    if uid.is_root() {
+    // Rootless strata is uid 0 of its user namespace: /run/strata is real root's.
+    let rootless = strata_executor::runtime::in_user_namespace();
+    if uid.is_root() && !rootless {
         return PathBuf::from("/run/strata");
     }
+    let outer = if rootless { outer_uid() } else { None };
     match std::env::var_os("XDG_RUNTIME_DIR") {
         Some(d) if !d.is_empty() => PathBuf::from(d).join("strata"),
-        _ => std::env::temp_dir().join(format!("strata-{}", uid.as_raw())),
+        _ => std::env::temp_dir().join(format!("strata-{}", outer.unwrap_or(uid.as_raw()))),
     }
+}
+
+/// The uid outside the user namespace that uid 0 inside maps to (`0 OUTER N` in uid_map).
+fn outer_uid() -> Option<u32> {
+    let map = std::fs::read_to_string("/proc/self/uid_map").ok()?;
+    map.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.first() == Some(&"0")).then(|| f.get(1)?.parse().ok())?
+    })
 }

@@ -119,7 +119,7 @@ impl Box_ {
         let socket =
             tty.then(|| ConsoleSocket::bind(&self.dir.path().join("console.sock")).unwrap());
         if let Some(s) = &socket {
-            cmd.arg("--console-socket").arg(s.path());
+            cmd.arg("--console-socket").arg(s.runtime_path());
         }
         cmd.arg(&self.id);
         let status = cmd
@@ -338,12 +338,10 @@ fn exec_and_healthchecks_run_in_the_running_container() {
         false,
     );
     let (runtime, root) = b.target();
-    let scratch = b.dir.path().join("exec");
     let target = Target {
         runtime: &runtime,
         runtime_root: &root,
         id: &b.id,
-        scratch: &scratch,
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     while !b.rootfs().join("tmp/ready").exists() {

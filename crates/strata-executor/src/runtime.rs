@@ -147,12 +147,25 @@ impl Runtime {
         }
     }
 
-    /// `<runtime> --root <state_root>` ready for a subcommand.
+    /// `<runtime> --root <state_root>` ready for a subcommand; in a user namespace
+    /// (rootless) with `--rootless true`, since runc's own detection takes a uid 0 there for
+    /// real root on cgroup v1 and then fails to create cgroups it may not.
     pub fn command(&self, state_root: &Path) -> Command {
         let mut cmd = Command::new(&self.path);
         cmd.arg("--root").arg(state_root);
+        if in_user_namespace() {
+            cmd.arg("--rootless").arg("true");
+        }
         cmd
     }
+}
+
+/// Whether this process runs in a user namespace other than the initial one (its uid map
+/// is not the identity over every id): rootless.
+pub fn in_user_namespace() -> bool {
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    let fields: Vec<&str> = map.split_whitespace().collect();
+    !(fields.is_empty() || fields == ["0", "0", "4294967295"])
 }
 
 /// `<path> --version`. "Text file busy" (a binary still open for writing somewhere, e.g.

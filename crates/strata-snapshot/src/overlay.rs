@@ -24,6 +24,26 @@ use crate::mounter::{MountRequest, Mounter};
 /// Feature options appended to every overlay mount.
 pub const OVERLAY_FEATURES: &str = "redirect_dir=off,metacopy=off,index=off";
 
+/// The same inside a user namespace (rootless), where the kernel refuses `redirect_dir=off`
+/// with EPERM; `nofollow` also never creates redirects (nor follows them).
+pub const OVERLAY_FEATURES_USERNS: &str = "redirect_dir=nofollow,metacopy=off,index=off";
+
+/// The feature options for a mount made by this process.
+pub fn overlay_features() -> &'static str {
+    let map = fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    if is_initial_uid_map(&map) {
+        OVERLAY_FEATURES
+    } else {
+        OVERLAY_FEATURES_USERNS
+    }
+}
+
+/// Whether a `uid_map` is the initial user namespace's (the identity over every id).
+fn is_initial_uid_map(map: &str) -> bool {
+    let fields: Vec<&str> = map.split_whitespace().collect();
+    fields.is_empty() || fields == ["0", "0", "4294967295"]
+}
+
 /// The dirs of one overlay mount.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverlayDirs<'a> {
@@ -70,9 +90,10 @@ fn escape(path: &Path) -> String {
 
 fn options(lowerdir: &str, dirs: &OverlayDirs<'_>) -> String {
     format!(
-        "lowerdir={lowerdir},upperdir={},workdir={},{OVERLAY_FEATURES}",
+        "lowerdir={lowerdir},upperdir={},workdir={},{}",
         escape(dirs.upper),
-        escape(dirs.work)
+        escape(dirs.work),
+        overlay_features()
     )
 }
 
@@ -190,6 +211,13 @@ pub fn unmount_overlay(mounter: &dyn Mounter, target: &Path, work: &Path) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_namespace_gets_nofollow_redirects() {
+        assert!(is_initial_uid_map("         0          0 4294967295\n"));
+        assert!(!is_initial_uid_map("0 1000 1\n1 200000 65535\n"));
+        assert!(OVERLAY_FEATURES_USERNS.contains("redirect_dir=nofollow"));
+    }
     use crate::mounter::{MountCall, RecordingMounter};
 
     fn dirs<'a>(

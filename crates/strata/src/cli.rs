@@ -138,6 +138,13 @@ pub enum Command {
     Rm(RmArgs),
     /// Run a command in a running container
     Exec(ExecArgs),
+    /// List a container's published ports, or the host address of one (PORT[/PROTO])
+    Port {
+        /// The container (name or ID)
+        container: String,
+        /// A container port, e.g. 80 or 53/udp
+        port: Option<String>,
+    },
     /// The monitor of one container (started by `strata run`)
     #[command(hide = true)]
     ContainerMonitor {

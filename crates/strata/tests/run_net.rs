@@ -167,6 +167,20 @@ fn published_tcp_port_is_served_from_the_host_until_the_container_goes() {
         ],
     );
     let port = published_port(&env, "web", "8080/tcp");
+    assert_eq!(
+        ok(&env, &["port", "web"]),
+        format!("8080/tcp -> 127.0.0.1:{port}\n")
+    );
+    assert_eq!(
+        ok(&env, &["port", "web", "8080"]),
+        format!("127.0.0.1:{port}\n")
+    );
+    let out = env.strata(&["port", "web", "9999/udp"]);
+    assert!(
+        stderr(&out).contains("no public port '9999/udp'"),
+        "{}",
+        stderr(&out)
+    );
     let body = http_get(port, "/index.html");
     assert!(
         body.contains("200 OK") && body.ends_with("published!\n"),
@@ -230,7 +244,7 @@ fn published_udp_port_delivers_datagrams() {
     wait_for("the datagram", Duration::from_secs(15), || {
         sock.send_to(b"datagram", ("127.0.0.1", port)).unwrap();
         std::thread::sleep(Duration::from_millis(100));
-        got.exists()
+        std::fs::metadata(&got).is_ok_and(|m| m.len() > 0)
     });
     assert_eq!(std::fs::read(&got).unwrap(), b"datagram");
     ok(&env, &["rm", "-f", "udp"]);
@@ -381,6 +395,37 @@ fn run_it_is_a_terminal_with_its_size_and_exit_code() {
     assert!(screen.contains("/dev/pts/0"), "{screen}");
     assert!(screen.contains("30 120"), "{screen}");
     assert_eq!(ok(&env, &["ps", "-a", "-q"]).trim(), "");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn run_i_pipes_stdin_and_closes_it_at_its_end() {
+    let env = setup();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("--root")
+        .arg(env.root())
+        .args([
+            "run",
+            "--rm",
+            "-i",
+            "busybox:test",
+            "sh",
+            "-c",
+            "tr a-z A-Z; exit 5",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"piped\nlines\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&out), "PIPED\nLINES\n");
+    assert_eq!(out.status.code(), Some(5));
 }
 
 #[test]
@@ -559,4 +604,178 @@ fn a_killed_monitor_takes_its_slirp4netns_with_it() {
         !Path::new(&format!("/proc/{}", slirps[0])).exists()
     });
     let _ = env.strata(&["rm", "-f", "killed"]);
+}
+
+const ROOTLESS_USER: &str = "strata-rootless-test";
+
+/// The test user with a subordinate id range (created once, as root).
+fn rootless_user() -> u32 {
+    for tool in [
+        "useradd",
+        "usermod",
+        "runuser",
+        "unshare",
+        "newuidmap",
+        "newgidmap",
+    ] {
+        require_tool(tool);
+    }
+    let id = |flag: &str| {
+        Command::new("id")
+            .args([flag, ROOTLESS_USER])
+            .output()
+            .unwrap()
+    };
+    if !id("-u").status.success() {
+        let s = Command::new("useradd")
+            .args(["-m", ROOTLESS_USER])
+            .status()
+            .unwrap();
+        assert!(s.success(), "useradd failed");
+    }
+    let has_range = |file: &str| {
+        std::fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with(&format!("{ROOTLESS_USER}:")))
+    };
+    if !has_range("/etc/subuid") || !has_range("/etc/subgid") {
+        let s = Command::new("usermod")
+            .args([
+                "--add-subuids",
+                "300000-365535",
+                "--add-subgids",
+                "300000-365535",
+            ])
+            .arg(ROOTLESS_USER)
+            .status()
+            .unwrap();
+        assert!(s.success(), "usermod failed");
+    }
+    stdout(&id("-u")).trim().parse().unwrap()
+}
+
+#[test]
+#[ignore = "needs root"]
+fn rootless_run_works_in_a_user_namespace_and_refuses_what_it_cannot_do() {
+    common::require_root();
+    require_tool("runc");
+    let uid = rootless_user();
+    // Everything the user needs, in a dir the user can reach and own.
+    let dir = tempfile::tempdir().unwrap();
+    let chown = |p: &Path| {
+        std::os::unix::fs::chown(p, Some(uid), Some(uid)).unwrap();
+    };
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.path().join("strata");
+    std::fs::copy(env!("CARGO_BIN_EXE_strata"), &exe).unwrap();
+    let base = dir.path().join("busybox.tar.gz");
+    std::fs::copy(strata_testkit::busybox_rootfs_tarball(), &base).unwrap();
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    chown(&store);
+    let strata = |args: &[&str]| -> Output {
+        Command::new("runuser")
+            .args(["-u", ROOTLESS_USER, "--"])
+            .arg(&exe)
+            .args(args)
+            .env("STRATA_ROOT", &store)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let ok_as_user = |args: &[&str]| -> String {
+        let out = strata(args);
+        assert!(out.status.success(), "strata {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    ok_as_user(&["import", base.to_str().unwrap(), "busybox:test"]);
+    // Root in the container is the user; other ids come from the subordinate range.
+    let out = ok_as_user(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-u",
+        "1000",
+        "busybox:test",
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map; echo written > /tmp/f; cat /tmp/f",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1000", "{out}");
+    let uid_text = uid.to_string();
+    assert!(
+        out.lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f == ["0", uid_text.as_str(), "1"]
+        }),
+        "the user namespace does not map root to the user: {out}"
+    );
+    assert!(out.ends_with("written\n"), "{out}");
+    let out = strata(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox:test",
+        "sh",
+        "-c",
+        "exit 7",
+    ]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    // What cannot work without root is refused with the reason.
+    for (args, why) in [
+        (vec!["-m", "50m"], "limits need a cgroup"),
+        (vec!["-d"], "-d is not supported rootless"),
+        (
+            vec!["--network", "host"],
+            "--network host is not supported rootless",
+        ),
+    ] {
+        let mut full = vec!["run", "--rm"];
+        full.extend(args.iter().copied());
+        full.extend(["busybox:test", "true"]);
+        let out = strata(&full);
+        assert!(!out.status.success(), "{full:?} ran");
+        assert!(stderr(&out).contains(why), "{full:?}: {}", stderr(&out));
+    }
+    // A private network works where /dev/net/tun is usable by the user, else says why.
+    let tun_mode = std::fs::metadata("/dev/net/tun")
+        .unwrap()
+        .permissions()
+        .mode();
+    let out = strata(&[
+        "run",
+        "--rm",
+        "busybox:test",
+        "sh",
+        "-c",
+        "wget -q -O - http://deb.debian.org/debian/dists/bookworm/Release | head -n 1",
+    ]);
+    if tun_mode & 0o006 == 0o006 {
+        assert!(stdout(&out).contains("Origin: Debian"), "{}", stderr(&out));
+    } else {
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("/dev/net/tun"), "{}", stderr(&out));
+    }
+    assert_eq!(
+        ok_as_user(&["ps", "-a", "-q"]).trim(),
+        "",
+        "containers left"
+    );
+    wait_for(
+        "no process of the user left",
+        Duration::from_secs(5),
+        || {
+            let procs = Command::new("pgrep")
+                .args(["-u", ROOTLESS_USER])
+                .output()
+                .unwrap();
+            stdout(&procs).trim().is_empty()
+        },
+    );
 }

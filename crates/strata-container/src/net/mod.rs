@@ -95,6 +95,11 @@ pub enum NetError {
         protocol: &'static str,
         candidates: String,
     },
+    #[error("a rootless private network needs /dev/net/tun readable and writable by the user (as root: chmod 0666 /dev/net/tun, as Debian's udev does); use --network none or host")]
+    TunDenied {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("invalid container pid {0}")]
     BadPid(i32),
     #[error("unexpected reply from slirp4netns's API socket {}: {reply:?}", socket.display())]
@@ -260,6 +265,7 @@ pub fn attach(config: &ContainerConfig, pid: i32, state_dir: &Path) -> Result<Ne
         return Ok(NetHandle::default());
     }
     let pid = u32::try_from(pid).map_err(|_| NetError::BadPid(pid))?;
+    check_tun()?;
     let userns = own_user_namespace(pid);
     let slirp = Slirp::start(pid, userns.as_deref(), state_dir)?;
     for mapping in &config.ports {
@@ -274,6 +280,18 @@ pub fn attach(config: &ContainerConfig, pid: i32, state_dir: &Path) -> Result<Ne
         slirp: Some(slirp),
         ports: config.ports.clone(),
     })
+}
+
+/// slirp4netns opens `/dev/net/tun`: root may, a rootless user only where the device is
+/// world-readable and writable (Debian's udev rules make it 0666; a minimal host may not).
+fn check_tun() -> Result<(), NetError> {
+    use rustix::fs::{access, Access};
+    if !strata_executor::runtime::in_user_namespace() {
+        return Ok(());
+    }
+    let tun = Path::new("/dev/net/tun");
+    access(tun, Access::READ_OK | Access::WRITE_OK)
+        .map_err(|e| NetError::TunDenied { source: e.into() })
 }
 
 /// `/proc/<pid>/ns/user` when process `pid` is in another user namespace than ours.

@@ -59,19 +59,24 @@ pub fn attach(
             send(Frame::Resize { rows, cols });
         }
     }
-    let signals = forward_signals({
-        let send = send.clone();
-        move |sig| match sig {
-            SIGWINCH => {
-                if let Some((rows, cols)) = terminal_size() {
-                    send(Frame::Resize { rows, cols });
+    // Without a terminal the caller forwards signals (its sig-proxy); with one, they come
+    // here with the resizes.
+    let signals = opts.tty.then(|| {
+        forward_signals({
+            let send = send.clone();
+            move |sig| match sig {
+                SIGWINCH => {
+                    if let Some((rows, cols)) = terminal_size() {
+                        send(Frame::Resize { rows, cols });
+                    }
+                }
+                n => {
+                    send(Frame::Signal(n));
                 }
             }
-            n => {
-                send(Frame::Signal(n));
-            }
-        }
-    })?;
+        })
+    });
+    let signals = signals.transpose()?;
     if opts.stdin {
         spawn_stdin_pump(move |chunk| match chunk {
             Some(data) => send(Frame::Stdin(data.to_vec())),
@@ -79,7 +84,9 @@ pub fn attach(
         });
     }
     let result = receive_until_exit(stream, socket);
-    signals.close();
+    if let Some(s) = signals {
+        s.close();
+    }
     result
 }
 

@@ -50,6 +50,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         other => other,
     };
+    enter_rootless(&cli.global)?;
     let store = open_store(&cli.global)?;
     match command {
         Command::Build(args) => build::run(&store, *args),
@@ -75,6 +76,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Kill(args) => container::kill(store.root(), args),
         Command::Rm(args) => container::rm(store.root(), args),
         Command::Exec(args) => container::exec(store.root(), args),
+        Command::Port { container, port } => {
+            container::port(store.root(), &container, port.as_deref())
+        }
         Command::ContainerMonitor { .. } => unreachable!("handled above"),
         Command::Login(_) | Command::Logout { .. } | Command::Registry(_) | Command::Lint(_) => {
             unreachable!("handled above")
@@ -99,6 +103,23 @@ impl std::fmt::Display for ExitWith {
 impl std::error::Error for ExitWith {}
 
 /// `--root`, `STRATA_ROOT`, else `/var/lib/strata` for root and `$XDG_DATA_HOME/strata`.
+/// Without root, strata continues inside a user namespace (docs/RUN.md, "Rootless"):
+/// re-executed under `unshare` with the user's subordinate ids, the store where it would be.
+fn enter_rootless(global: &crate::cli::Global) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    use strata_container::rootless;
+    if rustix::process::geteuid().is_root() || rootless::in_user_namespace() {
+        return Ok(());
+    }
+    let (uids, gids) = rootless::user_ranges()?;
+    let root = global.root.clone().unwrap_or_else(default_root);
+    std::fs::create_dir_all(&root)?;
+    let exe = std::env::current_exe()?;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let err = rootless::reexec_command(&exe, &args, &root, uids, gids).exec();
+    Err(anyhow::Error::new(err).context("re-executing strata in a user namespace (unshare)"))
+}
+
 fn default_root() -> PathBuf {
     if rustix::process::geteuid().is_root() {
         return PathBuf::from("/var/lib/strata");

@@ -47,12 +47,11 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<()> {
         tty: args.tty,
         interactive: args.interactive,
     };
-    let (runc_root, scratch) = (c.paths.runc_root(), exec::scratch_dir(&c.paths.dir));
+    let runc_root = c.paths.runc_root();
     let target = Target {
         runtime: &runtime,
         runtime_root: &runc_root,
         id: &c.paths.id,
-        scratch: &scratch,
     };
     let code = exec::exec(&target, &c.config, &spec)?;
     if code == 0 {

@@ -4,6 +4,7 @@
 mod exec;
 mod inspect;
 mod logs;
+mod port;
 mod ps;
 pub mod run;
 
@@ -20,6 +21,7 @@ use crate::cli::{KillArgs, RmArgs, StopArgs};
 pub use exec::exec;
 pub use inspect::inspect;
 pub use logs::logs;
+pub use port::port;
 pub use ps::ps;
 
 /// The runtime a container was started with (not probed again), else the detected one.

@@ -118,7 +118,7 @@ pub fn status(c: &Container) -> String {
         Status::Running if c.is_running() => {
             let up = format!("Up {}", ago(c.state.started_at.as_deref().unwrap_or("")));
             match &c.state.health {
-                Some(h) => format!("{up} ({})", h.status.as_str()),
+                Some(h) => format!("{up}{}", strata_container::health::ps_suffix(h)),
                 None => up,
             }
         }

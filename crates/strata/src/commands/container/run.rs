@@ -48,6 +48,17 @@ pub fn run(store: &Store, args: RunArgs) -> Result<()> {
             tracing::debug!(error = %e, "attach ended");
         }
     } else {
+        if args.interactive {
+            // -i: our stdin goes to the container's through the monitor's attach socket.
+            let socket = container.paths.attach_socket();
+            std::thread::spawn(move || {
+                let opts = strata_container::tty::AttachOptions {
+                    tty: false,
+                    stdin: true,
+                };
+                let _ = strata_container::tty::attach(&socket, opts, &mut || true);
+            });
+        }
         forward_signals(container.clone());
     }
     let status = child
@@ -148,6 +159,7 @@ fn resolve(
         pids_limit: args.pids_limit,
     }
     .parse()?;
+    strata_container::rootless::check_run(&limits, network, args.detach)?;
     let (entrypoint, cmd, argv) =
         semantics::command(args.entrypoint.as_deref(), &args.command, img)?;
     let env = semantics::environment(&img.env, &args.env_file, &args.env, &|k| {
@@ -156,9 +168,6 @@ fn resolve(
     let user = args.user.clone().unwrap_or_else(|| img.user.clone());
     let (uid, gid, additional_gids) =
         semantics::resolve_user(&user, &|p| semantics::read_from_layers(&lowers, p))?;
-    if args.interactive && !args.tty {
-        bail!("-i without -t is not supported: use -it for an interactive terminal");
-    }
     Ok(ContainerConfig {
         id: String::new(),
         name: String::new(),
