@@ -307,6 +307,11 @@ impl<'a> Session<'a> {
             &cgroups_path(&self.paths.id),
         );
         self.oom_kills = cgroup.oom_kills().unwrap_or(0);
+        // slirp4netns stops on its own thread meanwhile: the container's init is gone.
+        let net = self
+            .net
+            .take()
+            .map(|net| std::thread::spawn(move || net.stop()));
         if self.created {
             if let Err(e) = self
                 .runtime
@@ -325,11 +330,11 @@ impl<'a> Session<'a> {
         for r in self.relays.drain(..) {
             let _ = r.join();
         }
-        if let Some(net) = self.net.take() {
-            net.stop();
-        }
         if let Some(m) = self.mount.take() {
             m.release();
+        }
+        if let Some(net) = net {
+            let _ = net.join();
         }
         self.paths.remove_run_dir();
         let (oom, error) = (self.oom_kills > 0, self.error.clone());

@@ -339,9 +339,19 @@ const RUN_VALUE_FLAGS: [&str; 21] = [
 /// docker's `run -v SRC:DST`: strata's global `-v` is `--verbose`, so after `run` and
 /// before the image a `-v` followed by an absolute `SRC:DST` is read as `--volume`.
 pub fn docker_volume_flag(mut args: Vec<String>) -> Vec<String> {
-    let Some(run) = args.iter().position(|a| a == "run") else {
+    // The verb: the first word after the global options (`--root DIR`, `--log-format F`).
+    let mut verb = 1;
+    while let Some(a) = args.get(verb) {
+        match a.as_str() {
+            "--root" | "--log-format" => verb += 2,
+            a if a.starts_with('-') => verb += 1,
+            _ => break,
+        }
+    }
+    if args.get(verb).map(String::as_str) != Some("run") {
         return args;
-    };
+    }
+    let run = verb;
     let mut i = run + 1;
     while i < args.len() {
         let a = args[i].as_str();
@@ -972,5 +982,38 @@ mod tests {
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+}
+
+#[cfg(test)]
+mod run_volume_tests {
+    use super::docker_volume_flag;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn v_before_the_image_is_a_volume_after_it_an_argument() {
+        let got = docker_volume_flag(args("strata -v run --name x -v /a:/b img ls -v /c:/d"));
+        assert_eq!(
+            got,
+            args("strata -v run --name x --volume /a:/b img ls -v /c:/d")
+        );
+        // -v followed by the image stays --verbose; other verbs are untouched.
+        assert_eq!(
+            docker_volume_flag(args("strata run -v img")),
+            args("strata run -v img")
+        );
+        assert_eq!(
+            docker_volume_flag(args("strata build -v /a:/b")),
+            args("strata build -v /a:/b")
+        );
+        let exec = args("strata exec web run -v /a:/b");
+        assert_eq!(docker_volume_flag(exec.clone()), exec);
+        let rooted = docker_volume_flag(args("strata --root /r run -v /a:/b img"));
+        assert_eq!(rooted, args("strata --root /r run --volume /a:/b img"));
+        let e = docker_volume_flag(args("strata run -e -v -v /a:/b img"));
+        assert_eq!(e, args("strata run -e -v --volume /a:/b img"));
     }
 }
