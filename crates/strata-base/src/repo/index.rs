@@ -4,7 +4,12 @@
 use super::{PackageRecord, RepoError};
 
 /// Parses a whole Packages file of `mirror`/`suite` into records, in file order.
-pub fn parse_packages(text: &str, mirror: &str, suite: &str, what: &str) -> Result<Vec<PackageRecord>, RepoError> {
+pub fn parse_packages(
+    text: &str,
+    mirror: &str,
+    suite: &str,
+    what: &str,
+) -> Result<Vec<PackageRecord>, RepoError> {
     let mut out = Vec::new();
     let mut line_no = 1usize;
     for para in text.split("\n\n") {
@@ -86,7 +91,9 @@ mod tests {
     #[test]
     fn a_stanza_without_filename_is_named() {
         let text = "Package: a\nVersion: 1\nArchitecture: all\nSHA256: ab\nSize: 1\n";
-        let err = parse_packages(text, "m", "s", "idx").unwrap_err().to_string();
+        let err = parse_packages(text, "m", "s", "idx")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"a\"") && err.contains("Filename"), "{err}");
     }
 }

@@ -340,7 +340,12 @@ fn load_source(
     for component in &src.components {
         let text = fetch_index(opts, http, &base, &label, &release, component)?;
         let what = format!("{base}/{component}/binary-{}/Packages", opts.arch);
-        records.extend(index::parse_packages(&text, &src.mirror, &src.suite, &what)?);
+        records.extend(index::parse_packages(
+            &text,
+            &src.mirror,
+            &src.suite,
+            &what,
+        )?);
     }
     for rec in &records {
         Version::parse(&rec.version).map_err(|source| RepoError::BadVersion {
@@ -423,13 +428,20 @@ fn fetch_index(
             continue;
         };
         check(&url, &compressed, &listed.sha256, listed.size)?;
-        let bytes = decoder.decode(&compressed).map_err(|source| RepoError::Read {
-            url: url.clone(),
-            source,
-        })?;
+        let bytes = decoder
+            .decode(&compressed)
+            .map_err(|source| RepoError::Read {
+                url: url.clone(),
+                source,
+            })?;
         let key = match plain {
             Some(entry) => {
-                check(&format!("{url} (uncompressed)"), &bytes, &entry.sha256, entry.size)?;
+                check(
+                    &format!("{url} (uncompressed)"),
+                    &bytes,
+                    &entry.sha256,
+                    entry.size,
+                )?;
                 entry.sha256.clone()
             }
             None => sha256_hex(&bytes),

@@ -127,7 +127,11 @@ impl Release {
 }
 
 /// Debian writes `Sat, 10 Aug 2024 09:00:00 UTC`; RFC 2822 wants a numeric zone.
-fn parse_date(suite: &str, field: &'static str, value: &str) -> Result<OffsetDateTime, ReleaseError> {
+fn parse_date(
+    suite: &str,
+    field: &'static str,
+    value: &str,
+) -> Result<OffsetDateTime, ReleaseError> {
     let normalized = value
         .trim()
         .strip_suffix(" UTC")
