@@ -373,6 +373,13 @@ fn requested_name<'a>(universe: &Universe<'a>, name: &str) -> Result<&'a str, Re
     }
 }
 
+/// Alternatives never chosen when another one of the group can be: strata's images have a
+/// merged `/usr` from the start (as debootstrap makes them), so the live-migration package
+/// `usrmerge` (and the perl it pulls in) is not wanted; `usr-is-merged` says the transition is
+/// done. debootstrap does the same (`EXCLUDE_DEPENDENCY usrmerge` and `usr-is-merged` added
+/// for bookworm, in `scripts/debian-common`).
+const MERGED_USR_ONLY: &[&str] = &["usrmerge"];
+
 /// The package that satisfies `group`: one already selected if any alternative is, else the
 /// first alternative that can be satisfied (its real package, else its best provider: already
 /// selected, then by `Priority`, then by name).
@@ -381,7 +388,16 @@ fn choose<'a>(
     chains: &HashMap<&str, Vec<String>>,
     group: &Alternatives,
 ) -> Option<&'a str> {
-    let sats: Vec<Vec<&'a str>> = group.iter().map(|d| universe.satisfiers(d)).collect();
+    let sats: Vec<Vec<&'a str>> = group
+        .iter()
+        .map(|d| {
+            if group.len() > 1 && MERGED_USR_ONLY.contains(&d.name.as_str()) {
+                Vec::new()
+            } else {
+                universe.satisfiers(d)
+            }
+        })
+        .collect();
     if let Some(done) = sats.iter().flatten().find(|n| chains.contains_key(*n)) {
         return Some(done);
     }

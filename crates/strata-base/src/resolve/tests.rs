@@ -245,3 +245,21 @@ fn minbase_is_priority_required_plus_apt() {
         ["apt=1", "base-files=1", "dpkg=1", "libapt=1", "tar=1"]
     );
 }
+
+#[test]
+fn usrmerge_is_never_the_chosen_alternative() {
+    let recs = vec![
+        pkg(
+            "init-system-helpers",
+            "1",
+            "Depends: usrmerge | usr-is-merged",
+        ),
+        pkg("usrmerge", "1", "Depends: perl"),
+        pkg("perl", "1", ""),
+        pkg("usr-is-merged", "1", ""),
+    ];
+    assert_eq!(
+        names(&run(recs, &["init-system-helpers"]).unwrap()),
+        ["init-system-helpers=1", "usr-is-merged=1"]
+    );
+}
