@@ -152,11 +152,33 @@ pub struct SuiteInfo {
     pub date: String,
 }
 
+/// What the resolver reads of every record, extracted once when the index is parsed (the
+/// resolver would otherwise rescan 60,000 paragraphs for `Provides` and `Priority`).
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// The parsed version (`None`: not a Debian version; the resolver names it if it needs it).
+    pub version: Option<Version>,
+    pub provides: Option<String>,
+    pub priority: Option<String>,
+}
+
+impl Facts {
+    /// The facts of a record, read from its paragraph.
+    pub fn of(rec: &PackageRecord) -> Facts {
+        Facts {
+            version: Version::parse(&rec.version).ok(),
+            provides: rec.field("Provides"),
+            priority: rec.field("Priority"),
+        }
+    }
+}
+
 /// Every package of every source, indexed by name.
 #[derive(Debug, Default)]
 pub struct Repository {
     arch: String,
     packages: Vec<PackageRecord>,
+    facts: Vec<Facts>,
     by_name: HashMap<String, Vec<usize>>,
     suites: Vec<SuiteInfo>,
 }
@@ -236,7 +258,7 @@ impl Repository {
     pub fn load(opts: &RepoOptions) -> Result<Repository, RepoError> {
         let keyring = Keyring::open(&opts.keyring)?;
         let http = Http::default();
-        let loaded: Vec<Result<(SuiteInfo, Vec<PackageRecord>), RepoError>> =
+        let loaded: Vec<Result<(SuiteInfo, Vec<(PackageRecord, Facts)>), RepoError>> =
             std::thread::scope(|scope| {
                 let handles: Vec<_> = opts
                     .sources
@@ -255,8 +277,8 @@ impl Repository {
         for result in loaded {
             let (info, records) = result?;
             repo.suites.push(info);
-            for rec in records {
-                repo.add(rec);
+            for (rec, facts) in records {
+                repo.add(rec, facts);
             }
         }
         Ok(repo)
@@ -270,12 +292,13 @@ impl Repository {
             ..Repository::default()
         };
         for rec in records {
-            repo.add(rec);
+            let facts = Facts::of(&rec);
+            repo.add(rec, facts);
         }
         repo
     }
 
-    fn add(&mut self, rec: PackageRecord) {
+    fn add(&mut self, rec: PackageRecord, facts: Facts) {
         if rec.arch != self.arch && rec.arch != "all" {
             return;
         }
@@ -287,6 +310,7 @@ impl Repository {
         if !dup {
             slot.push(self.packages.len());
             self.packages.push(rec);
+            self.facts.push(facts);
         }
     }
 
@@ -313,6 +337,19 @@ impl Repository {
         &self.packages
     }
 
+    /// Every record with its [`Facts`], in load order.
+    pub fn entries(&self) -> impl Iterator<Item = (&PackageRecord, &Facts)> {
+        self.packages.iter().zip(&self.facts)
+    }
+
+    /// The record of `name` at exactly `version` with its facts, if any source has it.
+    pub fn find_entry(&self, name: &str, version: &str) -> Option<(&PackageRecord, &Facts)> {
+        let ids = self.by_name.get(name)?;
+        ids.iter()
+            .map(|&i| (&self.packages[i], &self.facts[i]))
+            .find(|(r, _)| r.version == version)
+    }
+
     /// The record of `name` at exactly `version`, if any source has it.
     pub fn find(&self, name: &str, version: &str) -> Option<&PackageRecord> {
         self.versions(name)
@@ -327,7 +364,7 @@ fn load_source(
     keyring: &Keyring,
     http: &Http,
     src: &Source,
-) -> Result<(SuiteInfo, Vec<PackageRecord>), RepoError> {
+) -> Result<(SuiteInfo, Vec<(PackageRecord, Facts)>), RepoError> {
     let label = src.label();
     let base = format!("{}/dists/{}", src.mirror.trim_end_matches('/'), src.suite);
     let release_text = fetch_release(keyring, http, &base, &label)?;
@@ -347,12 +384,13 @@ fn load_source(
             &what,
         )?);
     }
-    for rec in &records {
-        Version::parse(&rec.version).map_err(|source| RepoError::BadVersion {
+    for (rec, facts) in &mut records {
+        let version = Version::parse(&rec.version).map_err(|source| RepoError::BadVersion {
             what: label.clone(),
             package: rec.name.clone(),
             source,
         })?;
+        facts.version = Some(version);
     }
     let info = SuiteInfo {
         mirror: src.mirror.clone(),
