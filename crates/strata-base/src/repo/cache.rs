@@ -163,13 +163,14 @@ fn fetch_one(cache: &Cache, http: &Http, pkg: &PackageRecord) -> Result<PathBuf,
     let got = hex::encode(hasher.finalize());
     if size != pkg.size || got != pkg.sha256 {
         return Err(RepoError::DebMismatch {
-            package: pkg.name.clone(),
-            version: pkg.version.clone(),
+            package: pkg.label(),
             url,
-            want_sha256: pkg.sha256.clone(),
-            want_size: pkg.size,
-            got_sha256: got,
-            got_size: size,
+            detail: format!(
+                "want sha256 {}, {} bytes; got {got}, {size}{} bytes",
+                pkg.sha256,
+                pkg.size,
+                if size > pkg.size { " or more" } else { "" }
+            ),
         });
     }
     tmp.as_file().sync_all().map_err(io_err)?;

@@ -241,15 +241,12 @@ pub enum RepoError {
         version: String,
         url: String,
     },
-    #[error("{package}={version}: {url} does not match the index (want sha256 {want_sha256}, {want_size} bytes; got {got_sha256}, {got_size} bytes): not stored")]
+    #[error("{package}: {url} does not match the index ({detail}): not stored")]
     DebMismatch {
+        /// `name=version`.
         package: String,
-        version: String,
         url: String,
-        want_sha256: String,
-        want_size: u64,
-        got_sha256: String,
-        got_size: u64,
+        detail: String,
     },
 }
 
@@ -258,18 +255,17 @@ impl Repository {
     pub fn load(opts: &RepoOptions) -> Result<Repository, RepoError> {
         let keyring = Keyring::open(&opts.keyring)?;
         let http = Http::default();
-        let loaded: Vec<Result<(SuiteInfo, Vec<(PackageRecord, Facts)>), RepoError>> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = opts
-                    .sources
-                    .iter()
-                    .map(|src| scope.spawn(|| load_source(opts, &keyring, &http, src)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("index loader panicked"))
-                    .collect()
-            });
+        let loaded: Vec<Result<LoadedSource, RepoError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = opts
+                .sources
+                .iter()
+                .map(|src| scope.spawn(|| load_source(opts, &keyring, &http, src)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("index loader panicked"))
+                .collect()
+        });
         let mut repo = Repository {
             arch: opts.arch.clone(),
             ..Repository::default()
@@ -358,13 +354,16 @@ impl Repository {
     }
 }
 
+/// A source's verified suite and its records.
+type LoadedSource = (SuiteInfo, Vec<(PackageRecord, Facts)>);
+
 /// One source: verified Release, then each component's index.
 fn load_source(
     opts: &RepoOptions,
     keyring: &Keyring,
     http: &Http,
     src: &Source,
-) -> Result<(SuiteInfo, Vec<(PackageRecord, Facts)>), RepoError> {
+) -> Result<LoadedSource, RepoError> {
     let label = src.label();
     let base = format!("{}/dists/{}", src.mirror.trim_end_matches('/'), src.suite);
     let release_text = fetch_release(keyring, http, &base, &label)?;
