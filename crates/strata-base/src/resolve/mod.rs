@@ -458,6 +458,23 @@ fn check_conflicts(universe: &Universe<'_>, names: &[&str]) -> Result<(), Resolv
 }
 
 impl Resolution {
+    /// The resolution of a set already decided (a lock file's packages, with `control` filled
+    /// from each `.deb`'s own control file), for [`Resolution::install_order`]: every package
+    /// is pinned, and a dependency the set does not satisfy is an error, as in [`resolve`].
+    pub fn of_set(arch: &str, records: Vec<PackageRecord>) -> Result<Resolution, ResolveError> {
+        let request = Request {
+            packages: records
+                .iter()
+                .map(|r| Wanted {
+                    name: r.name.clone(),
+                    version: Some(r.version.clone()),
+                })
+                .collect(),
+            variant: Variant::None,
+        };
+        resolve(&Repository::from_records(arch, records), &request)
+    }
+
     /// The packages in dependency order: every package after what it (pre-)depends on,
     /// `Pre-Depends` followed first; cycles (which Debian has, among `Depends`) broken at the
     /// edge that closes them. Roots in name order: deterministic.
