@@ -22,7 +22,12 @@ pub fn parse_packages(
         let mut rec = PackageRecord {
             mirror: mirror.to_owned(),
             suite: suite.to_owned(),
-            control: format!("{para}\n"),
+            control: {
+                let mut text = String::with_capacity(para.len() + 1);
+                text.push_str(para);
+                text.push('\n');
+                text
+            },
             ..PackageRecord::default()
         };
         let mut facts = Facts::default();

@@ -272,6 +272,9 @@ impl Repository {
         };
         for result in loaded {
             let (info, records) = result?;
+            repo.packages.reserve(records.len());
+            repo.facts.reserve(records.len());
+            repo.by_name.reserve(records.len());
             repo.suites.push(info);
             for (rec, facts) in records {
                 repo.add(rec, facts);
@@ -371,7 +374,7 @@ fn load_source(
     if opts.check_valid_until {
         release.check_valid(&label, time::OffsetDateTime::now_utc())?;
     }
-    tracing::debug!(source = %label, date = %release.date, "release verified");
+    tracing::info!(source = %label, date = %release.date, "release verified");
     let mut records = Vec::new();
     for component in &src.components {
         let text = fetch_index(opts, http, &base, &label, &release, component)?;
