@@ -111,15 +111,9 @@ pub fn fetch_debs(
         }
     });
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    // The first error in package order, so the message does not depend on thread timing.
-    let mut out = Vec::with_capacity(pkgs.len());
-    for r in results.into_iter().flatten() {
-        out.push(r?);
-    }
-    if out.len() != pkgs.len() {
-        unreachable!("every package is fetched unless one failed, and a failure returned above");
-    }
-    Ok(out)
+    // The first error in package order, so the message does not depend on thread timing; a
+    // package left unfetched (`None`) only follows a failure, which is returned first.
+    results.into_iter().flatten().collect::<Result<Vec<_>, _>>()
 }
 
 /// One `.deb`: from the cache when its hash matches, else downloaded.
