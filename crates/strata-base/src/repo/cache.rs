@@ -116,11 +116,26 @@ pub fn fetch_debs(
     results.into_iter().flatten().collect::<Result<Vec<_>, _>>()
 }
 
-/// One `.deb`: from the cache when its hash matches, else downloaded.
+/// One `.deb`: from the cache when its hash matches, else downloaded (again, up to three
+/// times, when the connection breaks mid-body).
 fn fetch_one(cache: &Cache, http: &Http, pkg: &PackageRecord) -> Result<PathBuf, RepoError> {
     if let Some(path) = cache.cached_deb(&pkg.sha256, pkg.size) {
         return Ok(path);
     }
+    let mut attempt = 1;
+    loop {
+        match download(cache, http, pkg) {
+            Err(RepoError::Read { url, source }) if attempt < 3 => {
+                tracing::warn!(%url, error = %source, "download broke off: retrying");
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Downloads one `.deb` into the cache, hashed while written.
+fn download(cache: &Cache, http: &Http, pkg: &PackageRecord) -> Result<PathBuf, RepoError> {
     let url = pkg.url();
     tracing::info!(package = %pkg.name, version = %pkg.version, %url, "downloading");
     let Some(mut body) = http.get(&url)? else {

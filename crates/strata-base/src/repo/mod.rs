@@ -16,7 +16,7 @@ pub mod release;
 pub mod signature;
 pub mod version;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -543,12 +543,4 @@ impl Decoder {
         }
         Ok(out)
     }
-}
-
-/// The suites of a repository as `mirror suite → Date`, sorted (for lock files).
-pub fn release_dates(repo: &Repository) -> BTreeMap<String, String> {
-    repo.suites
-        .iter()
-        .map(|s| (format!("{} {}", s.mirror, s.suite), s.date.clone()))
-        .collect()
 }
