@@ -397,6 +397,47 @@ fn run_it_is_a_terminal_with_its_size_and_exit_code() {
     assert_eq!(ok(&env, &["ps", "-a", "-q"]).trim(), "");
 }
 
+/// The `strata run` processes (not monitors) of this store.
+fn strata_run_pids(env: &Env) -> Vec<u32> {
+    let root = env.root().to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let args: Vec<String> = cmd
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            args.iter().any(|a| a == &root) && args.iter().any(|a| a == "run")
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs root"]
+fn run_it_forwards_sigterm_to_the_container() {
+    let env = setup();
+    let script = "trap 'echo got-term; exit 9' TERM; echo ready; while :; do sleep 0.1; done";
+    let tmux = Tmux::start(
+        &env,
+        &strata_command(
+            &env,
+            &format!("run --rm -it busybox:test sh -c \"{script}\""),
+        ),
+    );
+    tmux.wait_screen("ready");
+    let pids = strata_run_pids(&env);
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    let s = Command::new("kill")
+        .args(["-TERM", &pids[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(s.success());
+    tmux.wait_screen("got-term");
+    assert_eq!(tmux.exit_status(), 9);
+}
+
 #[test]
 #[ignore = "needs root"]
 fn run_i_pipes_stdin_and_closes_it_at_its_end() {
@@ -766,6 +807,35 @@ fn rootless_run_works_in_a_user_namespace_and_refuses_what_it_cannot_do() {
         ok_as_user(&["ps", "-a", "-q"]).trim(),
         "",
         "containers left"
+    );
+    // A user without subordinate ids is told what is missing.
+    let nosub = "strata-nosubid-test";
+    if !Command::new("id")
+        .arg(nosub)
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        let s = Command::new("useradd")
+            .args(["-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", nosub])
+            .status()
+            .unwrap();
+        assert!(s.success(), "useradd {nosub} failed");
+    }
+    let out = Command::new("runuser")
+        .args(["-u", nosub, "--"])
+        .arg(&exe)
+        .args(["run", "--rm", "busybox:test", "true"])
+        .env("STRATA_ROOT", dir.path().join("nosub-store"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(&format!("subordinate id range for {nosub} in /etc/subuid")),
+        "{}",
+        stderr(&out)
     );
     wait_for(
         "no process of the user left",

@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         other => other,
     };
-    enter_rootless(&cli.global)?;
+    enter_rootless(&cli.global, matches!(command, Command::Run(_)))?;
     let store = open_store(&cli.global)?;
     match command {
         Command::Build(args) => build::run(&store, *args),
@@ -102,16 +102,21 @@ impl std::fmt::Display for ExitWith {
 
 impl std::error::Error for ExitWith {}
 
-/// `--root`, `STRATA_ROOT`, else `/var/lib/strata` for root and `$XDG_DATA_HOME/strata`.
 /// Without root, strata continues inside a user namespace (docs/RUN.md, "Rootless"):
 /// re-executed under `unshare` with the user's subordinate ids, the store where it would be.
-fn enter_rootless(global: &crate::cli::Global) -> Result<()> {
+/// A user without a subordinate range (or the tools) goes on as before, except for `run`,
+/// which cannot work without and says what is missing.
+fn enter_rootless(global: &crate::cli::Global, needs_userns: bool) -> Result<()> {
     use std::os::unix::process::CommandExt;
     use strata_container::rootless;
     if rustix::process::geteuid().is_root() || rootless::in_user_namespace() {
         return Ok(());
     }
-    let (uids, gids) = rootless::user_ranges()?;
+    let (uids, gids) = match rootless::user_ranges() {
+        Ok(ranges) => ranges,
+        Err(e) if needs_userns => return Err(e.into()),
+        Err(_) => return Ok(()),
+    };
     let root = global.root.clone().unwrap_or_else(default_root);
     std::fs::create_dir_all(&root)?;
     let exe = std::env::current_exe()?;
@@ -120,6 +125,7 @@ fn enter_rootless(global: &crate::cli::Global) -> Result<()> {
     Err(anyhow::Error::new(err).context("re-executing strata in a user namespace (unshare)"))
 }
 
+/// `--root`, `STRATA_ROOT`, else `/var/lib/strata` for root and `$XDG_DATA_HOME/strata`.
 fn default_root() -> PathBuf {
     if rustix::process::geteuid().is_root() {
         return PathBuf::from("/var/lib/strata");
