@@ -30,7 +30,7 @@ use crate::cgroups::{self, cgroups_path};
 use crate::error::{io_err, Error, Result};
 use crate::logs::{now_rfc3339, LineWriter};
 use crate::paths::ContainerPaths;
-use crate::spec::ContainerConfig;
+use crate::spec::{ContainerConfig, NetworkMode};
 use crate::state::{read_json, State, StateStore, Status};
 
 /// Exit code when the container could not be started (docker's).
@@ -181,16 +181,26 @@ impl<'a> Session<'a> {
         crate::bundle::write(&bundle, self.config, &rootfs)?;
         let io = self.create_io()?;
         let runc_root = self.paths.runc_root();
-        let pid = self
-            .runtime
-            .create(&runc_root, &self.paths.id, &bundle, io.0)?;
-        self.created = true;
-        self.relays = io.1;
         let store = StateStore::new(self.paths.clone());
-        store.update(|s| s.pid = Some(pid))?;
-        self.net = crate::hooks::attach_network(self.config, pid, &self.paths.dir)?;
-        self.runtime.start(&runc_root, &self.paths.id)?;
+        let id = &self.paths.id;
+        // Only a private network is attached between create and start: without one, runc
+        // creates and starts in one process.
+        let pid = if self.config.network == NetworkMode::Private {
+            let pid = self.runtime.create(&runc_root, id, &bundle, io.0)?;
+            self.created = true;
+            self.relays = io.1;
+            store.update(|s| s.pid = Some(pid))?;
+            self.net = crate::hooks::attach_network(self.config, pid, &self.paths.dir)?;
+            self.runtime.start(&runc_root, id)?;
+            pid
+        } else {
+            let pid = self.runtime.run_detached(&runc_root, id, &bundle, io.0)?;
+            self.created = true;
+            self.relays = io.1;
+            pid
+        };
         store.update(|s| {
+            s.pid = Some(pid);
             s.status = Status::Running;
             s.started_at = Some(now_rfc3339());
         })?;

@@ -243,7 +243,7 @@ fn prune_can_keep_dangling_images() {
     assert!(rep.removed_images.is_empty() && rep.removed_blobs.is_empty());
     assert!(s.image(&d).is_ok());
     let rep = s.prune(&PruneOptions::default()).unwrap();
-    assert_eq!(rep.removed_images, [d.clone()]);
+    assert_eq!(rep.removed_images, [d]);
 }
 
 #[test]

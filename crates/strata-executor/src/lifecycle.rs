@@ -39,11 +39,29 @@ pub struct RuntimeState {
 impl Runtime {
     /// `create --bundle B --pid-file P [--console-socket S] ID`; returns the init pid.
     pub fn create(&self, root: &Path, id: &str, bundle: &Path, io: CreateIo) -> Result<i32> {
+        self.create_verb(&["create"], root, id, bundle, io)
+    }
+
+    /// `run --detach --bundle B --pid-file P [--console-socket S] ID`: `create` and `start`
+    /// in one runtime process (one Go start less) when nothing has to happen in between;
+    /// returns the init pid.
+    pub fn run_detached(&self, root: &Path, id: &str, bundle: &Path, io: CreateIo) -> Result<i32> {
+        self.create_verb(&["run", "--detach"], root, id, bundle, io)
+    }
+
+    fn create_verb(
+        &self,
+        verb: &[&str],
+        root: &Path,
+        id: &str,
+        bundle: &Path,
+        io: CreateIo,
+    ) -> Result<i32> {
         let pid_file = bundle.join("init.pid");
         let log = bundle.join("runtime.log");
         let mut cmd = self.command(root);
         cmd.arg("--log").arg(&log).arg("--log-format").arg("json");
-        cmd.arg("create").arg("--bundle").arg(bundle);
+        cmd.args(verb).arg("--bundle").arg(bundle);
         cmd.arg("--pid-file").arg(&pid_file);
         if let Some(socket) = &io.console_socket {
             cmd.arg("--console-socket").arg(socket);
