@@ -116,3 +116,52 @@ pub fn rfc3339(epoch: i64) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }
+
+pub mod groups;
+
+/// The package layers of an image: `groups` (name, indices into `packages`, each in install
+/// order; from [`groups::assign`]), `first` entries (the skeleton) in the first layer and
+/// `last` entries (accounts, …) in the last one.
+pub struct PackageLayers<'a> {
+    pub packages: &'a [Unpacked],
+    pub groups: Vec<(String, Vec<usize>)>,
+    pub state: crate::dpkg::InstallState,
+    pub first: Vec<strata_archive::Entry>,
+    pub last: Vec<strata_archive::Entry>,
+}
+
+/// Writes one layer per non-empty group (the last one also when it only carries `last`
+/// entries); each holds the dpkg database of every package up to it.
+pub fn write_package_layers(
+    store: &Store,
+    plan: PackageLayers<'_>,
+    opts: &LayerOptions,
+) -> Result<Vec<Layer>, LayerError> {
+    let PackageLayers {
+        packages,
+        groups,
+        state,
+        mut first,
+        mut last,
+    } = plan;
+    let count = groups.len();
+    let mut installed: Vec<usize> = Vec::new();
+    let mut layers = Vec::new();
+    for (n, (name, members)) in groups.into_iter().enumerate() {
+        let is_last = n + 1 == count;
+        if members.is_empty() && !(is_last && (!last.is_empty() || layers.is_empty())) {
+            continue;
+        }
+        installed.extend(&members);
+        installed.sort_unstable();
+        let pkgs: Vec<&Unpacked> = members.iter().map(|&i| &packages[i]).collect();
+        let all: Vec<&Unpacked> = installed.iter().map(|&i| &packages[i]).collect();
+        let mut extra = std::mem::take(&mut first);
+        if is_last {
+            extra.append(&mut last);
+        }
+        tracing::debug!(layer = %name, packages = pkgs.len(), "writing layer");
+        layers.push(package_layer(store, &name, &pkgs, &all, state, extra, opts)?);
+    }
+    Ok(layers)
+}

@@ -1,0 +1,1 @@
+//! Debian archive client (filled in below).

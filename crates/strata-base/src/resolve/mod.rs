@@ -1,0 +1,1 @@
+//! Dependency resolution (filled in below).
