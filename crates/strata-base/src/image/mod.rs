@@ -2,7 +2,9 @@
 //! of everything so far in each), the root filesystem's skeleton (merged /usr, the files
 //! debootstrap writes), users and groups, the image config, and the commit into the store.
 
+mod fixups;
 mod layers;
+pub mod order;
 pub mod skeleton;
 pub mod users;
 
@@ -12,6 +14,7 @@ use strata_archive::Compression;
 use strata_content::{Image, Store};
 use strata_oci::{media_types, to_canonical_json, Descriptor, Digest, History, ImageConfig, ImageManifest};
 
+pub use fixups::no_script_files;
 pub use layers::{package_layer, store_entries, LayerError, PathFilter};
 
 use crate::deb::DebPackage;

@@ -2,6 +2,7 @@
 //! stdout, progress and logs to stderr.
 
 mod analyze;
+mod base;
 mod build;
 mod checks;
 mod image_source;
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Analyze(args) => analyze::run(&store, args),
         Command::Sbom(args) => sbom::run(&store, args),
         Command::Scan(args) => scan::run(&store, args),
+        Command::Base(command) => base::run(&store, command),
         Command::Login(_) | Command::Logout { .. } | Command::Registry(_) | Command::Lint(_) => {
             unreachable!("handled above")
         }
