@@ -161,16 +161,21 @@ impl BaseConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
         let config: BaseConfig = match ext {
             "toml" => toml::from_str(&text).map_err(|source| ConfigError::Toml {
                 path: path.to_path_buf(),
                 source,
             })?,
-            "yaml" | "yml" => serde_norway::from_str(&text).map_err(|source| ConfigError::Yaml {
-                path: path.to_path_buf(),
-                source,
-            })?,
+            "yaml" | "yml" => {
+                serde_norway::from_str(&text).map_err(|source| ConfigError::Yaml {
+                    path: path.to_path_buf(),
+                    source,
+                })?
+            }
             _ => {
                 return Err(ConfigError::Extension {
                     path: path.to_path_buf(),
@@ -196,11 +201,16 @@ impl BaseConfig {
             return Err(invalid("source.suites is empty".into()));
         }
         if self.packages.is_empty() && self.variant == Variant::None {
-            return Err(invalid("no packages and variant \"none\": nothing to install".into()));
+            return Err(invalid(
+                "no packages and variant \"none\": nothing to install".into(),
+            ));
         }
-        for mirror in [Some(&self.source.mirror), self.source.security_mirror.as_ref()]
-            .into_iter()
-            .flatten()
+        for mirror in [
+            Some(&self.source.mirror),
+            self.source.security_mirror.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
         {
             if !mirror.starts_with("http://") && !mirror.starts_with("https://") {
                 return Err(invalid(format!("mirror {mirror:?} is not an http(s) URL")));
@@ -217,7 +227,9 @@ impl BaseConfig {
 
     /// The Debian architecture to build for.
     pub fn arch(&self) -> String {
-        self.arch.clone().unwrap_or_else(|| host_debian_arch().to_owned())
+        self.arch
+            .clone()
+            .unwrap_or_else(|| host_debian_arch().to_owned())
     }
 
     /// The (mirror, suite) pairs to fetch, `mirror` overriding the file's (a local
@@ -243,9 +255,15 @@ impl BaseConfig {
     pub fn mirrors(&self, mirror: Option<&str>) -> (String, String) {
         if let Some(ts) = &self.source.snapshot {
             let base = "http://snapshot.debian.org/archive";
-            return (format!("{base}/debian/{ts}"), format!("{base}/debian-security/{ts}"));
+            return (
+                format!("{base}/debian/{ts}"),
+                format!("{base}/debian-security/{ts}"),
+            );
         }
-        let main = mirror.unwrap_or(&self.source.mirror).trim_end_matches('/').to_owned();
+        let main = mirror
+            .unwrap_or(&self.source.mirror)
+            .trim_end_matches('/')
+            .to_owned();
         let security = match (&self.source.security_mirror, mirror) {
             (Some(s), None) => s.clone(),
             _ => crate::image::skeleton::security_mirror(&main),
@@ -324,9 +342,15 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused_with_the_file_named() {
-        let (_d, p) = write("b.toml", "pakages = []\n[source]\nsuites = [\"bookworm\"]\n");
+        let (_d, p) = write(
+            "b.toml",
+            "pakages = []\n[source]\nsuites = [\"bookworm\"]\n",
+        );
         let err = BaseConfig::load(&p).unwrap_err();
         let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
-        assert!(chain.contains("b.toml") && chain.contains("pakages"), "{chain}");
+        assert!(
+            chain.contains("b.toml") && chain.contains("pakages"),
+            "{chain}"
+        );
     }
 }

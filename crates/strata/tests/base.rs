@@ -84,7 +84,11 @@ fn slim_has_debootstraps_packages_and_tools_work() {
     require_root();
     strata_testkit::require_tool("debootstrap");
     let (env, id) = slim();
-    env.ok(&["import", debootstrap_tar().to_str().unwrap(), "ref/minbase:bookworm"]);
+    env.ok(&[
+        "import",
+        debootstrap_tar().to_str().unwrap(),
+        "ref/minbase:bookworm",
+    ]);
     let query = "dpkg-query -W > /out";
     let ours = run_in(env, id, query, "query-slim");
     let theirs = run_in(env, "ref/minbase:bookworm", query, "query-ref");
@@ -128,6 +132,9 @@ const NOT_COMPARED: &[&str] = &[
     "etc/ld.so.cache",
     "etc/machine-id",
     "var/lib/systemd/",
+    "var/lib/apt/lists/",
+    "var/cache/ldconfig/",
+    "run/mount",
 ];
 
 fn compared(rel: &str) -> bool {
@@ -141,7 +148,12 @@ fn describe(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for e in walkdir::WalkDir::new(dir).min_depth(1) {
         let e = e.unwrap();
-        let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+        let rel = e
+            .path()
+            .strip_prefix(dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if !compared(&rel) {
             continue;
         }
@@ -163,8 +175,15 @@ fn describe(dir: &Path) -> BTreeMap<String, String> {
         } else {
             'o'
         };
-        let mode = if ft.is_symlink() { 0 } else { m.mode() & 0o7777 };
-        out.insert(rel, format!("{kind} {mode:o} {}:{} {content}", m.uid(), m.gid()));
+        let mode = if ft.is_symlink() {
+            0
+        } else {
+            m.mode() & 0o7777
+        };
+        out.insert(
+            rel,
+            format!("{kind} {mode:o} {}:{} {content}", m.uid(), m.gid()),
+        );
     }
     out
 }
@@ -189,16 +208,29 @@ fn slim_file_tree_equals_debootstrap_minbase() {
     let a = describe(&ours);
     let b = describe(&theirs);
     let mut diffs = Vec::new();
-    for path in a.keys().chain(b.keys()).collect::<std::collections::BTreeSet<_>>() {
+    for path in a
+        .keys()
+        .chain(b.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         if a.get(path) != b.get(path) {
-            diffs.push(format!("{path}: strata {:?} debootstrap {:?}", a.get(path), b.get(path)));
+            diffs.push(format!(
+                "{path}: strata {:?} debootstrap {:?}",
+                a.get(path),
+                b.get(path)
+            ));
         }
     }
     assert!(
         diffs.is_empty(),
         "{} paths differ:\n{}",
         diffs.len(),
-        diffs.iter().take(60).cloned().collect::<Vec<_>>().join("\n")
+        diffs
+            .iter()
+            .take(60)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -224,7 +256,14 @@ fn distroless_runs_a_static_binary_and_python_without_a_shell() {
     let file = distroless_with(
         &env,
         "py.toml",
-        &["libc6", "ca-certificates", "tzdata", "netbase", "python3-minimal", "python3-six"],
+        &[
+            "libc6",
+            "ca-certificates",
+            "tzdata",
+            "netbase",
+            "python3-minimal",
+            "python3-six",
+        ],
     );
     let id = base_build(&env, &file, &["-t", "dl:test"]);
     let busybox = which("busybox");
@@ -233,7 +272,7 @@ fn distroless_runs_a_static_binary_and_python_without_a_shell() {
         &[
             (
                 "Dockerfile",
-                "FROM dl:test\nCOPY busybox /busybox\n\
+                "FROM dl:test\nUSER root\nCOPY busybox /busybox\n\
                  RUN [\"/busybox\", \"sh\", \"-c\", \"test ! -e /bin/sh && test ! -e /usr/bin/apt-get && echo no-shell > /out1\"]\n\
                  RUN [\"/usr/bin/python3\", \"-c\", \"import six, ssl; open('/out2', 'w').write(six.__version__ + ' ' + str(ssl.create_default_context().cert_store_stats()['x509_ca'] > 100))\"]\n\
                  ENTRYPOINT [\"/busybox\"]\n",
@@ -242,14 +281,20 @@ fn distroless_runs_a_static_binary_and_python_without_a_shell() {
     );
     std::fs::copy(busybox, ctx.join("busybox")).unwrap();
     let (rootfs, _) = env.build_rootfs(&ctx, "dl-out");
-    assert_eq!(std::fs::read_to_string(rootfs.join("out1")).unwrap().trim(), "no-shell");
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("out1")).unwrap().trim(),
+        "no-shell"
+    );
     let py = std::fs::read_to_string(rootfs.join("out2")).unwrap();
     assert!(py.starts_with("1.") && py.ends_with("True"), "{py}");
     // The dpkg database lists every package as installed, and the user is nonroot.
     let status = std::fs::read_to_string(rootfs.join("var/lib/dpkg/status")).unwrap();
     assert!(status.contains("Package: python3-six\nStatus: install ok installed\n"));
     let inspect = env.inspect(&id);
-    assert_eq!(inspect["Config"]["config"]["User"], "65532:65532", "{inspect}");
+    assert_eq!(
+        inspect["Config"]["config"]["User"], "65532:65532",
+        "{inspect}"
+    );
     let passwd = std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap();
     assert!(passwd.contains("nonroot:x:65532:65532:"), "{passwd}");
 }
@@ -268,7 +313,13 @@ fn same_lock_gives_byte_identical_manifests_on_two_empty_stores() {
     let lock = work.path("distroless.lock");
     let cache = shared_cache();
     work.ok(&[
-        "base", "lock", &example("distroless.toml"), "--cache", &cache, "-o", lock.to_str().unwrap(),
+        "base",
+        "lock",
+        &example("distroless.toml"),
+        "--cache",
+        &cache,
+        "-o",
+        lock.to_str().unwrap(),
     ]);
     let manifests: Vec<(String, Vec<u8>)> = (0..2)
         .map(|i| {
@@ -276,8 +327,15 @@ fn same_lock_gives_byte_identical_manifests_on_two_empty_stores() {
             let own_cache = env.path(&format!("cache{i}"));
             let id = env
                 .ok(&[
-                    "base", "build", &example("distroless.toml"), "--lock", lock.to_str().unwrap(),
-                    "--cache", own_cache.to_str().unwrap(), "--jobs", if i == 0 { "1" } else { "8" },
+                    "base",
+                    "build",
+                    &example("distroless.toml"),
+                    "--lock",
+                    lock.to_str().unwrap(),
+                    "--cache",
+                    own_cache.to_str().unwrap(),
+                    "--jobs",
+                    if i == 0 { "1" } else { "8" },
                 ])
                 .trim()
                 .to_owned();
@@ -313,7 +371,8 @@ fn fails_storing_nothing(env: &Env, file: &str) -> String {
         .filter_map(Result::ok)
         .filter(|e| {
             let n = e.file_name().to_string_lossy();
-            n.contains("tmp") || n.starts_with("base-configure") || n.starts_with('.')
+            let in_tmp = e.path().parent().is_some_and(|p| p.ends_with("tmp"));
+            in_tmp || n.starts_with(".tmp") || n.starts_with("base-configure")
         })
         .map(|e| e.path().display().to_string())
         .collect();
@@ -327,12 +386,21 @@ fn errors_are_clear_and_store_nothing() {
     env.ok(&["images"]);
     // A keyring without the keys that sign bookworm (Debian's removed keys).
     let removed = "/usr/share/keyrings/debian-archive-removed-keys.gpg";
-    assert!(Path::new(removed).exists(), "debian-archive-keyring is not installed");
+    assert!(
+        Path::new(removed).exists(),
+        "debian-archive-keyring is not installed"
+    );
     let bad_key = edited(&env, "badkey.toml", |t| {
-        t.replace("components = [\"main\"]", &format!("components = [\"main\"]\nkeyring = \"{removed}\""))
+        t.replace(
+            "components = [\"main\"]",
+            &format!("components = [\"main\"]\nkeyring = \"{removed}\""),
+        )
     });
     let err = fails_storing_nothing(&env, &bad_key);
-    assert!(err.contains("bookworm") && err.to_lowercase().contains("signature"), "{err}");
+    assert!(
+        err.contains("bookworm") && err.contains("signed") && err.contains(removed),
+        "{err}"
+    );
 
     let missing = edited(&env, "missing.toml", |t| {
         t.replace("\"netbase\"]", "\"netbase\", \"no-such-package-strata\"]")
@@ -340,7 +408,9 @@ fn errors_are_clear_and_store_nothing() {
     let err = fails_storing_nothing(&env, &missing);
     assert!(err.contains("no-such-package-strata"), "{err}");
 
-    let unsat = edited(&env, "unsat.toml", |t| t.replace("\"netbase\"]", "\"netbase=99.0\"]"));
+    let unsat = edited(&env, "unsat.toml", |t| {
+        t.replace("\"netbase\"]", "\"netbase=99.0\"]")
+    });
     let err = fails_storing_nothing(&env, &unsat);
     assert!(err.contains("netbase") && err.contains("99.0"), "{err}");
 }
@@ -379,7 +449,10 @@ fn the_image_is_a_normal_image_from_save_and_export() {
     let inspect = env.inspect(&id);
     let annotations = &inspect["Manifest"]["annotations"];
     assert!(
-        annotations["org.strata.base.packages"].as_str().unwrap().contains("libc6="),
+        annotations["org.strata.base.packages"]
+            .as_str()
+            .unwrap()
+            .contains("libc6="),
         "{inspect}"
     );
 }

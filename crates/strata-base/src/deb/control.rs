@@ -14,7 +14,6 @@ pub struct ControlArchive {
     pub members: BTreeMap<String, (Vec<u8>, u32)>,
 }
 
-
 impl ControlArchive {
     pub(super) fn read(compressed: Vec<u8>) -> io::Result<ControlArchive> {
         let tar = super::decompress(compressed)?;
@@ -26,7 +25,11 @@ impl ControlArchive {
             if !entry.header().entry_type().is_file() {
                 continue;
             }
-            let name = entry.path()?.to_string_lossy().trim_start_matches("./").to_owned();
+            let name = entry
+                .path()?
+                .to_string_lossy()
+                .trim_start_matches("./")
+                .to_owned();
             let mode = entry.header().mode()? & 0o7777;
             let mut bytes = Vec::new();
             entry.read_to_end(&mut bytes)?;
@@ -77,7 +80,10 @@ impl ControlArchive {
             .lines()
             .filter_map(|l| {
                 let (sum, path) = l.split_once(char::is_whitespace)?;
-                Some((path.trim_start().trim_start_matches('/').to_owned(), sum.to_owned()))
+                Some((
+                    path.trim_start().trim_start_matches('/').to_owned(),
+                    sum.to_owned(),
+                ))
             })
             .collect()
     }

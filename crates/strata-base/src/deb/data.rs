@@ -29,9 +29,7 @@ fn to_entry<R: Read>(mut entry: tar::Entry<'_, R>) -> io::Result<Option<DataFile
     if path.is_empty() {
         return Ok(None);
     }
-    let link = || -> io::Result<String> {
-        Ok(entry_link(&header)?.unwrap_or_default())
-    };
+    let link = || -> io::Result<String> { Ok(entry_link(&header)?.unwrap_or_default()) };
     let kind = match header.entry_type() {
         EntryType::Regular | EntryType::Continuous => {
             let mut bytes = Vec::with_capacity(header.size()? as usize);

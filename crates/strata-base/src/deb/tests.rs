@@ -2,13 +2,28 @@ use super::*;
 
 /// Builds a `.deb` in memory with the `ar` and `tar` crates: dpkg-deb's layout.
 fn make_deb(data_members: &[(&str, &[u8])]) -> Vec<u8> {
-    let control = tar_gz(&[("./control", b"Package: t\nVersion: 1\nArchitecture: all\n".as_slice(), 0o644),
-        ("./postinst", b"#!/bin/sh\nexit 0\n".as_slice(), 0o755)]);
-    let data = tar_gz(&data_members.iter().map(|(p, b)| (*p, *b, 0o644)).collect::<Vec<_>>());
+    let control = tar_gz(&[
+        (
+            "./control",
+            b"Package: t\nVersion: 1\nArchitecture: all\n".as_slice(),
+            0o644,
+        ),
+        ("./postinst", b"#!/bin/sh\nexit 0\n".as_slice(), 0o755),
+    ]);
+    let data = tar_gz(
+        &data_members
+            .iter()
+            .map(|(p, b)| (*p, *b, 0o644))
+            .collect::<Vec<_>>(),
+    );
     let mut out = Vec::new();
     {
         let mut ar = ar::Builder::new(&mut out);
-        for (name, bytes) in [("debian-binary", b"2.0\n".to_vec()), ("control.tar.gz", control), ("data.tar.gz", data)] {
+        for (name, bytes) in [
+            ("debian-binary", b"2.0\n".to_vec()),
+            ("control.tar.gz", control),
+            ("data.tar.gz", data),
+        ] {
             let header = ar::Header::new(name.as_bytes().to_vec(), bytes.len() as u64);
             ar.append(&header, &bytes[..]).unwrap();
         }
@@ -67,5 +82,8 @@ fn corrupt_data_member_is_an_error() {
         *b ^= 0xff;
     }
     let err = read_deb(Path::new("t.deb"), &deb[..]).unwrap_err();
-    assert!(matches!(err, DebError::Member { ref member, .. } if member == "data.tar.gz"), "{err}");
+    assert!(
+        matches!(err, DebError::Member { ref member, .. } if member == "data.tar.gz"),
+        "{err}"
+    );
 }

@@ -59,7 +59,10 @@ const DPKG: &str = "var/lib/dpkg";
 /// `pkg` or `pkg:arch` (Multi-Arch: same), the name of its files under `info/`.
 pub fn info_name(deb: &DebPackage) -> String {
     let name = deb.control.field("Package").unwrap_or_default();
-    match (deb.control.field("Multi-Arch"), deb.control.field("Architecture")) {
+    match (
+        deb.control.field("Multi-Arch"),
+        deb.control.field("Architecture"),
+    ) {
         (Some("same"), Some(arch)) => format!("{name}:{arch}"),
         _ => name.to_owned(),
     }
@@ -147,7 +150,12 @@ pub fn database_entries(packages: &[DbPackage<'_>], state: InstallState, mtime: 
         dir(&format!("{DPKG}/updates"), 0o755, mtime),
         dir(&format!("{DPKG}/triggers"), 0o755, mtime),
         file(format!("{DPKG}/status"), status.into_bytes(), 0o644, mtime),
-        file(format!("{DPKG}/available"), available(packages), 0o644, mtime),
+        file(
+            format!("{DPKG}/available"),
+            available(packages),
+            0o644,
+            mtime,
+        ),
         file(format!("{DPKG}/info/format"), &b"1\n"[..], 0o644, mtime),
         file(format!("{DPKG}/cmethopt"), &b"apt apt\n"[..], 0o644, mtime),
         file(format!("{DPKG}/diversions"), &b""[..], 0o644, mtime),

@@ -64,8 +64,7 @@ pub fn status_stanza(control: &str, status: &str, conffiles: &[(String, String)]
     let mut fields = parse(control);
     // dpkg writes Essential/Protected only when "yes".
     fields.retain(|(k, v)| {
-        !(k.eq_ignore_ascii_case("Essential") || k.eq_ignore_ascii_case("Protected"))
-            || v == "yes"
+        !(k.eq_ignore_ascii_case("Essential") || k.eq_ignore_ascii_case("Protected")) || v == "yes"
     });
     fields.push(("Status".into(), status.into()));
     if !conffiles.is_empty() {
@@ -106,7 +105,10 @@ Essential: yes\nMaintainer: M <m@d.o>\nInstalled-Size: 7164\nPre-Depends: libc6 
 Depends: base-files (>= 2.1.12), debianutils (>= 5.6-0.1)\nSection: shells\nPriority: required\n\
 Multi-Arch: foreign\nHomepage: http://tiswww.case.edu/php/chet/bash/bashtop.html\n\
 Description: GNU Bourne Again SHell\n Bash is an sh-compatible command language interpreter.\n";
-        let conf = [("/etc/bash.bashrc".to_owned(), "89269e1298235f1b12b4c16e4065ad0d".to_owned())];
+        let conf = [(
+            "/etc/bash.bashrc".to_owned(),
+            "89269e1298235f1b12b4c16e4065ad0d".to_owned(),
+        )];
         let got = status_stanza(control, "install ok installed", &conf);
         assert_eq!(
             got,
@@ -118,4 +120,26 @@ Description: GNU Bourne Again SHell\n Bash is an sh-compatible command language 
 Homepage: http://tiswww.case.edu/php/chet/bash/bashtop.html\n\n"
         );
     }
+}
+
+/// `control` with the archive's overrides applied: dpkg records the `Priority` and `Section`
+/// the archive's index gives (its `available` database), not the `.deb`'s own, when they
+/// differ (apt's Priority is `required` in the index, `important` in its control file).
+pub fn with_overrides(control: &str, overrides: &[(&str, &str)]) -> String {
+    let mut fields = parse(control);
+    for (k, v) in overrides {
+        match fields.iter_mut().find(|(f, _)| f.eq_ignore_ascii_case(k)) {
+            Some(field) => field.1 = (*v).to_owned(),
+            None => fields.push(((*k).to_owned(), (*v).to_owned())),
+        }
+    }
+    let mut out = String::new();
+    for (k, v) in fields {
+        if v.starts_with('\n') {
+            out.push_str(&format!("{k}:{v}\n"));
+        } else {
+            out.push_str(&format!("{k}: {v}\n"));
+        }
+    }
+    out
 }

@@ -29,7 +29,10 @@ pub(super) fn interest_files(packages: &[DbPackage<'_>], mtime: i64) -> Vec<Entr
             if name.starts_with('/') {
                 file_triggers.push_str(&format!("{name} {who}\n"));
             } else {
-                named.entry(name.to_owned()).or_default().push_str(&format!("{who}\n"));
+                named
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push_str(&format!("{who}\n"));
             }
         }
     }

@@ -19,7 +19,9 @@ pub fn no_script_files(pkgs: &[Unpacked], epoch: i64) -> Vec<Entry> {
             .deb
             .files
             .iter()
-            .filter(|f| f.path.starts_with("usr/share/ca-certificates/") && f.path.ends_with(".crt"))
+            .filter(|f| {
+                f.path.starts_with("usr/share/ca-certificates/") && f.path.ends_with(".crt")
+            })
             .filter_map(|f| match &f.kind {
                 EntryKind::File {
                     source: FileSource::Bytes(b),
@@ -36,7 +38,12 @@ pub fn no_script_files(pkgs: &[Unpacked], epoch: i64) -> Vec<Entry> {
                 bundle.push(b'\n');
             }
         }
-        out.push(file("etc/ssl/certs/ca-certificates.crt", bundle, 0o644, epoch));
+        out.push(file(
+            "etc/ssl/certs/ca-certificates.crt",
+            bundle,
+            0o644,
+            epoch,
+        ));
     }
     out
 }

@@ -52,7 +52,11 @@ fn deps_of(p: &Unpacked, names: &BTreeMap<String, Vec<String>>) -> Vec<String> {
 /// each in `pkgs`' (install) order. A requested name that is not installed is reported.
 pub fn assign(pkgs: &[Unpacked], groups: &[Vec<String>]) -> Result<Vec<Vec<usize>>, String> {
     let names = provided(pkgs);
-    let index: BTreeMap<&str, usize> = pkgs.iter().enumerate().map(|(i, p)| (p.name(), i)).collect();
+    let index: BTreeMap<&str, usize> = pkgs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name(), i))
+        .collect();
     let mut taken: BTreeSet<usize> = BTreeSet::new();
     let mut out = Vec::new();
     for group in groups {
@@ -66,7 +70,9 @@ pub fn assign(pkgs: &[Unpacked], groups: &[Vec<String>]) -> Result<Vec<Vec<usize
             todo.push(real.clone());
         }
         while let Some(n) = todo.pop() {
-            let Some(&i) = index.get(n.as_str()) else { continue };
+            let Some(&i) = index.get(n.as_str()) else {
+                continue;
+            };
             if taken.contains(&i) || !members.insert(i) {
                 continue;
             }

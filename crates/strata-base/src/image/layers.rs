@@ -74,12 +74,10 @@ fn set(patterns: &[String]) -> Result<Option<GlobSet>, LayerError> {
             source,
         })?);
     }
-    b.build()
-        .map(Some)
-        .map_err(|source| LayerError::Pattern {
-            pattern: patterns.join(" "),
-            source,
-        })
+    b.build().map(Some).map_err(|source| LayerError::Pattern {
+        pattern: patterns.join(" "),
+        source,
+    })
 }
 
 /// `bin/sh` → `usr/bin/sh` when `bin` is a merged-/usr link; `None` for the link itself.
@@ -141,9 +139,19 @@ pub fn package_layer(
     drop_dangling_hardlinks(&mut entries);
     let created_by = format!(
         "strata base: {name}: {}",
-        packages.iter().map(|p| p.name()).collect::<Vec<_>>().join(" ")
+        packages
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(" ")
     );
-    store_entries(store, name, entries.into_values().collect(), opts, created_by)
+    store_entries(
+        store,
+        name,
+        entries.into_values().collect(),
+        opts,
+        created_by,
+    )
 }
 
 /// Directories: the first package's metadata stays (dpkg keeps an existing directory);
@@ -160,9 +168,7 @@ fn drop_dangling_hardlinks(entries: &mut BTreeMap<String, Entry>) {
     let dangling: Vec<String> = entries
         .values()
         .filter_map(|e| match &e.kind {
-            EntryKind::Hardlink { target } if !entries.contains_key(target) => {
-                Some(e.path.clone())
-            }
+            EntryKind::Hardlink { target } if !entries.contains_key(target) => Some(e.path.clone()),
             _ => None,
         })
         .collect();
@@ -224,7 +230,10 @@ mod tests {
         let m = vec!["bin".to_owned(), "lib64".to_owned()];
         assert_eq!(merged_path("bin/sh", &m).as_deref(), Some("usr/bin/sh"));
         assert_eq!(merged_path("bin", &m), None);
-        assert_eq!(merged_path("lib64/ld.so", &m).as_deref(), Some("usr/lib64/ld.so"));
+        assert_eq!(
+            merged_path("lib64/ld.so", &m).as_deref(),
+            Some("usr/lib64/ld.so")
+        );
         assert_eq!(merged_path("binx/a", &m).as_deref(), Some("binx/a"));
         assert_eq!(merged_path("usr/bin/a", &m).as_deref(), Some("usr/bin/a"));
     }

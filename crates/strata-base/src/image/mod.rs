@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 
 use strata_archive::Compression;
 use strata_content::{Image, Store};
-use strata_oci::{media_types, to_canonical_json, Descriptor, Digest, History, ImageConfig, ImageManifest};
+use strata_oci::{
+    media_types, to_canonical_json, Descriptor, Digest, History, ImageConfig, ImageManifest,
+};
 
 pub use fixups::no_script_files;
 pub use layers::{package_layer, store_entries, LayerError, PathFilter};
@@ -105,8 +107,10 @@ pub fn commit_image(
         config_digest,
         config_bytes.len() as u64,
     );
-    let mut manifest =
-        ImageManifest::oci(descriptor, layers.iter().map(|l| l.descriptor.clone()).collect());
+    let mut manifest = ImageManifest::oci(
+        descriptor,
+        layers.iter().map(|l| l.descriptor.clone()).collect(),
+    );
     manifest.annotations = spec.annotations.clone();
     let digest = store.put_image(&manifest)?;
     store.image(&digest)
@@ -164,7 +168,9 @@ pub fn write_package_layers(
             extra.append(&mut last);
         }
         tracing::debug!(layer = %name, packages = pkgs.len(), "writing layer");
-        layers.push(package_layer(store, &name, &pkgs, &all, state, extra, opts)?);
+        layers.push(package_layer(
+            store, &name, &pkgs, &all, state, extra, opts,
+        )?);
     }
     Ok(layers)
 }

@@ -32,7 +32,12 @@ pub fn merged_usr_entries(dirs: &[String], mtime: i64) -> Vec<Entry> {
 }
 
 /// `/etc/fstab` and `/etc/apt/sources.list` as debootstrap writes them.
-pub fn debootstrap_files(mirror: &str, suites: &[String], components: &[String], mtime: i64) -> Vec<Entry> {
+pub fn debootstrap_files(
+    mirror: &str,
+    suites: &[String],
+    components: &[String],
+    mtime: i64,
+) -> Vec<Entry> {
     let mut sources = String::new();
     for suite in suites {
         let mirror = if suite.ends_with("-security") {

@@ -46,11 +46,20 @@ impl User {
         self.gid.unwrap_or(self.uid)
     }
     fn home(&self) -> String {
-        self.home.clone().unwrap_or_else(|| format!("/home/{}", self.name))
+        self.home
+            .clone()
+            .unwrap_or_else(|| format!("/home/{}", self.name))
     }
     fn passwd_line(&self) -> String {
         let shell = self.shell.as_deref().unwrap_or("/sbin/nologin");
-        format!("{}:x:{}:{}:{}:{}:{shell}\n", self.name, self.uid, self.gid(), self.gecos, self.home())
+        format!(
+            "{}:x:{}:{}:{}:{}:{shell}\n",
+            self.name,
+            self.uid,
+            self.gid(),
+            self.gecos,
+            self.home()
+        )
     }
 }
 
@@ -180,13 +189,15 @@ mod tests {
         let text = |p: &str| {
             let e = files.iter().find(|e| e.path == p).unwrap();
             match &e.kind {
-                strata_archive::EntryKind::File { source: strata_archive::FileSource::Bytes(b), .. } => {
-                    String::from_utf8(b.to_vec()).unwrap()
-                }
+                strata_archive::EntryKind::File {
+                    source: strata_archive::FileSource::Bytes(b),
+                    ..
+                } => String::from_utf8(b.to_vec()).unwrap(),
                 _ => panic!(),
             }
         };
-        assert!(text("etc/passwd").ends_with("nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"));
+        assert!(text("etc/passwd")
+            .ends_with("nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"));
         assert!(text("etc/group").ends_with("nonroot:x:65532:\n"));
         assert!(text("etc/shadow").contains("nonroot:*:20000:0:99999:7:::\n"));
         let home = files.iter().find(|e| e.path == "home/nonroot").unwrap();

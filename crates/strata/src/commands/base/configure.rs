@@ -12,7 +12,13 @@ use strata_build::{BuildOptions, NetworkMode, Silent};
 use strata_content::{Image, Store};
 
 /// The shell script of the configure step.
-pub fn script(debs: &[&DebPackage], arch: &str, users: &[User], groups: &[Group], epoch: i64) -> String {
+pub fn script(
+    debs: &[&DebPackage],
+    arch: &str,
+    users: &[User],
+    groups: &[Group],
+    epoch: i64,
+) -> String {
     let mut s = String::from(
         "set -e\n\
          export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true LC_ALL=C.UTF-8\n\
@@ -54,7 +60,8 @@ pub fn run(store: &Store, base: &Image, script: &str, epoch: i64) -> Result<Laye
     opts.network = NetworkMode::None;
     opts.source_date_epoch = Some(epoch);
     opts.no_cache = true;
-    let outcome = strata_build::build(store, &opts, &Silent).context("running the maintainer scripts")?;
+    let outcome =
+        strata_build::build(store, &opts, &Silent).context("running the maintainer scripts")?;
     let image = outcome.image;
     let (Some(descriptor), Some(diff_id)) = (
         image.manifest.layers.last(),

@@ -20,7 +20,9 @@ pub struct Fetched {
 }
 
 pub fn cache_dir(root: &Path, args: &BaseSourceArgs) -> PathBuf {
-    args.cache.clone().unwrap_or_else(|| root.join("base-cache"))
+    args.cache
+        .clone()
+        .unwrap_or_else(|| root.join("base-cache"))
 }
 
 pub fn load_repo(config: &BaseConfig, args: &BaseSourceArgs, cache: &Cache) -> Result<Repository> {

@@ -12,10 +12,11 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use strata_base::config::{oci_arch, BaseConfig, Variant};
 use strata_base::deb::DebPackage;
+use strata_base::dpkg::stanza::with_overrides;
 use strata_base::dpkg::InstallState;
 use strata_base::image::{
-    commit_image, groups, no_script_files, order, skeleton, users, write_package_layers, ImageSpec, LayerOptions,
-    PackageLayers, PathFilter, Unpacked,
+    commit_image, groups, no_script_files, order, skeleton, users, write_package_layers, ImageSpec,
+    LayerOptions, PackageLayers, PathFilter, Unpacked,
 };
 use strata_base::lock::Lock;
 use strata_base::repo::{Cache, PackageRecord};
@@ -45,7 +46,11 @@ fn lock(store: &Store, args: BaseLockArgs) -> Result<()> {
     match &args.output {
         Some(path) => {
             lock.save(path)?;
-            eprintln!("{} packages locked in {}", lock.packages.len(), path.display());
+            eprintln!(
+                "{} packages locked in {}",
+                lock.packages.len(),
+                path.display()
+            );
         }
         None => print!("{}", lock.to_toml()),
     }
@@ -57,11 +62,21 @@ fn build(store: &Store, args: BaseBuildArgs) -> Result<()> {
     let config = BaseConfig::load(&args.source.file)?;
     let tags = tags(&config, &args)?;
     let cache = Cache::new(fetch::cache_dir(store.root(), &args.source))?;
-    let fetched = fetch::fetch(&config, &args.source, &cache, args.lock.as_deref(), args.offline)?;
+    let fetched = fetch::fetch(
+        &config,
+        &args.source,
+        &cache,
+        args.lock.as_deref(),
+        args.offline,
+    )?;
     let epoch = epoch(&fetched.release_dates)?;
     let pkgs = unpack(&fetched.records, &fetched.debs)?;
     for p in &pkgs {
-        eprintln!("{}={}", p.name(), p.deb.control.field("Version").unwrap_or_default());
+        eprintln!(
+            "{}={}",
+            p.name(),
+            p.deb.control.field("Version").unwrap_or_default()
+        );
     }
     let arch = config.arch();
     let state = if config.run_scripts {
@@ -109,7 +124,14 @@ fn build(store: &Store, args: BaseBuildArgs) -> Result<()> {
     let mut layers = write_package_layers(store, plan, &opts)?;
     let spec = image_spec(&config, &arch, &fetched.records, args.lock.is_some(), epoch);
     if config.run_scripts {
-        let unpacked = commit_image(store, &ImageSpec { annotations: BTreeMap::new(), ..spec.clone() }, &layers)?;
+        let unpacked = commit_image(
+            store,
+            &ImageSpec {
+                annotations: BTreeMap::new(),
+                ..spec.clone()
+            },
+            &layers,
+        )?;
         let debs: Vec<&DebPackage> = pkgs.iter().map(|p| &p.deb).collect();
         let script = configure::script(&debs, &arch, &config.users, &config.groups, epoch);
         layers.push(configure::run(store, &unpacked, &script, epoch)?);
@@ -166,14 +188,27 @@ fn unpack(records: &[PackageRecord], debs: &[std::path::PathBuf]) -> Result<Vec<
         .par_iter()
         .zip(debs.par_iter())
         .map(|(rec, path)| -> Result<Unpacked> {
-            let deb = DebPackage::open(path)
+            let mut deb = DebPackage::open(path)
                 .with_context(|| format!("unpacking {} ({})", rec.label(), rec.url()))?;
+            let overrides: Vec<(&str, String)> = ["Priority", "Section"]
+                .into_iter()
+                .filter_map(|f| Some((f, rec.field(f)?)))
+                .collect();
+            if !overrides.is_empty() {
+                let pairs: Vec<(&str, &str)> =
+                    overrides.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                deb.control.control = with_overrides(&deb.control.control, &pairs);
+            }
             let (name, version) = (
                 deb.control.field("Package").unwrap_or_default(),
                 deb.control.field("Version").unwrap_or_default(),
             );
             if name != rec.name || version != rec.version {
-                bail!("{}: the package is {name}={version}, not {}", path.display(), rec.label());
+                bail!(
+                    "{}: the package is {name}={version}, not {}",
+                    path.display(),
+                    rec.label()
+                );
             }
             let index_stanza = format!(
                 "{}Filename: {}\nSize: {}\nSHA256: {}\n",
@@ -235,13 +270,17 @@ fn minbase_names(pkgs: &[Unpacked]) -> Vec<String> {
 fn base_passwd(pkgs: &[Unpacked]) -> Option<(String, String)> {
     let pkg = pkgs.iter().find(|p| p.name() == "base-passwd")?;
     let read = |path: &str| {
-        pkg.deb.files.iter().find(|f| f.path == path).and_then(|f| match &f.kind {
-            strata_archive::EntryKind::File {
-                source: strata_archive::FileSource::Bytes(b),
-                ..
-            } => Some(String::from_utf8_lossy(b).into_owned()),
-            _ => None,
-        })
+        pkg.deb
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .and_then(|f| match &f.kind {
+                strata_archive::EntryKind::File {
+                    source: strata_archive::FileSource::Bytes(b),
+                    ..
+                } => Some(String::from_utf8_lossy(b).into_owned()),
+                _ => None,
+            })
     };
     Some((
         read("usr/share/base-passwd/passwd.master")?,
