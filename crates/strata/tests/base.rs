@@ -465,3 +465,28 @@ fn strata_build_from_the_base_image() {
     let out = run_in(env, id, "cat /etc/debian_version > /out", "from");
     assert!(out.starts_with("12."), "{out}");
 }
+
+#[test]
+#[ignore = "needs root"]
+fn python_runtime_example_builds_on_slim_with_a_venv() {
+    require_root();
+    let (env, _) = slim();
+    let out = env.strata(&[
+        "build",
+        "--progress=plain",
+        "-t",
+        "runtime/python:test",
+        &example("python"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = run_in(
+        env,
+        "runtime/python:test",
+        "python /app/app.py > /out; echo $VIRTUAL_ENV >> /out",
+        "py",
+    );
+    assert!(
+        got.starts_with("hello from /opt/venv (python 3.11)"),
+        "{got}"
+    );
+}
