@@ -199,6 +199,13 @@ impl Lock {
     /// alone (empty `control`) when the cache holds the file or a snapshot mirror can serve it
     /// (the first of `snapshots`, unless the lock already names a snapshot mirror). Anything
     /// else is [`LockError::Unavailable`], naming the package.
+    ///
+    /// Without `repo` (no index loaded: the fast path of a warm build) a package the cache
+    /// lacks is fetched by its pool path from the lock's mirror (or the first snapshot mirror);
+    /// a file the mirror no longer has is then [`RepoError::DebNotFound`] from `fetch_debs`,
+    /// naming the package and version.
+    ///
+    /// [`RepoError::DebNotFound`]: crate::repo::RepoError::DebNotFound
     pub fn packages(
         &self,
         cache: &Cache,
@@ -233,7 +240,8 @@ impl Lock {
                 suite: p.suite.clone(),
                 control: String::new(),
             };
-            if cache.deb_path(&p.sha256).exists() || is_snapshot(&p.mirror) {
+            let cached = cache.deb_path(&p.sha256).exists();
+            if cached || is_snapshot(&p.mirror) || (repo.is_none() && snapshots.is_empty()) {
                 out.push(rec);
                 continue;
             }
@@ -343,6 +351,9 @@ mod tests {
             recs[0].url(),
             "http://snapshot.debian.org/archive/debian/20240801T000000Z/pool/main/bash_5.2.15-2_amd64.deb"
         );
+        // No index loaded: the lock's own mirror (or the snapshot) by pool path.
+        let recs = lock.packages(&cache, None, &[]).unwrap();
+        assert_eq!(recs[0].mirror, "http://deb.debian.org/debian");
         // The cache holds it: fine offline too.
         std::fs::write(cache.deb_path(&"b".repeat(64)), b"x").unwrap();
         std::fs::write(cache.deb_path(&"a".repeat(64)), b"x").unwrap();

@@ -111,7 +111,9 @@ fn minbase_equals_debootstrap_print_debs() {
 /// apt's own resolution on the host, in a private state directory: `apt-get install
 /// --simulate --no-install-recommends` of `names` onto an empty system.
 fn apt_simulate(names: &[String]) -> BTreeSet<(String, String)> {
-    let dir = common::fixtures().join("apt-state");
+    // A private state per call: tests run in parallel, and apt's lists are not shared safely.
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path();
     for sub in [
         "lists/partial",
         "cache/archives/partial",
@@ -200,6 +202,37 @@ fn debug_tools_on_minbase_equal_apt_get_install() {
     let minbase = resolve(&repo, &Request::new(&[], Variant::Minbase)).unwrap();
     let mut names: Vec<String> = minbase.packages.iter().map(|p| p.name.clone()).collect();
     names.extend(DEBUG_TOOLS.iter().map(|s| (*s).to_owned()));
+    let theirs = apt_simulate(&names);
+    assert_eq!(
+        ours.difference(&theirs).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "only strata selects these"
+    );
+    assert_eq!(
+        theirs.difference(&ours).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "only apt selects these"
+    );
+}
+
+#[test]
+fn a_distroless_set_without_variant_equals_apt_get_install() {
+    require_tool("apt-get");
+    let wanted = [
+        "libc6",
+        "ca-certificates",
+        "tzdata",
+        "python3",
+        "python3-venv",
+    ];
+    let repo = load(bookworm_all());
+    let res = resolve(&repo, &Request::new(&wanted, Variant::None)).unwrap();
+    let ours: BTreeSet<(String, String)> = res
+        .packages
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
+    let names: Vec<String> = wanted.iter().map(|s| (*s).to_owned()).collect();
     let theirs = apt_simulate(&names);
     assert_eq!(
         ours.difference(&theirs).collect::<Vec<_>>(),

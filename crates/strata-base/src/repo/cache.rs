@@ -111,22 +111,31 @@ pub fn fetch_debs(
         }
     });
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    // The first error in package order, so the message does not depend on thread timing.
-    let mut out = Vec::with_capacity(pkgs.len());
-    for r in results.into_iter().flatten() {
-        out.push(r?);
-    }
-    if out.len() != pkgs.len() {
-        unreachable!("every package is fetched unless one failed, and a failure returned above");
-    }
-    Ok(out)
+    // The first error in package order, so the message does not depend on thread timing; a
+    // package left unfetched (`None`) only follows a failure, which is returned first.
+    results.into_iter().flatten().collect::<Result<Vec<_>, _>>()
 }
 
-/// One `.deb`: from the cache when its hash matches, else downloaded.
+/// One `.deb`: from the cache when its hash matches, else downloaded (again, up to three
+/// times, when the connection breaks mid-body).
 fn fetch_one(cache: &Cache, http: &Http, pkg: &PackageRecord) -> Result<PathBuf, RepoError> {
     if let Some(path) = cache.cached_deb(&pkg.sha256, pkg.size) {
         return Ok(path);
     }
+    let mut attempt = 1;
+    loop {
+        match download(cache, http, pkg) {
+            Err(RepoError::Read { url, source }) if attempt < 3 => {
+                tracing::warn!(%url, error = %source, "download broke off: retrying");
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Downloads one `.deb` into the cache, hashed while written.
+fn download(cache: &Cache, http: &Http, pkg: &PackageRecord) -> Result<PathBuf, RepoError> {
     let url = pkg.url();
     tracing::info!(package = %pkg.name, version = %pkg.version, %url, "downloading");
     let Some(mut body) = http.get(&url)? else {
@@ -163,13 +172,14 @@ fn fetch_one(cache: &Cache, http: &Http, pkg: &PackageRecord) -> Result<PathBuf,
     let got = hex::encode(hasher.finalize());
     if size != pkg.size || got != pkg.sha256 {
         return Err(RepoError::DebMismatch {
-            package: pkg.name.clone(),
-            version: pkg.version.clone(),
+            package: pkg.label(),
             url,
-            want_sha256: pkg.sha256.clone(),
-            want_size: pkg.size,
-            got_sha256: got,
-            got_size: size,
+            detail: format!(
+                "want sha256 {}, {} bytes; got {got}, {size}{} bytes",
+                pkg.sha256,
+                pkg.size,
+                if size > pkg.size { " or more" } else { "" }
+            ),
         });
     }
     tmp.as_file().sync_all().map_err(io_err)?;

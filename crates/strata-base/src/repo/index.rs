@@ -1,7 +1,7 @@
 //! `Packages` indices: one paragraph per binary package. Only the fields strata needs are
 //! extracted; the paragraph's full text is kept for the dpkg database.
 
-use super::{PackageRecord, RepoError};
+use super::{Facts, PackageRecord, RepoError};
 
 /// Parses a whole Packages file of `mirror`/`suite` into records, in file order.
 pub fn parse_packages(
@@ -9,7 +9,7 @@ pub fn parse_packages(
     mirror: &str,
     suite: &str,
     what: &str,
-) -> Result<Vec<PackageRecord>, RepoError> {
+) -> Result<Vec<(PackageRecord, Facts)>, RepoError> {
     let mut out = Vec::new();
     let mut line_no = 1usize;
     for para in text.split("\n\n") {
@@ -22,9 +22,15 @@ pub fn parse_packages(
         let mut rec = PackageRecord {
             mirror: mirror.to_owned(),
             suite: suite.to_owned(),
-            control: format!("{para}\n"),
+            control: {
+                let mut text = String::with_capacity(para.len() + 1);
+                text.push_str(para);
+                text.push('\n');
+                text
+            },
             ..PackageRecord::default()
         };
+        let mut facts = Facts::default();
         for line in para.lines() {
             if line.starts_with([' ', '\t']) {
                 continue;
@@ -50,6 +56,8 @@ pub fn parse_packages(
                     })?
                 }
                 "SHA256" => rec.sha256 = value.to_ascii_lowercase(),
+                "Provides" => facts.provides = Some(value.to_owned()),
+                "Priority" => facts.priority = Some(value.to_owned()),
                 _ => {}
             }
         }
@@ -68,7 +76,7 @@ pub fn parse_packages(
                 });
             }
         }
-        out.push(rec);
+        out.push((rec, facts));
     }
     Ok(out)
 }
@@ -80,7 +88,11 @@ mod tests {
     #[test]
     fn records_keep_their_stanza() {
         let text = "Package: a\nVersion: 1.0\nArchitecture: amd64\nDepends: b\nFilename: pool/a.deb\nSize: 10\nSHA256: AB\nDescription: x\n y\n\nPackage: b\nVersion: 2\nArchitecture: all\nFilename: pool/b.deb\nSize: 3\nSHA256: cd\n";
-        let recs = parse_packages(text, "http://m/debian", "s", "test").unwrap();
+        let recs: Vec<_> = parse_packages(text, "http://m/debian", "s", "test")
+            .unwrap()
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].sha256, "ab");
         assert_eq!(recs[0].field("Depends").as_deref(), Some("b"));

@@ -16,7 +16,7 @@ pub mod release;
 pub mod signature;
 pub mod version;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -152,11 +152,33 @@ pub struct SuiteInfo {
     pub date: String,
 }
 
+/// What the resolver reads of every record, extracted once when the index is parsed (the
+/// resolver would otherwise rescan 60,000 paragraphs for `Provides` and `Priority`).
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// The parsed version (`None`: not a Debian version; the resolver names it if it needs it).
+    pub version: Option<Version>,
+    pub provides: Option<String>,
+    pub priority: Option<String>,
+}
+
+impl Facts {
+    /// The facts of a record, read from its paragraph.
+    pub fn of(rec: &PackageRecord) -> Facts {
+        Facts {
+            version: Version::parse(&rec.version).ok(),
+            provides: rec.field("Provides"),
+            priority: rec.field("Priority"),
+        }
+    }
+}
+
 /// Every package of every source, indexed by name.
 #[derive(Debug, Default)]
 pub struct Repository {
     arch: String,
     packages: Vec<PackageRecord>,
+    facts: Vec<Facts>,
     by_name: HashMap<String, Vec<usize>>,
     suites: Vec<SuiteInfo>,
 }
@@ -219,15 +241,12 @@ pub enum RepoError {
         version: String,
         url: String,
     },
-    #[error("{package}={version}: {url} does not match the index (want sha256 {want_sha256}, {want_size} bytes; got {got_sha256}, {got_size} bytes): not stored")]
+    #[error("{package}: {url} does not match the index ({detail}): not stored")]
     DebMismatch {
+        /// `name=version`.
         package: String,
-        version: String,
         url: String,
-        want_sha256: String,
-        want_size: u64,
-        got_sha256: String,
-        got_size: u64,
+        detail: String,
     },
 }
 
@@ -236,27 +255,29 @@ impl Repository {
     pub fn load(opts: &RepoOptions) -> Result<Repository, RepoError> {
         let keyring = Keyring::open(&opts.keyring)?;
         let http = Http::default();
-        let loaded: Vec<Result<(SuiteInfo, Vec<PackageRecord>), RepoError>> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = opts
-                    .sources
-                    .iter()
-                    .map(|src| scope.spawn(|| load_source(opts, &keyring, &http, src)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("index loader panicked"))
-                    .collect()
-            });
+        let loaded: Vec<Result<LoadedSource, RepoError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = opts
+                .sources
+                .iter()
+                .map(|src| scope.spawn(|| load_source(opts, &keyring, &http, src)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("index loader panicked"))
+                .collect()
+        });
         let mut repo = Repository {
             arch: opts.arch.clone(),
             ..Repository::default()
         };
         for result in loaded {
             let (info, records) = result?;
+            repo.packages.reserve(records.len());
+            repo.facts.reserve(records.len());
+            repo.by_name.reserve(records.len());
             repo.suites.push(info);
-            for rec in records {
-                repo.add(rec);
+            for (rec, facts) in records {
+                repo.add(rec, facts);
             }
         }
         Ok(repo)
@@ -270,12 +291,13 @@ impl Repository {
             ..Repository::default()
         };
         for rec in records {
-            repo.add(rec);
+            let facts = Facts::of(&rec);
+            repo.add(rec, facts);
         }
         repo
     }
 
-    fn add(&mut self, rec: PackageRecord) {
+    fn add(&mut self, rec: PackageRecord, facts: Facts) {
         if rec.arch != self.arch && rec.arch != "all" {
             return;
         }
@@ -287,6 +309,7 @@ impl Repository {
         if !dup {
             slot.push(self.packages.len());
             self.packages.push(rec);
+            self.facts.push(facts);
         }
     }
 
@@ -313,6 +336,19 @@ impl Repository {
         &self.packages
     }
 
+    /// Every record with its [`Facts`], in load order.
+    pub fn entries(&self) -> impl Iterator<Item = (&PackageRecord, &Facts)> {
+        self.packages.iter().zip(&self.facts)
+    }
+
+    /// The record of `name` at exactly `version` with its facts, if any source has it.
+    pub fn find_entry(&self, name: &str, version: &str) -> Option<(&PackageRecord, &Facts)> {
+        let ids = self.by_name.get(name)?;
+        ids.iter()
+            .map(|&i| (&self.packages[i], &self.facts[i]))
+            .find(|(r, _)| r.version == version)
+    }
+
     /// The record of `name` at exactly `version`, if any source has it.
     pub fn find(&self, name: &str, version: &str) -> Option<&PackageRecord> {
         self.versions(name)
@@ -321,13 +357,16 @@ impl Repository {
     }
 }
 
+/// A source's verified suite and its records.
+type LoadedSource = (SuiteInfo, Vec<(PackageRecord, Facts)>);
+
 /// One source: verified Release, then each component's index.
 fn load_source(
     opts: &RepoOptions,
     keyring: &Keyring,
     http: &Http,
     src: &Source,
-) -> Result<(SuiteInfo, Vec<PackageRecord>), RepoError> {
+) -> Result<LoadedSource, RepoError> {
     let label = src.label();
     let base = format!("{}/dists/{}", src.mirror.trim_end_matches('/'), src.suite);
     let release_text = fetch_release(keyring, http, &base, &label)?;
@@ -335,7 +374,7 @@ fn load_source(
     if opts.check_valid_until {
         release.check_valid(&label, time::OffsetDateTime::now_utc())?;
     }
-    tracing::debug!(source = %label, date = %release.date, "release verified");
+    tracing::info!(source = %label, date = %release.date, "release verified");
     let mut records = Vec::new();
     for component in &src.components {
         let text = fetch_index(opts, http, &base, &label, &release, component)?;
@@ -347,12 +386,13 @@ fn load_source(
             &what,
         )?);
     }
-    for rec in &records {
-        Version::parse(&rec.version).map_err(|source| RepoError::BadVersion {
+    for (rec, facts) in &mut records {
+        let version = Version::parse(&rec.version).map_err(|source| RepoError::BadVersion {
             what: label.clone(),
             package: rec.name.clone(),
             source,
         })?;
+        facts.version = Some(version);
     }
     let info = SuiteInfo {
         mirror: src.mirror.clone(),
@@ -503,12 +543,4 @@ impl Decoder {
         }
         Ok(out)
     }
-}
-
-/// The suites of a repository as `mirror suite → Date`, sorted (for lock files).
-pub fn release_dates(repo: &Repository) -> BTreeMap<String, String> {
-    repo.suites
-        .iter()
-        .map(|s| (format!("{} {}", s.mirror, s.suite), s.date.clone()))
-        .collect()
 }

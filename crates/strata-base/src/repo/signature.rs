@@ -54,15 +54,25 @@ impl Keyring {
             path: shown.clone(),
             source,
         })?;
-        let parsed: Vec<SignedPublicKey> = if bytes.starts_with(b"-----BEGIN") {
+        let results: Vec<pgp::errors::Result<SignedPublicKey>> = if bytes.starts_with(b"-----BEGIN")
+        {
             SignedPublicKey::from_armor_many(&bytes[..])
-                .map(|(iter, _)| iter.filter_map(Result::ok).collect())
+                .map(|(iter, _)| iter.collect())
                 .unwrap_or_default()
         } else {
             SignedPublicKey::from_bytes_many(&bytes[..])
-                .map(|iter| iter.filter_map(Result::ok).collect())
+                .map(|iter| iter.collect())
                 .unwrap_or_default()
         };
+        let mut parsed = Vec::with_capacity(results.len());
+        for result in results {
+            match result {
+                Ok(key) => parsed.push(key),
+                // A key this OpenPGP library cannot read cannot verify anything: its
+                // signatures then count as by an unknown key.
+                Err(e) => tracing::warn!(keyring = %shown, error = %e, "skipping unreadable key"),
+            }
+        }
         if parsed.is_empty() {
             return Err(SignatureError::EmptyKeyring { path: shown });
         }

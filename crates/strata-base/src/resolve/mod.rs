@@ -16,7 +16,7 @@ pub mod relation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use crate::repo::{PackageRecord, Repository, Version};
+use crate::repo::{Facts, PackageRecord, Repository, Version};
 use relation::{Alternatives, Dep};
 
 /// What the image should contain on top of the variant.
@@ -123,10 +123,11 @@ fn via(chain: &[String]) -> String {
     }
 }
 
-/// A candidate: the record apt would install for a name, with its parsed version.
+/// A candidate: the record apt would install for a name, with its facts.
 struct Cand<'a> {
     rec: &'a PackageRecord,
-    version: Version,
+    version: &'a Version,
+    facts: &'a Facts,
 }
 
 /// The candidates and the providers of virtual names.
@@ -140,21 +141,31 @@ struct Universe<'a> {
 impl<'a> Universe<'a> {
     fn new(repo: &'a Repository, pins: &[Wanted]) -> Result<Universe<'a>, ResolveError> {
         let mut cands: HashMap<&str, Cand> = HashMap::new();
-        for rec in repo.packages() {
-            let version = Version::parse(&rec.version).map_err(|_| ResolveError::Version {
-                package: rec.name.clone(),
-                version: rec.version.clone(),
-            })?;
+        for (rec, facts) in repo.entries() {
+            let version = facts
+                .version
+                .as_ref()
+                .ok_or_else(|| ResolveError::Version {
+                    package: rec.name.clone(),
+                    version: rec.version.clone(),
+                })?;
             match cands.get(rec.name.as_str()) {
                 Some(c) if c.version >= version => {}
                 _ => {
-                    cands.insert(&rec.name, Cand { rec, version });
+                    cands.insert(
+                        &rec.name,
+                        Cand {
+                            rec,
+                            version,
+                            facts,
+                        },
+                    );
                 }
             }
         }
         for pin in pins {
             let Some(want) = &pin.version else { continue };
-            let Some(rec) = repo.find(&pin.name, want) else {
+            let Some((rec, facts)) = repo.find_entry(&pin.name, want) else {
                 if repo.versions(&pin.name).is_empty() {
                     return Err(ResolveError::Missing {
                         package: pin.name.clone(),
@@ -173,18 +184,25 @@ impl<'a> Universe<'a> {
                     available: available.join(", "),
                 });
             };
-            let version = Version::parse(&rec.version).map_err(|_| ResolveError::Version {
-                package: rec.name.clone(),
-                version: rec.version.clone(),
-            })?;
-            cands.insert(&rec.name, Cand { rec, version });
+            let version = facts
+                .version
+                .as_ref()
+                .expect("every version was parsed above");
+            cands.insert(
+                &rec.name,
+                Cand {
+                    rec,
+                    version,
+                    facts,
+                },
+            );
         }
         let mut providers: HashMap<String, Vec<(&str, Option<Version>)>> = HashMap::new();
         for (name, cand) in &cands {
-            let Some(field) = cand.rec.field("Provides") else {
+            let Some(field) = &cand.facts.provides else {
                 continue;
             };
-            for group in relations(cand.rec, "Provides", &field)? {
+            for group in relations(cand.rec, "Provides", field)? {
                 for dep in group {
                     let version = dep.constraint.map(|(_, v)| v);
                     providers.entry(dep.name).or_default().push((name, version));
@@ -216,7 +234,7 @@ impl<'a> Universe<'a> {
     fn satisfiers(&self, dep: &Dep) -> Vec<&'a str> {
         let mut out = Vec::new();
         if let Some(c) = self.cands.get(dep.name.as_str()) {
-            if dep.accepts(&c.version) && self.arch_ok(dep, c.rec) {
+            if dep.accepts(c.version) && self.arch_ok(dep, c.rec) {
                 out.push(c.rec.name.as_str());
             }
         }
@@ -245,7 +263,7 @@ impl<'a> Universe<'a> {
     fn why_not(&self, group: &Alternatives) -> String {
         let dep = &group[0];
         match self.cands.get(dep.name.as_str()) {
-            Some(c) if !dep.accepts(&c.version) => format!("only {} available", c.version),
+            Some(c) if !dep.accepts(c.version) => format!("only {} available", c.version),
             Some(c) if !self.arch_ok(dep, c.rec) => format!(
                 "{} {} is Architecture {} / Multi-Arch {}",
                 c.rec.name,
@@ -274,8 +292,8 @@ fn relations(
 }
 
 /// The priority order apt breaks ties among providers with.
-fn priority_rank(rec: &PackageRecord) -> u8 {
-    match rec.field("Priority").as_deref() {
+fn priority_rank(facts: &Facts) -> u8 {
+    match facts.priority.as_deref() {
         Some("required") => 0,
         Some("important") => 1,
         Some("standard") => 2,
@@ -300,7 +318,7 @@ pub fn resolve(repo: &Repository, request: &Request) -> Result<Resolution, Resol
         let mut roots: Vec<&str> = universe
             .cands
             .iter()
-            .filter(|(_, c)| c.rec.field("Priority").as_deref() == Some("required"))
+            .filter(|(_, c)| c.facts.priority.as_deref() == Some("required"))
             .map(|(name, _)| *name)
             .collect();
         roots.push(requested_name(&universe, "apt")?);
@@ -407,7 +425,7 @@ fn choose<'a>(
     }
     names
         .iter()
-        .min_by_key(|n| (priority_rank(universe.cands[**n].rec), **n))
+        .min_by_key(|n| (priority_rank(universe.cands[**n].facts), **n))
         .copied()
 }
 
@@ -440,6 +458,23 @@ fn check_conflicts(universe: &Universe<'_>, names: &[&str]) -> Result<(), Resolv
 }
 
 impl Resolution {
+    /// The resolution of a set already decided (a lock file's packages, with `control` filled
+    /// from each `.deb`'s own control file), for [`Resolution::install_order`]: every package
+    /// is pinned, and a dependency the set does not satisfy is an error, as in [`resolve`].
+    pub fn of_set(arch: &str, records: Vec<PackageRecord>) -> Result<Resolution, ResolveError> {
+        let request = Request {
+            packages: records
+                .iter()
+                .map(|r| Wanted {
+                    name: r.name.clone(),
+                    version: Some(r.version.clone()),
+                })
+                .collect(),
+            variant: Variant::None,
+        };
+        resolve(&Repository::from_records(arch, records), &request)
+    }
+
     /// The packages in dependency order: every package after what it (pre-)depends on,
     /// `Pre-Depends` followed first; cycles (which Debian has, among `Depends`) broken at the
     /// edge that closes them. Roots in name order: deterministic.

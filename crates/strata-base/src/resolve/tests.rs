@@ -263,3 +263,23 @@ fn usrmerge_is_never_the_chosen_alternative() {
         ["init-system-helpers=1", "usr-is-merged=1"]
     );
 }
+
+#[test]
+fn a_decided_set_gets_its_order_and_is_checked() {
+    let set = vec![
+        pkg("b", "1", "Pre-Depends: c"),
+        pkg("a", "1", "Depends: b | x"),
+        pkg("c", "1", ""),
+    ];
+    let res = Resolution::of_set("amd64", set.clone()).unwrap();
+    let order: Vec<&str> = res
+        .install_order()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(order, ["c", "b", "a"]);
+    let err = Resolution::of_set("amd64", set[..2].to_vec())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "unsatisfiable dependency: b -> c : not in any index");
+}
