@@ -94,6 +94,28 @@ pub fn status_stanza(control: &str, status: &str, conffiles: &[(String, String)]
     out
 }
 
+/// `control` with the archive's overrides applied: dpkg records the `Priority` and `Section`
+/// the archive's index gives (its `available` database), not the `.deb`'s own, when they
+/// differ (apt's Priority is `required` in the index, `important` in its control file).
+pub fn with_overrides(control: &str, overrides: &[(&str, &str)]) -> String {
+    let mut fields = parse(control);
+    for (k, v) in overrides {
+        match fields.iter_mut().find(|(f, _)| f.eq_ignore_ascii_case(k)) {
+            Some(field) => field.1 = (*v).to_owned(),
+            None => fields.push(((*k).to_owned(), (*v).to_owned())),
+        }
+    }
+    let mut out = String::new();
+    for (k, v) in fields {
+        if v.starts_with('\n') {
+            out.push_str(&format!("{k}:{v}\n"));
+        } else {
+            out.push_str(&format!("{k}: {v}\n"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,26 +142,4 @@ Description: GNU Bourne Again SHell\n Bash is an sh-compatible command language 
 Homepage: http://tiswww.case.edu/php/chet/bash/bashtop.html\n\n"
         );
     }
-}
-
-/// `control` with the archive's overrides applied: dpkg records the `Priority` and `Section`
-/// the archive's index gives (its `available` database), not the `.deb`'s own, when they
-/// differ (apt's Priority is `required` in the index, `important` in its control file).
-pub fn with_overrides(control: &str, overrides: &[(&str, &str)]) -> String {
-    let mut fields = parse(control);
-    for (k, v) in overrides {
-        match fields.iter_mut().find(|(f, _)| f.eq_ignore_ascii_case(k)) {
-            Some(field) => field.1 = (*v).to_owned(),
-            None => fields.push(((*k).to_owned(), (*v).to_owned())),
-        }
-    }
-    let mut out = String::new();
-    for (k, v) in fields {
-        if v.starts_with('\n') {
-            out.push_str(&format!("{k}:{v}\n"));
-        } else {
-            out.push_str(&format!("{k}: {v}\n"));
-        }
-    }
-    out
 }
