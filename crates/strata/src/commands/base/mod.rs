@@ -70,6 +70,20 @@ fn build(store: &Store, args: BaseBuildArgs) -> Result<()> {
         args.offline,
     )?;
     let epoch = epoch(&fetched.release_dates)?;
+    let key = build_key(&args, &fetched.records, epoch)?;
+    let record = cache.dir().join("builds").join(&key);
+    if let Some(image) = built_before(store, &record) {
+        for tag in &tags {
+            store.tag(tag, &image.manifest_digest)?;
+        }
+        eprintln!(
+            "{} packages, unchanged: image {} reused, {:.2}s",
+            fetched.records.len(),
+            image.manifest_digest,
+            started.elapsed().as_secs_f64()
+        );
+        return super::out(image.id());
+    }
     let pkgs = unpack(&fetched.records, &fetched.debs)?;
     for p in &pkgs {
         eprintln!(
@@ -140,6 +154,7 @@ fn build(store: &Store, args: BaseBuildArgs) -> Result<()> {
     for tag in &tags {
         store.tag(tag, &image.manifest_digest)?;
     }
+    remember(&record, &image.manifest_digest);
     eprintln!(
         "{} packages, {} layers, {:.2}s",
         pkgs.len(),
@@ -147,6 +162,49 @@ fn build(store: &Store, args: BaseBuildArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     super::out(image.id())
+}
+
+/// What an image is a function of: strata's version, the build file's bytes, the exact
+/// packages (name, version, SHA256) and the image time. The same key means the same image,
+/// so a warm rebuild with nothing changed reuses the stored one.
+fn build_key(args: &BaseBuildArgs, records: &[PackageRecord], epoch: i64) -> Result<String> {
+    use sha2::{Digest as _, Sha256};
+    let file = std::fs::read(&args.source.file)
+        .with_context(|| format!("reading {}", args.source.file.display()))?;
+    let mut h = Sha256::new();
+    h.update(concat!("strata ", env!("CARGO_PKG_VERSION"), "\n"));
+    h.update(&file);
+    let mut pkgs: Vec<String> = records
+        .iter()
+        .map(|r| format!("{} {} {}\n", r.name, r.version, r.sha256))
+        .collect();
+    pkgs.sort();
+    h.update(pkgs.concat());
+    h.update(format!("{epoch}\n"));
+    Ok(hex::encode(h.finalize()))
+}
+
+/// The image an earlier build with the same key stored, if the store still has it.
+fn built_before(store: &Store, record: &std::path::Path) -> Option<strata_content::Image> {
+    let text = std::fs::read_to_string(record).ok()?;
+    let digest: strata_oci::Digest = text.trim().parse().ok()?;
+    store.image(&digest).ok()
+}
+
+/// Records the key → manifest digest (temp + rename; a failure only costs the next build
+/// its shortcut).
+fn remember(record: &std::path::Path, digest: &strata_oci::Digest) {
+    let write = || -> std::io::Result<()> {
+        let dir = record.parent().unwrap_or(record);
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, format!("{digest}\n").as_bytes())?;
+        tmp.persist(record).map_err(|e| e.error)?;
+        Ok(())
+    };
+    if let Err(e) = write() {
+        tracing::warn!(error = %e, "could not record the build for reuse");
+    }
 }
 
 fn tags(config: &BaseConfig, args: &BaseBuildArgs) -> Result<Vec<Reference>> {
