@@ -153,6 +153,10 @@ pub enum Command {
         attach: bool,
         id: String,
     },
+    /// Build base images from Debian packages, without a registry or a Dockerfile (see
+    /// docs/BASE.md)
+    #[command(subcommand)]
+    Base(BaseCommand),
 }
 
 #[derive(Args, Debug)]
@@ -371,6 +375,55 @@ pub fn docker_volume_flag(mut args: Vec<String>) -> Vec<String> {
         }
     }
     args
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BaseCommand {
+    /// Resolve, fetch and unpack the packages of FILE into an image of the store
+    Build(BaseBuildArgs),
+    /// Resolve the packages of FILE and write a lock file (every package's version and
+    /// SHA256)
+    Lock(BaseLockArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BaseSourceArgs {
+    /// The base image file (TOML or YAML)
+    pub file: PathBuf,
+    /// Mirror to fetch from instead of the file's (e.g. a local apt-cacher-ng:
+    /// http://127.0.0.1:3142/deb.debian.org/debian)
+    #[arg(long, value_name = "URL")]
+    pub mirror: Option<String>,
+    /// The .deb and index cache (default: <root>/base-cache)
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Parallel downloads
+    #[arg(long, default_value_t = 8)]
+    pub jobs: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct BaseBuildArgs {
+    #[command(flatten)]
+    pub source: BaseSourceArgs,
+    /// Install exactly the packages of this lock file (strata base lock)
+    #[arg(long, value_name = "LOCK")]
+    pub lock: Option<PathBuf>,
+    /// With --lock: do not contact the mirror; every .deb must be in the cache
+    #[arg(long, requires = "lock")]
+    pub offline: bool,
+    /// Name the image (repeatable; added to the file's `tags`)
+    #[arg(short, long = "tag", value_name = "NAME:TAG")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BaseLockArgs {
+    #[command(flatten)]
+    pub source: BaseSourceArgs,
+    /// Where to write the lock (default: stdout)
+    #[arg(short, long, value_name = "LOCK")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

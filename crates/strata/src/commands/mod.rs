@@ -2,6 +2,7 @@
 //! stdout, progress and logs to stderr.
 
 mod analyze;
+mod base;
 mod build;
 mod checks;
 mod container;
@@ -80,6 +81,7 @@ pub fn run(cli: Cli) -> Result<()> {
             container::port(store.root(), &container, port.as_deref())
         }
         Command::ContainerMonitor { .. } => unreachable!("handled above"),
+        Command::Base(command) => base::run(&store, command),
         Command::Login(_) | Command::Logout { .. } | Command::Registry(_) | Command::Lint(_) => {
             unreachable!("handled above")
         }
