@@ -430,9 +430,17 @@ fn a_truncated_cached_deb_is_caught_and_fetched_again() {
         .unwrap();
     let good = std::fs::read(&victim).unwrap();
     std::fs::write(&victim, &good[..good.len() / 2]).unwrap();
-    let second = env.ok(&args).trim().to_owned();
+    let out = env.strata(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let second = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert_eq!(first, second);
     assert_eq!(std::fs::read(&victim).unwrap(), good);
+    // Nothing changed: the stored image is reused (the warm path).
+    assert!(
+        stderr(&out).contains("unchanged: image"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
