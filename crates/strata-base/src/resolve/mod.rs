@@ -218,7 +218,7 @@ impl<'a> Universe<'a> {
             }
         }
         for list in providers.values_mut() {
-            list.sort_by(|a, b| a.cmp(b));
+            list.sort_unstable();
         }
         Ok(Universe {
             arch: repo.arch(),
