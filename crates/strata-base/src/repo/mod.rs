@@ -16,10 +16,10 @@ pub mod release;
 pub mod signature;
 pub mod version;
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
 
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
 pub use cache::{fetch_debs, hash_file, Cache};
@@ -179,7 +179,7 @@ pub struct Repository {
     arch: String,
     packages: Vec<PackageRecord>,
     facts: Vec<Facts>,
-    by_name: HashMap<String, Vec<usize>>,
+    by_name: FxHashMap<String, Vec<usize>>,
     suites: Vec<SuiteInfo>,
 }
 
@@ -385,14 +385,6 @@ fn load_source(
             &src.suite,
             &what,
         )?);
-    }
-    for (rec, facts) in &mut records {
-        let version = Version::parse(&rec.version).map_err(|source| RepoError::BadVersion {
-            what: label.clone(),
-            package: rec.name.clone(),
-            source,
-        })?;
-        facts.version = Some(version);
     }
     let info = SuiteInfo {
         mirror: src.mirror.clone(),

@@ -16,6 +16,8 @@ pub mod relation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
+use rustc_hash::FxHashMap;
+
 use crate::repo::{Facts, PackageRecord, Repository, Version};
 use relation::{Alternatives, Dep};
 
@@ -133,14 +135,17 @@ struct Cand<'a> {
 /// The candidates and the providers of virtual names.
 struct Universe<'a> {
     arch: &'a str,
-    cands: HashMap<&'a str, Cand<'a>>,
-    /// Virtual name → (provider name, provided version if versioned).
-    providers: HashMap<String, Vec<(&'a str, Option<Version>)>>,
+    cands: FxHashMap<&'a str, Cand<'a>>,
+    /// Virtual name → (provider name, the `Provides` item as written). Only the names are
+    /// split out here; an item's version is parsed when its name is asked for (bookworm has
+    /// ~100,000 provided names, mostly versioned `librust-*` ones no request ever reaches).
+    providers: FxHashMap<&'a str, Vec<(&'a str, &'a str)>>,
 }
 
 impl<'a> Universe<'a> {
     fn new(repo: &'a Repository, pins: &[Wanted]) -> Result<Universe<'a>, ResolveError> {
-        let mut cands: HashMap<&str, Cand> = HashMap::new();
+        let mut cands: FxHashMap<&str, Cand> = FxHashMap::default();
+        cands.reserve(repo.packages().len());
         for (rec, facts) in repo.entries() {
             let version = facts
                 .version
@@ -197,20 +202,23 @@ impl<'a> Universe<'a> {
                 },
             );
         }
-        let mut providers: HashMap<String, Vec<(&str, Option<Version>)>> = HashMap::new();
+        let mut providers: FxHashMap<&str, Vec<(&str, &str)>> = FxHashMap::default();
         for (name, cand) in &cands {
             let Some(field) = &cand.facts.provides else {
                 continue;
             };
-            for group in relations(cand.rec, "Provides", field)? {
-                for dep in group {
-                    let version = dep.constraint.map(|(_, v)| v);
-                    providers.entry(dep.name).or_default().push((name, version));
+            for item in field.split([',', '|']).map(str::trim) {
+                let end = item.find([' ', '\t', '(', ':']).unwrap_or(item.len());
+                if end > 0 {
+                    providers
+                        .entry(&item[..end])
+                        .or_default()
+                        .push((name, item));
                 }
             }
         }
         for list in providers.values_mut() {
-            list.sort_by(|a, b| a.0.cmp(b.0));
+            list.sort_unstable();
         }
         Ok(Universe {
             arch: repo.arch(),
@@ -231,7 +239,7 @@ impl<'a> Universe<'a> {
     }
 
     /// The names that satisfy `dep`: the real package first, then providers.
-    fn satisfiers(&self, dep: &Dep) -> Vec<&'a str> {
+    fn satisfiers(&self, dep: &Dep) -> Result<Vec<&'a str>, ResolveError> {
         let mut out = Vec::new();
         if let Some(c) = self.cands.get(dep.name.as_str()) {
             if dep.accepts(c.version) && self.arch_ok(dep, c.rec) {
@@ -244,19 +252,34 @@ impl<'a> Universe<'a> {
             .is_some_and(|a| a != "native" && a != self.arch)
         {
             // Providers never satisfy `:any` (dpkg: a virtual package is not Multi-Arch).
-            return out;
+            return Ok(out);
         }
-        for (provider, version) in self.providers.get(&dep.name).into_iter().flatten() {
-            let ok = match (&dep.constraint, version) {
+        for (provider, version) in self.provided(&dep.name)? {
+            let ok = match (&dep.constraint, &version) {
                 (None, _) => true,
                 (Some((op, want)), Some(have)) => op.holds(have, want),
                 (Some(_), None) => false,
             };
-            if ok && !out.contains(provider) {
+            if ok && !out.contains(&provider) {
                 out.push(provider);
             }
         }
-        out
+        Ok(out)
+    }
+
+    /// The providers of the virtual name `name` (by provider name), each with the version it
+    /// provides when versioned, parsed from its `Provides` item now.
+    fn provided(&self, name: &str) -> Result<Vec<(&'a str, Option<Version>)>, ResolveError> {
+        let mut out = Vec::new();
+        for &(provider, item) in self.providers.get(name).into_iter().flatten() {
+            let rec = self.cands[provider].rec;
+            for dep in relations(rec, "Provides", item)?.into_iter().flatten() {
+                if dep.name == name {
+                    out.push((provider, dep.constraint.map(|(_, v)| v)));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Why no alternative of `group` can be satisfied, for the error message.
@@ -271,7 +294,7 @@ impl<'a> Universe<'a> {
                 c.rec.arch,
                 c.rec.field("Multi-Arch").unwrap_or_else(|| "no".into())
             ),
-            _ if self.providers.contains_key(&dep.name) => {
+            _ if self.providers.contains_key(dep.name.as_str()) => {
                 "no provider of this virtual package matches".to_owned()
             }
             _ => "not in any index".to_owned(),
@@ -340,7 +363,7 @@ pub fn resolve(repo: &Repository, request: &Request) -> Result<Resolution, Resol
                 continue;
             };
             for group in relations(rec, field, &text)? {
-                let chosen = choose(&universe, &chains, &group).ok_or_else(|| {
+                let chosen = choose(&universe, &chains, &group)?.ok_or_else(|| {
                     ResolveError::Unsatisfiable {
                         chain: chain.clone(),
                         dep: group
@@ -405,28 +428,30 @@ fn choose<'a>(
     universe: &Universe<'a>,
     chains: &HashMap<&str, Vec<String>>,
     group: &Alternatives,
-) -> Option<&'a str> {
+) -> Result<Option<&'a str>, ResolveError> {
     let sats: Vec<Vec<&'a str>> = group
         .iter()
         .map(|d| {
             if group.len() > 1 && MERGED_USR_ONLY.contains(&d.name.as_str()) {
-                Vec::new()
+                Ok(Vec::new())
             } else {
                 universe.satisfiers(d)
             }
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     if let Some(done) = sats.iter().flatten().find(|n| chains.contains_key(*n)) {
-        return Some(done);
+        return Ok(Some(done));
     }
-    let (dep, names) = group.iter().zip(&sats).find(|(_, s)| !s.is_empty())?;
+    let Some((dep, names)) = group.iter().zip(&sats).find(|(_, s)| !s.is_empty()) else {
+        return Ok(None);
+    };
     if names[0] == dep.name {
-        return Some(names[0]);
+        return Ok(Some(names[0]));
     }
-    names
+    Ok(names
         .iter()
         .min_by_key(|n| (priority_rank(universe.cands[**n].facts), **n))
-        .copied()
+        .copied())
 }
 
 /// `Conflicts` and `Breaks` of every selected package against the others.
@@ -440,7 +465,7 @@ fn check_conflicts(universe: &Universe<'_>, names: &[&str]) -> Result<(), Resolv
             };
             for dep in relations(rec, field, &text)?.into_iter().flatten() {
                 let hit = universe
-                    .satisfiers(&dep)
+                    .satisfiers(&dep)?
                     .into_iter()
                     .find(|other| *other != name && selected.contains(other));
                 if let Some(other) = hit {

@@ -108,6 +108,30 @@ fn virtual_packages_through_provides_versioned_or_not() {
 }
 
 #[test]
+fn a_provides_field_is_parsed_when_its_names_are_asked_for() {
+    // Several names in one field, spaces and versions; only the asked-for name matches.
+    let recs = vec![
+        pkg("x", "1", "Depends: libbar-abi (= 3), v2"),
+        pkg("p", "1", "Provides: v1,libbar-abi  (= 3) , v2 (= 1:2)"),
+        pkg("q", "1", "Provides: libbar-abi-extra (= 3)"),
+    ];
+    assert_eq!(names(&run(recs, &["x"]).unwrap()), ["p=1", "x=1"]);
+    // A bad item is an error naming its package once a dependency reaches it, and
+    // not a reason to fail resolutions that never look at that name.
+    let recs = vec![
+        pkg("x", "1", "Depends: v"),
+        pkg("y", "1", ""),
+        pkg("p", "1", "Provides: v (>= 1"),
+    ];
+    assert_eq!(names(&run(recs.clone(), &["y"]).unwrap()), ["y=1"]);
+    let err = run(recs, &["x"]).unwrap_err();
+    assert!(
+        matches!(&err, ResolveError::Field { package, field: "Provides", .. } if package == "p=1"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_virtual_name_requested_needs_a_single_provider() {
     let recs = vec![
         pkg("a", "1", "Provides: v"),
