@@ -85,8 +85,14 @@ fn mount_spec(m: &crate::spec::Mount) -> MountSpec {
     }
 }
 
-/// Writes the bundle of `config` into `dir` and returns the runtime config.
-pub fn write(dir: &Path, config: &ContainerConfig, rootfs: &Path) -> Result<Spec> {
+/// Writes the bundle of `config` into `dir` and returns the runtime config; with `netns`,
+/// the container joins that network namespace (made before it) instead of a new one.
+pub fn write(
+    dir: &Path,
+    config: &ContainerConfig,
+    rootfs: &Path,
+    netns: Option<&Path>,
+) -> Result<Spec> {
     let mut spec = run_spec(config, rootfs)?;
     spec.validate()?;
     // A private network resolves through slirp4netns's forwarder (10.0.2.3).
@@ -100,6 +106,9 @@ pub fn write(dir: &Path, config: &ContainerConfig, rootfs: &Path) -> Result<Spec
     let path = dir.join("config.json");
     let mut oci = Spec::load(&path).map_err(strata_executor::Error::Config)?;
     adjust(&mut oci, config)?;
+    if let Some(netns) = netns {
+        join_netns(&mut oci, netns);
+    }
     if strata_executor::runtime::in_user_namespace() {
         // Rootless: no cgroup of our own (runc --rootless skips cgroups it may not create
         // only when no path is set); limits were refused before (`rootless::check_limits`).
@@ -109,6 +118,22 @@ pub fn write(dir: &Path, config: &ContainerConfig, rootfs: &Path) -> Result<Spec
     }
     oci.save(&path).map_err(strata_executor::Error::Config)?;
     Ok(oci)
+}
+
+/// Points the config's network namespace at `path` (runc joins it: `setns`).
+fn join_netns(oci: &mut Spec, path: &Path) {
+    use oci_spec::runtime::LinuxNamespaceType;
+    let Some(linux) = oci.linux_mut() else {
+        return;
+    };
+    let Some(namespaces) = linux.namespaces_mut() else {
+        return;
+    };
+    for ns in namespaces.iter_mut() {
+        if ns.typ() == LinuxNamespaceType::Network {
+            ns.set_path(Some(path.to_path_buf()));
+        }
+    }
 }
 
 /// What `run` changes in the executor's config.
@@ -192,7 +217,7 @@ mod tests {
             read_only: false,
             tmpfs_size: Some(1 << 20),
         });
-        let spec = write(&tmp.path().join("b"), &c, &rootfs).unwrap();
+        let spec = write(&tmp.path().join("b"), &c, &rootfs, None).unwrap();
         let v = serde_json::to_value(&spec).unwrap();
         assert_eq!(v["root"]["readonly"], true);
         assert_eq!(v["process"]["terminal"], true);
@@ -205,11 +230,41 @@ mod tests {
             .map(|n| n["type"].as_str().unwrap())
             .collect();
         assert!(ns.contains(&"network"), "{ns:?}");
+        let net = v["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["type"] == "network")
+            .unwrap();
+        assert!(net.get("path").is_none(), "{net}");
         assert!(v["mounts"]
             .as_array()
             .unwrap()
             .iter()
             .any(|m| m["destination"] == "/scratch"));
+    }
+
+    #[test]
+    fn a_network_namespace_made_before_is_joined_by_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rootfs = tmp.path().join("rootfs");
+        std::fs::create_dir(&rootfs).unwrap();
+        let netns = Path::new("/run/strata/0123456789abcdef/netns");
+        let spec = write(&tmp.path().join("b"), &config(), &rootfs, Some(netns)).unwrap();
+        let v = serde_json::to_value(&spec).unwrap();
+        let namespaces = v["linux"]["namespaces"].as_array().unwrap();
+        let net: Vec<_> = namespaces
+            .iter()
+            .filter(|n| n["type"] == "network")
+            .collect();
+        assert_eq!(net.len(), 1, "{namespaces:?}");
+        assert_eq!(net[0]["path"], netns.to_str().unwrap());
+        // The saved config is what runc reads.
+        let saved: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(tmp.path().join("b").join("config.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(saved["linux"]["namespaces"], v["linux"]["namespaces"]);
     }
 
     #[test]

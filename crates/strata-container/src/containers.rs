@@ -240,6 +240,8 @@ impl Containers {
             s.error
                 .get_or_insert_with(|| "the container's monitor died".into());
         })?;
+        // Its network namespace (slirp4netns exited with the monitor: its exit fd closed).
+        crate::net::netns::remove_at(&c.paths.netns());
         // Its overlay mount is released by the next SnapshotStore::open (its lock is free).
         strata_snapshot::SnapshotStore::open(&self.root)?;
         Ok(())

@@ -2,15 +2,18 @@
 //! by `strata run` as `strata container-monitor <id>` in its own session, so
 //! that it outlives the command. It owns the container from mount to teardown:
 //!
-//! 1. mounts the rootfs (an overlay of the image's snapshots), writes the bundle;
-//! 2. `runc create` with pipes as the container's stdout/stderr (or a console
-//!    socket for `-t`), becomes the container's subreaper, attaches the network
-//!    (`net::attach`), `runc start`, records `running`;
+//! 1. mounts the rootfs (an overlay of the image's snapshots), writes the bundle —
+//!    as root with a private network, while a thread makes the network namespace and
+//!    starts slirp4netns on it (`net::prepare`);
+//! 2. becomes the container's subreaper, `runc run --detach` with pipes as the
+//!    container's stdout/stderr (or a console socket for `-t`) once the network is
+//!    ready, records `running` (rootless with a private network: `runc create`,
+//!    `net::attach` on the container's namespace, `runc start`);
 //! 3. copies the output into the json-file log (and, attached, to its own
 //!    stdout/stderr: the foreground `strata run`'s), runs the health checks;
 //! 4. reaps the container's init, reads the OOM kill count from the cgroup,
-//!    `runc delete --force`, unmounts, records `exited` with the exit code —
-//!    and with `--rm` removes the container's dir.
+//!    `runc delete --force`, unmounts (the netns file too), records `exited`
+//!    with the exit code — and with `--rm` removes the container's dir.
 //!
 //! Its exit code is the container's (125 when it could not start it, 126/127
 //! when the command could not be run, like docker).
@@ -167,25 +170,36 @@ impl<'a> Session<'a> {
         self.paths
             .create_run_dir()
             .map_err(io_err("create", self.paths.run_dir()))?;
-        let snapshots = SnapshotStore::open(root)?;
-        let mount = snapshots.mount_rw(&self.config.lowers)?;
-        let rootfs = mount.rootfs();
-        self.mount = Some(mount);
-        make_workdir(
-            &rootfs,
-            &self.config.workdir,
-            self.config.uid,
-            self.config.gid,
-        )?;
-        let bundle = self.paths.bundle();
-        crate::bundle::write(&bundle, self.config, &rootfs)?;
+        // As root, a private network is made before the container (podman's order): its
+        // namespace and slirp4netns start on a thread while the rootfs is mounted and the
+        // bundle written; runc then joins it and creates and starts in one process.
+        let early_net = (self.config.network == NetworkMode::Private
+            && !strata_executor::runtime::in_user_namespace())
+        .then(|| {
+            let (config, netns, dir) = (
+                self.config.clone(),
+                self.paths.netns(),
+                self.paths.dir.clone(),
+            );
+            std::thread::spawn(move || crate::net::prepare(&config, &netns, &dir))
+        });
+        let prepared = self.prepare_bundle(root, early_net.is_some());
+        if let Some(thread) = early_net {
+            // Joined whatever `prepare_bundle` gave, so that teardown stops what it made.
+            let net = thread.join().map_err(|_| Error::Other {
+                what: "preparing the network".into(),
+                source: None,
+            })?;
+            self.net = net?;
+        }
+        let bundle = prepared?;
         let io = self.create_io()?;
         let runc_root = self.paths.runc_root();
         let store = StateStore::new(self.paths.clone());
         let id = &self.paths.id;
-        // Only a private network is attached between create and start: without one, runc
-        // creates and starts in one process.
-        let pid = if self.config.network == NetworkMode::Private {
+        // Only a rootless private network is attached between create and start (slirp4netns
+        // joins the container's user namespace): else runc creates and starts in one process.
+        let pid = if self.config.network == NetworkMode::Private && self.net.is_none() {
             let pid = self.runtime.create(&runc_root, id, &bundle, io.0)?;
             self.created = true;
             self.relays = io.1;
@@ -209,6 +223,25 @@ impl<'a> Session<'a> {
         }
         info!(id = %self.paths.id, pid, "container running");
         Ok(pid)
+    }
+
+    /// Mounts the rootfs and writes the bundle (joining the namespace at `paths.netns()`
+    /// when `join_netns`); returns the bundle's dir.
+    fn prepare_bundle(&mut self, root: &Path, join_netns: bool) -> Result<std::path::PathBuf> {
+        let snapshots = SnapshotStore::open(root)?;
+        let mount = snapshots.mount_rw(&self.config.lowers)?;
+        let rootfs = mount.rootfs();
+        self.mount = Some(mount);
+        make_workdir(
+            &rootfs,
+            &self.config.workdir,
+            self.config.uid,
+            self.config.gid,
+        )?;
+        let bundle = self.paths.bundle();
+        let netns = join_netns.then(|| self.paths.netns());
+        crate::bundle::write(&bundle, self.config, &rootfs, netns.as_deref())?;
+        Ok(bundle)
     }
 
     /// The container's stdio and the threads relaying its output to the log.

@@ -102,8 +102,16 @@ impl ContainerPaths {
         }
     }
 
-    /// Removes [`Self::run_dir`] and what is left in it.
+    /// The file the container's network namespace is mounted on (a private network as
+    /// root: `net::prepare`).
+    pub fn netns(&self) -> PathBuf {
+        self.run_dir().join("netns")
+    }
+
+    /// Removes [`Self::run_dir`] and what is left in it (a network namespace still mounted
+    /// there, by a monitor that died, unmounted first).
     pub fn remove_run_dir(&self) {
+        crate::net::netns::remove_at(&self.netns());
         let _ = std::fs::remove_dir_all(self.run_dir());
     }
 }

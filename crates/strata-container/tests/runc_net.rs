@@ -407,3 +407,48 @@ fn exec_and_healthchecks_run_in_the_running_container() {
     );
     assert_eq!(unhealthy.log[2].exit_code, 1);
 }
+
+#[test]
+#[ignore = "needs root"]
+fn a_network_namespace_made_before_the_container_gets_tap0_and_goes_with_the_handle() {
+    require_root();
+    require_tool("slirp4netns");
+    require_tool("nsenter");
+    let dir = tempfile::tempdir().unwrap();
+    let netns = dir.path().join("netns");
+    let handle = net::prepare(&config(NetworkMode::Private, &[]), &netns, dir.path())
+        .unwrap()
+        .expect("a private network is prepared");
+    assert_eq!(handle.netns_path(), Some(netns.as_path()));
+    let helper = handle.helper_pid().unwrap();
+    // Ready means configured: tap0 is in the namespace (/proc/net/dev is per namespace).
+    let out = std::process::Command::new("nsenter")
+        .arg(format!("--net={}", netns.display()))
+        .args(["cat", "/proc/net/dev"])
+        .output()
+        .unwrap();
+    let devs = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && devs.contains("tap0"), "{devs}");
+    let own = std::fs::read_to_string("/proc/net/dev").unwrap();
+    assert!(
+        !own.contains("tap0:"),
+        "the monitor's own namespace changed: {own}"
+    );
+    handle.stop();
+    assert!(!alive(helper), "slirp4netns {helper} outlived its handle");
+    assert!(!netns.exists(), "the namespace's file is left");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(netns.to_str().unwrap()), "{mounts}");
+}
+
+#[test]
+fn host_and_none_networks_prepare_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let netns = dir.path().join("netns");
+    for mode in [NetworkMode::Host, NetworkMode::None] {
+        assert!(net::prepare(&config(mode, &[]), &netns, dir.path())
+            .unwrap()
+            .is_none());
+        assert!(!netns.exists());
+    }
+}

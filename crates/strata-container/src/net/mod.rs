@@ -8,6 +8,7 @@
 //! builds; publishing ports with them is an error ([`check_publish`]), where docker drops the
 //! ports silently. The network stack is slirp4netns's (libslirp), none of our own.
 
+pub mod netns;
 pub mod ports;
 pub mod slirp;
 
@@ -225,6 +226,8 @@ fn port_is_free(ip: IpAddr, protocol: Proto, port: u16) -> bool {
 pub struct NetHandle {
     slirp: Option<Slirp>,
     ports: Vec<PortMapping>,
+    /// The namespace made before the container ([`prepare`]), removed after slirp4netns.
+    netns: Option<netns::NetNs>,
 }
 
 impl NetHandle {
@@ -238,12 +241,57 @@ impl NetHandle {
         self.slirp.as_ref().map(Slirp::pid)
     }
 
-    /// Stops the helper process.
+    /// The network namespace the container must join, when [`prepare`] made it.
+    pub fn netns_path(&self) -> Option<&Path> {
+        self.netns.as_ref().map(netns::NetNs::path)
+    }
+
+    /// Stops the helper process, then removes the namespace made for the container.
     pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
         if let Some(s) = self.slirp.take() {
             s.stop();
         }
+        if let Some(ns) = self.netns.take() {
+            ns.remove();
+        }
     }
+}
+
+impl Drop for NetHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Before the container (root only, podman's order): makes its network namespace at
+/// `netns_path`, starts slirp4netns on it (socket and log in `state_dir`) and publishes
+/// `config.ports`. The container then joins [`NetHandle::netns_path`]. `None` for host and
+/// none networks (whose `-p` [`attach`] refuses).
+pub fn prepare(
+    config: &ContainerConfig,
+    netns_path: &Path,
+    state_dir: &Path,
+) -> Result<Option<NetHandle>, NetError> {
+    if config.network != NetworkMode::Private {
+        return Ok(None);
+    }
+    let ns = netns::NetNs::create(netns_path)?;
+    let mut handle = NetHandle {
+        slirp: None,
+        ports: config.ports.clone(),
+        netns: Some(ns),
+    };
+    let slirp = Slirp::start_in(netns_path, state_dir)?;
+    for mapping in &config.ports {
+        slirp.add_hostfwd(mapping)?;
+    }
+    handle.slirp = Some(slirp);
+    debug!(ports = config.ports.len(), "container network prepared");
+    Ok(Some(handle))
 }
 
 /// Connects the created (not yet started) container whose init is `pid` to its network:
@@ -279,6 +327,7 @@ pub fn attach(config: &ContainerConfig, pid: i32, state_dir: &Path) -> Result<Ne
     Ok(NetHandle {
         slirp: Some(slirp),
         ports: config.ports.clone(),
+        netns: None,
     })
 }
 

@@ -42,6 +42,17 @@ impl Slirp {
     /// log in `dir`, and waits until it has configured `tap0`. `userns` is the container's
     /// user namespace (rootless containers), which slirp4netns must join to open the netns.
     pub fn start(pid: u32, userns: Option<&Path>, dir: &Path) -> Result<Slirp, NetError> {
+        Slirp::spawn(&[pid.to_string()], userns, dir)
+    }
+
+    /// Like [`Slirp::start`], on the network namespace mounted at `netns`
+    /// (`--netns-type=path`), made before the container.
+    pub fn start_in(netns: &Path, dir: &Path) -> Result<Slirp, NetError> {
+        let target = ["--netns-type=path".to_string(), netns.display().to_string()];
+        Slirp::spawn(&target, None, dir)
+    }
+
+    fn spawn(target: &[String], userns: Option<&Path>, dir: &Path) -> Result<Slirp, NetError> {
         let binary = find_slirp()?;
         let api_socket = dir.join("slirp4netns.sock");
         let log_path = dir.join("slirp4netns.log");
@@ -63,7 +74,7 @@ impl Slirp {
         if let Some(userns) = userns {
             cmd.arg(format!("--userns-path={}", userns.display()));
         }
-        cmd.arg(pid.to_string()).arg("tap0");
+        cmd.args(target).arg("tap0");
         cmd.stdin(Stdio::null())
             .stdout(log.try_clone().map_err(NetError::io("dup", &log_path))?)
             .stderr(log);
@@ -80,7 +91,7 @@ impl Slirp {
             exit_writer: Some(exit_writer),
             api_socket,
         };
-        debug!(pid, slirp = slirp.child.id(), "slirp4netns started");
+        debug!(?target, slirp = slirp.child.id(), "slirp4netns started");
         slirp.wait_ready(ready_reader, &log_path)?;
         Ok(slirp)
     }
