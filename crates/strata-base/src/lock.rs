@@ -1,6 +1,7 @@
 //! Lock files (`strata base lock`): the exact packages of a resolution — name, version,
-//! architecture, pool path, SHA256, size and the mirror/suite each came from — and the `Date`
-//! of every Release used. Building from a lock skips resolution and fetches exactly those files
+//! architecture, pool path, SHA256, size, the archive's `Priority` and `Section` (which dpkg's
+//! status records, and which may differ from the `.deb`'s own) and the mirror/suite each came
+//! from — and the `Date` of every Release used. Building from a lock skips resolution and fetches exactly those files
 //! by hash, from the cache, the mirror, or a snapshot mirror.
 //!
 //! TOML, packages sorted by name, releases by source: the same resolution always serialises
@@ -12,11 +13,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::dpkg::stanza::with_overrides;
 use crate::repo::{Cache, PackageRecord, Repository, Version};
 use crate::resolve::Resolution;
 
-/// The lock file format version this code reads and writes.
-pub const LOCK_VERSION: u32 = 1;
+/// The lock file format version this code reads and writes. Version 1 lacked `priority` and
+/// `section`, so an offline build from it could not reproduce an online one: it is refused
+/// with a request to re-lock (the packages are the same; only the file gains the fields).
+pub const LOCK_VERSION: u32 = 2;
 
 /// A lock file's contents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,8 +53,24 @@ pub struct LockedPackage {
     pub filename: String,
     pub sha256: String,
     pub size: u64,
+    /// The index's `Priority` and `Section` (absent when the index gives none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
     pub mirror: String,
     pub suite: String,
+}
+
+impl LockedPackage {
+    /// The archive's overrides of the `.deb`'s control fields, as a record's paragraph holds
+    /// them.
+    fn overrides(&self) -> Vec<(&'static str, &str)> {
+        [("Priority", &self.priority), ("Section", &self.section)]
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v.as_deref()?)))
+            .collect()
+    }
 }
 
 /// A lock that cannot be read, written or honoured.
@@ -68,7 +88,7 @@ pub enum LockError {
         #[source]
         source: Box<toml::de::Error>,
     },
-    #[error("{path}: lock file version {found}, this strata reads version {LOCK_VERSION}")]
+    #[error("{path}: lock file version {found}, this strata reads version {LOCK_VERSION}: re-lock with `strata base lock`")]
     Version { path: PathBuf, found: u32 },
     #[error("{path}: package {package}: {reason}")]
     Invalid {
@@ -88,6 +108,9 @@ pub enum LockError {
 
 impl Lock {
     /// The lock of a resolution made from `repo`.
+    ///
+    /// Each package's `mirror` is the one it was fetched from; [`Lock::with_mirrors`] maps an
+    /// override (a local cache) back to the build file's.
     pub fn from_resolution(resolution: &Resolution, repo: &Repository) -> Lock {
         let mut packages: Vec<LockedPackage> = resolution
             .packages
@@ -99,6 +122,8 @@ impl Lock {
                 filename: p.filename.clone(),
                 sha256: p.sha256.clone(),
                 size: p.size,
+                priority: p.field("Priority"),
+                section: p.field("Section"),
                 mirror: p.mirror.clone(),
                 suite: p.suite.clone(),
             })
@@ -120,6 +145,26 @@ impl Lock {
             releases,
             packages,
         }
+    }
+
+    /// The lock with every package's and release's mirror that equals a key of `mirrors`
+    /// replaced by its value: `strata base lock --mirror URL` records the file's mirrors, not
+    /// the override, which is a transport detail (as apt's proxy).
+    pub fn with_mirrors(mut self, mirrors: &[(String, String)]) -> Lock {
+        let map = |m: &mut String| {
+            if let Some((_, to)) = mirrors.iter().find(|(from, _)| from == m) {
+                *m = to.clone();
+            }
+        };
+        for p in &mut self.packages {
+            map(&mut p.mirror);
+        }
+        for r in &mut self.releases {
+            map(&mut r.mirror);
+        }
+        self.releases
+            .sort_by(|a, b| (&a.mirror, &a.suite).cmp(&(&b.mirror, &b.suite)));
+        self
     }
 
     /// Reads and checks a lock file.
@@ -196,7 +241,7 @@ impl Lock {
 
     /// The locked packages as records to fetch, in name order. Each comes from `repo` when an
     /// index still lists the same file (then with its full index paragraph), else from the lock
-    /// alone (empty `control`) when the cache holds the file or a snapshot mirror can serve it
+    /// alone (a `control` of only `Priority` and `Section`) when the cache holds the file or a snapshot mirror can serve it
     /// (the first of `snapshots`, unless the lock already names a snapshot mirror). Anything
     /// else is [`LockError::Unavailable`], naming the package.
     ///
@@ -226,7 +271,15 @@ impl Lock {
                 .and_then(|r| r.find(&p.name, &p.version))
                 .filter(|r| r.sha256 == p.sha256 && r.arch == p.arch);
             if let Some(rec) = indexed {
-                out.push(rec.clone());
+                let mut rec = rec.clone();
+                let overrides = p.overrides();
+                if overrides
+                    .iter()
+                    .any(|(k, v)| rec.field(k).as_deref() != Some(*v))
+                {
+                    rec.control = with_overrides(&rec.control, &overrides);
+                }
+                out.push(rec);
                 continue;
             }
             let mut rec = PackageRecord {
@@ -238,7 +291,7 @@ impl Lock {
                 size: p.size,
                 mirror: p.mirror.clone(),
                 suite: p.suite.clone(),
-                control: String::new(),
+                control: with_overrides("", &p.overrides()),
             };
             let cached = cache.deb_path(&p.sha256).exists();
             if cached || is_snapshot(&p.mirror) || (repo.is_none() && snapshots.is_empty()) {
@@ -280,7 +333,10 @@ mod tests {
             size: 42,
             mirror: "http://deb.debian.org/debian".to_owned(),
             suite: "bookworm".to_owned(),
-            control: format!("Package: {name}\nVersion: {version}\nArchitecture: amd64\n"),
+            control: format!(
+                "Package: {name}\nVersion: {version}\nArchitecture: amd64\n\
+                 Priority: required\nSection: {name}-section\n"
+            ),
         }
     }
 
@@ -321,9 +377,12 @@ mod tests {
             err.contains("base.lock") && err.contains("package bash"),
             "{err}"
         );
-        std::fs::write(&path, "version = 2\narch = \"amd64\"\n").unwrap();
+        std::fs::write(&path, "version = 1\narch = \"amd64\"\n").unwrap();
         let err = Lock::load(&path).unwrap_err().to_string();
-        assert!(err.contains("version 2"), "{err}");
+        assert!(
+            err.contains("version 1") && err.contains("re-lock"),
+            "{err}"
+        );
         std::fs::write(&path, "nonsense = [").unwrap();
         assert!(matches!(Lock::load(&path), Err(LockError::Parse { .. })));
     }
@@ -359,6 +418,47 @@ mod tests {
         std::fs::write(cache.deb_path(&"a".repeat(64)), b"x").unwrap();
         let recs = lock.packages(&cache, None, &[]).unwrap();
         assert_eq!(recs[1].name, "zlib1g");
-        assert!(recs[1].control.is_empty());
+        assert_eq!(
+            recs[1].control,
+            "Priority: required\nSection: zlib1g-section\n"
+        );
+    }
+
+    #[test]
+    fn priority_and_section_are_locked_and_given_back_without_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lock, repo) = locked(dir.path());
+        let text = std::fs::read_to_string(dir.path().join("base.lock")).unwrap();
+        assert!(text.contains("priority = \"required\""), "{text}");
+        assert!(text.contains("section = \"bash-section\""), "{text}");
+        let cache = Cache::new(dir.path().join("cache")).unwrap();
+        let offline = lock.packages(&cache, None, &[]).unwrap();
+        let online = lock.packages(&cache, Some(&repo), &[]).unwrap();
+        for recs in [&offline, &online] {
+            assert_eq!(recs[0].field("Priority").as_deref(), Some("required"));
+            assert_eq!(recs[0].field("Section").as_deref(), Some("bash-section"));
+        }
+        // The index's overrides changed since: the lock's win, as offline.
+        let mut moved = rec("bash", "5.2.15-2", 'b');
+        moved.control = moved
+            .control
+            .replace("Priority: required", "Priority: optional");
+        let moved = Repository::from_records("amd64", vec![moved, rec("zlib1g", "1:1.2.13", 'a')]);
+        let recs = lock.packages(&cache, Some(&moved), &[]).unwrap();
+        assert_eq!(recs[0].field("Priority").as_deref(), Some("required"));
+        assert!(recs[0].control.starts_with("Package: bash"));
+    }
+
+    #[test]
+    fn with_mirrors_records_the_files_mirror_not_the_override() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lock, _) = locked(dir.path());
+        let cache = "http://127.0.0.1:3142/deb.debian.org/debian".to_owned();
+        let via_cache = lock
+            .clone()
+            .with_mirrors(&[("http://deb.debian.org/debian".to_owned(), cache.clone())]);
+        assert!(via_cache.packages.iter().all(|p| p.mirror == cache));
+        let back = via_cache.with_mirrors(&[(cache, "http://deb.debian.org/debian".to_owned())]);
+        assert_eq!(back, lock);
     }
 }

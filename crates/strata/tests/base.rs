@@ -307,46 +307,95 @@ fn which(tool: &str) -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
+/// `strata base lock FILE` into `env`; returns the lock's path.
+fn lock_of(env: &Env, file: &str, extra: &[&str]) -> PathBuf {
+    let lock = env.path("base.lock");
+    let cache = shared_cache();
+    let mut args = vec!["base", "lock", file, "--cache", &cache, "-o"];
+    args.push(lock.to_str().unwrap());
+    args.extend_from_slice(extra);
+    env.ok(&args);
+    lock
+}
+
+/// `strata base build FILE --lock LOCK` on an empty store with the `.deb` cache `cache`;
+/// returns the manifest digest and bytes.
+fn build_from_lock(file: &str, lock: &Path, cache: &Path, extra: &[&str]) -> (String, Vec<u8>) {
+    let env = Env::empty();
+    let mut args = vec!["base", "build", file, "--lock", lock.to_str().unwrap()];
+    args.extend_from_slice(&["--cache", cache.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    let id = env.ok(&args).trim().to_owned();
+    let digest = env.inspect(&id)["Digest"].as_str().unwrap().to_owned();
+    let hex = digest.strip_prefix("sha256:").unwrap().to_owned();
+    let bytes = std::fs::read(env.root().join("blobs/sha256").join(&hex)).unwrap();
+    (digest, bytes)
+}
+
+/// Two builds of `file` from one lock, each on an empty store with an empty `.deb` cache,
+/// then an offline build from the first's cache: the three manifests are byte-identical.
+fn identical_from_lock(file: &str) {
+    let work = Env::empty();
+    let lock = lock_of(&work, file, &[]);
+    let caches = [work.path("cache0"), work.path("cache1")];
+    let first = build_from_lock(file, &lock, &caches[0], &["--jobs", "1"]);
+    let second = build_from_lock(file, &lock, &caches[1], &["--jobs", "8"]);
+    assert_eq!(first.0, second.0, "{file}: two builds from one lock differ");
+    assert_eq!(first.1, second.1);
+    // Offline, the lock alone gives the packages' records (no index): the same image.
+    let offline = build_from_lock(file, &lock, &caches[0], &["--offline"]);
+    assert_eq!(first.0, offline.0, "{file}: the offline build differs");
+}
+
 #[test]
 fn same_lock_gives_byte_identical_manifests_on_two_empty_stores() {
-    let work = Env::empty();
-    let lock = work.path("distroless.lock");
-    let cache = shared_cache();
-    work.ok(&[
-        "base",
-        "lock",
-        &example("distroless.toml"),
-        "--cache",
-        &cache,
-        "-o",
-        lock.to_str().unwrap(),
-    ]);
-    let manifests: Vec<(String, Vec<u8>)> = (0..2)
-        .map(|i| {
-            let env = Env::empty();
-            let own_cache = env.path(&format!("cache{i}"));
-            let id = env
-                .ok(&[
-                    "base",
-                    "build",
-                    &example("distroless.toml"),
-                    "--lock",
-                    lock.to_str().unwrap(),
-                    "--cache",
-                    own_cache.to_str().unwrap(),
-                    "--jobs",
-                    if i == 0 { "1" } else { "8" },
-                ])
-                .trim()
-                .to_owned();
-            let digest = env.inspect(&id)["Digest"].as_str().unwrap().to_owned();
-            let hex = digest.strip_prefix("sha256:").unwrap().to_owned();
-            let bytes = std::fs::read(env.root().join("blobs/sha256").join(&hex)).unwrap();
-            (digest, bytes)
-        })
-        .collect();
-    assert_eq!(manifests[0].0, manifests[1].0);
-    assert_eq!(manifests[0].1, manifests[1].1);
+    identical_from_lock(&example("distroless.toml"));
+}
+
+#[test]
+#[ignore = "needs root"]
+fn same_lock_gives_byte_identical_manifests_with_run_scripts() {
+    require_root();
+    identical_from_lock(&example("slim.toml"));
+}
+
+/// A loopback mirror forwarding every request to `http://deb.debian.org` (`/debian`,
+/// `/debian-security`), as a local apt cache would.
+fn forwarding_mirror() -> strata_testkit::http::HttpServer {
+    use std::io::{Read as _, Write as _};
+    use strata_testkit::http::{HttpRequest, HttpServer};
+    HttpServer::start(std::sync::Arc::new(
+        |req: &HttpRequest, stream: &mut std::net::TcpStream| {
+            let mut up = std::net::TcpStream::connect(("deb.debian.org", 80)).unwrap();
+            write!(
+                up,
+                "GET {} HTTP/1.0\r\nHost: deb.debian.org\r\nConnection: close\r\n\r\n",
+                req.path()
+            )
+            .unwrap();
+            let mut answer = Vec::new();
+            up.read_to_end(&mut answer).unwrap();
+            let _ = stream.write_all(&answer);
+        },
+    ))
+}
+
+#[test]
+fn a_lock_made_through_a_mirror_override_records_the_files_mirror() {
+    let env = Env::empty();
+    let mirror = forwarding_mirror();
+    let url = format!("http://{}/debian/", mirror.host());
+    let lock = lock_of(&env, &example("distroless.toml"), &["--mirror", &url]);
+    let text = std::fs::read_to_string(&lock).unwrap();
+    assert!(!text.contains(&mirror.host()), "{text}");
+    assert!(
+        text.contains("mirror = \"http://deb.debian.org/debian\""),
+        "{text}"
+    );
+    // And the lock is the one made without the override.
+    let direct = Env::empty();
+    let plain = lock_of(&direct, &example("distroless.toml"), &[]);
+    assert_eq!(text, std::fs::read_to_string(plain).unwrap());
 }
 
 /// Writes a variant of the distroless example with `edit` applied; returns its path.

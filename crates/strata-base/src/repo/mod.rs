@@ -102,9 +102,9 @@ pub struct PackageRecord {
     /// The mirror URL and suite it came from.
     pub mirror: String,
     pub suite: String,
-    /// The index's full paragraph, `\n`-terminated. Empty for a record rebuilt from a lock file
-    /// alone (see `Lock::packages`): the `.deb`'s own `control` file is what dpkg's status
-    /// database is made from in any case.
+    /// The index's full paragraph, `\n`-terminated. For a record rebuilt from a lock file alone
+    /// (see `Lock::packages`) only the locked `Priority` and `Section`: the `.deb`'s own
+    /// `control` file, with those two from the index, is what dpkg's status is made from.
     pub control: String,
 }
 

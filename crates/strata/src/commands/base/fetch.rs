@@ -41,6 +41,34 @@ pub fn load_repo(config: &BaseConfig, args: &BaseSourceArgs, cache: &Cache) -> R
     Repository::load(&opts).context("loading the package indices")
 }
 
+/// (override, file's) mirror pairs where `--mirror` replaces the file's: a lock records the
+/// file's mirror, the override being only how this machine reaches it.
+pub fn to_file_mirrors(config: &BaseConfig, mirror: Option<&str>) -> Vec<(String, String)> {
+    pairs(config, mirror, false)
+}
+
+/// (override, file's) pairs when `from_file` is false, (file's, override) when true.
+fn pairs(config: &BaseConfig, mirror: Option<&str>, from_file: bool) -> Vec<(String, String)> {
+    if mirror.is_none() {
+        return Vec::new();
+    }
+    let mut out: Vec<(String, String)> = config
+        .suite_sources(mirror)
+        .into_iter()
+        .zip(config.suite_sources(None))
+        .filter(|(o, f)| o.mirror != f.mirror)
+        .map(|(o, f)| {
+            if from_file {
+                (f.mirror, o.mirror)
+            } else {
+                (o.mirror, f.mirror)
+            }
+        })
+        .collect();
+    out.dedup();
+    out
+}
+
 pub fn request(config: &BaseConfig) -> Request {
     Request {
         packages: config.packages.iter().map(|p| Wanted::parse(p)).collect(),
@@ -74,6 +102,8 @@ pub fn fetch(
                 .map(|_| config.mirrors(None).0)
                 .into_iter()
                 .collect();
+            // A package taken from the lock alone is fetched through `--mirror` too.
+            let lock = lock.with_mirrors(&pairs(config, args.mirror.as_deref(), true));
             let records = lock
                 .packages(cache, repo.as_ref(), &snapshots)
                 .with_context(|| format!("taking the packages of {}", path.display()))?;

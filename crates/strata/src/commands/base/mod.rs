@@ -42,7 +42,10 @@ fn lock(store: &Store, args: BaseLockArgs) -> Result<()> {
     let repo = fetch::load_repo(&config, &args.source, &cache)?;
     let resolution = resolve::resolve(&repo, &fetch::request(&config))
         .with_context(|| format!("resolving the packages of {}", args.source.file.display()))?;
-    let lock = Lock::from_resolution(&resolution, &repo);
+    let lock = Lock::from_resolution(&resolution, &repo).with_mirrors(&fetch::to_file_mirrors(
+        &config,
+        args.source.mirror.as_deref(),
+    ));
     match &args.output {
         Some(path) => {
             lock.save(path)?;
