@@ -369,7 +369,7 @@ fn forwarding_mirror() -> strata_testkit::http::HttpServer {
             let mut up = std::net::TcpStream::connect(("deb.debian.org", 80)).unwrap();
             write!(
                 up,
-                "GET {} HTTP/1.0\r\nHost: deb.debian.org\r\nConnection: close\r\n\r\n",
+                "GET {} HTTP/1.1\r\nHost: deb.debian.org\r\nConnection: close\r\n\r\n",
                 req.path()
             )
             .unwrap();
