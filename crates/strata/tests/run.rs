@@ -14,17 +14,6 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Runs strata and asserts success; stdout.
-fn ok(env: &Env, args: &[&str]) -> String {
-    let out = env.strata(args);
-    assert!(
-        out.status.success(),
-        "strata {args:?} failed: {}",
-        stderr(&out)
-    );
-    stdout(&out)
-}
-
 /// Removes every container of the env when dropped, even when the test fails (no process,
 /// mount or cgroup outlives a test).
 struct Cleanup<'a>(&'a Env);
@@ -39,7 +28,7 @@ impl Drop for Cleanup<'_> {
 }
 
 fn inspect(env: &Env, name: &str) -> serde_json::Value {
-    let text = ok(env, &["inspect", "--type", "container", name]);
+    let text = env.ok(&["inspect", "--type", "container", name]);
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     v[0].clone()
 }
@@ -80,7 +69,7 @@ fn build(env: &Env, tag: &str, dockerfile: &str) {
         tag.replace(':', "-").as_str(),
         &[("Dockerfile", dockerfile)],
     );
-    ok(env, &["build", "-q", "-t", tag, ctx.to_str().unwrap()]);
+    env.ok(&["build", "-q", "-t", tag, ctx.to_str().unwrap()]);
 }
 
 #[test]
@@ -117,7 +106,7 @@ fn exit_codes_pass_through_and_rm_leaves_nothing() {
         "{:?}",
         mounts_under(&env.root())
     );
-    assert_eq!(ok(&env, &["ps", "-a", "-q"]), "");
+    assert_eq!(env.ok(&["ps", "-a", "-q"]), "");
     // A command that does not exist: docker's 127, and a message.
     let out = env.strata(&[
         "run",
@@ -146,7 +135,7 @@ fn image_config_and_flags_follow_docker() {
     let run = |args: &[&str]| {
         let mut all = vec!["run", "--rm", "--network", "none"];
         all.extend_from_slice(args);
-        ok(&env, &all)
+        env.ok(&all)
     };
     assert_eq!(run(&["cfg:1"]), "default\n");
     assert_eq!(
@@ -227,7 +216,7 @@ fn image_config_and_flags_follow_docker() {
     assert!(stderr(&out).contains("--network host"), "{}", stderr(&out));
     let out = env.strata(&["run", "--mount", "type=volume,source=v,target=/v", "cfg:1"]);
     assert!(stderr(&out).contains("named volumes"), "{}", stderr(&out));
-    assert_eq!(ok(&env, &["ps", "-a", "-q"]), "");
+    assert_eq!(env.ok(&["ps", "-a", "-q"]), "");
 }
 
 #[test]
@@ -241,24 +230,21 @@ fn logs_follow_and_stop_sends_stopsignal_then_sigkill() {
         "trap:1",
         "FROM busybox:test\nSTOPSIGNAL SIGUSR1\nCMD [\"sh\", \"-c\", \"trap 'echo got USR1' USR1; echo ready; i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done\"]\n",
     );
-    let id = ok(
-        &env,
-        &[
-            "run",
-            "-d",
-            "--network",
-            "none",
-            "--name",
-            "trapper",
-            "trap:1",
-        ],
-    );
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "trapper",
+        "trap:1",
+    ]);
     let id = id.trim().to_string();
     assert_eq!(id.len(), 64, "{id}");
     wait_for("ready in logs", Duration::from_secs(10), || {
-        ok(&env, &["logs", "trapper"]).contains("tick 2")
+        env.ok(&["logs", "trapper"]).contains("tick 2")
     });
-    let ps = ok(&env, &["ps"]);
+    let ps = env.ok(&["ps"]);
     assert!(
         ps.contains(&id[..12]) && ps.contains("trapper") && ps.contains("Up "),
         "{ps}"
@@ -273,7 +259,7 @@ fn logs_follow_and_stop_sends_stopsignal_then_sigkill() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(700));
     let start = Instant::now();
-    ok(&env, &["stop", "-t", "2", "trapper"]);
+    env.ok(&["stop", "-t", "2", "trapper"]);
     let took = start.elapsed();
     assert!(
         took >= Duration::from_secs(2),
@@ -292,24 +278,24 @@ fn logs_follow_and_stop_sends_stopsignal_then_sigkill() {
     assert_eq!(v["State"]["OOMKilled"], false);
     assert_eq!(v["Config"]["StopSignal"], "SIGUSR1");
     // --tail and --timestamps.
-    let tail = ok(&env, &["logs", "--tail", "1", "-t", "trapper"]);
+    let tail = env.ok(&["logs", "--tail", "1", "-t", "trapper"]);
     assert_eq!(tail.lines().count(), 1, "{tail}");
     assert!(tail.starts_with("20") && tail.contains("Z "), "{tail}");
-    let ps = ok(&env, &["ps", "-a"]);
+    let ps = env.ok(&["ps", "-a"]);
     assert!(ps.contains("Exited (137)"), "{ps}");
-    assert!(!ok(&env, &["ps"]).contains("trapper"));
+    assert!(!env.ok(&["ps"]).contains("trapper"));
     // rm removes it all; a running one needs -f.
-    ok(&env, &["rm", "trapper"]);
+    env.ok(&["rm", "trapper"]);
     assert!(!env.root().join("containers").join(&id).exists());
-    let id2 = ok(&env, &["run", "-d", "--network", "none", "trap:1"]);
+    let id2 = env.ok(&["run", "-d", "--network", "none", "trap:1"]);
     let out = env.strata(&["rm", id2.trim()]);
     assert!(
         !out.status.success() && stderr(&out).contains("rm -f"),
         "{}",
         stderr(&out)
     );
-    ok(&env, &["rm", "-f", &id2.trim()[..8]]);
-    assert_eq!(ok(&env, &["ps", "-a", "-q"]), "");
+    env.ok(&["rm", "-f", &id2.trim()[..8]]);
+    assert_eq!(env.ok(&["ps", "-a", "-q"]), "");
     assert!(mounts_under(&env.root()).is_empty());
     assert!(cgroup_dirs(id2.trim()).is_empty());
 }
@@ -368,27 +354,24 @@ fn cpu_and_pids_limits_reach_the_cgroup() {
     common::require_root();
     let env = Env::with_base();
     let _cleanup = Cleanup(&env);
-    let id = ok(
-        &env,
-        &[
-            "run",
-            "-d",
-            "--network",
-            "none",
-            "--cpus",
-            "0.5",
-            "--cpu-shares",
-            "512",
-            "--pids-limit",
-            "64",
-            "--memory",
-            "64m",
-            "busybox:test",
-            "sh",
-            "-c",
-            "while :; do :; done",
-        ],
-    );
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--cpus",
+        "0.5",
+        "--cpu-shares",
+        "512",
+        "--pids-limit",
+        "64",
+        "--memory",
+        "64m",
+        "busybox:test",
+        "sh",
+        "-c",
+        "while :; do :; done",
+    ]);
     let id = id.trim();
     let read = |c: &str, f: &str| {
         std::fs::read_to_string(format!("/sys/fs/cgroup/{c}/strata-run/{id}/{f}"))
@@ -411,13 +394,13 @@ fn cpu_and_pids_limits_reach_the_cgroup() {
     assert_eq!(v["Cgroup"]["CpuQuota"], 50000);
     assert_eq!(v["State"]["Running"], true);
     assert!(v["State"]["Pid"].as_i64().unwrap() > 0);
-    ok(&env, &["kill", id]);
+    env.ok(&["kill", id]);
     wait_for("exit after kill", Duration::from_secs(10), || {
         inspect(&env, id)["State"]["Status"] == "exited"
     });
     assert_eq!(inspect(&env, id)["State"]["ExitCode"], 137);
     assert!(cgroup_dirs(id).is_empty(), "{:?}", cgroup_dirs(id));
-    ok(&env, &["rm", id]);
+    env.ok(&["rm", id]);
 }
 
 #[test]
@@ -445,17 +428,17 @@ fn the_container_survives_kill_9_of_strata_run() {
         .spawn()
         .unwrap();
     wait_for("running", Duration::from_secs(10), || {
-        ok(&env, &["ps"]).contains("survivor")
+        env.ok(&["ps"]).contains("survivor")
     });
     run.kill().unwrap(); // SIGKILL
     run.wait().unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let ps = ok(&env, &["ps"]);
+    let ps = env.ok(&["ps"]);
     assert!(ps.contains("survivor") && ps.contains("Up "), "{ps}");
-    ok(&env, &["stop", "survivor"]);
+    env.ok(&["stop", "survivor"]);
     let v = inspect(&env, "survivor");
     assert_eq!(v["State"]["ExitCode"], 7, "{v:#}");
-    ok(&env, &["rm", "survivor"]);
+    env.ok(&["rm", "survivor"]);
     assert!(mounts_under(&env.root()).is_empty());
 }
 
@@ -470,18 +453,15 @@ fn an_image_in_use_is_kept_until_its_containers_are_pruned() {
         "used:1",
         "FROM busybox:test\nRUN echo used > /marker\n",
     );
-    ok(
-        &env,
-        &[
-            "run",
-            "--name",
-            "user",
-            "--network",
-            "none",
-            "used:1",
-            "true",
-        ],
-    );
+    env.ok(&[
+        "run",
+        "--name",
+        "user",
+        "--network",
+        "none",
+        "used:1",
+        "true",
+    ]);
     let out = env.strata(&["rmi", "used:1"]);
     assert!(!out.status.success());
     assert!(
@@ -490,24 +470,24 @@ fn an_image_in_use_is_kept_until_its_containers_are_pruned() {
         "{}",
         stderr(&out)
     );
-    ok(&env, &["prune"]);
-    assert!(ok(&env, &["images"]).contains("used"));
+    env.ok(&["prune"]);
+    assert!(env.ok(&["images"]).contains("used"));
     // Untagged (its tag moved by a rebuild), it is still kept while the container exists.
     let digest = env.inspect("used:1")["Digest"]
         .as_str()
         .unwrap()
         .to_string();
-    ok(&env, &["tag", "busybox:test", "used:1"]);
-    ok(&env, &["prune"]);
+    env.ok(&["tag", "busybox:test", "used:1"]);
+    env.ok(&["prune"]);
     assert!(
         env.strata(&["inspect", "--type", "image", &digest])
             .status
             .success(),
         "kept for its container"
     );
-    let pruned = ok(&env, &["prune", "--containers"]);
+    let pruned = env.ok(&["prune", "--containers"]);
     assert!(pruned.contains("Deleted container"), "{pruned}");
-    assert_eq!(ok(&env, &["ps", "-a", "-q"]), "");
+    assert_eq!(env.ok(&["ps", "-a", "-q"]), "");
     assert!(
         !env.strata(&["inspect", "--type", "image", &digest])
             .status
@@ -537,10 +517,7 @@ fn a_published_port_serves_and_exec_and_health_work() {
         .unwrap()
         .port();
     let publish = format!("127.0.0.1:{port}:80");
-    ok(
-        &env,
-        &["run", "-d", "--name", "web", "-p", &publish, "web:1"],
-    );
+    env.ok(&["run", "-d", "--name", "web", "-p", &publish, "web:1"]);
     let url = format!("http://127.0.0.1:{port}/");
     let mut body = String::new();
     wait_for("the published port", Duration::from_secs(10), || {
@@ -557,20 +534,22 @@ fn a_published_port_serves_and_exec_and_health_work() {
         v["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"],
         port.to_string()
     );
-    assert!(ok(&env, &["ps"]).contains(&format!("127.0.0.1:{port}->80/tcp")));
+    assert!(env
+        .ok(&["ps"])
+        .contains(&format!("127.0.0.1:{port}->80/tcp")));
     // exec: the container's env and user, the exit code passed through.
     assert_eq!(
-        ok(&env, &["exec", "web", "cat", "/www/index.html"]),
+        env.ok(&["exec", "web", "cat", "/www/index.html"]),
         "hello-from-httpd\n"
     );
     let out = env.strata(&["exec", "web", "sh", "-c", "exit 5"]);
     assert_eq!(out.status.code(), Some(5));
     // The health check turns healthy and ps shows it.
     wait_for("healthy", Duration::from_secs(15), || {
-        ok(&env, &["ps"]).contains("(healthy)")
+        env.ok(&["ps"]).contains("(healthy)")
     });
     assert_eq!(inspect(&env, "web")["State"]["Health"]["Status"], "healthy");
-    ok(&env, &["rm", "-f", "web"]);
+    env.ok(&["rm", "-f", "web"]);
     let out = Command::new("curl")
         .args(["-s", "-m", "2", &url])
         .output()

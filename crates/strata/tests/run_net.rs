@@ -19,16 +19,6 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn ok(env: &Env, args: &[&str]) -> String {
-    let out = env.strata(args);
-    assert!(
-        out.status.success(),
-        "strata {args:?} failed: {}",
-        stderr(&out)
-    );
-    stdout(&out)
-}
-
 /// A store with `busybox:test` whose containers are removed when the test ends, passed or
 /// failed.
 struct NetEnv(Env);
@@ -65,13 +55,13 @@ fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
 }
 
 fn inspect(env: &Env, name: &str) -> serde_json::Value {
-    let text = ok(env, &["inspect", "--type", "container", name]);
+    let text = env.ok(&["inspect", "--type", "container", name]);
     serde_json::from_str::<serde_json::Value>(&text).unwrap()[0].clone()
 }
 
 /// The host port `ps` shows for `container_port/proto` (`127.0.0.1:41234->8080/tcp`).
 fn published_port(env: &Env, name: &str, container: &str) -> u16 {
-    let ps = ok(env, &["ps", "--no-trunc"]);
+    let ps = env.ok(&["ps", "--no-trunc"]);
     let line = ps
         .lines()
         .find(|l| l.contains(name))
@@ -121,18 +111,15 @@ fn http_get(port: u16, path: &str) -> String {
 #[ignore = "needs root"]
 fn private_network_reaches_the_debian_mirror_through_slirp_dns() {
     let env = setup();
-    let out = ok(
-        &env,
-        &[
-            "run",
-            "--rm",
-            "busybox:test",
-            "sh",
-            "-c",
-            "cat /etc/resolv.conf; ip -o addr show tap0; \
+    let out = env.ok(&[
+        "run",
+        "--rm",
+        "busybox:test",
+        "sh",
+        "-c",
+        "cat /etc/resolv.conf; ip -o addr show tap0; \
              wget -q -O - http://deb.debian.org/debian/dists/bookworm/Release | head -n 2",
-        ],
-    );
+    ]);
     assert!(out.contains("nameserver 10.0.2.3"), "{out}");
     assert!(out.contains("10.0.2.100/24"), "{out}");
     assert!(out.contains("Origin: Debian"), "{out}");
@@ -146,33 +133,30 @@ fn published_tcp_port_is_served_from_the_host_until_the_container_goes() {
     std::fs::create_dir_all(env.path("www")).unwrap();
     std::fs::write(env.path("www/index.html"), "published!\n").unwrap();
     let www = format!("{}:/www:ro", env.path("www").display());
-    ok(
-        &env,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "web",
-            "-p",
-            "127.0.0.1::8080",
-            "--volume",
-            &www,
-            "busybox:test",
-            "httpd",
-            "-f",
-            "-p",
-            "8080",
-            "-h",
-            "/www",
-        ],
-    );
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        "127.0.0.1::8080",
+        "--volume",
+        &www,
+        "busybox:test",
+        "httpd",
+        "-f",
+        "-p",
+        "8080",
+        "-h",
+        "/www",
+    ]);
     let port = published_port(&env, "web", "8080/tcp");
     assert_eq!(
-        ok(&env, &["port", "web"]),
+        env.ok(&["port", "web"]),
         format!("8080/tcp -> 127.0.0.1:{port}\n")
     );
     assert_eq!(
-        ok(&env, &["port", "web", "8080"]),
+        env.ok(&["port", "web", "8080"]),
         format!("127.0.0.1:{port}\n")
     );
     let out = env.strata(&["port", "web", "9999/udp"]);
@@ -189,7 +173,7 @@ fn published_tcp_port_is_served_from_the_host_until_the_container_goes() {
     let ports = &inspect(&env, "web")["NetworkSettings"]["Ports"];
     assert!(ports.to_string().contains(&port.to_string()), "{ports}");
     assert_eq!(slirps_of(&env).len(), 1);
-    ok(&env, &["rm", "-f", "web"]);
+    env.ok(&["rm", "-f", "web"]);
     wait_for("slirp4netns to exit", Duration::from_secs(5), || {
         slirps_of(&env).is_empty()
     });
@@ -211,33 +195,27 @@ fn published_udp_port_delivers_datagrams() {
             "FROM busybox:test\nRUN ln -s usr/lib /lib && ln -s usr/lib64 /lib64 && mkdir -p /out\n",
         )],
     );
-    ok(
-        &env,
-        &["build", "-q", "-t", "py:test", ctx.to_str().unwrap()],
-    );
+    env.ok(&["build", "-q", "-t", "py:test", ctx.to_str().unwrap()]);
     std::fs::create_dir_all(env.path("out")).unwrap();
     let out = format!("{}:/out", env.path("out").display());
     let server = "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); \
                   s.bind(('0.0.0.0', 9000)); open('/out/got', 'wb').write(s.recv(100))";
-    ok(
-        &env,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "udp",
-            "-p",
-            "127.0.0.1::9000/udp",
-            "--volume",
-            "/usr:/usr:ro",
-            "--volume",
-            &out,
-            "py:test",
-            "/usr/bin/python3",
-            "-c",
-            server,
-        ],
-    );
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "udp",
+        "-p",
+        "127.0.0.1::9000/udp",
+        "--volume",
+        "/usr:/usr:ro",
+        "--volume",
+        &out,
+        "py:test",
+        "/usr/bin/python3",
+        "-c",
+        server,
+    ]);
     let port = published_port(&env, "udp", "9000/udp");
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let got = env.path("out/got");
@@ -247,7 +225,7 @@ fn published_udp_port_delivers_datagrams() {
         std::fs::metadata(&got).is_ok_and(|m| m.len() > 0)
     });
     assert_eq!(std::fs::read(&got).unwrap(), b"datagram");
-    ok(&env, &["rm", "-f", "udp"]);
+    env.ok(&["rm", "-f", "udp"]);
 }
 
 #[test]
@@ -270,24 +248,21 @@ fn publishing_without_a_private_network_is_an_error() {
         assert!(err.contains(&format!("--network {network}")), "{err}");
     }
     assert_eq!(
-        ok(&env, &["ps", "-a", "-q"]).trim(),
+        env.ok(&["ps", "-a", "-q"]).trim(),
         "",
         "a container was left"
     );
     // `none` still has its loopback, and nothing else.
-    let out = ok(
-        &env,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "busybox:test",
-            "ip",
-            "-o",
-            "link",
-        ],
-    );
+    let out = env.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox:test",
+        "ip",
+        "-o",
+        "link",
+    ]);
     assert!(out.contains("lo:") && !out.contains("tap0"), "{out}");
 }
 
@@ -394,7 +369,7 @@ fn run_it_is_a_terminal_with_its_size_and_exit_code() {
     let screen = tmux.screen();
     assert!(screen.contains("/dev/pts/0"), "{screen}");
     assert!(screen.contains("30 120"), "{screen}");
-    assert_eq!(ok(&env, &["ps", "-a", "-q"]).trim(), "");
+    assert_eq!(env.ok(&["ps", "-a", "-q"]).trim(), "");
 }
 
 /// The `strata run` processes (not monitors) of this store.
@@ -473,20 +448,17 @@ fn run_i_pipes_stdin_and_closes_it_at_its_end() {
 #[ignore = "needs root"]
 fn exec_runs_in_the_running_container_with_dockers_semantics() {
     let env = setup();
-    ok(
-        &env,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "box",
-            "-e",
-            "FROM_RUN=1",
-            "busybox:test",
-            "sleep",
-            "120",
-        ],
-    );
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "-e",
+        "FROM_RUN=1",
+        "busybox:test",
+        "sleep",
+        "120",
+    ]);
     let out = env.strata(&[
         "exec",
         "box",
@@ -497,22 +469,19 @@ fn exec_runs_in_the_running_container_with_dockers_semantics() {
     assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     let box_id = inspect(&env, "box")["Id"].as_str().unwrap().to_string();
     assert_eq!(stdout(&out), format!("1-{}\n", &box_id[..12]));
-    let out = ok(
-        &env,
-        &[
-            "exec",
-            "-u",
-            "1000",
-            "-w",
-            "/tmp",
-            "-e",
-            "X=y",
-            "box",
-            "sh",
-            "-c",
-            "id -u; pwd; echo $X",
-        ],
-    );
+    let out = env.ok(&[
+        "exec",
+        "-u",
+        "1000",
+        "-w",
+        "/tmp",
+        "-e",
+        "X=y",
+        "box",
+        "sh",
+        "-c",
+        "id -u; pwd; echo $X",
+    ]);
     assert_eq!(out, "1000\n/tmp\ny\n");
     // -i: our stdin reaches the process.
     let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
@@ -533,7 +502,7 @@ fn exec_runs_in_the_running_container_with_dockers_semantics() {
     assert_eq!(tmux.exit_status(), 4);
     assert!(tmux.screen().contains("/dev/pts/"), "{}", tmux.screen());
     drop(tmux);
-    ok(&env, &["stop", "-t", "1", "box"]);
+    env.ok(&["stop", "-t", "1", "box"]);
     let out = env.strata(&["exec", "box", "true"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("is not running"), "{}", stderr(&out));
@@ -564,27 +533,18 @@ fn healthchecks_turn_healthy_or_unhealthy_and_show_in_ps_and_inspect() {
              HEALTHCHECK --interval=1s --timeout=5s CMD test -e /tmp/ok && echo fine\n",
         )],
     );
-    ok(
-        &env,
-        &["build", "-q", "-t", "hc:test", ctx.to_str().unwrap()],
-    );
-    ok(
-        &env,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "good",
-            "hc:test",
-            "sh",
-            "-c",
-            "touch /tmp/ok; exec sleep 120",
-        ],
-    );
-    ok(
-        &env,
-        &["run", "-d", "--name", "bad", "hc:test", "sleep", "120"],
-    );
+    env.ok(&["build", "-q", "-t", "hc:test", ctx.to_str().unwrap()]);
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "good",
+        "hc:test",
+        "sh",
+        "-c",
+        "touch /tmp/ok; exec sleep 120",
+    ]);
+    env.ok(&["run", "-d", "--name", "bad", "hc:test", "sleep", "120"]);
     assert_eq!(health_status(&env, "bad"), "starting");
     wait_for("good to be healthy", Duration::from_secs(20), || {
         health_status(&env, "good") == "healthy"
@@ -592,7 +552,7 @@ fn healthchecks_turn_healthy_or_unhealthy_and_show_in_ps_and_inspect() {
     wait_for("bad to be unhealthy", Duration::from_secs(20), || {
         health_status(&env, "bad") == "unhealthy"
     });
-    let ps = ok(&env, &["ps"]);
+    let ps = env.ok(&["ps"]);
     let line = |name: &str| ps.lines().find(|l| l.ends_with(name)).unwrap().to_string();
     assert!(line("good").contains("(healthy)"), "{ps}");
     assert!(line("bad").contains("(unhealthy)"), "{ps}");
@@ -603,25 +563,22 @@ fn healthchecks_turn_healthy_or_unhealthy_and_show_in_ps_and_inspect() {
     assert_eq!(log.last().unwrap()["ExitCode"], 1);
     let good = &inspect(&env, "good")["State"]["Health"];
     assert_eq!(good["Log"][0]["Output"], "fine\n");
-    ok(&env, &["rm", "-f", "good", "bad"]);
+    env.ok(&["rm", "-f", "good", "bad"]);
 }
 
 #[test]
 #[ignore = "needs root"]
 fn a_killed_monitor_takes_its_slirp4netns_with_it() {
     let env = setup();
-    ok(
-        &env,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "killed",
-            "busybox:test",
-            "sleep",
-            "120",
-        ],
-    );
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "killed",
+        "busybox:test",
+        "sleep",
+        "120",
+    ]);
     let slirps = slirps_of(&env);
     assert_eq!(slirps.len(), 1);
     let monitor = inspect(&env, "killed")["State"]["MonitorPid"]
