@@ -11,10 +11,9 @@ use strata_base::resolve::{self, Request, Wanted};
 
 use crate::cli::BaseSourceArgs;
 
-/// The packages to install, the Release dates they come from, and whether a lock chose them.
-pub struct Fetched {
+/// The packages to install and the Release dates they come from.
+pub struct Selected {
     pub records: Vec<PackageRecord>,
-    pub debs: Vec<PathBuf>,
     /// `Date:` of each Release (the lock's when offline).
     pub release_dates: Vec<String>,
 }
@@ -79,14 +78,14 @@ pub fn request(config: &BaseConfig) -> Request {
     }
 }
 
-/// Resolves (or reads the lock), then downloads what the cache lacks.
-pub fn fetch(
+/// Resolves the packages (or reads the lock). Nothing is downloaded but the signed indices.
+pub fn select(
     config: &BaseConfig,
     args: &BaseSourceArgs,
     cache: &Cache,
     lock: Option<&Path>,
     offline: bool,
-) -> Result<Fetched> {
+) -> Result<Selected> {
     let (records, release_dates) = match lock {
         Some(path) => {
             let lock = Lock::load(path)?;
@@ -118,10 +117,13 @@ pub fn fetch(
             (resolution.packages, dates)
         }
     };
-    let debs = fetch_debs(cache, &records, args.jobs).context("fetching the packages")?;
-    Ok(Fetched {
+    Ok(Selected {
         records,
-        debs,
         release_dates,
     })
+}
+
+/// The selected packages' `.deb`s: the cache's, each re-hashed, and what it lacks downloaded.
+pub fn debs(selected: &Selected, args: &BaseSourceArgs, cache: &Cache) -> Result<Vec<PathBuf>> {
+    fetch_debs(cache, &selected.records, args.jobs).context("fetching the packages")
 }

@@ -65,7 +65,7 @@ fn build(store: &Store, args: BaseBuildArgs) -> Result<()> {
     let config = BaseConfig::load(&args.source.file)?;
     let tags = tags(&config, &args)?;
     let cache = Cache::new(fetch::cache_dir(store.root(), &args.source))?;
-    let fetched = fetch::fetch(
+    let fetched = fetch::select(
         &config,
         &args.source,
         &cache,
@@ -87,7 +87,9 @@ fn build(store: &Store, args: BaseBuildArgs) -> Result<()> {
         );
         return super::out(image.id());
     }
-    let pkgs = unpack(&fetched.records, &fetched.debs)?;
+    // Only now are the .debs needed: a reused image never reads them.
+    let debs = fetch::debs(&fetched, &args.source, &cache)?;
+    let pkgs = unpack(&fetched.records, &debs)?;
     for p in &pkgs {
         eprintln!(
             "{}={}",
