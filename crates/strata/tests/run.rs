@@ -5,14 +5,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{stderr, Env};
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{stderr, stdout, Env};
 
 /// Removes every container of the env when dropped, even when the test fails (no process,
 /// mount or cgroup outlives a test).

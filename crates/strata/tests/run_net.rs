@@ -12,12 +12,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{stderr, Env};
+use common::{stderr, stdout, Env};
 use strata_testkit::require_tool;
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A store with `busybox:test` whose containers are removed when the test ends, passed or
 /// failed.

@@ -137,7 +137,7 @@ impl Env {
 }
 
 #[allow(unused_imports)] // each test binary uses a different part
-pub use strata_testkit::{busybox_rootfs_tarball as base_tarball, require_root, stderr};
+pub use strata_testkit::{busybox_rootfs_tarball as base_tarball, require_root, stderr, stdout};
 
 /// Every path below `dir`, relative, sorted.
 pub fn tree(dir: &Path) -> Vec<String> {
