@@ -150,6 +150,42 @@ impl Auth {
     }
 }
 
+/// Who is looking at a web view page (`/ui`): an account, logged in with Basic
+/// credentials (what a browser sends, accepted there even with `basic = false`, which is
+/// about `/v2/`) or a bearer token of this registry.
+pub struct UiCaller(Caller);
+
+impl UiCaller {
+    /// The account name (`alice`, `robot$ci`).
+    pub fn account(&self) -> Option<String> {
+        self.0.account()
+    }
+}
+
+impl Auth {
+    /// The caller of a web view request; `None` when anonymous (the page asks to log in).
+    pub(crate) async fn ui_caller(&self, headers: &HeaderMap) -> Result<Option<UiCaller>, Refusal> {
+        let caller = match authorization(headers) {
+            None => return Ok(None),
+            Some((scheme, rest)) if scheme == "basic" => {
+                let (user, password) = basic_credentials(&rest)?;
+                Caller::Identity(self.login(&user, &password).await?)
+            }
+            Some((scheme, rest)) if scheme == "bearer" => Caller::Token(self.verify(&rest)?),
+            Some(_) => return Err(Refusal::Scheme),
+        };
+        Ok(caller.account().is_some().then_some(UiCaller(caller)))
+    }
+
+    /// Whether `caller` may pull from `repository` (what the API's reads need).
+    pub(crate) fn may_pull(&self, caller: &UiCaller, repository: &str) -> bool {
+        let Ok(name) = repository.parse() else {
+            return false;
+        };
+        self.permits(&caller.0, &Scope::repository(&name, [PULL]))
+    }
+}
+
 /// What becomes of a request.
 enum Decision {
     Allow,

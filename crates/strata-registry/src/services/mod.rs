@@ -8,6 +8,7 @@ mod discovery;
 mod error;
 mod gc;
 mod immutable;
+mod inspect;
 mod manifests;
 mod uploads;
 
