@@ -54,12 +54,12 @@ pub(super) fn validate(policy: &GatePolicy) -> Result<(), GateError> {
     Ok(())
 }
 
-/// `registry.example` (a host: contains `.` or `:`, or is `localhost`) or an image glob,
+/// `registry.example` (a host, see [`looks_like_host`]) or an image glob,
 /// normalised as docker normalises names (`debian` → `docker.io/library/debian`).
 fn compile_base(pattern: &str) -> Result<Base, globset::Error> {
     let first = pattern.split('/').next().unwrap_or_default();
-    let host_like = first.contains(['.', ':']) || first == "localhost";
-    let globbed = first.contains(['*', '?', '[', '{']);
+    let host_like = looks_like_host(first);
+    let globbed = pattern.contains('/') && first.contains(['*', '?', '[', '{']);
     if !pattern.contains('/') && host_like {
         return glob::tag(pattern).map(Base::Host);
     }
@@ -71,6 +71,15 @@ fn compile_base(pattern: &str) -> Result<Base, globset::Error> {
         format!("docker.io/library/{pattern}")
     };
     allow::compile(&full).map(Base::Image)
+}
+
+/// A registry host as docker tells one from a repository: it has a `.`, a `:port`, or is
+/// `localhost` (`debian:12` is an image with a tag, `registry:5000` a host).
+fn looks_like_host(first: &str) -> bool {
+    let port = first
+        .split_once(':')
+        .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    first.contains('.') || port || first == "localhost" || first.starts_with("localhost:")
 }
 
 pub(super) fn check(policy: &GatePolicy, stage: &Stage, subject: &Subject) -> Vec<Violation> {

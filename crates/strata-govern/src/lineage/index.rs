@@ -111,13 +111,18 @@ impl Index {
         }
     }
 
-    /// The parent of `digest`: its known `base.digest` (unless that would close a cycle),
+    /// The parent of `digest`: its known `base.digest` (unless that image's layers extend
+    /// this one's, or it would close a cycle),
     /// else the known image with the longest proper layer prefix, the smallest digest on a
     /// tie.
     fn find_parent(&self, digest: &Digest) -> Option<Digest> {
         let entry = &self.entries[digest];
         if let Some(base) = &entry.node.base_digest {
-            if base != digest && self.entries.contains_key(base) && !self.descends(base, digest) {
+            let usable = base != digest
+                && self.entries.contains_key(base)
+                && !self.extends(base, digest)
+                && !self.descends(base, digest);
+            if usable {
                 return Some(base.clone());
             }
         }
@@ -129,6 +134,16 @@ impl Index {
                 .find(|d| *d != digest && !self.descends(d, digest))
                 .cloned()
         })
+    }
+
+    /// Whether `digest`'s layers start with all of `base`'s (or equal them): an annotation
+    /// naming such an image as base contradicts the layers and is ignored.
+    fn extends(&self, digest: &Digest, base: &Digest) -> bool {
+        let (long, short) = (&self.entries[digest].chain, &self.entries[base].chain);
+        match short.last() {
+            Some(id) => long.len() >= short.len() && long[short.len() - 1] == *id,
+            None => false,
+        }
     }
 
     /// Whether `digest` is `ancestor` or lies below it.

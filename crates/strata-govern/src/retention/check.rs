@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use serde::Deserialize;
+
 use super::{Keep, PolicyError, RetentionRule};
 use crate::{glob, labels};
 
@@ -51,4 +53,38 @@ pub(super) fn rule(rule: &RetentionRule, order: &[String]) -> Result<(), String>
         return Err("keep: always = false keeps nothing; remove the rule instead".to_owned());
     }
     Ok(())
+}
+
+/// `keep` as written: a table of which exactly one key is set.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct KeepTable {
+    newest_pushed: Option<usize>,
+    newest_pulled: Option<usize>,
+    pushed_within_days: Option<u32>,
+    pulled_within_days: Option<u32>,
+    always: Option<bool>,
+}
+
+impl TryFrom<KeepTable> for Keep {
+    type Error = String;
+
+    fn try_from(t: KeepTable) -> Result<Keep, String> {
+        let all = [
+            t.newest_pushed.map(Keep::NewestPushed),
+            t.newest_pulled.map(Keep::NewestPulled),
+            t.pushed_within_days.map(Keep::PushedWithinDays),
+            t.pulled_within_days.map(Keep::PulledWithinDays),
+            t.always.map(Keep::Always),
+        ];
+        let mut set = all.into_iter().flatten();
+        match (set.next(), set.next()) {
+            (Some(keep), None) => Ok(keep),
+            (found, _) => Err(format!(
+                "keep needs exactly one of newest-pushed, newest-pulled, pushed-within-days, \
+                 pulled-within-days, always (found {})",
+                if found.is_none() { "none" } else { "several" }
+            )),
+        }
+    }
 }

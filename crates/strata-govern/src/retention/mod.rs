@@ -55,9 +55,10 @@ fn any() -> String {
     "**".to_owned()
 }
 
-/// What a rule keeps.
+/// What a rule keeps. Written as a table with exactly one key, in TOML and YAML alike
+/// (`keep = { newest-pushed = 10 }`, `keep: {newest-pushed: 10}`).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(try_from = "check::KeepTable")]
 pub enum Keep {
     /// The N most recently pushed.
     NewestPushed(usize),
