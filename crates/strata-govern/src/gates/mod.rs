@@ -111,8 +111,14 @@ impl GatePolicy {
     }
 
     /// Whether the allow-list names this image (exempt from gates, kept by retention).
+    /// Compiles the list on each call: to test many images, use [`GatePolicy::allow_list`].
     pub fn allows(&self, repository: &str, tags: &[String], digest: &str) -> bool {
-        allow::allows(&self.allow, repository, tags, digest)
+        self.allow_list().allows(repository, tags, digest)
+    }
+
+    /// The allow-list compiled once (for retention's `protected` over many images).
+    pub fn allow_list(&self) -> AllowList {
+        AllowList::new(&self.allow)
     }
 }
 
@@ -122,4 +128,5 @@ mod size;
 #[cfg(test)]
 mod tests;
 
+pub use allow::AllowList;
 pub use size::{parse_size, SizeError};

@@ -324,6 +324,25 @@ allow = ["legacy/*:v0.*", "vendor/tool@sha256:abab*", "thirdparty/**"]"#,
     assert!(!p.allows("legacy/app/sub", &["v0.1".to_owned()], &digest));
     assert!(p.allows("thirdparty/a/b", &[], &digest));
     assert!(!p.allows("team/app", &["v0.1".to_owned()], &digest));
+
+    // Compiled once, for retention over many images.
+    let list = p.allow_list();
+    let image = crate::Image {
+        repository: "legacy/app".to_owned(),
+        digest: digest.parse().unwrap(),
+        tags: vec!["v0.3".to_owned()],
+        labels: Default::default(),
+        pushed: 0,
+        last_pulled: None,
+        size: 0,
+        layers: Vec::new(),
+        annotations: BTreeMap::new(),
+    };
+    assert!(list.allows_image(&image));
+    let protected = |i: &crate::Image| list.allows_image(i).then(|| "allow-list".to_owned());
+    let d = crate::retention::RetentionPolicy::default().evaluate(&[image], &protected, 0);
+    assert_eq!(d[0].reason, "protected: allow-list");
+    assert!(GatePolicy::default().allow_list().is_empty());
 }
 
 #[test]
