@@ -24,8 +24,9 @@ pub struct GatePolicy {
     /// Whether an image whose only tag is `latest` may be promoted (never, by default).
     #[serde(default)]
     pub allow_latest_promotion: bool,
-    /// Largest image (manifest, config and layers), e.g. `500MB`, `1GiB`.
-    #[serde(default)]
+    /// Largest image (manifest, config and layers), e.g. `500MB`, `1GiB`, or a number of
+    /// bytes (written as a string or an integer).
+    #[serde(default, deserialize_with = "size::string_or_bytes")]
     pub max_size: Option<String>,
     /// Refuse images in which the secret scan finds anything.
     #[serde(default)]

@@ -75,6 +75,18 @@ fn sizes_take_decimal_and_binary_units() {
             .to_string()
             .starts_with(&format!("invalid size {bad:?}: ")));
     }
+    let bytes = |text: &str, yaml| GatePolicy::parse(text, yaml).unwrap().max_size_bytes();
+    assert_eq!(bytes("max-size = 12345", false), Some(12_345));
+    assert_eq!(bytes("max-size: 12345", true), Some(12_345));
+    assert_eq!(bytes("max-size: 1GiB", true), Some(1 << 30));
+    assert_eq!(bytes("", false), None);
+    let e = GatePolicy::parse("max-size = true", false).unwrap_err();
+    assert!(matches!(e, GateError::Toml(_)), "{e}");
+    assert!(
+        e.to_string()
+            .contains("a size such as \"500MB\", \"1GiB\" or a number of bytes"),
+        "{e}"
+    );
     let e = GatePolicy::parse("max-size = \"5 parsecs\"", false).unwrap_err();
     assert_eq!(
         e.to_string(),
