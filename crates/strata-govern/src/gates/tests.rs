@@ -193,11 +193,24 @@ fn an_image_without_a_base_passes_only_in_a_root_repository() {
             message: "team/app has no base image and is not one of the roots (base/*)".to_owned()
         }]
     );
-    // No allowed-bases: any base, and no base, passes.
+    // Neither key: any base, and no base, passes.
     let open = policy("max-size = \"1GB\"");
     assert_eq!(
         open.check(&Stage::Push, &subject("team/app", &["1"], None)),
         []
+    );
+    // Only roots: any base passes, but only the roots may have none.
+    let only_roots = policy("roots = [\"base/*\"]");
+    let from_anything = subject("team/app", &["1"], Some("quay.io/x/y:1"));
+    assert_eq!(only_roots.check(&Stage::Push, &from_anything), []);
+    let v = only_roots.check(&Stage::Push, &subject("team/app", &["1"], None));
+    assert_eq!(rules(&v), ["roots"]);
+    // allowed-bases without roots: no image may lack a base.
+    let no_roots = policy("allowed-bases = [\"quay.io\"]");
+    let v = no_roots.check(&Stage::Push, &subject("base/debian", &["1"], None));
+    assert_eq!(
+        v[0].message,
+        "base/debian has no base image and roots is empty: no repository may have none"
     );
 }
 
