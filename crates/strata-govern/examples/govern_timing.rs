@@ -55,6 +55,20 @@ fn main() {
         index.rebuild_waves(root).len()
     );
 
+    let mut index = index;
+    let app = nodes.last().expect("apps").clone();
+    let push_one = median(runs, || {
+        index.remove(&app.digest);
+        index.insert(app.clone())
+    })
+    .0;
+    let root_node = index.node(root).expect("the root is indexed").clone();
+    let push_base = median(runs, || {
+        index.remove(root);
+        index.insert(root_node.clone())
+    })
+    .0;
+    assert_eq!(index.dependents(root).len(), deps.len());
     let dependents = median(runs, || index.dependents(root)).0;
     let waves = median(runs, || index.rebuild_waves(root)).0;
     let tree_root = median(runs, || index.tree(Some(root))).0;
@@ -76,6 +90,8 @@ fn main() {
     assert_eq!(scan.1, deps.len(), "the scan and the index agree");
 
     println!("lineage index build (10k inserts)\t{:.3}\t-", build.0);
+    println!("lineage push of one app (remove + insert)\t{push_one:.3}\t-");
+    println!("lineage re-push of a root base (relinks all below)\t{push_base:.3}\t-");
     println!("lineage dependents of a root base\t{dependents:.3}\t50");
     println!("lineage rebuild waves of a root base\t{waves:.3}\t50");
     println!("lineage tree under a root base\t{tree_root:.3}\t50");

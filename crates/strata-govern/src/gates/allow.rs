@@ -66,11 +66,34 @@ impl Pattern {
     }
 }
 
-pub(super) fn allows(allow: &[String], repository: &str, tags: &[String], digest: &str) -> bool {
-    allow
-        .iter()
-        .filter_map(|p| compile(p).ok())
-        .any(|p| p.matches(repository, tags, digest))
+/// The allow-list compiled once, for callers that test many images (retention's
+/// `protected`): [`super::GatePolicy::allow_list`].
+pub struct AllowList {
+    patterns: Vec<Pattern>,
+}
+
+impl AllowList {
+    pub(super) fn new(allow: &[String]) -> AllowList {
+        AllowList {
+            patterns: allow.iter().filter_map(|p| compile(p).ok()).collect(),
+        }
+    }
+
+    /// Whether an entry names the image (see [`super::GatePolicy::allows`]).
+    pub fn allows(&self, repository: &str, tags: &[String], digest: &str) -> bool {
+        self.patterns
+            .iter()
+            .any(|p| p.matches(repository, tags, digest))
+    }
+
+    /// [`AllowList::allows`] for a registry image.
+    pub fn allows_image(&self, image: &crate::Image) -> bool {
+        self.allows(&image.repository, &image.tags, &image.digest.to_string())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
 }
 
 impl Pattern {

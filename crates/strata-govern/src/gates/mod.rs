@@ -24,8 +24,9 @@ pub struct GatePolicy {
     /// Whether an image whose only tag is `latest` may be promoted (never, by default).
     #[serde(default)]
     pub allow_latest_promotion: bool,
-    /// Largest image (manifest, config and layers), e.g. `500MB`, `1GiB`.
-    #[serde(default)]
+    /// Largest image (manifest, config and layers), e.g. `500MB`, `1GiB`, or a number of
+    /// bytes (written as a string or an integer).
+    #[serde(default, deserialize_with = "size::string_or_bytes")]
     pub max_size: Option<String>,
     /// Refuse images in which the secret scan finds anything.
     #[serde(default)]
@@ -111,8 +112,14 @@ impl GatePolicy {
     }
 
     /// Whether the allow-list names this image (exempt from gates, kept by retention).
+    /// Compiles the list on each call: to test many images, use [`GatePolicy::allow_list`].
     pub fn allows(&self, repository: &str, tags: &[String], digest: &str) -> bool {
-        allow::allows(&self.allow, repository, tags, digest)
+        self.allow_list().allows(repository, tags, digest)
+    }
+
+    /// The allow-list compiled once (for retention's `protected` over many images).
+    pub fn allow_list(&self) -> AllowList {
+        AllowList::new(&self.allow)
     }
 }
 
@@ -122,4 +129,5 @@ mod size;
 #[cfg(test)]
 mod tests;
 
+pub use allow::AllowList;
 pub use size::{parse_size, SizeError};

@@ -106,8 +106,10 @@ fn violation(rule: &str, message: String) -> Option<Violation> {
     })
 }
 
+/// `allowed-bases` for an image with a base; `roots` for one without (checked when either
+/// key is set: setting only `roots` still limits which repositories may have no base).
 fn base(policy: &GatePolicy, subject: &Subject) -> Option<Violation> {
-    if policy.allowed_bases.is_empty() {
+    if policy.allowed_bases.is_empty() && policy.roots.is_empty() {
         return None;
     }
     let Some(name) = &subject.base_name else {
@@ -121,13 +123,22 @@ fn base(policy: &GatePolicy, subject: &Subject) -> Option<Violation> {
             });
         return (!root).then(|| Violation {
             rule: "roots".to_owned(),
-            message: format!(
-                "{} has no base image and is not one of the roots ({})",
-                subject.repository,
-                policy.roots.join(", ")
-            ),
+            message: match policy.roots.is_empty() {
+                true => format!(
+                    "{} has no base image and roots is empty: no repository may have none",
+                    subject.repository
+                ),
+                false => format!(
+                    "{} has no base image and is not one of the roots ({})",
+                    subject.repository,
+                    policy.roots.join(", ")
+                ),
+            },
         });
     };
+    if policy.allowed_bases.is_empty() {
+        return None;
+    }
     let Ok(reference) = Reference::parse_name_only(name) else {
         return violation(
             "allowed-bases",

@@ -2,6 +2,8 @@
 //! 1000), `1GiB`/`512MiB` (IEC, powers of 1024), and docker's `--memory` letters `512m`,
 //! `2g` (powers of 1024, as `docker run --memory`). Units are case-insensitive.
 
+use serde::Deserializer;
+
 /// A size that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid size {value:?}: {reason}")]
@@ -75,4 +77,27 @@ pub(super) fn human(bytes: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[u])
     }
+}
+
+/// `max-size = "500MB"` or `max-size = 500000000` (bytes), kept as written.
+pub(super) fn string_or_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct SizeVisitor;
+    impl serde::de::Visitor<'_> for SizeVisitor {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a size such as \"500MB\", \"1GiB\" or a number of bytes")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<String, E> {
+            u64::try_from(v)
+                .map(|v| v.to_string())
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+        }
+    }
+    d.deserialize_any(SizeVisitor).map(Some)
 }

@@ -75,6 +75,18 @@ fn sizes_take_decimal_and_binary_units() {
             .to_string()
             .starts_with(&format!("invalid size {bad:?}: ")));
     }
+    let bytes = |text: &str, yaml| GatePolicy::parse(text, yaml).unwrap().max_size_bytes();
+    assert_eq!(bytes("max-size = 12345", false), Some(12_345));
+    assert_eq!(bytes("max-size: 12345", true), Some(12_345));
+    assert_eq!(bytes("max-size: 1GiB", true), Some(1 << 30));
+    assert_eq!(bytes("", false), None);
+    let e = GatePolicy::parse("max-size = true", false).unwrap_err();
+    assert!(matches!(e, GateError::Toml(_)), "{e}");
+    assert!(
+        e.to_string()
+            .contains("a size such as \"500MB\", \"1GiB\" or a number of bytes"),
+        "{e}"
+    );
     let e = GatePolicy::parse("max-size = \"5 parsecs\"", false).unwrap_err();
     assert_eq!(
         e.to_string(),
@@ -181,11 +193,24 @@ fn an_image_without_a_base_passes_only_in_a_root_repository() {
             message: "team/app has no base image and is not one of the roots (base/*)".to_owned()
         }]
     );
-    // No allowed-bases: any base, and no base, passes.
+    // Neither key: any base, and no base, passes.
     let open = policy("max-size = \"1GB\"");
     assert_eq!(
         open.check(&Stage::Push, &subject("team/app", &["1"], None)),
         []
+    );
+    // Only roots: any base passes, but only the roots may have none.
+    let only_roots = policy("roots = [\"base/*\"]");
+    let from_anything = subject("team/app", &["1"], Some("quay.io/x/y:1"));
+    assert_eq!(only_roots.check(&Stage::Push, &from_anything), []);
+    let v = only_roots.check(&Stage::Push, &subject("team/app", &["1"], None));
+    assert_eq!(rules(&v), ["roots"]);
+    // allowed-bases without roots: no image may lack a base.
+    let no_roots = policy("allowed-bases = [\"quay.io\"]");
+    let v = no_roots.check(&Stage::Push, &subject("base/debian", &["1"], None));
+    assert_eq!(
+        v[0].message,
+        "base/debian has no base image and roots is empty: no repository may have none"
     );
 }
 
@@ -324,6 +349,25 @@ allow = ["legacy/*:v0.*", "vendor/tool@sha256:abab*", "thirdparty/**"]"#,
     assert!(!p.allows("legacy/app/sub", &["v0.1".to_owned()], &digest));
     assert!(p.allows("thirdparty/a/b", &[], &digest));
     assert!(!p.allows("team/app", &["v0.1".to_owned()], &digest));
+
+    // Compiled once, for retention over many images.
+    let list = p.allow_list();
+    let image = crate::Image {
+        repository: "legacy/app".to_owned(),
+        digest: digest.parse().unwrap(),
+        tags: vec!["v0.3".to_owned()],
+        labels: Default::default(),
+        pushed: 0,
+        last_pulled: None,
+        size: 0,
+        layers: Vec::new(),
+        annotations: BTreeMap::new(),
+    };
+    assert!(list.allows_image(&image));
+    let protected = |i: &crate::Image| list.allows_image(i).then(|| "allow-list".to_owned());
+    let d = crate::retention::RetentionPolicy::default().evaluate(&[image], &protected, 0);
+    assert_eq!(d[0].reason, "protected: allow-list");
+    assert!(GatePolicy::default().allow_list().is_empty());
 }
 
 #[test]

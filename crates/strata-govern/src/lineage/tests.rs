@@ -288,3 +288,46 @@ fn build_record_round_trips_as_json() {
     );
     assert_eq!(serde_json::from_str::<BuildRecord>(&json).unwrap(), record);
 }
+
+#[test]
+fn every_insert_order_gives_the_same_links() {
+    let mut squashed = node("squashed", &["flat"]);
+    squashed.base_digest = Some(d("runtime"));
+    let mut nodes = family();
+    nodes.extend([
+        node("twin", &["os", "python"]),
+        node("tool", &["os", "python", "app1", "tool"]),
+        node("deep", &["os", "python", "app1", "tool", "x", "y"]),
+        squashed,
+    ]);
+    let names = [
+        "base", "runtime", "app1", "app2", "other", "twin", "tool", "deep", "squashed",
+    ];
+    let reference = index_of(nodes.clone());
+    let expected = parents(&reference, &names);
+    assert_eq!(reference.parent(&d("squashed")), Some(&d("runtime")));
+    assert_eq!(reference.parent(&d("deep")), Some(&d("tool")));
+    // Every rotation, forwards and backwards, and one built by removing and re-adding.
+    for shift in 0..nodes.len() {
+        let mut order = nodes.clone();
+        order.rotate_left(shift);
+        assert_eq!(
+            parents(&index_of(order.clone()), &names),
+            expected,
+            "rotation {shift}"
+        );
+        order.reverse();
+        assert_eq!(
+            parents(&index_of(order), &names),
+            expected,
+            "reversed {shift}"
+        );
+    }
+    let mut index = index_of(nodes.clone());
+    for n in &nodes {
+        index.remove(&n.digest);
+        index.insert(n.clone());
+    }
+    assert_eq!(parents(&index, &names), expected);
+    assert_eq!(index.tree(None), reference.tree(None));
+}

@@ -1,9 +1,11 @@
 //! Retention policies: which images of a repository to keep, as config, evaluated per
 //! repository. A rule selects images (repository glob, tag glob, label or bucket) and keeps
-//! some of them (newest N by push or pull, pushed or pulled within N days, always). An image
-//! a repository's rules select is kept when any rule keeps it and deleted otherwise, as
-//! Harbor's tag retention; repositories no rule selects are left alone. Protected images
-//! (immutable tags, a gate's allow-list) are never deleted, whatever the rules say.
+//! some of them (newest N by push or pull, pushed or pulled within N days, always). In a
+//! repository some rule selects, an image is kept when any rule keeps it and deleted
+//! otherwise (also when no rule's tag, bucket or label selector takes it), as Harbor's tag
+//! retention; repositories no rule selects are left alone. Protected images (immutable
+//! tags, a gate's allow-list) are never deleted, whatever the rules say. Ties in time are
+//! broken by digest, so a decision never depends on the order images are handed in.
 //!
 //! The default policy (`examples/govern/retention.toml`): per repository, the newest 2
 //! images with no promotion label, the newest 10 `maybe_prod`, the newest 10 `prod`.

@@ -38,7 +38,7 @@ use thiserror::Error;
 use crate::meta::Meta;
 pub use endpoint::token_routes;
 use htpasswd::{Htpasswd, HtpasswdError};
-pub use middleware::{layer, UiCaller};
+pub use middleware::{layer, Readable, UiCaller};
 use robots::RobotLogin;
 pub use rules::{AccessRuleConfig, Identity, RuleError, Rules};
 use token::{KeyError, TokenInvalid, TokenKey};
