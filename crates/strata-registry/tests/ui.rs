@@ -194,7 +194,9 @@ fn a_browser_follows_repositories_images_and_lineage() {
     // Its link: the repository, with labels as badges and the promotion history.
     browser.click(&browser.find(&format!("{row} a.repository")));
     assert!(
-        browser.current_url().ends_with("/ui/repositories/team-a/app"),
+        browser
+            .current_url()
+            .ends_with("/ui/repositories/team-a/app"),
         "{}",
         browser.current_url()
     );
@@ -217,14 +219,18 @@ fn a_browser_follows_repositories_images_and_lineage() {
 
     // The image: where it came from, its base linked, its annotations escaped.
     browser.click(&browser.find(&format!("{a} a.image")));
-    assert!(browser
-        .current_url()
-        .ends_with(&format!("/ui/repositories/team-a/app/-/images/{}", images.app_a)));
+    assert!(browser.current_url().ends_with(&format!(
+        "/ui/repositories/team-a/app/-/images/{}",
+        images.app_a
+    )));
     let commit = "0123456789abcdef0123456789abcdef01234567";
     assert_eq!(texts(&browser, "#commit"), [commit]);
     assert_eq!(texts(&browser, "#branch"), ["main"]);
     assert_eq!(texts(&browser, "#version"), ["1.0"]);
-    assert_eq!(texts(&browser, "#authors"), ["Ada Lovelace <ada@example.com>"]);
+    assert_eq!(
+        texts(&browser, "#authors"),
+        ["Ada Lovelace <ada@example.com>"]
+    );
     assert_eq!(
         texts(&browser, "#base-name"),
         [format!("{}/platform/runtime:1", server.addr)]
@@ -233,7 +239,9 @@ fn a_browser_follows_repositories_images_and_lineage() {
         texts(&browser, "#labels .badge"),
         ["maybe_prod".to_owned(), "prod".to_owned()]
     );
-    assert!(browser.body_text().contains("https://git.example/team-a/app.git"));
+    assert!(browser
+        .body_text()
+        .contains("https://git.example/team-a/app.git"));
     let note = "#annotations tr[data-key='com.example.note'] td:nth-child(2)";
     assert_eq!(texts(&browser, note), ["<b>not bold</b>"]);
     assert!(browser.find_all("#annotations b").is_empty());
@@ -448,5 +456,8 @@ fn with_auth_a_browser_logs_in_and_sees_only_what_it_may_pull() {
     // bob sees team-b only.
     let browser = Browser::start();
     browser.goto(&format!("http://bob:bob-pw@{}/ui", server.addr));
-    assert_eq!(texts(&browser, "#repositories a.repository"), ["team-b/app"]);
+    assert_eq!(
+        texts(&browser, "#repositories a.repository"),
+        ["team-b/app"]
+    );
 }

@@ -44,7 +44,9 @@ pub fn router(
     auth: Option<Arc<Auth>>,
     access: Arc<access::AccessLog>,
 ) -> Router {
-    let api = Router::new().fallback(dispatch).with_state(registry.clone());
+    let api = Router::new()
+        .fallback(dispatch)
+        .with_state(registry.clone());
     let web = ui::router(registry, auth.clone());
     let app = match auth {
         Some(auth) => api
@@ -56,7 +58,8 @@ pub fn router(
         None => api,
     };
     // The web view checks its pages itself (it shows each viewer what it may pull).
-    app.merge(web).layer(middleware::from_fn_with_state(access, access::middleware))
+    app.merge(web)
+        .layer(middleware::from_fn_with_state(access, access::middleware))
 }
 
 async fn dispatch(State(registry): State<Arc<Registry>>, request: Request) -> Response {

@@ -282,7 +282,10 @@ mod tests {
             {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": b.to_string(), "size": 5},
         ]});
         let got = layers(body.to_string().as_bytes());
-        assert_eq!(got.iter().map(|l| (&l.digest, l.size)).collect::<Vec<_>>(), [(&a, 3), (&b, 5)]);
+        assert_eq!(
+            got.iter().map(|l| (&l.digest, l.size)).collect::<Vec<_>>(),
+            [(&a, 3), (&b, 5)]
+        );
         assert!(layers(b"{\"manifests\":[]}").is_empty());
     }
 }

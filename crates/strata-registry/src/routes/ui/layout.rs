@@ -13,7 +13,7 @@ header a{color:#fff;text-decoration:none}header .brand{font-weight:700;font-size
 main{padding:1rem 1.5rem;max-width:80rem}
 h1{font-size:1.4rem;word-break:break-all}h2{font-size:1.1rem;margin-top:1.6rem}
 table{border-collapse:collapse;background:#fff;width:100%;font-size:.9rem}
-th,td{border-bottom:1px solid #dde1e6;padding:.35rem .6rem;text-align:left;vertical-align:top}
+th,td{border-bottom:1px solid #dde1e6;padding:.35rem .6rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#eef0f3}
 code,.digest{font-family:ui-monospace,monospace;font-size:.85rem;word-break:break-all}
 .badge{display:inline-block;border-radius:.7rem;padding:0 .55rem;margin:0 .15rem .1rem 0;font-size:.78rem;background:#e4e7eb;color:#333}

@@ -77,8 +77,12 @@ pub(crate) fn router(registry: Arc<Registry>, auth: Option<Arc<Auth>>) -> Router
 
 async fn serve(State(ui): State<Ui>, request: Request) -> Response {
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
-        let mut r = html(StatusCode::METHOD_NOT_ALLOWED, pages::error::render(405, "the web view only reads: GET"));
-        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        let mut r = html(
+            StatusCode::METHOD_NOT_ALLOWED,
+            pages::error::render(405, "the web view only reads: GET"),
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;
     }
     let (parts, _) = request.into_parts();
@@ -124,7 +128,9 @@ fn login(message: &str) -> Response {
     let mut response = html(StatusCode::UNAUTHORIZED, pages::error::render(401, message));
     let challenge = format!("Basic realm=\"{REALM}\", charset=\"UTF-8\"");
     if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
     }
     response
 }
@@ -150,10 +156,9 @@ fn html(status: StatusCode, markup: Markup) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -163,6 +168,9 @@ impl IntoResponse for data::UiError {
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %crate::auth::chain(&self), "web view page failed");
         }
-        html(status, pages::error::render(status.as_u16(), &self.to_string()))
+        html(
+            status,
+            pages::error::render(status.as_u16(), &self.to_string()),
+        )
     }
 }

@@ -172,7 +172,10 @@ mod tests {
 
     #[test]
     fn the_svg_links_every_node_and_draws_every_edge() {
-        let trees = [n("base:1", vec![n("app:<x>", vec![])]), n("other:1", vec![])];
+        let trees = [
+            n("base:1", vec![n("app:<x>", vec![])]),
+            n("other:1", vec![]),
+        ];
         let svg = lineage(&trees).into_string();
         assert_eq!(svg.matches("<g class=\"node\"").count(), 3);
         assert_eq!(svg.matches("<path class=\"edge\"").count(), 1);
