@@ -340,6 +340,29 @@ fn pages_of_unknown_things_are_404_and_only_get_is_served() {
     }
     let r = server.send("POST", "/ui/").body(b"");
     assert_eq!(r.status, 405);
+    // A lineage root that is not an image reference is a bad request; an unknown one 404.
+    let r = server.send("GET", "/ui/lineage?root=Not%20A%20Name").call();
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("Not A Name"));
+    let r = server.send("GET", "/ui/lineage?root=nope/app:1").call();
+    assert_eq!(r.status, 404, "{}", r.text());
+}
+
+#[test]
+fn looking_at_an_image_is_not_pulling_it() {
+    let server = TestServer::start();
+    let images = fixture(&server, None);
+    let page = format!("/ui/repositories/team-a/app/-/images/{}", images.app_a);
+    let r = server.send("GET", &page).call();
+    r.expect_status(200);
+    assert!(r.text().contains("Ada Lovelace &lt;ada@example.com&gt;"));
+    let api = "/strata/v1/repositories/team-a/app/-/images/1.0";
+    let image = server.send("GET", api).call().json();
+    assert_eq!(image["lastPulled"], Value::Null, "{image}");
+    // A HEAD of a page answers as its GET, without a body.
+    let r = server.send("HEAD", "/ui/").call();
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_empty());
 }
 
 /// An htpasswd file made by `htpasswd -Bbn` with these users.
@@ -452,6 +475,30 @@ fn with_auth_a_browser_logs_in_and_sees_only_what_it_may_pull() {
     assert_eq!(nodes, expected);
     assert!(!browser.body_text().contains("platform/runtime"));
     assert!(!browser.body_text().contains("team-b"));
+
+    // A bearer token of this registry opens the pages too (scripts), with alice's view.
+    let token = with_login(
+        server.send(
+            "GET",
+            "/token?service=strata-registry&scope=repository:team-a/app:pull",
+        ),
+        alice,
+    )
+    .call()
+    .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = server
+        .send("GET", "/ui/")
+        .header("Authorization", &format!("Bearer {token}"))
+        .call();
+    r.expect_status(200);
+    assert!(r.text().contains("team-a/app") && !r.text().contains("team-b/app"));
+    // Neither the lineage under an image alice may not pull.
+    let root = format!("/ui/lineage?root=team-b/app@{}", images.app_b);
+    let r = with_login(server.send("GET", &root), alice).call();
+    assert_eq!(r.status, 404);
 
     // bob sees team-b only.
     let browser = Browser::start();
