@@ -14,7 +14,8 @@ use std::process::Command;
 use common::{oci_manifest, TestServer, OCI_MANIFEST};
 use serde_json::{json, Value};
 use strata_oci::Digest;
-use strata_registry::auth::{AccessRuleConfig, AuthConfig};
+use strata_registry::auth::{robots, AccessRuleConfig, AuthConfig};
+use strata_registry::meta::SqliteMeta;
 use strata_registry::Config;
 use strata_testkit::chromium::Browser;
 
@@ -388,6 +389,23 @@ fn rule(account: &str, repository: &str, actions: &[&str]) -> AccessRuleConfig {
     }
 }
 
+/// Creates a pull-only robot on `repo` in the server's metadata store (as `strata registry
+/// robot create`); its secret.
+fn create_robot(server: &TestServer, name: &str, repo: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let meta = SqliteMeta::open(&server.data().join("registry.db")).unwrap();
+        let actions = ["pull".to_owned()];
+        robots::create(&meta, name, &[repo.to_owned()], &actions, None, 0)
+            .await
+            .unwrap()
+            .secret
+    })
+}
+
 const ADMIN: Login = Some(("admin", "admin-pw"));
 
 /// A server where admin may do anything, alice may pull team-a/** and base/**, bob
@@ -499,6 +517,13 @@ fn with_auth_a_browser_logs_in_and_sees_only_what_it_may_pull() {
     let root = format!("/ui/lineage?root=team-b/app@{}", images.app_b);
     let r = with_login(server.send("GET", &root), alice).call();
     assert_eq!(r.status, 404);
+
+    // A robot account logs in like a user, with its own grant.
+    let secret = create_robot(&server, "viewer", "team-b/**");
+    let robot = Some(("robot$viewer", secret.as_str()));
+    let r = with_login(server.send("GET", "/ui/"), robot).call();
+    r.expect_status(200);
+    assert!(r.text().contains("team-b/app") && !r.text().contains("team-a/app"));
 
     // bob sees team-b only.
     let browser = Browser::start();
