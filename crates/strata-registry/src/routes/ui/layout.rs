@@ -13,13 +13,14 @@ header a{color:#fff;text-decoration:none}header .brand{font-weight:700;font-size
 main{padding:1rem 1.5rem;max-width:80rem}
 h1{font-size:1.4rem;word-break:break-all}h2{font-size:1.1rem;margin-top:1.6rem}
 table{border-collapse:collapse;background:#fff;width:100%;font-size:.9rem}
-th,td{border-bottom:1px solid #dde1e6;padding:.35rem .6rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border-bottom:1px solid #dde1e6;padding:.35rem .6rem;text-align:left;vertical-align:top}
 th{background:#eef0f3}
 code,.digest{font-family:ui-monospace,monospace;font-size:.85rem;word-break:break-all}
 .badge{display:inline-block;border-radius:.7rem;padding:0 .55rem;margin:0 .15rem .1rem 0;font-size:.78rem;background:#e4e7eb;color:#333}
 .badge.prod{background:#1f883d;color:#fff}.badge.maybe_prod{background:#d4a72c;color:#1d2430}
 .tag{font-family:ui-monospace,monospace;background:#ddf4ff;border-radius:.3rem;padding:0 .3rem;margin-right:.2rem}
-.muted{color:#6b7480}
+.muted{color:#6b7480}.tag,.badge,td.pushed,td.pulled{white-space:nowrap}
+#annotations td{overflow-wrap:anywhere}
 dl{display:grid;grid-template-columns:max-content auto;gap:.3rem 1rem;background:#fff;padding:.8rem;margin:0}
 dt{font-weight:600}dd{margin:0;word-break:break-all}
 svg .node rect{fill:#fff;stroke:#1d2430;stroke-width:1.2}svg .node:hover rect{fill:#ddf4ff}
