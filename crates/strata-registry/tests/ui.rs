@@ -360,6 +360,36 @@ fn looking_at_an_image_is_not_pulling_it() {
     let api = "/strata/v1/repositories/team-a/app/-/images/1.0";
     let image = server.send("GET", api).call().json();
     assert_eq!(image["lastPulled"], Value::Null, "{image}");
+    let page = server
+        .send("GET", "/ui/repositories/team-a/app")
+        .call()
+        .text();
+    assert_eq!(
+        page.matches("<span class=\"muted\">never</span>").count(),
+        2
+    );
+    // A real pull shows on the repository page.
+    server
+        .send("GET", "/v2/team-a/app/manifests/1.0")
+        .call()
+        .expect_status(200);
+    let image = server.send("GET", api).call().json();
+    let pulled = image["lastPulled"]
+        .as_str()
+        .expect("a pull time")
+        .to_owned();
+    let page = server
+        .send("GET", "/ui/repositories/team-a/app")
+        .call()
+        .text();
+    assert_eq!(
+        page.matches("<span class=\"muted\">never</span>").count(),
+        1
+    );
+    assert!(
+        page.contains(&format!("<td class=\"pulled\">{pulled}</td>")),
+        "{page}"
+    );
     // A HEAD of a page answers as its GET, without a body.
     let r = server.send("HEAD", "/ui/").call();
     assert_eq!(r.status, 200);
