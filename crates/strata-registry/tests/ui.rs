@@ -332,6 +332,7 @@ fn pages_of_unknown_things_are_404_and_only_get_is_served() {
     for path in [
         "/ui/repositories/nope/app".to_owned(),
         format!("/ui/repositories/team-a/app/-/images/{d}"),
+        "/ui/repositories/team-a/app/-/images/9.9".to_owned(),
         format!("/ui/repositories/team-b/app/-/images/{}", images.app_a),
         "/ui/elsewhere".to_owned(),
     ] {
@@ -389,6 +390,15 @@ fn looking_at_an_image_is_not_pulling_it() {
     assert!(
         page.contains(&format!("<td class=\"pulled\">{pulled}</td>")),
         "{page}"
+    );
+    // A tag's page is its digest's.
+    let r = server
+        .send("GET", "/ui/repositories/team-a/app/-/images/1.0")
+        .call();
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/ui/repositories/team-a/app/-/images/{}", images.app_a).as_str())
     );
     // A HEAD of a page answers as its GET, without a body.
     let r = server.send("HEAD", "/ui/").call();

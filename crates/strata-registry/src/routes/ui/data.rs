@@ -6,7 +6,7 @@
 
 use axum::http::StatusCode;
 use strata_distribution::govern::{ImageJson, ImageRef, TreeNode};
-use strata_distribution::{ManifestRef, RepositoryName};
+use strata_distribution::{ManifestRef, RepositoryName, Tag};
 use strata_govern::annotations;
 use strata_oci::Digest;
 use thiserror::Error;
@@ -134,6 +134,18 @@ fn repository_of(name: &str) -> &str {
         Some(i) => &name[..slash + i],
         None => name,
     }
+}
+
+/// The digest `tag` of `name` names.
+pub async fn resolve(
+    registry: &Registry,
+    viewer: &Viewer,
+    name: &RepositoryName,
+    tag: &Tag,
+) -> Result<Digest, UiError> {
+    pullable(viewer, name)?;
+    let image = registry.image(name, &ManifestRef::Tag(tag.clone())).await?;
+    Ok(image.digest)
 }
 
 /// The link of an image known by `names` (the first one shown), none without names.

@@ -96,7 +96,8 @@ async fn serve(State(ui): State<Ui>, request: Request) -> Response {
         Err(NoPage(why)) => return html(StatusCode::NOT_FOUND, pages::error::render(404, &why)),
     };
     let mut response = match render(&ui.registry, &viewer, page).await {
-        Ok(markup) => html(StatusCode::OK, markup),
+        Ok(Rendered::Page(markup)) => html(StatusCode::OK, markup),
+        Ok(Rendered::Redirect(to)) => see_other(&to),
         Err(e) => e.into_response(),
     };
     // The access log names the account, as for the API.
@@ -135,8 +136,19 @@ fn login(message: &str) -> Response {
     response
 }
 
-async fn render(registry: &Registry, viewer: &Viewer, page: Page) -> Result<Markup, data::UiError> {
-    Ok(match page {
+/// What a page request answers.
+enum Rendered {
+    Page(Markup),
+    /// 303 to this URL (a tag's page is its digest's).
+    Redirect(String),
+}
+
+async fn render(
+    registry: &Registry,
+    viewer: &Viewer,
+    page: Page,
+) -> Result<Rendered, data::UiError> {
+    let markup = match page {
         Page::Index => pages::index::render(&data::index(registry, viewer).await?),
         Page::Repository(name) => {
             pages::repository::render(&data::repository(registry, viewer, &name).await?)
@@ -144,10 +156,24 @@ async fn render(registry: &Registry, viewer: &Viewer, page: Page) -> Result<Mark
         Page::Image(name, digest) => {
             pages::image::render(&data::image(registry, viewer, &name, &digest).await?)
         }
+        Page::Tagged(name, tag) => {
+            let digest = data::resolve(registry, viewer, &name, &tag).await?;
+            return Ok(Rendered::Redirect(paths::image(name.as_str(), &digest)));
+        }
         Page::Lineage { root } => {
             pages::lineage::render(&data::lineage(registry, viewer, root).await?)
         }
-    })
+    };
+    Ok(Rendered::Page(markup))
+}
+
+/// 303 See Other to `to` (a path of this server).
+fn see_other(to: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
 }
 
 fn html(status: StatusCode, markup: Markup) -> Response {

@@ -2,7 +2,7 @@
 //! the links pages print. Repository names hold `/`, so an image's page follows a `/-/`
 //! separator, as the governance API (`-` is never a name component).
 
-use strata_distribution::RepositoryName;
+use strata_distribution::{RepositoryName, Tag};
 use strata_oci::Digest;
 
 /// Where the web view lives.
@@ -17,6 +17,8 @@ pub enum Page {
     Repository(RepositoryName),
     /// `/ui/repositories/<name>/-/images/<digest>`.
     Image(RepositoryName, Digest),
+    /// `/ui/repositories/<name>/-/images/<tag>`: redirected to its digest's page.
+    Tagged(RepositoryName, Tag),
     /// `/ui/lineage[?root=<name>@<digest>|<name>:<tag>]`.
     Lineage { root: Option<String> },
 }
@@ -43,12 +45,15 @@ impl Page {
             return Err(NoPage(format!("no page at {path}")));
         };
         match repo.split_once("/-/images/") {
-            Some((name, digest)) => {
-                let digest = digest
-                    .trim_end_matches('/')
-                    .parse::<Digest>()
-                    .map_err(|_| NoPage(format!("{digest:?} is not a digest")))?;
-                Ok(Page::Image(name_of(name)?, digest))
+            Some((name, reference)) => {
+                let reference = reference.trim_end_matches('/');
+                if let Ok(digest) = reference.parse::<Digest>() {
+                    return Ok(Page::Image(name_of(name)?, digest));
+                }
+                let tag = reference
+                    .parse::<Tag>()
+                    .map_err(|_| NoPage(format!("{reference:?} is neither a digest nor a tag")))?;
+                Ok(Page::Tagged(name_of(name)?, tag))
             }
             None => Ok(Page::Repository(name_of(repo.trim_end_matches('/'))?)),
         }
@@ -114,7 +119,11 @@ mod tests {
         let cases = [
             (index(), Page::Index),
             (repository("team/app"), Page::Repository(name.clone())),
-            (image("team/app", &d), Page::Image(name, d.clone())),
+            (image("team/app", &d), Page::Image(name.clone(), d.clone())),
+            (
+                "/ui/repositories/team/app/-/images/v1.0".to_owned(),
+                Page::Tagged(name, "v1.0".parse().unwrap()),
+            ),
             (lineage(None), Page::Lineage { root: None }),
         ];
         for (url, page) in cases {
@@ -137,6 +146,7 @@ mod tests {
             "/ui/nope",
             "/ui/repositories/Team",
             "/ui/repositories/a/-/images/sha256:zz",
+            "/ui/repositories/a/-/images/-bad",
             "/ui/repositories/",
         ] {
             assert!(Page::parse(path, None).is_err(), "{path}");
