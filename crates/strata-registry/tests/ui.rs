@@ -170,6 +170,18 @@ fn attrs(browser: &Browser, selector: &str, name: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The lineage picture's edges, as (parent, child) digests.
+fn edges(browser: &Browser) -> BTreeSet<(String, String)> {
+    browser
+        .find_all("svg#lineage path.edge")
+        .iter()
+        .map(|e| {
+            let from = browser.attribute(e, "data-from").unwrap();
+            (from, browser.attribute(e, "data-to").unwrap())
+        })
+        .collect()
+}
+
 #[test]
 fn a_browser_follows_repositories_images_and_lineage() {
     let server = TestServer::start();
@@ -285,14 +297,7 @@ fn a_browser_follows_repositories_images_and_lineage() {
     .map(|d| d.to_string())
     .collect();
     assert_eq!(nodes, all);
-    let edges: BTreeSet<(String, String)> = browser
-        .find_all("svg#lineage path.edge")
-        .iter()
-        .map(|e| {
-            let from = browser.attribute(e, "data-from").unwrap();
-            (from, browser.attribute(e, "data-to").unwrap())
-        })
-        .collect();
+    let edges = edges(&browser);
     let edge = |a: &Digest, b: &Digest| (a.to_string(), b.to_string());
     assert_eq!(
         edges,
@@ -531,6 +536,13 @@ fn with_auth_a_browser_logs_in_and_sees_only_what_it_may_pull() {
         .map(|d| d.to_string())
         .collect();
     assert_eq!(nodes, expected);
+    // The hidden runtime's children take its place under the base.
+    let edges = edges(&browser);
+    let under_base: BTreeSet<(String, String)> = [&images.app_a, &images.app_a_old]
+        .iter()
+        .map(|d| (images.base.to_string(), d.to_string()))
+        .collect();
+    assert_eq!(edges, under_base);
     assert!(!browser.body_text().contains("platform/runtime"));
     assert!(!browser.body_text().contains("team-b"));
 
