@@ -468,3 +468,57 @@ fn last_pull_tag_history_and_deletion() {
     let entries = get(&s, "/strata/v1/repositories/team/app/-/tags/v1/history").json();
     assert!(entries["history"][2]["digest"].is_null(), "{entries}");
 }
+
+/// An uncompressed layer tar holding one file.
+fn layer_tar(path: &str, content: &[u8]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder.append_data(&mut header, path, content).unwrap();
+    builder.into_inner().unwrap()
+}
+
+/// Pushes an image of one uncompressed layer; the response.
+fn push_tar_image(s: &TestServer, repo: &str, tag: &str, layer: &[u8]) -> Resp {
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    s.push_blob(repo, config);
+    s.push_blob(repo, layer);
+    let desc = |media: &str, b: &[u8]| json!({"mediaType": media, "digest": Digest::of(b).to_string(), "size": b.len()});
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": desc("application/vnd.oci.image.config.v1+json", config),
+        "layers": [desc("application/vnd.oci.image.layer.v1.tar", layer)],
+    });
+    s.push_manifest(repo, tag, OCI_MANIFEST, manifest.to_string().as_bytes())
+}
+
+#[test]
+fn the_no_secrets_gate_scans_the_pushed_layers() {
+    let (s, _dir) = with_gates("no-secrets = true\n");
+    let token = format!(
+        "GITHUB_TOKEN=ghp_{}\n",
+        "x7Kq9Lm2Np4Rs6Tu8Vw0Yz1Ab3Cd5Ef7Gh9Ij".get(..36).unwrap()
+    );
+    let r = push_tar_image(
+        &s,
+        "team/app",
+        "leaky",
+        &layer_tar("etc/app.env", token.as_bytes()),
+    );
+    r.expect_error(403, "DENIED");
+    assert!(
+        r.text()
+            .contains("gate no-secrets: the secret scan found 1 secret"),
+        "{}",
+        r.text()
+    );
+    get(&s, "/v2/team/app/manifests/leaky").expect_error(404, "MANIFEST_UNKNOWN");
+    let clean = layer_tar("etc/app.env", b"GREETING=hello\n");
+    push_tar_image(&s, "team/app", "v1", &clean).expect_status(201);
+    // Promotion scans again: a clean image passes.
+    promote(&s, "team/app", "v1", "prod").expect_status(200);
+}

@@ -669,7 +669,8 @@ fn with_auth_replicas_share_the_token_key_and_robot_accounts() {
 
 /// Pushes an image of `layers` as `repo:tag` on `server`; its digest.
 fn push_layers(server: &TestServer, repo: &str, tag: &str, layers: &[&[u8]]) -> String {
-    let config = format!("{{\"architecture\":\"amd64\",\"os\":\"linux\",\"tag\":\"{repo}:{tag}\"}}");
+    let config =
+        format!("{{\"architecture\":\"amd64\",\"os\":\"linux\",\"tag\":\"{repo}:{tag}\"}}");
     server.push_blob(repo, config.as_bytes());
     for l in layers {
         server.push_blob(repo, l);
@@ -683,7 +684,10 @@ fn push_layers(server: &TestServer, repo: &str, tag: &str, layers: &[&[u8]]) -> 
 /// The names of the dependents of `image` as `server` answers them.
 fn dependents(server: &TestServer, image: &str) -> Vec<String> {
     let r = server
-        .send("GET", &format!("/strata/v1/lineage/dependents?image={image}"))
+        .send(
+            "GET",
+            &format!("/strata/v1/lineage/dependents?image={image}"),
+        )
         .call();
     r.expect_status(200);
     let mut names: Vec<String> = r.json()["dependents"]
