@@ -421,7 +421,10 @@ async fn governance_records_follow_manifests(meta: &dyn Meta) {
         labels.into_iter().collect::<Vec<_>>(),
         ["maybe_prod", "prod"]
     );
-    assert_eq!(meta.promotions(&app).await.unwrap(), [promotion.clone()]);
+    assert_eq!(
+        meta.promotions(&app).await.unwrap(),
+        std::slice::from_ref(&promotion)
+    );
     assert!(!meta.add_label(&app, &d("gov-none"), "prod").await.unwrap());
     assert!(!meta.remove_label(&app, &m1, "prod").await.unwrap());
     // Owners, counts, last pull.
@@ -459,7 +462,7 @@ async fn governance_records_follow_manifests(meta: &dyn Meta) {
     assert!(meta.delete_manifest(&app, &m2, guard).await.unwrap());
     assert!(meta.lineage_generation().await.unwrap() > before);
     assert_eq!(meta.image(&app, &m2).await.unwrap(), None);
-    assert!(meta.add_label(&app, &m2, "prod").await.unwrap() == false);
+    assert!(!meta.add_label(&app, &m2, "prod").await.unwrap());
     let history = meta.tag_history(&app, &tag("v1")).await.unwrap();
     assert_eq!(history.last().unwrap().digest, None);
     assert_eq!(meta.promotions(&app).await.unwrap(), [promotion]);
