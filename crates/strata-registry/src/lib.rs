@@ -48,8 +48,11 @@
 //! request its caller may not make, make a request wait on a webhook receiver, or log a
 //! secret (`Authorization`, endpoint secrets, header values and URLs).
 //!
-//! Comes next (issue 10): promotion labels (through [`GcPolicy::protected`]). Tag
-//! immutability rules are there (`services::immutable`).
+//! Governance (issue 11, docs/GOVERN.md): `/strata/v1/` (routes `govern`) over
+//! [`services::govern`] — images with their facts, labels, owners, promotion behind the gate
+//! policy, tag history, the lineage index in memory — and the governance tables of
+//! [`meta`]; the gate at push runs before a manifest is stored. Tag immutability rules are
+//! in `services::immutable`.
 
 pub mod actor;
 pub mod auth;
