@@ -528,6 +528,72 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_governance_route_maps_to_what_it_needs() {
+        let cases: Vec<(Method, &str, Vec<&str>)> = vec![
+            (
+                Method::GET,
+                "/strata/v1/repositories",
+                vec!["registry:catalog:*"],
+            ),
+            (
+                Method::GET,
+                "/strata/v1/repositories/a/b/-/images",
+                vec!["repository:a/b:pull"],
+            ),
+            (
+                Method::GET,
+                "/strata/v1/repositories/a/-/owner",
+                vec!["repository:a:pull"],
+            ),
+            (
+                Method::PUT,
+                "/strata/v1/repositories/a/-/owner",
+                vec!["repository:a:push"],
+            ),
+            (
+                Method::PUT,
+                "/strata/v1/repositories/a/-/images/v1/labels/prod",
+                vec!["repository:a:push"],
+            ),
+            (
+                Method::DELETE,
+                "/strata/v1/repositories/a/-/images/v1/labels/prod",
+                vec!["repository:a:push"],
+            ),
+            (
+                Method::POST,
+                "/strata/v1/repositories/a/-/images/v1/promote",
+                vec!["repository:a:push"],
+            ),
+            (
+                Method::GET,
+                "/strata/v1/repositories/a/-/tags/v1/history",
+                vec!["repository:a:pull"],
+            ),
+            (Method::GET, "/strata/v1/lineage/tree", vec!["login"]),
+            (
+                Method::GET,
+                "/strata/v1/lineage/tree?root=b%2Fc%3Av1",
+                vec!["repository:b/c:pull"],
+            ),
+            (
+                Method::GET,
+                "/strata/v1/lineage/dependents?image=b:v1",
+                vec!["repository:b:pull"],
+            ),
+        ];
+        for (method, path, want) in cases {
+            let route = GovRoute::parse(path).unwrap();
+            let n = govern_needs(&route, &method);
+            let mut got: Vec<String> = n.scopes.iter().map(Scope::to_string).collect();
+            if n.login {
+                got.push("login".into());
+            }
+            assert_eq!(got, want, "{method} {path}");
+        }
+    }
+
     /// A real server of the layer over a handler that answers the request's [`Actor`].
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_actor_of_an_authenticated_request_reaches_the_handler_and_the_response() {
