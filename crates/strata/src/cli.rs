@@ -69,14 +69,7 @@ pub enum Command {
     },
     /// Remove unused blobs, untagged images and (with --all) the build cache; with
     /// --containers (or --all) stopped containers first
-    Prune {
-        /// Also drop the build cache and stopped containers
-        #[arg(short, long)]
-        all: bool,
-        /// Also remove stopped containers (like `docker system prune`)
-        #[arg(long)]
-        containers: bool,
-    },
+    Prune(PruneArgs),
     /// Save images to a docker-archive tar
     Save {
         #[arg(short, long)]
@@ -1069,4 +1062,23 @@ mod run_volume_tests {
         let e = docker_volume_flag(args("strata run -e -v -v /a:/b img"));
         assert_eq!(e, args("strata run -e -v --volume /a:/b img"));
     }
+}
+
+/// `strata prune` (see docs/GOVERN.md "Node keep-last" for --keep-last).
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Also drop the build cache and stopped containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Also remove stopped containers (like `docker system prune`)
+    #[arg(long)]
+    pub containers: bool,
+    /// Keep only the N most recently used tagged images (pulled, run, used as a base,
+    /// built or tagged); remove the others. Images of containers are always kept
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<usize>,
+    /// Print what would be removed and change nothing (not with --all or --containers,
+    /// which remove containers)
+    #[arg(long, conflicts_with_all = ["all", "containers"])]
+    pub dry_run: bool,
 }
