@@ -617,6 +617,9 @@ pub enum RegistryCommand {
     /// Remove unreferenced blobs (and, with gc.untagged, untagged manifests) from a data
     /// directory; safe while `serve` runs on it
     Gc(GcArgs),
+    /// Apply a retention policy to a data directory (docs/GOVERN.md "Retention in the
+    /// registry"), then collect garbage; safe while `serve` runs on it
+    Retention(RetentionArgs),
     /// Manage robot accounts (`robot$NAME`: CI credentials with their own permissions and
     /// expiry), in a data directory; safe while `serve` runs on it
     #[command(subcommand)]
@@ -1081,4 +1084,23 @@ pub struct PruneArgs {
     /// which remove containers)
     #[arg(long, conflicts_with_all = ["all", "containers"])]
     pub dry_run: bool,
+}
+
+/// `strata registry retention`.
+#[derive(Args, Debug)]
+pub struct RetentionArgs {
+    /// A config file, TOML or YAML by extension (its [govern] retention, [gc] and data)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The data directory [default: as for `serve`]
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// The retention policy (TOML, or YAML by extension), over the config's
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Print the decisions, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }

@@ -10,6 +10,7 @@ mod gc;
 pub mod govern;
 mod immutable;
 mod manifests;
+mod retention;
 mod uploads;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ pub use discovery::Referrers;
 pub use error::ServiceError;
 pub use gc::{GcPolicy, GcReport, Protected};
 pub use immutable::{ImmutableRuleConfig, ImmutableTags, RuleError};
+pub use retention::{RetentionAction, RetentionItem, RetentionReport};
 pub use manifests::{ManifestRead, PushedManifest};
 pub use uploads::{ChunkRange, UploadState};
 

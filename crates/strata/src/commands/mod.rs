@@ -15,6 +15,7 @@ mod lint;
 mod login;
 mod prune;
 mod registry;
+mod retention;
 mod robot;
 mod sbom;
 mod scan;
