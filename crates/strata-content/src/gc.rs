@@ -205,8 +205,14 @@ impl Store {
         }
         for image in doomed {
             let digest = image.manifest_digest.to_string();
-            tx.execute("DELETE FROM tags WHERE manifest_digest = ?1", params![digest])?;
-            tx.execute("DELETE FROM images WHERE manifest_digest = ?1", params![digest])?;
+            tx.execute(
+                "DELETE FROM tags WHERE manifest_digest = ?1",
+                params![digest],
+            )?;
+            tx.execute(
+                "DELETE FROM images WHERE manifest_digest = ?1",
+                params![digest],
+            )?;
         }
         tx.commit()?;
         Ok(cache_records)

@@ -55,7 +55,7 @@ fn keep_last_keeps_the_most_recently_used_images() {
     use_as_base(&env, "app:2", 1);
     use_as_base(&env, "app:4", 2);
     env.ok(&["tag", "app:1", "app:one"]); // tagging is a use too
-    // Order of last use: app:1, app:4, app:2, then by build time app:5, app:3.
+                                          // Order of last use: app:1, app:4, app:2, then by build time app:5, app:3.
 
     let before = env.snapshot_of_store();
     let dry = env.ok(&["prune", "--keep-last", "2", "--dry-run"]);
@@ -78,7 +78,10 @@ fn keep_last_keeps_the_most_recently_used_images() {
     }
     assert!(out.contains("Untagged: app:3"), "{out}");
     assert!(out.contains("Total reclaimed space: "), "{out}");
-    assert_eq!(listed_ids(&env), sorted(vec![ids[0].clone(), ids[3].clone()]));
+    assert_eq!(
+        listed_ids(&env),
+        sorted(vec![ids[0].clone(), ids[3].clone()])
+    );
     let hex = manifest_of_3.strip_prefix("sha256:").unwrap();
     assert!(
         !env.root().join("blobs/sha256").join(hex).exists(),
@@ -90,7 +93,10 @@ fn keep_last_keeps_the_most_recently_used_images() {
     // A second run with the same N has nothing left to remove.
     let again = env.ok(&["prune", "--keep-last", "2"]);
     assert!(!again.contains("Deleted:"), "{again}");
-    assert_eq!(listed_ids(&env), sorted(vec![ids[0].clone(), ids[3].clone()]));
+    assert_eq!(
+        listed_ids(&env),
+        sorted(vec![ids[0].clone(), ids[3].clone()])
+    );
 }
 
 #[test]
@@ -143,7 +149,15 @@ fn keep_last_keeps_the_images_of_containers_and_counts_runs() {
     let base = id(&env, "busybox:test");
     // Runs app:1 (its container stays, stopped), then uses app:3 after it: order of last
     // use is app:3, app:1, app:2, busybox:test.
-    env.ok(&["run", "--name", "stopped", "--network", "none", "app:1", "true"]);
+    env.ok(&[
+        "run",
+        "--name",
+        "stopped",
+        "--network",
+        "none",
+        "app:1",
+        "true",
+    ]);
     env.ok(&["run", "--rm", "--network", "none", "app:3", "true"]);
 
     let out = env.ok(&["prune", "--keep-last", "1"]);

@@ -26,8 +26,8 @@ pub use discovery::Referrers;
 pub use error::ServiceError;
 pub use gc::{GcPolicy, GcReport, Protected};
 pub use immutable::{ImmutableRuleConfig, ImmutableTags, RuleError};
-pub use retention::{RetentionAction, RetentionItem, RetentionReport};
 pub use manifests::{ManifestRead, PushedManifest};
+pub use retention::{RetentionAction, RetentionItem, RetentionReport};
 pub use uploads::{ChunkRange, UploadState};
 
 /// Limits a registry enforces.

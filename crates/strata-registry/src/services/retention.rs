@@ -268,9 +268,7 @@ impl Registry {
 }
 
 fn repository_name(repository: &str) -> Result<RepositoryName, ServiceError> {
-    repository
-        .parse()
-        .map_err(|_| ServiceError::BadBody {
-            reason: format!("stored repository name {repository:?} is invalid"),
-        })
+    repository.parse().map_err(|_| ServiceError::BadBody {
+        reason: format!("stored repository name {repository:?} is invalid"),
+    })
 }
