@@ -161,6 +161,15 @@ impl<'a> Images<'a> {
     /// The image `name` names. A name that is no valid reference is looked up in the store
     /// only (an image ID, or a name the caller reports as a bad stage name).
     pub fn get(&self, name: &str) -> Result<Image, ImageError> {
+        let image = self.lookup(name)?;
+        // Used as a base or a --from source: `prune --keep-last` counts it.
+        if let Err(e) = self.store.touch_image(&image.manifest_digest) {
+            tracing::warn!(image = %image.manifest_digest, error = %e, "cannot record the image's use");
+        }
+        Ok(image)
+    }
+
+    fn lookup(&self, name: &str) -> Result<Image, ImageError> {
         let Ok(reference) = Reference::parse(name) else {
             return self.stored(name)?.ok_or(ImageError::Missing);
         };
