@@ -31,7 +31,63 @@ while IFS=$'\t' read -r name ms target; do
 done <<< "$out"
 
 # --- registry level (HTTP) -------------------------------------------------------------
-# TODO(gov-registry / lead): time `GET /strata/v1/lineage/dependents` and
-# `GET /strata/v1/lineage/tree` against `strata registry serve` holding the same 10,000
-# images, and a retention `--dry-run` over them, and print them here beside the targets.
-# ---------------------------------------------------------------------------------------
+# The same shape of data pushed through the real /v2/ API into `strata registry serve`
+# (release build, SQLite, a temp data dir, a free port on 127.0.0.1) by
+# crates/strata-registry/examples/govern_http.rs, then the lineage queries over HTTP
+# (keep-alive, median of HTTP_RUNS ≥ 15), a retention --dry-run over the data dir (the whole
+# CLI run, median of RETENTION_RUNS ≥ 5), and the first answer after a restart (the index is
+# rebuilt from the database). The server is stopped and the temp dir removed on exit.
+http_runs=$(( runs < 15 ? 15 : runs ))
+retention_runs=$(( runs < 5 ? 5 : runs ))
+cargo build --release -q -p strata --bin strata
+cargo build --release -q -p strata-registry --example govern_http
+strata=$PWD/target/release/strata
+http=$PWD/target/release/examples/govern_http
+tmp=$(mktemp -d)
+server=''
+stop_server() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  server=''
+}
+trap 'stop_server; rm -rf "$tmp"' EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+url=http://127.0.0.1:$port
+start_server() {
+  RUST_LOG=warn "$strata" registry serve --addr "127.0.0.1:$port" --data "$tmp/data" \
+    >>"$tmp/server.log" 2>&1 &
+  server=$!
+}
+now_ns() { date +%s%N; }
+ms_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
+
+start_server
+for _ in $(seq 200); do curl -fs "$url/v2/" >/dev/null && break; sleep 0.05; done
+reg=$("$http" populate "$url" 8)
+reg+=$'\n'$("$http" query "$url" "$http_runs")
+
+times=()
+for _ in $(seq "$retention_runs"); do
+  t0=$(now_ns)
+  "$strata" registry retention --dry-run --policy examples/govern/retention.toml \
+    --data "$tmp/data" --format json >"$tmp/retention.json"
+  times+=("$(ms_since "$t0")")
+done
+retention_ms=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+reg+=$'\n'"retention --dry-run CLI, default policy (wall clock)"$'\t'"$retention_ms"$'\t'1000
+
+stop_server
+t0=$(now_ns)
+start_server
+reg+=$'\n'$("$http" first "$url" "$t0")
+du_data=$(du -sh "$tmp/data" | cut -f1)
+
+printf '\ngovernance figures over HTTP (strata registry serve, SQLite, %s data), median of %s requests (retention: %s CLI runs), %s cores, load %s\n' \
+  "$du_data" "$http_runs" "$retention_runs" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-52s %12s %12s  %s\n' figure 'strata ms' 'target ms' ''
+while IFS=$'\t' read -r name ms target; do
+  verdict=''
+  if [ "$target" != - ]; then
+    verdict=$(awk -v m="$ms" -v t="$target" 'BEGIN { print (m < t) ? "ok" : "OVER TARGET" }')
+  fi
+  printf '%-52s %12s %12s  %s\n' "$name" "$ms" "$target" "$verdict"
+done <<< "$reg"
