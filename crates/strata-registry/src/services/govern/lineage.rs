@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use strata_distribution::govern::TreeNode;
 use strata_distribution::RepositoryName;
 use strata_govern::annotations;
-use strata_govern::lineage::{LineageIndex, Node};
+use strata_govern::lineage::{BuildRecord, Dependent, LineageIndex, Node};
 use strata_oci::Digest;
 
 use super::{name_repo, names_of, Visible};
@@ -26,6 +26,9 @@ struct State {
     index: LineageIndex,
     /// Per digest, the repositories holding it with their tags.
     names: HashMap<Digest, BTreeMap<String, Vec<String>>>,
+    /// Per digest, its build record (the manifest's annotation: the same in every
+    /// repository), so `dependents` answers from memory without a query per image.
+    builds: HashMap<Digest, BuildRecord>,
 }
 
 /// The server's lineage index.
@@ -63,6 +66,9 @@ impl State {
             return;
         }
         let digest = image.image.digest.clone();
+        if let Some(build) = &image.build {
+            self.builds.insert(digest.clone(), build.clone());
+        }
         self.names
             .entry(digest.clone())
             .or_default()
@@ -84,6 +90,7 @@ impl State {
         holders.remove(repo);
         if holders.is_empty() {
             self.names.remove(digest);
+            self.builds.remove(digest);
             self.index.remove(digest);
             return;
         }
@@ -109,6 +116,30 @@ impl Registry {
         &self,
         query: impl FnOnce(&LineageIndex) -> T,
     ) -> Result<T, ServiceError> {
+        self.lineage_state(|state| query(&state.index)).await
+    }
+
+    /// The images downstream of `digest`, each with its build record, from memory.
+    pub(crate) async fn lineage_dependents(
+        &self,
+        digest: &Digest,
+    ) -> Result<Vec<(Dependent, Option<BuildRecord>)>, ServiceError> {
+        self.lineage_state(|state| {
+            state
+                .index
+                .dependents(digest)
+                .into_iter()
+                .map(|d| {
+                    let build = state.builds.get(&d.digest).cloned();
+                    (d, build)
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Runs `query` on the state (index, names, builds) at least as new as the generation.
+    async fn lineage_state<T>(&self, query: impl FnOnce(&State) -> T) -> Result<T, ServiceError> {
         let generation = self.meta.lineage_generation().await?;
         let mut state = self.govern.lineage.state.lock().await;
         if state.generation != Some(generation) {
@@ -116,7 +147,7 @@ impl Registry {
             state.rebuild(&images, generation);
             tracing::debug!(images = images.len(), generation, "lineage index rebuilt");
         }
-        Ok(query(&state.index))
+        Ok(query(&state))
     }
 
     pub(crate) async fn lineage_parent(

@@ -393,11 +393,9 @@ impl Registry {
         self.visible_or_unknown(image, visible)?;
         let stored = self.stored(&image.name, &image.reference).await?;
         let digest = stored.image.digest.clone();
-        let found = self
-            .lineage_query(|index| index.dependents(&digest))
-            .await?;
+        let found = self.lineage_dependents(&digest).await?;
         let mut dependents = Vec::new();
-        for d in found {
+        for (d, build) in found {
             let names: Vec<String> = d
                 .names
                 .into_iter()
@@ -406,7 +404,6 @@ impl Registry {
             if names.is_empty() {
                 continue;
             }
-            let build = self.build_of(&names[0], &d.digest).await?;
             dependents.push(Dependent {
                 digest: d.digest,
                 names,
@@ -419,18 +416,6 @@ impl Registry {
             image: self.answer(stored).await?,
             dependents,
         })
-    }
-
-    /// The build record of the image `name` (one of its names) calls `digest`.
-    async fn build_of(
-        &self,
-        name: &str,
-        digest: &Digest,
-    ) -> Result<Option<strata_govern::lineage::BuildRecord>, ServiceError> {
-        let Ok(repo) = name_repo(name).parse::<RepositoryName>() else {
-            return Ok(None);
-        };
-        Ok(self.meta.image(&repo, digest).await?.and_then(|s| s.build))
     }
 
     /// 404 for an image in a repository the caller may not read (as if it did not exist).
