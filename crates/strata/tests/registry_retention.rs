@@ -275,17 +275,25 @@ fn the_default_policy_keeps_exactly_the_right_22_and_gc_frees_the_rest() {
 }
 
 #[test]
-fn serve_applies_the_policy_on_its_schedule() {
+fn serve_applies_the_policy_on_its_schedule_and_keeps_the_gate_allow_list() {
     let conf = tempfile::tempdir().unwrap();
     let policy = team_policy(conf.path());
     let config = write_config(conf.path(), &policy, Some("1s"));
+    let gates = conf.path().join("gates.toml");
+    fs::write(&gates, "allow = [\"team/app:build-0\"]\n").unwrap();
+    let mut text = fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("gates = \"{}\"\n", gates.display()));
+    fs::write(&config, text).unwrap();
     let served = Served::start_with(&["--config", config.to_str().unwrap()]);
     let shared = push_blob(&served, "team/app", SHARED);
-    for n in 0..4 {
+    // build-0 is the oldest, but the gate policy's allow list names it.
+    push_image(&served, "team/app", "build-0", &shared);
+    std::thread::sleep(Duration::from_millis(1100));
+    for n in 1..4 {
         push_image(&served, "team/app", &format!("build-{n}"), &shared);
     }
     let deadline = Instant::now() + Duration::from_secs(20);
-    while tags(&served, "team/app").len() > 2 {
+    while tags(&served, "team/app").len() > 3 {
         assert!(
             Instant::now() < deadline,
             "no scheduled run deleted anything: {:?}\n{}",
@@ -294,7 +302,10 @@ fn serve_applies_the_policy_on_its_schedule() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(tags(&served, "team/app").len(), 2);
+    std::thread::sleep(Duration::from_millis(1500)); // another run or two: nothing more goes
+    let left = tags(&served, "team/app");
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert!(left.contains(&"build-0".to_owned()), "{left:?}");
     assert!(
         served.log().contains("retention run done"),
         "{}",
