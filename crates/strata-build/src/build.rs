@@ -60,6 +60,20 @@ pub fn build_with(
     remote: &dyn RemoteCache,
 ) -> Result<BuildOutcome> {
     let architecture = strata_oci::config::host_architecture();
+    let loaded;
+    let opts = if opts
+        .named_contexts
+        .values()
+        .any(|c| matches!(c, crate::options::context::NamedContext::Dir(_)))
+    {
+        loaded = BuildOptions {
+            named_contexts: crate::sources::named::load_dirs(store, opts, architecture)?,
+            ..opts.clone()
+        };
+        &loaded
+    } else {
+        opts
+    };
     let plan = Plan::new(opts, architecture)?;
     for w in &plan.warnings {
         progress.event(Event::Warning(w.clone()));

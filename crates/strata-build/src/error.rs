@@ -182,6 +182,10 @@ pub enum StageError {
     EmptyTrigger { trigger: String },
     #[error("FROM --platform={platform}: strata builds for this machine's platform ({host}) only; cross-platform builds are not supported")]
     ForeignPlatform { platform: String, host: String },
+    #[error("build context {name}: directory {dir:?} was not loaded before planning")]
+    UnloadedContext { name: String, dir: std::path::PathBuf },
+    #[error("build context {name} names stage {stage:?}: replacing a stage with a named context is not supported")]
+    ContextOverridesStage { name: String, stage: String },
 }
 
 /// Why a step failed (the step's location and instruction are in [`BuildError::Step`]).

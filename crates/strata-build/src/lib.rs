@@ -39,6 +39,7 @@ mod steps;
 pub use build::{build, build_in, build_with, build_with_cache, BuildOutcome};
 pub use error::{BuildError, FetchError, Location, StageError, StepError};
 pub use options::cache::{CacheFrom, CacheLocation, CacheMode, CacheTo};
+pub use options::context::{BuildContextArg, BuildContextError, NamedContext};
 pub use options::{
     BuildOptions, NetworkMode, OptionParseError, Output, SecretArg, SecretSource, SshArg,
 };

@@ -3,6 +3,7 @@
 //! `--cache-from`) as `FromStr` types the CLI parses with.
 
 pub mod cache;
+pub mod context;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,8 @@ pub struct BuildOptions {
     /// Where they are pulled from (the registry client, given by the binary); without one,
     /// an image the store lacks is an error.
     pub puller: Option<Arc<dyn ImagePuller>>,
+    /// `--build-context NAME=VALUE` by normalised name (see [`context`]).
+    pub named_contexts: BTreeMap<String, context::NamedContext>,
 }
 
 impl BuildOptions {
@@ -75,6 +78,7 @@ impl BuildOptions {
             labels: BTreeMap::new(),
             pull: PullPolicy::default(),
             puller: None,
+            named_contexts: BTreeMap::new(),
         }
     }
 }

@@ -787,6 +787,10 @@ pub struct BuildArgs {
     /// Only run the build checks (BuildKit's): print them and exit 1 when any, build nothing
     #[arg(long)]
     pub check: bool,
+    /// A named context (buildx): NAME=docker-image://REF or NAME=DIR; a FROM NAME or
+    /// --from=NAME that names no stage uses it (repeatable)
+    #[arg(long = "build-context", value_name = "NAME=VALUE")]
+    pub build_contexts: Vec<strata_build::BuildContextArg>,
 }
 
 #[derive(Args, Debug)]

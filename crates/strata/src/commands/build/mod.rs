@@ -145,12 +145,31 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
         o.jobs = j.max(1);
     }
     o.runtime = args.runtime.clone();
+    o.named_contexts = named_contexts(&args.build_contexts)?;
     o.labels = args
         .labels
         .iter()
         .map(|l| (l.key.clone(), l.value.clone().unwrap_or_default()))
         .collect();
     Ok(o)
+}
+
+/// `--build-context`s by name; a directory must exist (buildx checks it before building).
+fn named_contexts(
+    list: &[strata_build::BuildContextArg],
+) -> Result<BTreeMap<String, strata_build::NamedContext>> {
+    let mut out = BTreeMap::new();
+    for c in list {
+        if let strata_build::NamedContext::Dir(dir) = &c.context {
+            if !dir.is_dir() {
+                bail!("build context {}: {} is not a directory", c.name, dir.display());
+            }
+        }
+        if out.insert(c.name.clone(), c.context.clone()).is_some() {
+            bail!("build context {} given twice", c.name);
+        }
+    }
+    Ok(out)
 }
 
 /// `K=V`, or `K` alone to take the value from the environment (skipped when unset), as
