@@ -183,7 +183,10 @@ pub enum StageError {
     #[error("FROM --platform={platform}: strata builds for this machine's platform ({host}) only; cross-platform builds are not supported")]
     ForeignPlatform { platform: String, host: String },
     #[error("build context {name}: directory {dir:?} was not loaded before planning")]
-    UnloadedContext { name: String, dir: std::path::PathBuf },
+    UnloadedContext {
+        name: String,
+        dir: std::path::PathBuf,
+    },
     #[error("build context {name} names stage {stage:?}: replacing a stage with a named context is not supported")]
     ContextOverridesStage { name: String, stage: String },
 }

@@ -129,7 +129,10 @@ mod tests {
     fn names_normalise_like_buildkit() {
         assert_eq!(normalize_name("alpine").unwrap(), "alpine");
         assert_eq!(normalize_name("alpine:latest").unwrap(), "alpine");
-        assert_eq!(normalize_name("docker.io/library/alpine").unwrap(), "alpine");
+        assert_eq!(
+            normalize_name("docker.io/library/alpine").unwrap(),
+            "alpine"
+        );
         assert_eq!(normalize_name("alpine:3.20").unwrap(), "alpine:3.20");
         assert_eq!(
             normalize_name("localhost:5000/team/base:1").unwrap(),
