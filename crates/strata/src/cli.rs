@@ -9,6 +9,9 @@ use strata_client::config::registries::ImageName;
 use strata_client::Location;
 use strata_oci::{Platform, Reference};
 
+mod govern;
+pub use govern::*;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "strata",
@@ -157,6 +160,21 @@ pub enum Command {
     /// docs/BASE.md)
     #[command(subcommand)]
     Base(BaseCommand),
+    /// A repository's owning team, in its registry (see docs/GOVERN.md)
+    #[command(subcommand)]
+    Owner(OwnerCommand),
+    /// An image's promotion labels, in its registry
+    #[command(subcommand)]
+    Label(LabelCommand),
+    /// Promote an image to an environment: its registry checks the gates, then adds the label
+    Promote(PromoteArgs),
+    /// What was promoted in a repository, when and by whom (newest first)
+    Promotions(PromotionsArgs),
+    /// Which images derive from which, as the registry's lineage index knows them
+    #[command(subcommand)]
+    Lineage(LineageCommand),
+    /// Rebuild the images downstream of a base whose tag moved (docs/GOVERN.md)
+    Rebuild(Box<RebuildArgs>),
 }
 
 #[derive(Args, Debug)]
