@@ -367,9 +367,8 @@ impl GovRoute {
     /// The request target (path and query) of the route.
     pub fn target(&self) -> String {
         use GovRoute as G;
-        let repo = |name: &RepositoryName, rest: String| {
-            format!("{PREFIX}/repositories/{name}/-/{rest}")
-        };
+        let repo =
+            |name: &RepositoryName, rest: String| format!("{PREFIX}/repositories/{name}/-/{rest}");
         match self {
             G::Repositories => format!("{PREFIX}/repositories"),
             G::Owner { name } => repo(name, "owner".into()),
@@ -448,10 +447,7 @@ mod tests {
                 }),
             },
             GovRoute::LineageDependents {
-                image: ImageRef {
-                    name,
-                    reference: t,
-                },
+                image: ImageRef { name, reference: t },
             },
         ];
         for route in routes {
@@ -518,7 +514,10 @@ mod tests {
             build: None,
         };
         let json = serde_json::to_value(&image).unwrap();
-        assert_eq!(json["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+        assert_eq!(
+            json["mediaType"],
+            "application/vnd.oci.image.manifest.v1+json"
+        );
         assert!(json["lastPulled"].is_null());
         let back: ImageJson = serde_json::from_value(json).unwrap();
         assert_eq!(back, image);

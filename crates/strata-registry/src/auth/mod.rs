@@ -36,7 +36,7 @@ use thiserror::Error;
 use crate::meta::Meta;
 pub use endpoint::token_routes;
 use htpasswd::{Htpasswd, HtpasswdError};
-pub use middleware::layer;
+pub use middleware::{layer, Readable};
 use robots::RobotLogin;
 pub use rules::{AccessRuleConfig, Identity, RuleError, Rules};
 use token::{KeyError, TokenInvalid, TokenKey};

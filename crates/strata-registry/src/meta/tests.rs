@@ -37,6 +37,7 @@ fn manifest(repo: &str, digest: &Digest, blobs: &[&Digest]) -> NewManifest {
         children: Vec::new(),
         tag: None,
         immutable_rule: None,
+        facts: None,
     }
 }
 

@@ -3,10 +3,13 @@
 //! headers, calls a service and maps its result to the spec's statuses, headers and error
 //! bodies. Every response carries `Docker-Distribution-API-Version: registry/2.0`; every
 //! request gets a request id and one structured access-log record ([`access`]).
+//! `/strata/v1/…` (strata's governance API, [`govern`]) is parsed by
+//! [`strata_distribution::govern::GovRoute`] when a path is no `/v2/` route.
 
 pub(crate) mod access;
 mod blobs;
 mod discovery;
+mod govern;
 mod manifests;
 mod response;
 mod uploads;
@@ -21,6 +24,7 @@ use axum::middleware;
 use axum::response::Response;
 use axum::Router;
 use futures_util::TryStreamExt;
+use strata_distribution::govern::GovRoute;
 use strata_distribution::headers::{API_VERSION, DOCKER_DISTRIBUTION_API_VERSION};
 use strata_distribution::Route;
 
@@ -70,7 +74,26 @@ async fn dispatch(State(registry): State<Arc<Registry>>, request: Request) -> Re
             };
             req.handle(route).await
         }
-        Err(e) => route_error(&e, &parts.method),
+        Err(e) => match GovRoute::parse_parts(parts.uri.path(), parts.uri.query()) {
+            Ok(route) => {
+                let req = govern::GovReq {
+                    registry: &registry,
+                    method: &parts.method,
+                    extensions: &parts.extensions,
+                    body,
+                };
+                req.handle(route).await
+            }
+            Err(_)
+                if !parts
+                    .uri
+                    .path()
+                    .starts_with(strata_distribution::govern::PREFIX) =>
+            {
+                route_error(&e, &parts.method)
+            }
+            Err(gov) => govern::route_error(&gov),
+        },
     };
     response.headers_mut().insert(
         DOCKER_DISTRIBUTION_API_VERSION,
