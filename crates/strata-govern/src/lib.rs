@@ -18,6 +18,7 @@
 
 pub mod annotations;
 pub mod gates;
+mod glob;
 pub mod image;
 pub mod labels;
 pub mod lineage;

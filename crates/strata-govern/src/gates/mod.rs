@@ -24,8 +24,9 @@ pub struct GatePolicy {
     /// Whether an image whose only tag is `latest` may be promoted (never, by default).
     #[serde(default)]
     pub allow_latest_promotion: bool,
-    /// Largest image (manifest, config and layers), e.g. `500MB`, `1GiB`.
-    #[serde(default)]
+    /// Largest image (manifest, config and layers), e.g. `500MB`, `1GiB`, or a number of
+    /// bytes (written as a string or an integer).
+    #[serde(default, deserialize_with = "size::string_or_bytes")]
     pub max_size: Option<String>,
     /// Refuse images in which the secret scan finds anything.
     #[serde(default)]
@@ -85,17 +86,48 @@ pub enum GateError {
 impl GatePolicy {
     /// Parses a policy; `yaml` for a `.yaml`/`.yml` file. Globs and sizes are checked.
     pub fn parse(text: &str, yaml: bool) -> Result<GatePolicy, GateError> {
-        let _ = (text, yaml);
-        todo!("helper")
+        let policy: GatePolicy = if yaml {
+            serde_norway::from_str(text)?
+        } else {
+            toml::from_str(text)?
+        };
+        policy.validate()?;
+        Ok(policy)
     }
+
+    /// Checks a policy made in code as [`GatePolicy::parse`] checks a parsed one.
+    pub fn validate(&self) -> Result<(), GateError> {
+        rules::validate(self)
+    }
+
+    /// The largest size allowed, in bytes (`None`: no limit, or a size that does not parse,
+    /// which `parse` refuses).
+    pub fn max_size_bytes(&self) -> Option<u64> {
+        self.max_size.as_deref().and_then(|s| parse_size(s).ok())
+    }
+
     /// Every rule `subject` fails at `stage`; empty when it passes.
     pub fn check(&self, stage: &Stage, subject: &Subject) -> Vec<Violation> {
-        let _ = (stage, subject);
-        todo!("helper")
+        rules::check(self, stage, subject)
     }
+
     /// Whether the allow-list names this image (exempt from gates, kept by retention).
+    /// Compiles the list on each call: to test many images, use [`GatePolicy::allow_list`].
     pub fn allows(&self, repository: &str, tags: &[String], digest: &str) -> bool {
-        let _ = (repository, tags, digest);
-        todo!("helper")
+        self.allow_list().allows(repository, tags, digest)
+    }
+
+    /// The allow-list compiled once (for retention's `protected` over many images).
+    pub fn allow_list(&self) -> AllowList {
+        AllowList::new(&self.allow)
     }
 }
+
+mod allow;
+mod rules;
+mod size;
+#[cfg(test)]
+mod tests;
+
+pub use allow::AllowList;
+pub use size::{parse_size, SizeError};

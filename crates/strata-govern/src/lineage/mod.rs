@@ -13,8 +13,15 @@ use strata_oci::Digest;
 /// Docker's chain IDs of a layer list: `chain[0] = layers[0]`, `chain[i] =
 /// sha256(chain[i-1] + " " + layers[i])` (here over the layer blobs' digests).
 pub fn chain_ids(layers: &[Digest]) -> Vec<Digest> {
-    let _ = layers;
-    todo!("helper")
+    let mut out: Vec<Digest> = Vec::with_capacity(layers.len());
+    for layer in layers {
+        let next = match out.last() {
+            None => layer.clone(),
+            Some(prev) => Digest::of(format!("{prev} {layer}").as_bytes()),
+        };
+        out.push(next);
+    }
+    out
 }
 
 /// What the index needs of one image.
@@ -70,49 +77,55 @@ pub struct TreeNode {
 /// The lineage index.
 #[derive(Clone, Debug, Default)]
 pub struct LineageIndex {
-    _todo: (),
+    index: index::Index,
 }
 
 impl LineageIndex {
     /// Adds (or replaces) an image; its parent and any known images that derive from it are
     /// linked.
     pub fn insert(&mut self, node: Node) {
-        let _ = node;
-        todo!("helper")
+        self.index.insert(node);
     }
     /// Removes an image; its children are re-linked to their next-longest prefix.
     pub fn remove(&mut self, digest: &Digest) {
-        let _ = digest;
-        todo!("helper")
+        self.index.remove(digest);
     }
     pub fn len(&self) -> usize {
-        todo!("helper")
+        self.index.entries.len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     pub fn node(&self, digest: &Digest) -> Option<&Node> {
-        let _ = digest;
-        todo!("helper")
+        self.index.entries.get(digest).map(|e| &e.node)
     }
     pub fn parent(&self, digest: &Digest) -> Option<&Digest> {
-        let _ = digest;
-        todo!("helper")
+        self.index.entries.get(digest)?.parent.as_ref()
+    }
+    /// The known images whose parent is `digest`, by digest.
+    pub fn children(&self, digest: &Digest) -> Vec<&Digest> {
+        self.index
+            .entries
+            .get(digest)
+            .map(|e| e.children.iter().collect())
+            .unwrap_or_default()
     }
     /// Every image downstream of `digest`, breadth first (parents before children).
     pub fn dependents(&self, digest: &Digest) -> Vec<Dependent> {
-        let _ = digest;
-        todo!("helper")
+        query::dependents(&self.index, digest)
     }
     /// The tree under `root`, or the forest of every image without a parent.
     pub fn tree(&self, root: Option<&Digest>) -> Vec<TreeNode> {
-        let _ = root;
-        todo!("helper")
+        query::tree(&self.index, root)
     }
     /// The rebuild plan for the dependents of `digest`: waves, each wave's images depending
     /// only on images of earlier waves (or on `digest`), so a wave builds in parallel.
     pub fn rebuild_waves(&self, digest: &Digest) -> Vec<Vec<Dependent>> {
-        let _ = digest;
-        todo!("helper")
+        query::rebuild_waves(&self.index, digest)
     }
 }
+
+mod index;
+mod query;
+#[cfg(test)]
+mod tests;

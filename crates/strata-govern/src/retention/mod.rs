@@ -1,9 +1,11 @@
 //! Retention policies: which images of a repository to keep, as config, evaluated per
 //! repository. A rule selects images (repository glob, tag glob, label or bucket) and keeps
-//! some of them (newest N by push or pull, pushed or pulled within N days, always). An image
-//! a repository's rules select is kept when any rule keeps it and deleted otherwise, as
-//! Harbor's tag retention; repositories no rule selects are left alone. Protected images
-//! (immutable tags, a gate's allow-list) are never deleted, whatever the rules say.
+//! some of them (newest N by push or pull, pushed or pulled within N days, always). In a
+//! repository some rule selects, an image is kept when any rule keeps it and deleted
+//! otherwise (also when no rule's tag, bucket or label selector takes it), as Harbor's tag
+//! retention; repositories no rule selects are left alone. Protected images (immutable
+//! tags, a gate's allow-list) are never deleted, whatever the rules say. Ties in time are
+//! broken by digest, so a decision never depends on the order images are handed in.
 //!
 //! The default policy (`examples/govern/retention.toml`): per repository, the newest 2
 //! images with no promotion label, the newest 10 `maybe_prod`, the newest 10 `prod`.
@@ -55,9 +57,10 @@ fn any() -> String {
     "**".to_owned()
 }
 
-/// What a rule keeps.
+/// What a rule keeps. Written as a table with exactly one key, in TOML and YAML alike
+/// (`keep = { newest-pushed = 10 }`, `keep: {newest-pushed: 10}`).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(try_from = "check::KeepTable")]
 pub enum Keep {
     /// The N most recently pushed.
     NewestPushed(usize),
@@ -78,6 +81,9 @@ pub enum PolicyError {
     Toml(#[from] toml::de::Error),
     #[error("retention policy: {0}")]
     Yaml(#[from] serde_norway::Error),
+    /// A policy-wide setting (`label-order`) that cannot be used.
+    #[error("retention policy: {0}")]
+    Invalid(String),
     #[error("retention rule {index}: {reason}")]
     Rule { index: usize, reason: String },
 }
@@ -99,8 +105,26 @@ pub struct Decision {
 impl RetentionPolicy {
     /// Parses a policy; `yaml` for a `.yaml`/`.yml` file. Every glob and selector is checked.
     pub fn parse(text: &str, yaml: bool) -> Result<RetentionPolicy, PolicyError> {
-        let _ = (text, yaml);
-        todo!("helper: parse and check")
+        let policy: RetentionPolicy = if yaml {
+            serde_norway::from_str(text)?
+        } else {
+            toml::from_str(text)?
+        };
+        policy.check()?;
+        Ok(policy)
+    }
+
+    /// Checks a policy made in code as [`RetentionPolicy::parse`] checks a parsed one: the
+    /// label order, every glob, every selector and every `keep`.
+    pub fn check(&self) -> Result<(), PolicyError> {
+        check::label_order(&self.label_order)?;
+        for (i, rule) in self.rules.iter().enumerate() {
+            check::rule(rule, &self.label_order).map_err(|reason| PolicyError::Rule {
+                index: i + 1,
+                reason,
+            })?;
+        }
+        Ok(())
     }
 
     /// The decisions for `images` (any number of repositories, any order): one per image of
@@ -112,7 +136,29 @@ impl RetentionPolicy {
         protected: &dyn Fn(&Image) -> Option<String>,
         now: i64,
     ) -> Vec<Decision> {
-        let _ = (images, protected, now);
-        todo!("helper: evaluate")
+        evaluate::evaluate(self, images, protected, now)
     }
 }
+
+impl Default for RetentionPolicy {
+    /// The default policy: per repository, the newest 2 images without a promotion label,
+    /// the newest 10 `maybe_prod`, the newest 10 `prod` (`examples/govern/retention.toml`).
+    fn default() -> Self {
+        let rule = |bucket: &str, n| RetentionRule {
+            repositories: any(),
+            tags: None,
+            bucket: Some(bucket.to_owned()),
+            label: None,
+            keep: Keep::NewestPushed(n),
+        };
+        RetentionPolicy {
+            label_order: default_order(),
+            rules: vec![rule("none", 2), rule("maybe_prod", 10), rule("prod", 10)],
+        }
+    }
+}
+
+mod check;
+mod evaluate;
+#[cfg(test)]
+mod tests;
