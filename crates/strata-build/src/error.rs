@@ -72,6 +72,14 @@ pub enum BuildError {
         exit_code: i32,
         tail: String,
     },
+    /// The built image failed the [`crate::BuildGate`] (`--policy`): nothing was tagged or
+    /// exported; the image stays in the store, untagged.
+    #[error("image {digest} refused by the build gates")]
+    Gate {
+        digest: Digest,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("target stage {target:?} could not be found")]
     UnknownTarget { target: String },
     /// A stage cannot be set up (its FROM, its dependencies, an ONBUILD trigger).

@@ -138,8 +138,15 @@ pub(crate) struct Images<'a> {
     policy: PullPolicy,
     puller: Option<&'a dyn ImagePuller>,
     progress: &'a dyn Progress,
-    /// Names pulled in this build, and the digest each gave.
-    pulled: Mutex<HashMap<String, Arc<Mutex<Option<Digest>>>>>,
+    /// Names pulled in this build, and the digest and reference each gave.
+    pulled: Mutex<HashMap<String, Arc<Mutex<Option<(Digest, Reference)>>>>>,
+}
+
+/// An image a name resolved to, with the full reference it was found or pulled under
+/// (`None` for a name that is no reference: an image ID).
+pub(crate) struct Resolved {
+    pub image: Image,
+    pub reference: Option<Reference>,
 }
 
 impl<'a> Images<'a> {
@@ -161,22 +168,35 @@ impl<'a> Images<'a> {
     /// The image `name` names. A name that is no valid reference is looked up in the store
     /// only (an image ID, or a name the caller reports as a bad stage name).
     pub fn get(&self, name: &str) -> Result<Image, ImageError> {
+        self.resolve(name).map(|r| r.image)
+    }
+
+    /// [`Images::get`], with the reference the image was found or pulled under.
+    pub fn resolve(&self, name: &str) -> Result<Resolved, ImageError> {
         let Ok(reference) = Reference::parse(name) else {
-            return self.stored(name)?.ok_or(ImageError::Missing);
+            let image = self.stored(name)?.ok_or(ImageError::Missing)?;
+            return Ok(Resolved {
+                image,
+                reference: None,
+            });
         };
         // A digest names one manifest for ever: stored means current, even with Always.
         if self.policy != PullPolicy::Always || reference.digest().is_some() {
-            if let Some(image) = self.find(name)? {
-                return Ok(image);
+            if let Some(found) = self.find(name, &reference)? {
+                return Ok(found);
             }
         }
-        let digest = self.pull_once(name)?;
-        self.store.image(&digest).map_err(ImageError::Store)
+        let (digest, reference) = self.pull_once(name)?;
+        let image = self.store.image(&digest).map_err(ImageError::Store)?;
+        Ok(Resolved {
+            image,
+            reference: Some(reference),
+        })
     }
 
     /// The stored image under the first of `name`'s candidates that the store has, else
     /// `name` itself (an image ID or its prefix).
-    fn find(&self, name: &str) -> Result<Option<Image>, ImageError> {
+    fn find(&self, name: &str, reference: &Reference) -> Result<Option<Resolved>, ImageError> {
         if let Some(puller) = self.puller {
             let candidates =
                 puller
@@ -187,11 +207,17 @@ impl<'a> Images<'a> {
                     })?;
             for candidate in candidates {
                 if let Some(image) = self.stored(&candidate.to_string())? {
-                    return Ok(Some(image));
+                    return Ok(Some(Resolved {
+                        image,
+                        reference: Some(candidate),
+                    }));
                 }
             }
         }
-        self.stored(name)
+        Ok(self.stored(name)?.map(|image| Resolved {
+            image,
+            reference: Some(reference.clone()),
+        }))
     }
 
     fn stored(&self, name: &str) -> Result<Option<Image>, ImageError> {
@@ -203,7 +229,7 @@ impl<'a> Images<'a> {
     }
 
     /// Pulls `name` unless this build already did; concurrent callers wait for the first.
-    fn pull_once(&self, name: &str) -> Result<Digest, ImageError> {
+    fn pull_once(&self, name: &str) -> Result<(Digest, Reference), ImageError> {
         let puller = match (self.policy, self.puller) {
             (PullPolicy::Never, _) => return Err(ImageError::PullForbidden),
             (_, None) => return Err(ImageError::Missing),
@@ -214,8 +240,8 @@ impl<'a> Images<'a> {
             map.entry(name.to_owned()).or_default().clone()
         };
         let mut slot = slot.lock().expect("pull slot poisoned");
-        if let Some(d) = &*slot {
-            return Ok(d.clone());
+        if let Some(pulled) = &*slot {
+            return Ok(pulled.clone());
         }
         let candidates = puller
             .pull_candidates(name)
@@ -223,9 +249,9 @@ impl<'a> Images<'a> {
                 name: name.to_owned(),
                 source,
             })?;
-        let digest = self.pull_first(puller, name, &candidates)?;
-        *slot = Some(digest.clone());
-        Ok(digest)
+        let pulled = self.pull_first(puller, name, &candidates)?;
+        *slot = Some(pulled.clone());
+        Ok(pulled)
     }
 
     /// The first candidate that pulls, each announced (`pulling REF`).
@@ -234,7 +260,7 @@ impl<'a> Images<'a> {
         puller: &dyn ImagePuller,
         name: &str,
         candidates: &[Reference],
-    ) -> Result<Digest, ImageError> {
+    ) -> Result<(Digest, Reference), ImageError> {
         let say = |text: String| self.progress.event(Event::Message(text));
         let mut failures = Vec::new();
         for reference in candidates {
@@ -242,7 +268,7 @@ impl<'a> Images<'a> {
             match puller.pull(self.store, reference) {
                 Ok(digest) => {
                     say(format!("pulled {reference}@{digest}"));
-                    return Ok(digest);
+                    return Ok((digest, reference.clone()));
                 }
                 Err(error) => failures.push(FailedPull {
                     reference: reference.to_string(),
@@ -301,7 +327,7 @@ mod tests {
             let mut state = crate::state::ImageState::scratch("amd64");
             let labels = &mut state.config.config.labels;
             labels.insert("pull".into(), n.to_string());
-            let image = crate::output::export::commit_image(store, &state)?;
+            let image = crate::output::export::commit_image(store, &state, Default::default())?;
             store.tag(reference, &image.manifest_digest)?;
             Ok(image.manifest_digest)
         }
