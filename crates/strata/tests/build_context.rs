@@ -26,7 +26,10 @@ fn publish(env: &Env, reference: &str, label: &str) -> String {
 fn label_of(env: &Env, image: &str) -> String {
     let text = env.ok(&["inspect", image]).0;
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v[0]["Config"]["Labels"]["v"].as_str().unwrap_or("").to_owned()
+    v[0]["Config"]["Labels"]["v"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
 }
 
 fn context(env: &Env, name: &str, dockerfile: &str) -> String {
@@ -51,10 +54,26 @@ fn a_docker_image_context_replaces_the_from_it_names_after_arg_expansion() {
         &format!("ARG BASE={base}:1\nFROM ${{BASE}}\nLABEL app=yes\n"),
     );
     let with = format!("{base}:1=docker-image://{base}@{two}");
-    env.ok(&["build", "-q", "-t", "app:ctx", "--build-context", &with, &ctx]);
-    assert_eq!(label_of(&env, "app:ctx"), "two", "FROM resolved to the context");
+    env.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "app:ctx",
+        "--build-context",
+        &with,
+        &ctx,
+    ]);
+    assert_eq!(
+        label_of(&env, "app:ctx"),
+        "two",
+        "FROM resolved to the context"
+    );
     env.ok(&["build", "-q", "-t", "app:plain", &ctx]);
-    assert_eq!(label_of(&env, "app:plain"), "one", "no context: the FROM as written");
+    assert_eq!(
+        label_of(&env, "app:plain"),
+        "one",
+        "no context: the FROM as written"
+    );
 
     // COPY --from an image name, and a context keyed by a name that normalises alike
     // (`docker.io/library/tools:latest` is `tools`).
@@ -64,9 +83,20 @@ fn a_docker_image_context_replaces_the_from_it_names_after_arg_expansion() {
         "FROM busybox:test\nCOPY --from=tools /bin/busybox /bb\n",
     );
     let with = format!("docker.io/library/tools:latest=docker-image://{base}@{two}");
-    env.ok(&["build", "-q", "-t", "app:copy", "--build-context", &with, &ctx]);
+    env.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "app:copy",
+        "--build-context",
+        &with,
+        &ctx,
+    ]);
     let err = env.fails(&["build", "-q", "--pull=never", "-t", "x:1", &ctx], 1);
-    assert!(err.contains("tools"), "without the context `tools` is an image: {err}");
+    assert!(
+        err.contains("tools"),
+        "without the context `tools` is an image: {err}"
+    );
 }
 
 #[test]
@@ -87,7 +117,10 @@ fn a_directory_context_is_read_by_copy_from_and_from() {
     let out = env.path("out-copy");
     let dest = format!("type=local,dest={}", out.display());
     env.ok(&["build", "-q", "--build-context", &with, "-o", &dest, &ctx]);
-    assert_eq!(fs::read_to_string(out.join("hello")).unwrap(), "hi from the dir\n");
+    assert_eq!(
+        fs::read_to_string(out.join("hello")).unwrap(),
+        "hi from the dir\n"
+    );
 
     let ctx = context(&env, "from", "FROM extra\n");
     let out = env.path("out-from");
@@ -97,8 +130,14 @@ fn a_directory_context_is_read_by_copy_from_and_from() {
         fs::read_to_string(out.join("sub/hello")).unwrap(),
         "hi from the dir\n"
     );
-    assert!(!out.join("skipped").exists(), "the directory's .dockerignore applies");
-    assert!(!out.join("bin").exists(), "only the directory: no base image below");
+    assert!(
+        !out.join("skipped").exists(),
+        "the directory's .dockerignore applies"
+    );
+    assert!(
+        !out.join("bin").exists(),
+        "only the directory: no base image below"
+    );
 }
 
 #[test]
@@ -114,10 +153,21 @@ fn unsupported_forms_and_conflicts_are_clear_errors() {
         assert!(err.contains(form) && err.contains("not supported"), "{err}");
     }
     let err = env.fails(&["build", "--build-context", "x=/no/such/dir", &ctx], 1);
-    assert!(err.contains("/no/such/dir") && err.contains("not a directory"), "{err}");
+    assert!(
+        err.contains("/no/such/dir") && err.contains("not a directory"),
+        "{err}"
+    );
     let err = env.fails(
-        &["build", "--build-context", "base=docker-image://busybox:test", &ctx],
+        &[
+            "build",
+            "--build-context",
+            "base=docker-image://busybox:test",
+            &ctx,
+        ],
         1,
     );
-    assert!(err.contains("names stage") && err.contains("not supported"), "{err}");
+    assert!(
+        err.contains("names stage") && err.contains("not supported"),
+        "{err}"
+    );
 }

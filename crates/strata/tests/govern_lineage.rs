@@ -149,8 +149,17 @@ fn a_new_base_rebuilds_exactly_its_three_dependents_in_order() {
         ],
         "{plan}"
     );
-    assert!(plan.contains(&format!("{reg}/runtime:1-rebuild.1")), "{plan}");
-    let tags = env.ok(&["label", "ls", "--format", "json", &format!("{reg}/runtime:1")]);
+    assert!(
+        plan.contains(&format!("{reg}/runtime:1-rebuild.1")),
+        "{plan}"
+    );
+    let tags = env.ok(&[
+        "label",
+        "ls",
+        "--format",
+        "json",
+        &format!("{reg}/runtime:1"),
+    ]);
     assert!(!tags.0.contains("rebuild"), "the dry run pushed nothing");
 
     let (done, log) = env.ok(&["rebuild", "--dependents-of", &target, "--jobs", "2"]);
@@ -170,7 +179,11 @@ fn a_new_base_rebuilds_exactly_its_three_dependents_in_order() {
     assert_eq!(runtime_layers.len(), base_layers.len() + 1);
     for app in ["app1", "app2"] {
         let app_layers = layers(&reg, app, "1-rebuild.1");
-        assert_eq!(app_layers[..runtime_layers.len()], runtime_layers[..], "{app}");
+        assert_eq!(
+            app_layers[..runtime_layers.len()],
+            runtime_layers[..],
+            "{app}"
+        );
     }
     let rebuilt = image(&env, &format!("{reg}/runtime:1-rebuild.1"));
     assert_eq!(
@@ -179,12 +192,19 @@ fn a_new_base_rebuilds_exactly_its_three_dependents_in_order() {
     );
     // Original tags unchanged.
     for (i, n) in ["runtime", "app1", "app2"].iter().enumerate() {
-        assert_eq!(digest(&env, &format!("{reg}/{n}:1")), before[i + 1], "{n}:1");
+        assert_eq!(
+            digest(&env, &format!("{reg}/{n}:1")),
+            before[i + 1],
+            "{n}:1"
+        );
     }
 
     // A second run never overwrites: it takes the next number.
     let (plan, _) = env.ok(&["rebuild", "--dependents-of", &target, "--dry-run"]);
-    assert!(plan.contains(&format!("{reg}/runtime:1-rebuild.2")), "{plan}");
+    assert!(
+        plan.contains(&format!("{reg}/runtime:1-rebuild.2")),
+        "{plan}"
+    );
 }
 
 #[test]
@@ -215,15 +235,25 @@ fn owners_labels_promotion_and_promotions_through_the_cli() {
     assert_eq!(p["env"], "prod");
     assert_eq!(p["repository"], "team/app");
     let labels = image(&env, &app)["labels"].clone();
-    assert_eq!(labels, serde_json::json!(["maybe_prod", "prod"]), "labels accumulate");
+    assert_eq!(
+        labels,
+        serde_json::json!(["maybe_prod", "prod"]),
+        "labels accumulate"
+    );
 
     let (out, _) = env.ok(&["promotions", &repo]);
     let rows: Vec<&str> = out.lines().collect();
     assert_eq!(rows.len(), 2, "a header and one promotion: {out}");
-    assert!(rows[1].contains("prod") && rows[1].contains("team/app"), "{out}");
+    assert!(
+        rows[1].contains("prod") && rows[1].contains("team/app"),
+        "{out}"
+    );
 
     let (out, _) = env.ok(&["label", "rm", &app, "maybe_prod"]);
     assert!(!out.contains("maybe_prod"), "{out}");
     let err = env.fails(&["label", "rm", &app, "maybe_prod"], 1);
-    assert!(err.contains("maybe_prod"), "removing an absent label: {err}");
+    assert!(
+        err.contains("maybe_prod"),
+        "removing an absent label: {err}"
+    );
 }

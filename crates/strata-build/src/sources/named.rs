@@ -54,5 +54,5 @@ fn dir_image(
     let layer = store_layer(store, entries, opts.compression, opts.source_date_epoch)?;
     let mut state = ImageState::scratch(architecture);
     state.push_layer(layer);
-    Ok(commit_image(store, &state)?.manifest_digest)
+    Ok(commit_image(store, &state, BTreeMap::new())?.manifest_digest)
 }

@@ -118,7 +118,9 @@ impl std::str::FromStr for RepoName {
     fn from_str(s: &str) -> Result<Self, String> {
         let r = Reference::parse_name_only(s).map_err(|e| e.to_string())?;
         if r.tag().is_some() || r.digest().is_some() {
-            return Err(format!("{s}: a repository (registry/repository), without tag or digest"));
+            return Err(format!(
+                "{s}: a repository (registry/repository), without tag or digest"
+            ));
         }
         Ok(RepoName(r))
     }

@@ -162,7 +162,11 @@ fn named_contexts(
     for c in list {
         if let strata_build::NamedContext::Dir(dir) = &c.context {
             if !dir.is_dir() {
-                bail!("build context {}: {} is not a directory", c.name, dir.display());
+                bail!(
+                    "build context {}: {} is not a directory",
+                    c.name,
+                    dir.display()
+                );
             }
         }
         if out.insert(c.name.clone(), c.context.clone()).is_some() {

@@ -91,8 +91,15 @@ pub fn forest(trees: &[TreeNode]) -> Result<()> {
 fn children(nodes: &[TreeNode], indent: &str) -> Result<()> {
     for (i, n) in nodes.iter().enumerate() {
         let last = i + 1 == nodes.len();
-        let (branch, more) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
-        out(format!("{indent}{branch}{}", node_line(&n.digest, &n.names)))?;
+        let (branch, more) = if last {
+            ("└─ ", "   ")
+        } else {
+            ("├─ ", "│  ")
+        };
+        out(format!(
+            "{indent}{branch}{}",
+            node_line(&n.digest, &n.names)
+        ))?;
         children(&n.children, &format!("{indent}{more}"))?;
     }
     Ok(())
@@ -114,9 +121,20 @@ fn dependents_under(all: &[Dependent], parent: &strata_oci::Digest, indent: &str
     let kids: Vec<&Dependent> = all.iter().filter(|d| &d.parent == parent).collect();
     for (i, d) in kids.iter().enumerate() {
         let last = i + 1 == kids.len();
-        let (branch, more) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
-        let build = if d.build.is_some() { "" } else { "  [no build record]" };
-        out(format!("{indent}{branch}{}{build}", node_line(&d.digest, &d.names)))?;
+        let (branch, more) = if last {
+            ("└─ ", "   ")
+        } else {
+            ("├─ ", "│  ")
+        };
+        let build = if d.build.is_some() {
+            ""
+        } else {
+            "  [no build record]"
+        };
+        out(format!(
+            "{indent}{branch}{}{build}",
+            node_line(&d.digest, &d.names)
+        ))?;
         dependents_under(all, &d.digest, &format!("{indent}{more}"))?;
     }
     Ok(())

@@ -114,7 +114,10 @@ pub fn label(command: LabelCommand) -> Result<()> {
 
 pub fn promote(args: PromoteArgs) -> Result<()> {
     if !strata_govern::labels::valid(&args.env) {
-        bail!("environment {:?}: [a-z0-9] then [a-z0-9._-], at most 64 bytes", args.env);
+        bail!(
+            "environment {:?}: [a-z0-9] then [a-z0-9._-], at most 64 bytes",
+            args.env
+        );
     }
     let (_client, registry) = registry_of(&args.image)?;
     let target = api_image(&args.image)?;

@@ -116,9 +116,15 @@ fn build_one(store: &Store, p: &Planned, parent: &Reference, args: &RebuildArgs)
 }
 
 fn try_build(store: &Store, p: &Planned, parent: &Reference, args: &RebuildArgs) -> Result<Digest> {
-    let record = p.build.as_ref().expect("planned images have a build record");
+    let record = p
+        .build
+        .as_ref()
+        .expect("planned images have a build record");
     let new_tag = p.new_tag.as_ref().expect("planned images have a new tag");
-    let from = p.from_name.as_deref().expect("planned images have a base name");
+    let from = p
+        .from_name
+        .as_deref()
+        .expect("planned images have a base name");
     let checkout = Checkout::of(record)?;
     let context = checkout.root().join(&record.context);
     let dockerfile = checkout.root().join(&record.dockerfile);
@@ -134,6 +140,10 @@ fn try_build(store: &Store, p: &Planned, parent: &Reference, args: &RebuildArgs)
         format!("{from}=docker-image://{parent}"),
         "--annotation".into(),
         format!("{}={}", strata_govern::annotations::REBUILD_OF, p.digest),
+        // The base as the Dockerfile names it, so a later rebuild finds its FROM again
+        // (the build would record the context's `name@digest`).
+        "--annotation".into(),
+        format!("{}={from}", strata_govern::annotations::BASE_NAME),
         format!("--progress={}", progress_name(args.progress)),
     ];
     if let Some(t) = &record.target {
@@ -188,11 +198,25 @@ impl Checkout {
             .prefix("strata-rebuild-")
             .tempdir()
             .context("creating a checkout directory")?;
-        git(None, &["clone", "--quiet", &record.source, &dir.path().display().to_string()])
-            .with_context(|| format!("cloning {}", record.source))?;
+        git(
+            None,
+            &[
+                "clone",
+                "--quiet",
+                &record.source,
+                &dir.path().display().to_string(),
+            ],
+        )
+        .with_context(|| format!("cloning {}", record.source))?;
         git(
             Some(dir.path()),
-            &["-c", "advice.detachedHead=false", "checkout", "--quiet", commit],
+            &[
+                "-c",
+                "advice.detachedHead=false",
+                "checkout",
+                "--quiet",
+                commit,
+            ],
         )
         .with_context(|| format!("checking out {commit} of {}", record.source))?;
         Ok(Checkout::Git(dir))

@@ -167,12 +167,17 @@ fn plan_one(
         return Ok(p);
     }
     if !tags_of.contains_key(&repo) {
-        let images = api.images(&name).with_context(|| format!("images of {repo}"))?;
+        let images = api
+            .images(&name)
+            .with_context(|| format!("images of {repo}"))?;
         let tags = images.images.into_iter().flat_map(|i| i.tags).collect();
         tags_of.insert(repo.clone(), tags);
     }
     let new = rebuild_tag(&tag, &tags_of[&repo]);
-    tags_of.get_mut(&repo).expect("inserted").insert(new.clone());
+    tags_of
+        .get_mut(&repo)
+        .expect("inserted")
+        .insert(new.clone());
     let reference = format!("{}/{repo}:{new}", target.registry());
     p.new_tag = Some(
         Reference::parse(&reference).with_context(|| format!("{reference}: not a reference"))?,
