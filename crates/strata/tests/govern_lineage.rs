@@ -209,7 +209,15 @@ fn a_new_base_rebuilds_exactly_its_three_dependents_in_order() {
 
 #[test]
 fn owners_labels_promotion_and_promotions_through_the_cli() {
-    let served = Served::start();
+    let conf = tempfile::tempdir().unwrap();
+    fs::write(
+        conf.path().join("gates.toml"),
+        "[forbidden-tags]\nprod = [\"*-rc*\"]\n",
+    )
+    .unwrap();
+    let config = conf.path().join("registry.toml");
+    fs::write(&config, "[govern]\ngates = \"gates.toml\"\n").unwrap();
+    let served = Served::start_with(&["--config", config.to_str().unwrap()]);
     let reg = served.host();
     let env = Env::with_base();
     let ctx = env.path("app");
@@ -248,6 +256,17 @@ fn owners_labels_promotion_and_promotions_through_the_cli() {
         rows[1].contains("prod") && rows[1].contains("team/app"),
         "{out}"
     );
+
+    // A gate refuses: exit 1, each failed rule named, nothing promoted.
+    let rc = format!("{reg}/team/app:2-rc1");
+    fs::write(ctx.join("Dockerfile"), "FROM busybox:test\nLABEL app=2\n").unwrap();
+    env.ok(&["build", "-q", "--push", "-t", &rc, ctx.to_str().unwrap()]);
+    let err = env.fails(&["promote", &rc, "prod"], 1);
+    assert!(err.contains("refused by the registry's gates"), "{err}");
+    assert!(err.contains("forbidden-tags"), "the rule is named: {err}");
+    let (out, _) = env.ok(&["promotions", "--format", "json", &repo]);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list["promotions"].as_array().unwrap().len(), 1, "{out}");
 
     let (out, _) = env.ok(&["label", "rm", &app, "maybe_prod"]);
     assert!(!out.contains("maybe_prod"), "{out}");
