@@ -101,10 +101,11 @@ pub fn build_with(
             base: base.as_ref(),
             tags: &opts.tags,
         };
-        gate.check(store, &built).map_err(|source| BuildError::Gate {
-            digest: image.manifest_digest.clone(),
-            source,
-        })?;
+        gate.check(store, &built)
+            .map_err(|source| BuildError::Gate {
+                digest: image.manifest_digest.clone(),
+                source,
+            })?;
     }
     let outputs = if opts.outputs.is_empty() {
         vec![Output::Image]

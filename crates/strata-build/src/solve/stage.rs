@@ -8,9 +8,9 @@ use strata_dockerfile::ExpandError;
 use strata_oci::Digest;
 
 use crate::error::{BuildError, Result, StageError, StepError};
+use crate::output::annotate::BaseImage;
 use crate::plan::args::ArgSources;
 use crate::plan::reads::{parse_trigger, reads_of, ReadKind};
-use crate::output::annotate::BaseImage;
 use crate::plan::Base;
 use crate::progress::{Event, StepName};
 use crate::solve::Solver;
@@ -110,7 +110,9 @@ impl<'s, 'a> StageRunner<'s, 'a> {
                 solver.record_base(
                     self.idx,
                     BaseImage {
-                        name: resolved.reference.map_or_else(|| name.clone(), |r| r.to_string()),
+                        name: resolved
+                            .reference
+                            .map_or_else(|| name.clone(), |r| r.to_string()),
                         digest: image.manifest_digest.clone(),
                     },
                 );
