@@ -3,7 +3,7 @@
 
 mod analyze;
 mod base;
-mod build;
+pub(crate) mod build;
 mod checks;
 mod container;
 mod govern;

@@ -13,6 +13,8 @@ use crate::progress::{self, Mode};
 
 mod cache;
 mod checks;
+pub(crate) mod metadata;
+mod policy;
 mod registry;
 mod sbom;
 
@@ -121,7 +123,11 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
     if let Some(f) = &args.file {
         o.dockerfile = f.clone();
     }
-    o.tags = args.tags.clone();
+    let source = match args.no_git_metadata {
+        true => metadata::Source::default(),
+        false => metadata::Source::detect(&o.context, &o.dockerfile)?,
+    };
+    o.tags = tags(args, &source)?;
     o.target = args.target.clone();
     o.build_args = build_args(&args.build_args);
     o.secrets = secrets(&args.secret)?;
@@ -151,6 +157,19 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
         .iter()
         .map(|l| (l.key.clone(), l.value.clone().unwrap_or_default()))
         .collect();
+    o.auto_annotations = true;
+    if let Some(path) = &args.policy {
+        o.gate = Some(Arc::new(policy::PolicyGate::load(path)?));
+    }
+    o.annotations = metadata::annotations(&metadata::Inputs {
+        context: &o.context,
+        dockerfile: &o.dockerfile,
+        target: o.target.as_deref(),
+        build_args: &o.build_args,
+        tags: &o.tags,
+        source: &source,
+        explicit: &args.annotations,
+    })?;
     Ok(o)
 }
 
@@ -174,6 +193,30 @@ fn named_contexts(
         }
     }
     Ok(out)
+}
+
+/// The `-t` tags: a NAME without a tag is `NAME:latest`, as docker takes it, or with
+/// `--tag-from-git` gets the tags git gives.
+fn tags(args: &BuildArgs, source: &metadata::Source) -> Result<Vec<strata_oci::Reference>> {
+    use metadata::tags::{apply, derived, Derive};
+    if let Some(kind) = args.tag_from_git {
+        let derive = match kind {
+            crate::cli::TagFromGit::Exact => Derive::Exact,
+            crate::cli::TagFromGit::Full => Derive::Full,
+        };
+        if source.dirty {
+            tracing::warn!("--tag-from-git: the work tree has changes that are not committed");
+        }
+        return apply(&args.tags, &derived(source, derive)?);
+    }
+    Ok(args
+        .tags
+        .iter()
+        .map(|r| match (r.tag(), r.digest()) {
+            (None, None) => r.with_tag("latest"),
+            _ => r.clone(),
+        })
+        .collect())
 }
 
 /// `K=V`, or `K` alone to take the value from the environment (skipped when unset), as
