@@ -26,7 +26,7 @@ fn publish(env: &Env, reference: &str, label: &str) -> String {
 fn label_of(env: &Env, image: &str) -> String {
     let text = env.ok(&["inspect", image]).0;
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v[0]["Config"]["Labels"]["v"]
+    v[0]["Config"]["config"]["Labels"]["v"]
         .as_str()
         .unwrap_or("")
         .to_owned()

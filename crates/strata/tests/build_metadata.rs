@@ -431,7 +431,11 @@ fn outside_git_the_record_is_the_context_path() {
     let env = Env::with_base();
     let ctx = env.path("plain");
     fs::create_dir_all(&ctx).unwrap();
-    fs::write(ctx.join("Dockerfile"), "FROM busybox:test AS app\nARG A\nCOPY f /f\n").unwrap();
+    fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox:test AS app\nARG A\nCOPY f /f\n",
+    )
+    .unwrap();
     fs::write(ctx.join("f"), "x\n").unwrap();
     ok(
         &env,

@@ -80,15 +80,16 @@ fn digest(env: &Env, reference: &str) -> String {
 /// The layer digests of a manifest, read with the distribution API.
 fn layers(reg: &str, repo: &str, reference: &str) -> Vec<String> {
     let url = format!("http://{reg}/v2/{repo}/manifests/{reference}");
-    let body: Value = ureq::get(&url)
+    let text = ureq::get(&url)
         .set(
             "accept",
             "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
         )
         .call()
         .unwrap()
-        .into_json()
+        .into_string()
         .unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
     body["layers"]
         .as_array()
         .unwrap()
