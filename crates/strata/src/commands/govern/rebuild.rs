@@ -280,9 +280,9 @@ impl Planned {
 impl std::fmt::Display for Skip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Skip::NoBuildRecord => f.write_str("no build record (org.strata.build annotation)"),
-            Skip::NoTag => f.write_str("no tag to derive a -rebuild.N tag from"),
-            Skip::NoBaseName => f.write_str(
+            Skip::BuildRecord => f.write_str("no build record (org.strata.build annotation)"),
+            Skip::Tag => f.write_str("no tag to derive a -rebuild.N tag from"),
+            Skip::BaseName => f.write_str(
                 "no base name (org.opencontainers.image.base.name annotation) to point at the new parent",
             ),
         }

@@ -14,12 +14,15 @@ use strata_oci::{Digest, Reference};
 use super::super::{api_image, registry_of};
 use crate::commands::govern::display::table;
 
-/// Why a dependent is not rebuilt.
+/// Why a dependent is not rebuilt: what it lacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skip {
-    NoBuildRecord,
-    NoTag,
-    NoBaseName,
+    /// No `org.strata.build` annotation.
+    BuildRecord,
+    /// No tag to derive `-rebuild.N` from.
+    Tag,
+    /// No `base.name` annotation.
+    BaseName,
 }
 
 /// One image to rebuild (or skip).
@@ -142,11 +145,11 @@ fn plan_one(
         _ => None,
     });
     if p.build.is_none() {
-        p.skip = Some(Skip::NoBuildRecord);
+        p.skip = Some(Skip::BuildRecord);
         return Ok(p);
     }
     let Some((repo, tag)) = tagged else {
-        p.skip = Some(Skip::NoTag);
+        p.skip = Some(Skip::Tag);
         return Ok(p);
     };
     let name: RepositoryName = repo
@@ -163,7 +166,7 @@ fn plan_one(
         .get(strata_govern::annotations::BASE_NAME)
         .cloned();
     if p.from_name.is_none() {
-        p.skip = Some(Skip::NoBaseName);
+        p.skip = Some(Skip::BaseName);
         return Ok(p);
     }
     if !tags_of.contains_key(&repo) {
