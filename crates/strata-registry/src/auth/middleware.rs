@@ -204,6 +204,42 @@ impl Auth {
     }
 }
 
+/// Who is looking at a web view page (`/ui`): an account, logged in with Basic
+/// credentials (what a browser sends, accepted there even with `basic = false`, which is
+/// about `/v2/`) or a bearer token of this registry.
+pub struct UiCaller(Caller);
+
+impl UiCaller {
+    /// The account name (`alice`, `robot$ci`).
+    pub fn account(&self) -> Option<String> {
+        self.0.account()
+    }
+}
+
+impl Auth {
+    /// The caller of a web view request; `None` when anonymous (the page asks to log in).
+    pub(crate) async fn ui_caller(&self, headers: &HeaderMap) -> Result<Option<UiCaller>, Refusal> {
+        let caller = match authorization(headers) {
+            None => return Ok(None),
+            Some((scheme, rest)) if scheme == "basic" => {
+                let (user, password) = basic_credentials(&rest)?;
+                Caller::Identity(self.login(&user, &password).await?)
+            }
+            Some((scheme, rest)) if scheme == "bearer" => Caller::Token(self.verify(&rest)?),
+            Some(_) => return Err(Refusal::Scheme),
+        };
+        Ok(caller.account().is_some().then_some(UiCaller(caller)))
+    }
+
+    /// Whether `caller` may pull from `repository` (what the API's reads need).
+    pub(crate) fn may_pull(&self, caller: &UiCaller, repository: &str) -> bool {
+        let Ok(name) = repository.parse() else {
+            return false;
+        };
+        self.permits(&caller.0, &Scope::repository(&name, [PULL]))
+    }
+}
+
 /// What becomes of a request.
 enum Decision {
     Allow,
@@ -489,6 +525,72 @@ mod tests {
         ];
         for (method, path, want) in cases {
             assert_eq!(needs_of(method.clone(), &path), want, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn every_governance_route_maps_to_what_it_needs() {
+        let cases: Vec<(Method, &str, Vec<&str>)> = vec![
+            (
+                Method::GET,
+                "/strata/v1/repositories",
+                vec!["registry:catalog:*"],
+            ),
+            (
+                Method::GET,
+                "/strata/v1/repositories/a/b/-/images",
+                vec!["repository:a/b:pull"],
+            ),
+            (
+                Method::GET,
+                "/strata/v1/repositories/a/-/owner",
+                vec!["repository:a:pull"],
+            ),
+            (
+                Method::PUT,
+                "/strata/v1/repositories/a/-/owner",
+                vec!["repository:a:push"],
+            ),
+            (
+                Method::PUT,
+                "/strata/v1/repositories/a/-/images/v1/labels/prod",
+                vec!["repository:a:push"],
+            ),
+            (
+                Method::DELETE,
+                "/strata/v1/repositories/a/-/images/v1/labels/prod",
+                vec!["repository:a:push"],
+            ),
+            (
+                Method::POST,
+                "/strata/v1/repositories/a/-/images/v1/promote",
+                vec!["repository:a:push"],
+            ),
+            (
+                Method::GET,
+                "/strata/v1/repositories/a/-/tags/v1/history",
+                vec!["repository:a:pull"],
+            ),
+            (Method::GET, "/strata/v1/lineage/tree", vec!["login"]),
+            (
+                Method::GET,
+                "/strata/v1/lineage/tree?root=b%2Fc%3Av1",
+                vec!["repository:b/c:pull"],
+            ),
+            (
+                Method::GET,
+                "/strata/v1/lineage/dependents?image=b:v1",
+                vec!["repository:b:pull"],
+            ),
+        ];
+        for (method, path, want) in cases {
+            let route = GovRoute::parse(path).unwrap();
+            let n = govern_needs(&route, &method);
+            let mut got: Vec<String> = n.scopes.iter().map(Scope::to_string).collect();
+            if n.login {
+                got.push("login".into());
+            }
+            assert_eq!(got, want, "{method} {path}");
         }
     }
 

@@ -163,13 +163,16 @@ impl SqliteMeta {
         F: FnOnce(&Transaction<'_>) -> Result<T, MetaError> + Send + 'static,
     {
         let conn = self.conn.clone();
+        let actor = govern::current_actor();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
-                let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-                let tx = conn.transaction_with_behavior(behavior)?;
-                let out = f(&tx)?;
-                tx.commit()?;
-                Ok(out)
+                govern::with_actor(actor, || {
+                    let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                    let tx = conn.transaction_with_behavior(behavior)?;
+                    let out = f(&tx)?;
+                    tx.commit()?;
+                    Ok(out)
+                })
             })
             .await?
         })

@@ -12,6 +12,7 @@ mod discovery;
 mod govern;
 mod manifests;
 mod response;
+mod ui;
 mod uploads;
 
 use std::io;
@@ -37,13 +38,16 @@ use response::{route_error, unsupported};
 
 /// The registry's HTTP API on `registry`, logging each request to `access`; with `auth`, the
 /// token endpoint (`/token`) and the auth layer in front of every API route (inside the
-/// access log, so refusals are logged too).
+/// access log, so refusals are logged too). The web view ([`ui`], `/ui`) beside it.
 pub fn router(
     registry: Arc<Registry>,
     auth: Option<Arc<Auth>>,
     access: Arc<access::AccessLog>,
 ) -> Router {
-    let api = Router::new().fallback(dispatch).with_state(registry);
+    let api = Router::new()
+        .fallback(dispatch)
+        .with_state(registry.clone());
+    let web = ui::router(registry, auth.clone());
     let app = match auth {
         Some(auth) => api
             .layer(middleware::from_fn_with_state(
@@ -53,7 +57,9 @@ pub fn router(
             .merge(crate::auth::token_routes(auth)),
         None => api,
     };
-    app.layer(middleware::from_fn_with_state(access, access::middleware))
+    // The web view checks its pages itself (it shows each viewer what it may pull).
+    app.merge(web)
+        .layer(middleware::from_fn_with_state(access, access::middleware))
 }
 
 async fn dispatch(State(registry): State<Arc<Registry>>, request: Request) -> Response {

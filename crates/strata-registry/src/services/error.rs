@@ -153,7 +153,7 @@ impl ServiceError {
             E::LabelInvalid { .. } => ErrorCode::Other("LABEL_INVALID".into()),
             E::LabelUnknown { .. } => ErrorCode::Other("LABEL_UNKNOWN".into()),
             E::OwnerInvalid { .. } | E::BadBody { .. } => ErrorCode::Other("BAD_REQUEST".into()),
-            E::GateUnavailable { .. } => return None,
+            E::GateUnavailable { .. } => ErrorCode::Denied,
             E::Storage(StorageError::DigestMismatch { .. }) => ErrorCode::DigestInvalid,
             E::Storage(StorageError::Body { .. }) => ErrorCode::BlobUploadInvalid,
             E::Storage(StorageError::UploadNotFound { .. }) => ErrorCode::BlobUploadUnknown,

@@ -154,6 +154,7 @@ impl Registry {
                 facts,
                 annotations: &manifest.annotations,
                 index: facts.config.is_none(),
+                body: &body,
             })
             .await?;
         }

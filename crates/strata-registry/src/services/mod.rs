@@ -9,6 +9,7 @@ mod error;
 mod gc;
 pub mod govern;
 mod immutable;
+mod inspect;
 mod manifests;
 mod uploads;
 

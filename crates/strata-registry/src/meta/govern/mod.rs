@@ -77,9 +77,26 @@ pub struct RepositorySummary {
     pub tags: u64,
 }
 
+std::thread_local! {
+    /// The actor of the metadata transaction running on this (blocking-pool) thread, where
+    /// the request's task-local is out of reach.
+    static BLOCKING_ACTOR: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` (on a blocking-pool thread) with `actor` as [`current_actor`].
+pub(super) fn with_actor<T>(actor: String, f: impl FnOnce() -> T) -> T {
+    BLOCKING_ACTOR.with(|a| *a.borrow_mut() = Some(actor));
+    let out = f();
+    BLOCKING_ACTOR.with(|a| *a.borrow_mut() = None);
+    out
+}
+
 /// Who is changing things: the request's account, `anonymous` for an unauthenticated
 /// request, `registry` outside a request (garbage collection, retention runs).
 pub fn current_actor() -> String {
+    if let Some(actor) = BLOCKING_ACTOR.with(|a| a.borrow().clone()) {
+        return actor;
+    }
     match crate::request::current() {
         Some(info) => info
             .actor()

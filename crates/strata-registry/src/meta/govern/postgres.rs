@@ -93,6 +93,7 @@ async fn record_tag(
 /// advisory lock): the tag move goes to the history, the facts are recorded.
 pub async fn before_put(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), MetaError> {
     let (repo, digest) = (m.name.as_str(), m.digest.to_string());
+    let mut changed = false;
     if let Some(tag) = &m.tag {
         let current = tx
             .query_opt(
@@ -103,6 +104,7 @@ pub async fn before_put(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), Met
             .map(|r| r.get::<_, String>(0));
         if current.as_deref() != Some(digest.as_str()) {
             record_tag(tx, repo, tag.as_str(), Some(&digest)).await?;
+            changed = true;
         }
     }
     if let Some(facts) = &m.facts {
@@ -120,9 +122,10 @@ pub async fn before_put(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), Met
                 ],
             )
             .await?;
-        if n > 0 {
-            bump_generation(tx).await?;
-        }
+        changed |= n > 0;
+    }
+    if changed {
+        bump_generation(tx).await?;
     }
     Ok(())
 }
@@ -140,6 +143,7 @@ pub async fn before_remove(
             &[&repo, &digest],
         )
         .await?;
+    let tagged = !tags.is_empty();
     for row in tags {
         record_tag(tx, repo, row.get(0), None).await?;
     }
@@ -154,7 +158,7 @@ pub async fn before_remove(
             &[&repo, &digest],
         )
         .await?;
-    if n > 0 {
+    if n > 0 || tagged {
         bump_generation(tx).await?;
     }
     Ok(())
@@ -175,6 +179,7 @@ pub async fn before_delete_tag(
         .is_some();
     if exists {
         record_tag(tx, repo, tag, None).await?;
+        bump_generation(tx).await?;
     }
     Ok(())
 }

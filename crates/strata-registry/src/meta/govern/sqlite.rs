@@ -53,9 +53,11 @@ fn record_tag(
     .map(drop)
 }
 
-/// Before a manifest's rows are written: the tag move (if any) goes to the history.
+/// Before a manifest's rows are written: the tag move (if any) goes to the history, the
+/// facts are recorded; the lineage generation moves once when either changed.
 pub fn before_put(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), MetaError> {
     let (repo, digest) = (m.name.as_str(), m.digest.to_string());
+    let mut changed = false;
     if let Some(tag) = &m.tag {
         let current: Option<String> = tx
             .query_row(
@@ -66,6 +68,7 @@ pub fn before_put(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), MetaError
             .optional()?;
         if current.as_deref() != Some(digest.as_str()) {
             record_tag(tx, repo, tag.as_str(), Some(&digest))?;
+            changed = true;
         }
     }
     if let Some(facts) = &m.facts {
@@ -81,9 +84,10 @@ pub fn before_put(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), MetaError
                 crate::services::now()
             ],
         )?;
-        if n > 0 {
-            bump_generation(tx)?;
-        }
+        changed |= n > 0;
+    }
+    if changed {
+        bump_generation(tx)?;
     }
     Ok(())
 }
@@ -95,6 +99,7 @@ pub fn before_remove(tx: &Transaction<'_>, repo: &str, digest: &str) -> Result<(
         .prepare_cached("SELECT tag FROM tags WHERE repo = ?1 AND digest = ?2")?
         .query_map(params![repo, digest], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
+    let tagged = !tags.is_empty();
     for tag in tags {
         record_tag(tx, repo, &tag, None)?;
     }
@@ -106,7 +111,7 @@ pub fn before_remove(tx: &Transaction<'_>, repo: &str, digest: &str) -> Result<(
         "DELETE FROM images WHERE repo = ?1 AND digest = ?2",
         params![repo, digest],
     )?;
-    if n > 0 {
+    if n > 0 || tagged {
         bump_generation(tx)?;
     }
     Ok(())
@@ -119,6 +124,7 @@ pub fn before_delete_tag(tx: &Transaction<'_>, repo: &str, tag: &str) -> Result<
         .exists(params![repo, tag])?;
     if exists {
         record_tag(tx, repo, tag, None)?;
+        bump_generation(tx)?;
     }
     Ok(())
 }

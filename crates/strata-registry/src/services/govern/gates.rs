@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use strata_distribution::{ManifestRef, RepositoryName};
 use strata_govern::annotations;
 use strata_govern::gates::{Stage, Subject};
@@ -27,6 +28,8 @@ pub(crate) struct Pushed<'a> {
     pub annotations: &'a BTreeMap<String, String>,
     /// Whether it is an index (checked through its children).
     pub index: bool,
+    /// The manifest's bytes.
+    pub body: &'a Bytes,
 }
 
 impl Registry {
@@ -49,7 +52,10 @@ impl Registry {
             return Ok(());
         }
         let secrets = match policy.no_secrets {
-            true => Some(self.count_secrets(pushed.facts).await?),
+            true => Some(
+                self.count_secrets(pushed.digest, pushed.body.clone())
+                    .await?,
+            ),
             false => None,
         };
         let subject = Subject {
@@ -73,11 +79,28 @@ impl Registry {
         })
     }
 
-    /// How many secrets the layers of an image hold.
-    async fn count_secrets(&self, facts: &ImageFacts) -> Result<usize, ServiceError> {
-        let _ = facts;
-        Err(ServiceError::GateUnavailable {
-            reason: "the no-secrets gate is not implemented at push yet".into(),
-        })
+    /// How many secrets the image of manifest `body` holds (its layers and config).
+    pub(crate) async fn count_secrets(
+        &self,
+        digest: &Digest,
+        body: Bytes,
+    ) -> Result<usize, ServiceError> {
+        super::secrets::count(self.blobs.clone(), digest.clone(), body)
+            .await
+            .map_err(|e| ServiceError::GateUnavailable {
+                reason: format!("no-secrets: scanning {digest}: {}", error_chain(&e)),
+            })
     }
+}
+
+/// An error with its causes, `: `-joined.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }

@@ -56,8 +56,12 @@ impl State {
         names
     }
 
-    /// Puts `image` (as one repository holds it) into the index.
+    /// Puts `image` (as one repository holds it) into the index. Images without layers
+    /// (indexes; images recorded before their layers were) have no lineage.
     fn put(&mut self, image: &StoredImage) {
+        if image.image.layers.is_empty() {
+            return;
+        }
         let digest = image.image.digest.clone();
         self.names
             .entry(digest.clone())

@@ -11,6 +11,7 @@
 
 pub(crate) mod gates;
 pub(crate) mod lineage;
+mod secrets;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -292,6 +293,10 @@ impl Registry {
         if let Some(policy) = &self.govern.gates {
             let digest = image.digest.to_string();
             if !policy.allows(name.as_str(), &image.tags, &digest) {
+                let secrets = match policy.no_secrets && stored.config.is_some() {
+                    true => Some(self.rescan(&image.digest).await?),
+                    false => None,
+                };
                 let subject = Subject {
                     repository: name.as_str().to_owned(),
                     digest: Some(digest),
@@ -299,7 +304,7 @@ impl Registry {
                     base_name: image.annotations.get(annotations::BASE_NAME).cloned(),
                     size: image.size,
                     annotations: image.annotations.clone(),
-                    secrets: None,
+                    secrets,
                 };
                 let violations = policy.check(&Stage::Promote(env.to_owned()), &subject);
                 if !violations.is_empty() {
@@ -440,6 +445,16 @@ impl Registry {
                 name: image.name.clone(),
             }),
         }
+    }
+
+    /// Scans a stored image manifest for secrets again (the promote gate's `no-secrets`).
+    async fn rescan(&self, digest: &Digest) -> Result<usize, ServiceError> {
+        let mut reader = self.blobs.read(digest, None).await?;
+        let mut body = Vec::new();
+        while let Some(chunk) = futures_util::StreamExt::next(&mut reader).await {
+            body.extend_from_slice(&chunk.map_err(|source| ServiceError::Body { source })?);
+        }
+        self.count_secrets(digest, body.into()).await
     }
 
     /// Records a pull of `digest` in `name`, at most once a minute per manifest (a failure is
