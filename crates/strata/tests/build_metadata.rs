@@ -443,7 +443,7 @@ fn outside_git_the_record_is_the_context_path() {
             "--build-arg",
             "A=1",
             "--target",
-            "stage-0",
+            "app",
             s(&ctx),
         ],
         &[],
