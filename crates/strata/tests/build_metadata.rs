@@ -286,7 +286,7 @@ fn tag_from_git_on_an_untagged_commit_gives_sha_and_refuses_only_latest() {
         &[],
     );
     let tag = format!("app:sha-{}", &commit[..7]);
-    assert_eq!(tags_of(&env), [tag.clone()]);
+    assert_eq!(tags_of(&env), std::slice::from_ref(&tag));
     assert!(
         !annotations(&env, &tag).contains_key(VERSION),
         "no exact tag"
@@ -431,7 +431,11 @@ fn outside_git_the_record_is_the_context_path() {
     let env = Env::with_base();
     let ctx = env.path("plain");
     fs::create_dir_all(&ctx).unwrap();
-    fs::write(ctx.join("Dockerfile"), "FROM busybox:test AS app\nARG A\nCOPY f /f\n").unwrap();
+    fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox:test AS app\nARG A\nCOPY f /f\n",
+    )
+    .unwrap();
     fs::write(ctx.join("f"), "x\n").unwrap();
     ok(
         &env,
