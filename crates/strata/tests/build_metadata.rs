@@ -471,6 +471,13 @@ fn outside_git_the_record_is_the_context_path() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no git commit"), "{}", stderr(&out));
+
+    // Reproducible output names no place on this machine.
+    let epoch = [("SOURCE_DATE_EPOCH", "1700000000")];
+    ok(&env, &["build", "-q", "-t", "app:2", s(&ctx)], &epoch);
+    let a = annotations(&env, "app:2");
+    assert!(!a.contains_key(BUILD), "{a:?}");
+    assert_eq!(a[CREATED], "2023-11-14T22:13:20Z");
 }
 
 #[test]

@@ -168,6 +168,7 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
         tags: &o.tags,
         source: &source,
         explicit: &args.annotations,
+        reproducible: o.source_date_epoch.is_some(),
     })?;
     Ok(o)
 }
