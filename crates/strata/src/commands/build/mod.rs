@@ -182,10 +182,11 @@ fn tags(args: &BuildArgs, source: &metadata::Source) -> Result<Vec<strata_oci::R
             crate::cli::TagFromGit::Exact => Derive::Exact,
             crate::cli::TagFromGit::Full => Derive::Full,
         };
+        let tags = apply(&args.tags, &derived(source, derive)?)?;
         if source.dirty {
             tracing::warn!("--tag-from-git: the work tree has changes that are not committed");
         }
-        return apply(&args.tags, &derived(source, derive)?);
+        return Ok(tags);
     }
     Ok(args
         .tags
