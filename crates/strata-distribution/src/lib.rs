@@ -13,6 +13,7 @@
 //! - [`lists`]: the tag list and `_catalog` bodies;
 //! - [`media`]: the manifest media types a registry accepts, detected from the body when the
 //!   `Content-Type` is missing;
+//! - [`govern`]: strata's governance API under `/strata/v1/` (JSON bodies, paths);
 //! - [`referrers`]: referrer descriptors of manifests with a `subject`, the referrers index
 //!   and its `artifactType` filter, the fallback tag schema.
 //!
@@ -22,6 +23,7 @@
 
 pub mod auth;
 pub mod errors;
+pub mod govern;
 pub mod headers;
 mod json;
 pub mod lists;

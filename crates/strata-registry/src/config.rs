@@ -43,6 +43,8 @@ pub enum ConfigError {
     },
     #[error("config file {path}: the extension must be .toml, .yaml or .yml")]
     Extension { path: PathBuf },
+    #[error("config file {path}: [govern] retention-schedule: {reason}")]
+    RetentionSchedule { path: PathBuf, reason: String },
 }
 
 /// Where blobs live.
@@ -214,6 +216,60 @@ pub struct LogConfig {
     pub access: AccessLogTarget,
 }
 
+/// `[govern]`: governance files, relative paths taken from the config file's directory.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GovernConfig {
+    /// The gate policy checked at push and promote (TOML, or YAML by extension).
+    #[serde(default)]
+    pub gates: Option<PathBuf>,
+    /// The retention policy (TOML, or YAML by extension).
+    #[serde(default)]
+    pub retention: Option<PathBuf>,
+    /// How often `serve` applies the retention policy (`30m`, `24h`, `7d`); absent: only on
+    /// demand.
+    #[serde(default)]
+    pub retention_schedule: Option<String>,
+}
+
+impl GovernConfig {
+    /// The retention schedule as a duration, `None` when absent.
+    pub fn retention_every(&self) -> Result<Option<Duration>, String> {
+        self.retention_schedule
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+    }
+
+    /// Relative paths made relative to `dir`.
+    fn resolve(&mut self, dir: &Path) {
+        for path in [&mut self.gates, &mut self.retention].into_iter().flatten() {
+            if path.is_relative() {
+                *path = dir.join(&*path);
+            }
+        }
+    }
+}
+
+/// A duration written as a whole number and a unit: `90s`, `30m`, `24h`, `7d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("duration {text:?}: a whole number then s, m, h or d (`24h`)");
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = text.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(bad()),
+    };
+    match n.checked_mul(secs) {
+        Some(s) if s > 0 => Ok(Duration::from_secs(s)),
+        _ => Err(bad()),
+    }
+}
+
 /// The default seconds between garbage collection runs in `serve`.
 pub const DEFAULT_GC_INTERVAL_SECS: u64 = 3600;
 
@@ -249,6 +305,9 @@ pub struct Config {
     pub notifications: NotificationsConfig,
     #[serde(default)]
     pub log: LogConfig,
+    /// Gates, retention (`[govern]`).
+    #[serde(default)]
+    pub govern: GovernConfig,
 }
 
 impl Config {
@@ -263,6 +322,19 @@ impl Config {
 
     /// Parses `text` as the file at `path` (its extension tells the format).
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let mut config = Config::parse_text(path, text)?;
+        if let Err(reason) = config.govern.retention_every() {
+            return Err(ConfigError::RetentionSchedule {
+                path: path.to_owned(),
+                reason,
+            });
+        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        config.govern.resolve(dir);
+        Ok(config)
+    }
+
+    fn parse_text(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let path_buf = || path.to_owned();
         match path.extension().and_then(|e| e.to_str()) {
             Some("toml") => toml::from_str(text).map_err(|source| ConfigError::Toml {
@@ -382,6 +454,31 @@ link_grace_secs = 86400
         let yaml = "gc:\n  interval_secs: 60\n";
         let c = Config::parse(Path::new("r.yaml"), yaml).unwrap();
         assert_eq!(c.gc_interval(), Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn govern_section_paths_are_relative_to_the_config_file() {
+        let toml = "[govern]\ngates = \"gates.toml\"\nretention = \"/etc/r.yaml\"\nretention-schedule = \"24h\"\n";
+        let c = Config::parse(Path::new("/srv/registry/config.toml"), toml).unwrap();
+        assert_eq!(
+            c.govern.gates,
+            Some(PathBuf::from("/srv/registry/gates.toml"))
+        );
+        assert_eq!(c.govern.retention, Some(PathBuf::from("/etc/r.yaml")));
+        assert_eq!(
+            c.govern.retention_every().unwrap(),
+            Some(Duration::from_secs(86400))
+        );
+        let yaml = "govern:\n  gates: g.yaml\n";
+        let c = Config::parse(Path::new("conf/c.yaml"), yaml).unwrap();
+        assert_eq!(c.govern.gates, Some(PathBuf::from("conf/g.yaml")));
+        for bad in [
+            "[govern]\nretention-schedule = \"soon\"\n",
+            "[govern]\nretention-schedule = \"0h\"\n",
+            "[govern]\ngate = \"x\"\n",
+        ] {
+            assert!(Config::parse(Path::new("c.toml"), bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //!   [`strata_distribution::Route`]; handlers read headers, call a service and map its
 //!   result to the spec's statuses, headers and `{"errors":[…]}` bodies; one access-log
 //!   record per request (request id, peer, [`actor::Actor`], route kind, status, bytes,
-//!   duration), to `tracing` or a JSON-lines file (`[log] access`).
+//!   duration), to `tracing` or a JSON-lines file (`[log] access`). Beside the API, the
+//!   web view (`routes/ui/`, `/ui`): server-rendered HTML pages of repositories, images and
+//!   the lineage tree (an inline SVG), checking the viewer's pull permissions itself.
 //! - [`services`]: what the registry does — uploads (sessions, ordered chunks, finishing
 //!   with a verified digest, expiry), blobs (pull with ranges, mount, delete), manifests
 //!   (size limit, kind from `Content-Type` and body, digest of the exact bytes, every
@@ -46,8 +48,11 @@
 //! request its caller may not make, make a request wait on a webhook receiver, or log a
 //! secret (`Authorization`, endpoint secrets, header values and URLs).
 //!
-//! Comes next (issue 10): promotion labels (through [`GcPolicy::protected`]). Tag
-//! immutability rules are there (`services::immutable`).
+//! Governance (issue 11, docs/GOVERN.md): `/strata/v1/` (routes `govern`) over
+//! [`services::govern`] — images with their facts, labels, owners, promotion behind the gate
+//! policy, tag history, the lineage index in memory — and the governance tables of
+//! [`meta`]; the gate at push runs before a manifest is stored. Tag immutability rules are
+//! in `services::immutable`.
 
 pub mod actor;
 pub mod auth;

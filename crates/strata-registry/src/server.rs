@@ -22,6 +22,7 @@ use crate::routes::router;
 use crate::services::{GcPolicy, ImmutableTags, Registry, RuleError};
 use crate::storage::{FsBlobs, S3Blobs, StorageError};
 use crate::tls::{server_config, TlsError, TlsListener};
+use strata_govern::gates::GatePolicy;
 
 /// Why the server cannot start or stopped.
 #[derive(Debug, Error)]
@@ -43,6 +44,18 @@ pub enum ServeError {
     NotEmbedded,
     #[error("with s3 storage and postgres metadata, [auth] needs token_key_file: a key every replica shares (a key generated per replica would make each refuse the others' tokens)")]
     SharedTokenKey,
+    #[error("cannot read the gate policy {path}")]
+    GatesRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the gate policy {path} cannot be used")]
+    Gates {
+        path: PathBuf,
+        #[source]
+        source: strata_govern::gates::GateError,
+    },
     #[error("cannot create the data directory {path}")]
     DataDir {
         path: PathBuf,
@@ -120,6 +133,26 @@ pub fn open_embedded(data: &Path, config: &Config) -> Result<Registry, ServeErro
     open_embedded_stores(data, config).map(|(registry, _)| registry)
 }
 
+/// `registry` with the gate policy `[govern] gates` names, if any.
+fn with_gates(registry: Registry, config: &Config) -> Result<Registry, ServeError> {
+    let Some(path) = &config.govern.gates else {
+        return Ok(registry);
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| ServeError::GatesRead {
+        path: path.clone(),
+        source,
+    })?;
+    let yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    let policy = GatePolicy::parse(&text, yaml).map_err(|source| ServeError::Gates {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(registry.with_gates(policy))
+}
+
 fn open_embedded_stores(
     data: &Path,
     config: &Config,
@@ -137,7 +170,7 @@ fn open_embedded_stores(
     let meta: Arc<dyn Meta> = Arc::new(SqliteMeta::open(&data.join("registry.db"))?);
     let registry = Registry::new(Arc::new(blobs), meta.clone(), config.limits())
         .with_immutable_tags(immutable);
-    Ok((registry, meta))
+    Ok((with_gates(registry, config)?, meta))
 }
 
 /// Opens blobs in S3 and metadata in PostgreSQL (creating or migrating its schema).
@@ -158,7 +191,7 @@ async fn open_shared(config: &Config, url: &str) -> Result<(Registry, Arc<dyn Me
     let meta: Arc<dyn Meta> = Arc::new(PostgresMeta::connect(url).await?);
     let registry = Registry::new(Arc::new(blobs), meta.clone(), config.limits())
         .with_immutable_tags(immutable);
-    Ok((registry, meta))
+    Ok((with_gates(registry, config)?, meta))
 }
 
 impl Server {

@@ -666,3 +666,69 @@ fn with_auth_replicas_share_the_token_key_and_robot_accounts() {
             .expect_error(403, "DENIED");
     }
 }
+
+/// Pushes an image of `layers` as `repo:tag` on `server`; its digest.
+fn push_layers(server: &TestServer, repo: &str, tag: &str, layers: &[&[u8]]) -> String {
+    let config =
+        format!("{{\"architecture\":\"amd64\",\"os\":\"linux\",\"tag\":\"{repo}:{tag}\"}}");
+    server.push_blob(repo, config.as_bytes());
+    for l in layers {
+        server.push_blob(repo, l);
+    }
+    let manifest = oci_manifest(config.as_bytes(), layers, serde_json::json!({}));
+    let r = server.push_manifest(repo, tag, OCI, &manifest);
+    r.expect_status(201);
+    r.header("docker-content-digest").unwrap().to_owned()
+}
+
+/// The names of the dependents of `image` as `server` answers them.
+fn dependents(server: &TestServer, image: &str) -> Vec<String> {
+    let r = server
+        .send(
+            "GET",
+            &format!("/strata/v1/lineage/dependents?image={image}"),
+        )
+        .call();
+    r.expect_status(200);
+    let mut names: Vec<String> = r.json()["dependents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["names"][0].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn replicas_share_labels_and_each_lineage_index_follows_the_others_pushes() {
+    let shared = Shared::start_required();
+    let (a, b) = shared.replicas();
+    push_layers(&a, "base/os", "1", &[b"gov-os"]);
+    // B builds its index now, before A's next pushes.
+    assert!(dependents(&b, "base/os:1").is_empty());
+    push_layers(&a, "apps/one", "v1", &[b"gov-os", b"gov-one"]);
+    let two = push_layers(&b, "apps/two", "v1", &[b"gov-os", b"gov-two"]);
+    for server in [&a, &b] {
+        assert_eq!(
+            dependents(server, "base/os:1"),
+            ["apps/one:v1", "apps/two:v1"]
+        );
+    }
+    // A label set on one replica is read on the other; so is a promotion.
+    b.send(
+        "PUT",
+        "/strata/v1/repositories/apps/one/-/images/v1/labels/maybe_prod",
+    )
+    .body(b"")
+    .expect_status(200);
+    let image = a
+        .send("GET", "/strata/v1/repositories/apps/one/-/images/v1")
+        .call();
+    assert_eq!(image.json()["labels"], serde_json::json!(["maybe_prod"]));
+    // A delete on A leaves B's index at the next query.
+    a.send("DELETE", &format!("/v2/apps/two/manifests/{two}"))
+        .call()
+        .expect_status(202);
+    assert_eq!(dependents(&b, "base/os:1"), ["apps/one:v1"]);
+}

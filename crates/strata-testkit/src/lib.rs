@@ -27,11 +27,15 @@
 //!   Debian's `docker.io`: own roots and socket, no networking, stopped and unmounted on drop
 //!   or when the test process dies) with its `docker` client, and
 //!   [`containers::Containers`], podman and buildah on a private vfs containers-storage;
+//! - **a real browser**: [`chromium::Browser`], headless Chromium behind `chromedriver` on a
+//!   free loopback port, driven over WebDriver (load, find by CSS, text, attributes,
+//!   click, run a script), stopped on drop;
 //! - **small process and byte helpers**: [`run_ok`], [`stderr`], [`gzip`], [`gunzip`].
 //!
 //! It must not depend on any strata crate (a crate's tests would then see two copies of its
 //! own types), and it holds no test of its own logic beyond what keeps it honest.
 
+pub mod chromium;
 pub mod containers;
 pub mod dockerd;
 pub mod faulty;

@@ -10,6 +10,15 @@
 //! | `PUT` manifests; `POST /blobs/uploads/`; anything on an upload | `repository:NAME:pull,push` |
 //! | `DELETE` manifests, blobs | `repository:NAME:delete` |
 //!
+//! | `GET /strata/v1/repositories` | `registry:catalog:*` (lists only pullable ones) |
+//! | `GET /strata/v1/repositories/NAME/-/…` | `repository:NAME:pull` |
+//! | `PUT`/`DELETE`/`POST /strata/v1/repositories/NAME/-/…` | `repository:NAME:push` |
+//! | `GET /strata/v1/lineage/…?root=` / `?image=` | `repository:NAME:pull` of that image |
+//! | `GET /strata/v1/lineage/tree` (no root) | any authenticated caller |
+//!
+//! Governance routes also get a [`Readable`]: which repositories the caller's account may
+//! pull, so listings and lineage name no other.
+//!
 //! A cross-repository mount (`?mount=&from=`) also needs `pull` on `from`; without it (or
 //! without `from`) the request goes on as a plain upload start (202 and a session, as the
 //! spec lets a registry answer any mount), so nothing is linked from a repository the caller
@@ -25,6 +34,7 @@ use axum::response::Response;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use strata_distribution::auth::scope::{ALL, DELETE, PULL, PUSH};
+use strata_distribution::govern::GovRoute;
 use strata_distribution::headers::{AUTHORIZATION, WWW_AUTHENTICATE};
 use strata_distribution::{
     Challenge, ErrorBody, ErrorCode, ErrorInfo, Route, Scope, TokenClaims, UploadStart,
@@ -84,6 +94,50 @@ fn needs(route: &Route, method: &Method) -> Needs {
     Needs {
         scopes,
         ..Needs::default()
+    }
+}
+
+/// The scopes `method` on a governance route needs.
+fn govern_needs(route: &GovRoute, method: &Method) -> Needs {
+    let read = matches!(*method, Method::GET | Method::HEAD);
+    let scopes = match route {
+        GovRoute::Repositories => vec![Scope::catalog()],
+        GovRoute::LineageTree { root: None } => {
+            return Needs {
+                login: true,
+                ..Needs::default()
+            }
+        }
+        GovRoute::LineageTree { root: Some(image) } | GovRoute::LineageDependents { image } => {
+            repo(&image.name, &[PULL])
+        }
+        other => match other.name() {
+            Some(name) if read => repo(name, &[PULL]),
+            Some(name) => repo(name, &[PUSH]),
+            None => Vec::new(),
+        },
+    };
+    Needs {
+        scopes,
+        ..Needs::default()
+    }
+}
+
+/// Which repositories the caller's account may pull (set on governance requests).
+#[derive(Clone)]
+pub struct Readable(pub Arc<dyn Fn(&str) -> bool + Send + Sync>);
+
+impl Readable {
+    async fn of(auth: &Arc<Auth>, caller: &Caller) -> Readable {
+        let who = match caller {
+            Caller::Identity(identity) => identity.clone(),
+            Caller::Token(claims) => auth.subject(&claims.sub).await,
+        };
+        let auth = auth.clone();
+        Readable(Arc::new(move |repository: &str| {
+            let scope = Scope::new("repository", repository, [PULL]);
+            auth.rules.allows(&who, &scope)
+        }))
     }
 }
 
@@ -150,6 +204,42 @@ impl Auth {
     }
 }
 
+/// Who is looking at a web view page (`/ui`): an account, logged in with Basic
+/// credentials (what a browser sends, accepted there even with `basic = false`, which is
+/// about `/v2/`) or a bearer token of this registry.
+pub struct UiCaller(Caller);
+
+impl UiCaller {
+    /// The account name (`alice`, `robot$ci`).
+    pub fn account(&self) -> Option<String> {
+        self.0.account()
+    }
+}
+
+impl Auth {
+    /// The caller of a web view request; `None` when anonymous (the page asks to log in).
+    pub(crate) async fn ui_caller(&self, headers: &HeaderMap) -> Result<Option<UiCaller>, Refusal> {
+        let caller = match authorization(headers) {
+            None => return Ok(None),
+            Some((scheme, rest)) if scheme == "basic" => {
+                let (user, password) = basic_credentials(&rest)?;
+                Caller::Identity(self.login(&user, &password).await?)
+            }
+            Some((scheme, rest)) if scheme == "bearer" => Caller::Token(self.verify(&rest)?),
+            Some(_) => return Err(Refusal::Scheme),
+        };
+        Ok(caller.account().is_some().then_some(UiCaller(caller)))
+    }
+
+    /// Whether `caller` may pull from `repository` (what the API's reads need).
+    pub(crate) fn may_pull(&self, caller: &UiCaller, repository: &str) -> bool {
+        let Ok(name) = repository.parse() else {
+            return false;
+        };
+        self.permits(&caller.0, &Scope::repository(&name, [PULL]))
+    }
+}
+
 /// What becomes of a request.
 enum Decision {
     Allow,
@@ -197,11 +287,18 @@ async fn decide(auth: &Auth, caller: &Caller, needs: &Needs) -> Decision {
 
 /// The `auth` layer: lets a request through with its [`Actor`], or answers 401/403.
 pub async fn layer(State(auth): State<Arc<Auth>>, mut request: Request, next: Next) -> Response {
-    let Ok(route) = Route::parse_parts(request.uri().path(), request.uri().query()) else {
-        // Not an API route (or a malformed one): nothing to protect, the router answers.
-        return next.run(request).await;
+    let (path, query) = (request.uri().path(), request.uri().query());
+    let (route, needs) = match Route::parse_parts(path, query) {
+        Ok(route) => {
+            let needs = needs(&route, request.method());
+            (Some(route), needs)
+        }
+        Err(_) => match GovRoute::parse_parts(path, query) {
+            Ok(gov) => (None, govern_needs(&gov, request.method())),
+            // Not an API route (or a malformed one): nothing to protect, the router answers.
+            Err(_) => return next.run(request).await,
+        },
     };
-    let needs = needs(&route, request.method());
     let host = request
         .headers()
         .get("host")
@@ -224,7 +321,11 @@ pub async fn layer(State(auth): State<Arc<Auth>>, mut request: Request, next: Ne
     };
     match decide(&auth, &caller, &needs).await {
         Decision::Allow => {}
-        Decision::UploadInstead => without_mount(&mut request, &route),
+        Decision::UploadInstead => {
+            if let Some(route) = &route {
+                without_mount(&mut request, route)
+            }
+        }
         Decision::Challenge { insufficient } => {
             let (message, error) = match insufficient {
                 true => (
@@ -239,6 +340,10 @@ pub async fn layer(State(auth): State<Arc<Auth>>, mut request: Request, next: Ne
             let account = caller.account().unwrap_or_default();
             return denied(&account, &needs.scopes);
         }
+    }
+    if route.is_none() {
+        let readable = Readable::of(&auth, &caller).await;
+        request.extensions_mut().insert(readable);
     }
     let actor = caller.account().map(|name| Actor { name });
     if let Some(actor) = &actor {
@@ -420,6 +525,72 @@ mod tests {
         ];
         for (method, path, want) in cases {
             assert_eq!(needs_of(method.clone(), &path), want, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn every_governance_route_maps_to_what_it_needs() {
+        let cases: Vec<(Method, &str, Vec<&str>)> = vec![
+            (
+                Method::GET,
+                "/strata/v1/repositories",
+                vec!["registry:catalog:*"],
+            ),
+            (
+                Method::GET,
+                "/strata/v1/repositories/a/b/-/images",
+                vec!["repository:a/b:pull"],
+            ),
+            (
+                Method::GET,
+                "/strata/v1/repositories/a/-/owner",
+                vec!["repository:a:pull"],
+            ),
+            (
+                Method::PUT,
+                "/strata/v1/repositories/a/-/owner",
+                vec!["repository:a:push"],
+            ),
+            (
+                Method::PUT,
+                "/strata/v1/repositories/a/-/images/v1/labels/prod",
+                vec!["repository:a:push"],
+            ),
+            (
+                Method::DELETE,
+                "/strata/v1/repositories/a/-/images/v1/labels/prod",
+                vec!["repository:a:push"],
+            ),
+            (
+                Method::POST,
+                "/strata/v1/repositories/a/-/images/v1/promote",
+                vec!["repository:a:push"],
+            ),
+            (
+                Method::GET,
+                "/strata/v1/repositories/a/-/tags/v1/history",
+                vec!["repository:a:pull"],
+            ),
+            (Method::GET, "/strata/v1/lineage/tree", vec!["login"]),
+            (
+                Method::GET,
+                "/strata/v1/lineage/tree?root=b%2Fc%3Av1",
+                vec!["repository:b/c:pull"],
+            ),
+            (
+                Method::GET,
+                "/strata/v1/lineage/dependents?image=b:v1",
+                vec!["repository:b:pull"],
+            ),
+        ];
+        for (method, path, want) in cases {
+            let route = GovRoute::parse(path).unwrap();
+            let n = govern_needs(&route, &method);
+            let mut got: Vec<String> = n.scopes.iter().map(Scope::to_string).collect();
+            if n.login {
+                got.push("login".into());
+            }
+            assert_eq!(got, want, "{method} {path}");
         }
     }
 

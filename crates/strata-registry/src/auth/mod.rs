@@ -15,7 +15,9 @@
 //! - Permissions ([`rules`]): `[[auth.access]]` rules by account and repository glob;
 //!   robots' own grants. An authenticated caller that may not do something gets 403 `DENIED`.
 //! - The layer ([`middleware`]) maps each route to the scopes it needs and puts an
-//!   [`Actor`](crate::actor::Actor) into the request's (and response's) extensions.
+//!   [`Actor`](crate::actor::Actor) into the request's (and response's) extensions. The web
+//!   view (`/ui`) checks its own pages with [`Auth::ui_caller`] and [`Auth::may_pull`]:
+//!   Basic credentials (always: browsers send nothing else) or a token, and `pull`.
 
 mod endpoint;
 pub mod htpasswd;
@@ -36,7 +38,7 @@ use thiserror::Error;
 use crate::meta::Meta;
 pub use endpoint::token_routes;
 use htpasswd::{Htpasswd, HtpasswdError};
-pub use middleware::layer;
+pub use middleware::{layer, Readable, UiCaller};
 use robots::RobotLogin;
 pub use rules::{AccessRuleConfig, Identity, RuleError, Rules};
 use token::{KeyError, TokenInvalid, TokenKey};

@@ -8,6 +8,7 @@
 //! manifest whose blobs or children are missing is never visible.
 
 mod gc;
+mod govern;
 mod postgres;
 mod robots;
 mod sqlite;
@@ -19,6 +20,9 @@ use strata_distribution::{ManifestRef, Page, RepositoryName, Tag};
 use strata_oci::{Descriptor, Digest};
 use thiserror::Error;
 
+pub use govern::{
+    current_actor, ImageFacts, PromotionRecord, RepositorySummary, StoredImage, TagRecord,
+};
 pub use postgres::PostgresMeta;
 pub use sqlite::SqliteMeta;
 
@@ -104,6 +108,9 @@ pub struct NewManifest {
     /// The immutability rule covering that tag: then the tag may be created or re-pushed
     /// with the same manifest, never moved (checked in the recording transaction).
     pub immutable_rule: Option<String>,
+    /// What governance records of an image (an image manifest or an index, not an artifact
+    /// or a referrer): `None` records nothing.
+    pub facts: Option<ImageFacts>,
 }
 
 /// Which tags may not disappear with a deleted manifest: the rule covering a tag, if any.
@@ -286,6 +293,74 @@ pub trait Meta: Send + Sync + 'static {
     fn robots(&self) -> BoxFuture<'_, Result<Vec<RobotRecord>, MetaError>>;
     /// Removes a robot account; false when there was none.
     fn delete_robot<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool, MetaError>>;
+
+    // Governance (docs/GOVERN.md). Image facts are written by `put_manifest` (from
+    // `NewManifest::facts`) and removed with the manifest, with its labels; promotions and tag
+    // history stay (history). Tag writes, moves and deletes are recorded in the tag history
+    // with [`current_actor`].
+
+    /// Every image of `name` (all repositories when `None`), newest push first.
+    fn images<'a>(
+        &'a self,
+        name: Option<&'a RepositoryName>,
+    ) -> BoxFuture<'a, Result<Vec<StoredImage>, MetaError>>;
+    /// One image by digest.
+    fn image<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<Option<StoredImage>, MetaError>>;
+    /// Records a pull of `digest` in `name` at `now` (unix seconds).
+    fn record_pull<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+        now: i64,
+    ) -> BoxFuture<'a, Result<(), MetaError>>;
+    /// Every repository with its owner and its image and tag counts, by name.
+    fn repository_summaries(&self) -> BoxFuture<'_, Result<Vec<RepositorySummary>, MetaError>>;
+    /// Sets (`None`: clears) the owner of `name`; false when the repository does not exist.
+    fn set_owner<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        owner: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, MetaError>>;
+    /// The owner of `name`.
+    fn owner<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+    ) -> BoxFuture<'a, Result<Option<String>, MetaError>>;
+    /// Adds a label to image `digest` (idempotent); false when the image is unknown.
+    fn add_label<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+        label: &'a str,
+    ) -> BoxFuture<'a, Result<bool, MetaError>>;
+    /// Removes a label; false when the image did not carry it.
+    fn remove_label<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+        label: &'a str,
+    ) -> BoxFuture<'a, Result<bool, MetaError>>;
+    /// In one transaction: adds the label `promotion.env` to the image and records the
+    /// promotion; false (nothing written) when the image is unknown.
+    fn promote(&self, promotion: PromotionRecord) -> BoxFuture<'_, Result<bool, MetaError>>;
+    /// The promotions recorded in `name`, newest first.
+    fn promotions<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+    ) -> BoxFuture<'a, Result<Vec<PromotionRecord>, MetaError>>;
+    /// What `tag` of `name` named over time, oldest first.
+    fn tag_history<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        tag: &'a Tag,
+    ) -> BoxFuture<'a, Result<Vec<TagRecord>, MetaError>>;
+    /// A counter bumped by every change of the image facts (push, delete), so a server can
+    /// tell that another replica changed them and reload its lineage index.
+    fn lineage_generation(&self) -> BoxFuture<'_, Result<i64, MetaError>>;
 }
 
 #[cfg(test)]

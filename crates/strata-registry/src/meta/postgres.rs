@@ -24,9 +24,11 @@ use strata_distribution::{ManifestRef, Page, RepositoryName, Tag};
 use strata_oci::{Descriptor, Digest};
 use tokio_postgres::{NoTls, Transaction};
 
+use super::govern::postgres as gov;
 use super::{
-    digest, Listing, ManifestRecord, Meta, MetaError, NewManifest, RobotRecord, SweepBlob,
-    TagGuard, UploadHold, UploadRecord,
+    digest, Listing, ManifestRecord, Meta, MetaError, NewManifest, PromotionRecord,
+    RepositorySummary, RobotRecord, StoredImage, SweepBlob, TagGuard, TagRecord, UploadHold,
+    UploadRecord,
 };
 
 /// The schema, one entry per version; a database at version `n` runs entries `n..`.
@@ -73,6 +75,9 @@ CREATE TABLE robots (
 ALTER TABLE repo_blobs ADD COLUMN linked BIGINT NOT NULL DEFAULT 0;
 UPDATE repo_blobs SET linked = extract(epoch FROM now())::BIGINT;
 ",
+    // Governance: image facts, labels, owners, promotions, tag history, the lineage
+    // generation (`meta::govern`).
+    gov::SCHEMA,
 ];
 
 /// Whether anything still references `$1` (see `meta::gc`).
@@ -219,6 +224,7 @@ async fn guard_tags(
 }
 
 async fn insert_manifest(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), MetaError> {
+    gov::before_put(tx, m).await?;
     let (repo, digest) = (m.name.as_str(), m.digest.to_string());
     let annotations = serde_json::to_string(&m.annotations).expect("a string map serialises");
     let subject = m.subject.as_ref().map(Digest::to_string);
@@ -288,6 +294,7 @@ async fn remove_manifest(
     repo: &str,
     digest: &str,
 ) -> Result<bool, MetaError> {
+    gov::before_remove(tx, repo, digest).await?;
     let n = tx
         .execute(
             "DELETE FROM manifests WHERE repo = $1 AND digest = $2",
@@ -699,6 +706,7 @@ impl Meta for PostgresMeta {
     ) -> BoxFuture<'a, Result<bool, MetaError>> {
         in_tx!(self, |tx| {
             lock(&tx, &tag_lock(name.as_str(), tag.as_str())).await?;
+            gov::before_delete_tag(&tx, name.as_str(), tag.as_str()).await?;
             tx.execute(
                 "DELETE FROM tags WHERE repo = $1 AND tag = $2",
                 &[&name.as_str(), &tag.as_str()],
@@ -958,5 +966,118 @@ impl Meta for PostgresMeta {
             .execute("DELETE FROM robots WHERE name = $1", &[&name])
             .await?
             > 0)
+    }
+    fn images<'a>(
+        &'a self,
+        name: Option<&'a RepositoryName>,
+    ) -> BoxFuture<'a, Result<Vec<StoredImage>, MetaError>> {
+        let repo = name.map_or("", |n| n.as_str());
+        in_tx!(self, |tx| gov::images(&tx, repo, None).await?)
+    }
+
+    fn image<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<Option<StoredImage>, MetaError>> {
+        let digest = digest.to_string();
+        in_tx!(self, |tx| gov::images(&tx, name.as_str(), Some(&digest))
+            .await?
+            .pop())
+    }
+
+    fn record_pull<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+        now: i64,
+    ) -> BoxFuture<'a, Result<(), MetaError>> {
+        let digest = digest.to_string();
+        in_tx!(self, |tx| gov::record_pull(
+            &tx,
+            name.as_str(),
+            &digest,
+            now
+        )
+        .await?)
+    }
+
+    fn repository_summaries(&self) -> BoxFuture<'_, Result<Vec<RepositorySummary>, MetaError>> {
+        in_tx!(self, |tx| gov::summaries(&tx).await?)
+    }
+
+    fn set_owner<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        owner: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, MetaError>> {
+        in_tx!(self, |tx| gov::set_owner(&tx, name.as_str(), owner).await?)
+    }
+
+    fn owner<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+    ) -> BoxFuture<'a, Result<Option<String>, MetaError>> {
+        in_tx!(self, |tx| gov::owner(&tx, name.as_str()).await?)
+    }
+
+    fn add_label<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+        label: &'a str,
+    ) -> BoxFuture<'a, Result<bool, MetaError>> {
+        let digest = digest.to_string();
+        in_tx!(self, |tx| gov::add_label(
+            &tx,
+            name.as_str(),
+            &digest,
+            label
+        )
+        .await?)
+    }
+
+    fn remove_label<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+        label: &'a str,
+    ) -> BoxFuture<'a, Result<bool, MetaError>> {
+        let digest = digest.to_string();
+        in_tx!(self, |tx| gov::remove_label(
+            &tx,
+            name.as_str(),
+            &digest,
+            label
+        )
+        .await?)
+    }
+
+    fn promote(&self, promotion: PromotionRecord) -> BoxFuture<'_, Result<bool, MetaError>> {
+        in_tx!(self, |tx| gov::promote(&tx, &promotion).await?)
+    }
+
+    fn promotions<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+    ) -> BoxFuture<'a, Result<Vec<PromotionRecord>, MetaError>> {
+        in_tx!(self, |tx| gov::promotions(&tx, name).await?)
+    }
+
+    fn tag_history<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        tag: &'a Tag,
+    ) -> BoxFuture<'a, Result<Vec<TagRecord>, MetaError>> {
+        in_tx!(self, |tx| gov::tag_history(
+            &tx,
+            name.as_str(),
+            tag.as_str()
+        )
+        .await?)
+    }
+
+    fn lineage_generation(&self) -> BoxFuture<'_, Result<i64, MetaError>> {
+        in_tx!(self, |tx| gov::generation(&tx).await?)
     }
 }

@@ -15,10 +15,11 @@ use strata_distribution::{ManifestRef, Page, RepositoryName, Tag};
 use strata_oci::{Descriptor, Digest};
 
 use super::gc;
+use super::govern::{self, sqlite as gov};
 use super::robots;
 use super::{
-    Listing, ManifestRecord, Meta, MetaError, NewManifest, RobotRecord, SweepBlob, TagGuard,
-    UploadRecord,
+    Listing, ManifestRecord, Meta, MetaError, NewManifest, PromotionRecord, RepositorySummary,
+    RobotRecord, StoredImage, SweepBlob, TagGuard, TagRecord, UploadRecord,
 };
 
 /// The schema as first released (version 0).
@@ -64,6 +65,9 @@ const MIGRATIONS: &[&str] = &[
     // collection and manifest deletes asked them by scanning the repository's rows).
     "CREATE INDEX IF NOT EXISTS tags_digest ON tags (repo, digest);
      CREATE INDEX IF NOT EXISTS manifest_children_child ON manifest_children (repo, child);",
+    // 3: governance: image facts, labels, owners, promotions, tag history, the lineage
+    // generation (`meta::govern`); manifests pushed before count as images without layers.
+    govern::SQLITE_SCHEMA,
 ];
 
 /// How many times (about a millisecond apart) a transaction asks again for the database
@@ -159,13 +163,16 @@ impl SqliteMeta {
         F: FnOnce(&Transaction<'_>) -> Result<T, MetaError> + Send + 'static,
     {
         let conn = self.conn.clone();
+        let actor = govern::current_actor();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
-                let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-                let tx = conn.transaction_with_behavior(behavior)?;
-                let out = f(&tx)?;
-                tx.commit()?;
-                Ok(out)
+                govern::with_actor(actor, || {
+                    let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                    let tx = conn.transaction_with_behavior(behavior)?;
+                    let out = f(&tx)?;
+                    tx.commit()?;
+                    Ok(out)
+                })
             })
             .await?
         })
@@ -257,6 +264,7 @@ fn guard_tags(
 }
 
 fn insert_manifest(tx: &Transaction<'_>, m: &NewManifest) -> Result<(), MetaError> {
+    gov::before_put(tx, m)?;
     let (repo, digest) = (m.name.as_str(), m.digest.to_string());
     let annotations = serde_json::to_string(&m.annotations).expect("a string map serialises");
     tx.execute(
@@ -301,6 +309,7 @@ pub(super) fn remove_manifest(
     repo: &str,
     digest: &str,
 ) -> Result<bool, MetaError> {
+    gov::before_remove(tx, repo, digest)?;
     let n = tx.execute(
         "DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
         params![repo, digest],
@@ -503,6 +512,7 @@ impl Meta for SqliteMeta {
     ) -> BoxFuture<'a, Result<bool, MetaError>> {
         let (name, tag) = (name.as_str().to_owned(), tag.as_str().to_owned());
         self.run(move |tx| {
+            gov::before_delete_tag(tx, &name, &tag)?;
             let n = tx.execute(
                 "DELETE FROM tags WHERE repo = ?1 AND tag = ?2",
                 params![name, tag],
@@ -706,6 +716,107 @@ impl Meta for SqliteMeta {
             }
             Ok(freed)
         })
+    }
+
+    fn images<'a>(
+        &'a self,
+        name: Option<&'a RepositoryName>,
+    ) -> BoxFuture<'a, Result<Vec<StoredImage>, MetaError>> {
+        let repo = name.map_or(String::new(), |n| n.as_str().to_owned());
+        self.run(move |tx| gov::images(tx, &repo, None))
+    }
+
+    fn image<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<Option<StoredImage>, MetaError>> {
+        let (repo, digest) = (name.as_str().to_owned(), digest.to_string());
+        self.run(move |tx| Ok(gov::images(tx, &repo, Some(&digest))?.pop()))
+    }
+
+    fn record_pull<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+        now: i64,
+    ) -> BoxFuture<'a, Result<(), MetaError>> {
+        let (repo, digest) = (name.as_str().to_owned(), digest.to_string());
+        self.run(move |tx| gov::record_pull(tx, &repo, &digest, now))
+    }
+
+    fn repository_summaries(&self) -> BoxFuture<'_, Result<Vec<RepositorySummary>, MetaError>> {
+        self.run(gov::summaries)
+    }
+
+    fn set_owner<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        owner: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<bool, MetaError>> {
+        let (repo, owner) = (name.as_str().to_owned(), owner.map(str::to_owned));
+        self.run(move |tx| gov::set_owner(tx, &repo, owner.as_deref()))
+    }
+
+    fn owner<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+    ) -> BoxFuture<'a, Result<Option<String>, MetaError>> {
+        let repo = name.as_str().to_owned();
+        self.run(move |tx| gov::owner(tx, &repo))
+    }
+
+    fn add_label<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+        label: &'a str,
+    ) -> BoxFuture<'a, Result<bool, MetaError>> {
+        let (repo, digest, label) = (
+            name.as_str().to_owned(),
+            digest.to_string(),
+            label.to_owned(),
+        );
+        self.run(move |tx| gov::add_label(tx, &repo, &digest, &label))
+    }
+
+    fn remove_label<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        digest: &'a Digest,
+        label: &'a str,
+    ) -> BoxFuture<'a, Result<bool, MetaError>> {
+        let (repo, digest, label) = (
+            name.as_str().to_owned(),
+            digest.to_string(),
+            label.to_owned(),
+        );
+        self.run(move |tx| gov::remove_label(tx, &repo, &digest, &label))
+    }
+
+    fn promote(&self, promotion: PromotionRecord) -> BoxFuture<'_, Result<bool, MetaError>> {
+        self.run(move |tx| gov::promote(tx, &promotion))
+    }
+
+    fn promotions<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+    ) -> BoxFuture<'a, Result<Vec<PromotionRecord>, MetaError>> {
+        let name = name.clone();
+        self.run(move |tx| gov::promotions(tx, &name))
+    }
+
+    fn tag_history<'a>(
+        &'a self,
+        name: &'a RepositoryName,
+        tag: &'a Tag,
+    ) -> BoxFuture<'a, Result<Vec<TagRecord>, MetaError>> {
+        let (repo, tag) = (name.as_str().to_owned(), tag.as_str().to_owned());
+        self.run(move |tx| gov::tag_history(tx, &repo, &tag))
+    }
+
+    fn lineage_generation(&self) -> BoxFuture<'_, Result<i64, MetaError>> {
+        self.run(gov::generation)
     }
 }
 

@@ -37,6 +37,7 @@ fn manifest(repo: &str, digest: &Digest, blobs: &[&Digest]) -> NewManifest {
         children: Vec::new(),
         tag: None,
         immutable_rule: None,
+        facts: None,
     }
 }
 
@@ -350,6 +351,141 @@ async fn robots_are_kept_by_name(meta: &dyn Meta) {
     assert!(!meta.delete_robot("ci").await.unwrap());
 }
 
+fn image_manifest(repo: &str, digest: &Digest, config: &Digest, layers: &[&Digest]) -> NewManifest {
+    let mut blobs = vec![config];
+    blobs.extend_from_slice(layers);
+    let mut m = manifest(repo, digest, &blobs);
+    m.facts = Some(ImageFacts {
+        config: Some(config.clone()),
+        layers: layers.iter().map(|l| (*l).clone()).collect(),
+        size: 100,
+    });
+    m
+}
+
+/// Image facts, labels, promotions, owners and tag history: written with the manifest,
+/// facts and labels gone with it, history kept.
+async fn governance_records_follow_manifests(meta: &dyn Meta) {
+    let (app, config, l1, l2) = (name("gov/app"), d("gov-config"), d("gov-l1"), d("gov-l2"));
+    for b in [&config, &l1, &l2] {
+        meta.link_blob(&app, b, 3).await.unwrap();
+    }
+    let generation = meta.lineage_generation().await.unwrap();
+    let (m1, m2) = (d("gov-m1"), d("gov-m2"));
+    let mut first = image_manifest("gov/app", &m1, &config, &[&l1]);
+    first.tag = Some(tag("v1"));
+    first.annotations.insert(
+        "org.opencontainers.image.source".into(),
+        "https://git.example/app".into(),
+    );
+    meta.put_manifest(first).await.unwrap();
+    assert!(meta.lineage_generation().await.unwrap() > generation);
+    let images = meta.images(Some(&app)).await.unwrap();
+    assert_eq!(images.len(), 1);
+    let image = &images[0].image;
+    assert_eq!(
+        (&image.digest, &image.tags, &image.layers),
+        (&m1, &vec!["v1".to_owned()], &vec![l1.clone()])
+    );
+    assert_eq!((image.size, image.last_pulled), (100, None));
+    assert_eq!(
+        image.annotations["org.opencontainers.image.source"],
+        "https://git.example/app"
+    );
+    assert_eq!(images[0].config, Some(config.clone()));
+    // The tag moves to m2: both writes are in its history.
+    let mut second = image_manifest("gov/app", &m2, &config, &[&l1, &l2]);
+    second.tag = Some(tag("v1"));
+    meta.put_manifest(second).await.unwrap();
+    let history = meta.tag_history(&app, &tag("v1")).await.unwrap();
+    let targets: Vec<_> = history.iter().map(|h| h.digest.clone()).collect();
+    assert_eq!(targets, [Some(m1.clone()), Some(m2.clone())]);
+    assert_eq!(history[0].by, "registry");
+    // Labels accumulate; promotion adds one and records it.
+    assert!(meta.add_label(&app, &m2, "maybe_prod").await.unwrap());
+    assert!(
+        meta.add_label(&app, &m2, "maybe_prod").await.unwrap(),
+        "idempotent"
+    );
+    let promotion = PromotionRecord {
+        repository: app.clone(),
+        digest: m2.clone(),
+        tags: vec!["v1".into()],
+        env: "prod".into(),
+        by: "alice".into(),
+        at: 1000,
+    };
+    assert!(meta.promote(promotion.clone()).await.unwrap());
+    let labels = meta.image(&app, &m2).await.unwrap().unwrap().image.labels;
+    assert_eq!(
+        labels.into_iter().collect::<Vec<_>>(),
+        ["maybe_prod", "prod"]
+    );
+    assert_eq!(
+        meta.promotions(&app).await.unwrap(),
+        std::slice::from_ref(&promotion)
+    );
+    assert!(!meta.add_label(&app, &d("gov-none"), "prod").await.unwrap());
+    assert!(!meta.remove_label(&app, &m1, "prod").await.unwrap());
+    // Owners, counts, last pull.
+    assert!(meta.set_owner(&app, Some("team-x")).await.unwrap());
+    assert!(!meta.set_owner(&name("gov/none"), Some("x")).await.unwrap());
+    assert_eq!(meta.owner(&app).await.unwrap().as_deref(), Some("team-x"));
+    let summary = meta
+        .repository_summaries()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == app)
+        .unwrap();
+    assert_eq!(
+        (summary.owner.as_deref(), summary.images, summary.tags),
+        (Some("team-x"), 2, 1)
+    );
+    meta.record_pull(&app, &m1, 4242).await.unwrap();
+    assert_eq!(
+        meta.image(&app, &m1)
+            .await
+            .unwrap()
+            .unwrap()
+            .image
+            .last_pulled,
+        Some(4242)
+    );
+    // Newest push first (same second: by digest after that).
+    let all = meta.images(None).await.unwrap();
+    assert!(all.iter().any(|i| i.image.digest == m1) && all.iter().any(|i| i.image.digest == m2));
+    // Deleting m2 removes its facts and labels and records the tag's deletion; the
+    // promotion stays.
+    let before = meta.lineage_generation().await.unwrap();
+    let guard: TagGuard = Arc::new(|_: &str| None);
+    assert!(meta.delete_manifest(&app, &m2, guard).await.unwrap());
+    assert!(meta.lineage_generation().await.unwrap() > before);
+    assert_eq!(meta.image(&app, &m2).await.unwrap(), None);
+    assert!(!meta.add_label(&app, &m2, "prod").await.unwrap());
+    let history = meta.tag_history(&app, &tag("v1")).await.unwrap();
+    assert_eq!(history.last().unwrap().digest, None);
+    assert_eq!(meta.promotions(&app).await.unwrap(), [promotion]);
+    // A tag delete is history too.
+    let mut again = image_manifest("gov/app", &m1, &config, &[&l1]);
+    again.tag = Some(tag("v2"));
+    meta.put_manifest(again).await.unwrap();
+    assert!(meta.delete_tag(&app, &tag("v2")).await.unwrap());
+    let v2: Vec<_> = meta
+        .tag_history(&app, &tag("v2"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.digest)
+        .collect();
+    assert_eq!(v2, [Some(m1.clone()), None]);
+    // A manifest without facts (an artifact) is no image.
+    meta.put_manifest(manifest("gov/app", &d("gov-artifact"), &[]))
+        .await
+        .unwrap();
+    assert_eq!(meta.image(&app, &d("gov-artifact")).await.unwrap(), None);
+}
+
 async fn exercise(meta: &dyn Meta) {
     robots_are_kept_by_name(meta).await;
     links_manifests_and_references(meta).await;
@@ -359,6 +495,8 @@ async fn exercise(meta: &dyn Meta) {
     uploads_expire(meta).await;
     gc_marks_pins_and_sweeps(meta).await;
     gc_drops_links_no_manifest_uses(meta).await;
+    // Last: it adds a repository the catalog test would list.
+    governance_records_follow_manifests(meta).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -181,6 +181,9 @@ fn request_info(request: &Request) -> RequestInfo {
 
 /// The kind of endpoint a path names, without its variable parts.
 fn route_kind(path: &str, query: Option<&str>) -> &'static str {
+    if super::ui::is_ui(path) {
+        return "ui";
+    }
     match Route::parse_parts(path, query) {
         Ok(Route::Base) => "base",
         Ok(Route::Catalog { .. }) => "catalog",
@@ -366,5 +369,6 @@ mod tests {
         assert_eq!(route_kind("/v2/a/blobs/uploads/", None), "upload_start");
         assert_eq!(route_kind("/v2/a/tags/list", Some("n=1")), "tags");
         assert_eq!(route_kind("/nope", None), "invalid");
+        assert_eq!(route_kind("/ui/repositories/a", None), "ui");
     }
 }

@@ -3,12 +3,16 @@
 //! headers, calls a service and maps its result to the spec's statuses, headers and error
 //! bodies. Every response carries `Docker-Distribution-API-Version: registry/2.0`; every
 //! request gets a request id and one structured access-log record ([`access`]).
+//! `/strata/v1/…` (strata's governance API, [`govern`]) is parsed by
+//! [`strata_distribution::govern::GovRoute`] when a path is no `/v2/` route.
 
 pub(crate) mod access;
 mod blobs;
 mod discovery;
+mod govern;
 mod manifests;
 mod response;
+mod ui;
 mod uploads;
 
 use std::io;
@@ -21,6 +25,7 @@ use axum::middleware;
 use axum::response::Response;
 use axum::Router;
 use futures_util::TryStreamExt;
+use strata_distribution::govern::GovRoute;
 use strata_distribution::headers::{API_VERSION, DOCKER_DISTRIBUTION_API_VERSION};
 use strata_distribution::Route;
 
@@ -33,13 +38,16 @@ use response::{route_error, unsupported};
 
 /// The registry's HTTP API on `registry`, logging each request to `access`; with `auth`, the
 /// token endpoint (`/token`) and the auth layer in front of every API route (inside the
-/// access log, so refusals are logged too).
+/// access log, so refusals are logged too). The web view ([`ui`], `/ui`) beside it.
 pub fn router(
     registry: Arc<Registry>,
     auth: Option<Arc<Auth>>,
     access: Arc<access::AccessLog>,
 ) -> Router {
-    let api = Router::new().fallback(dispatch).with_state(registry);
+    let api = Router::new()
+        .fallback(dispatch)
+        .with_state(registry.clone());
+    let web = ui::router(registry, auth.clone());
     let app = match auth {
         Some(auth) => api
             .layer(middleware::from_fn_with_state(
@@ -49,7 +57,9 @@ pub fn router(
             .merge(crate::auth::token_routes(auth)),
         None => api,
     };
-    app.layer(middleware::from_fn_with_state(access, access::middleware))
+    // The web view checks its pages itself (it shows each viewer what it may pull).
+    app.merge(web)
+        .layer(middleware::from_fn_with_state(access, access::middleware))
 }
 
 async fn dispatch(State(registry): State<Arc<Registry>>, request: Request) -> Response {
@@ -70,7 +80,26 @@ async fn dispatch(State(registry): State<Arc<Registry>>, request: Request) -> Re
             };
             req.handle(route).await
         }
-        Err(e) => route_error(&e, &parts.method),
+        Err(e) => match GovRoute::parse_parts(parts.uri.path(), parts.uri.query()) {
+            Ok(route) => {
+                let req = govern::GovReq {
+                    registry: &registry,
+                    method: &parts.method,
+                    extensions: &parts.extensions,
+                    body,
+                };
+                req.handle(route).await
+            }
+            Err(_)
+                if !parts
+                    .uri
+                    .path()
+                    .starts_with(strata_distribution::govern::PREFIX) =>
+            {
+                route_error(&e, &parts.method)
+            }
+            Err(gov) => govern::route_error(&gov),
+        },
     };
     response.headers_mut().insert(
         DOCKER_DISTRIBUTION_API_VERSION,

@@ -51,6 +51,9 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 /// A service failure as the spec's error (a server fault is logged and answered 500).
 pub fn service_error(e: &ServiceError) -> Response {
+    if let ServiceError::GateRefused { violations, .. } = e {
+        return gate_refused(violations);
+    }
     let status = e.status();
     match e.code() {
         Some(code) => error(status, code, chain(e)),
@@ -59,6 +62,22 @@ pub fn service_error(e: &ServiceError) -> Response {
             error(status, ErrorCode::Other("UNKNOWN".into()), chain(e))
         }
     }
+}
+
+/// A push the gate policy refused: 403, one `DENIED` entry `gate <rule>: <message>` per
+/// failed rule (its `detail` the violation).
+fn gate_refused(violations: &[strata_govern::gates::Violation]) -> Response {
+    let errors = violations
+        .iter()
+        .map(|v| {
+            ErrorInfo::new(ErrorCode::Denied)
+                .with_message(format!("gate {}: {}", v.rule, v.message))
+                .with_detail(serde_json::json!(v))
+        })
+        .collect();
+    let body = ErrorBody { errors };
+    let response = with_body(403, Body::from(body.to_json()));
+    header(response, "content-type", "application/json")
 }
 
 /// A path that is not a route: 404, or the spec's error for a bad name, digest or query.

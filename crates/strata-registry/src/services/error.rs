@@ -4,7 +4,18 @@ use strata_distribution::{ByteRange, ErrorCode, ManifestRef, MediaError, Reposit
 use strata_oci::Digest;
 use thiserror::Error;
 
+use strata_govern::gates::Violation;
+
 use crate::meta::MetaError;
+
+/// `gate <rule>: <message>` per violation, `; `-joined.
+fn gate_message(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("gate {}: {}", v.rule, v.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 use crate::storage::StorageError;
 
 /// Why a registry operation failed.
@@ -67,6 +78,36 @@ pub enum ServiceError {
         tag: String,
         rule: String,
     },
+    #[error("{}", gate_message(violations))]
+    GateRefused {
+        name: RepositoryName,
+        reference: ManifestRef,
+        violations: Vec<Violation>,
+    },
+    #[error(
+        "promoting {reference} of {name} to {env}: {}",
+        gate_message(violations)
+    )]
+    GateFailed {
+        name: RepositoryName,
+        reference: ManifestRef,
+        env: String,
+        violations: Vec<Violation>,
+    },
+    #[error("gate policy: {reason}")]
+    GateUnavailable { reason: String },
+    #[error("label {label:?} is invalid: [a-z0-9] then [a-z0-9._-], at most 64 bytes")]
+    LabelInvalid { label: String },
+    #[error("{reference} of {name} has no label {label}")]
+    LabelUnknown {
+        name: RepositoryName,
+        reference: ManifestRef,
+        label: String,
+    },
+    #[error("owner {owner:?} is invalid: 1 to 128 characters, no control characters")]
+    OwnerInvalid { owner: String },
+    #[error("bad request body: {reason}")]
+    BadBody { reason: String },
     #[error("reading the request body")]
     Body {
         #[source]
@@ -107,7 +148,12 @@ impl ServiceError {
             E::ManifestDigest { .. } => ErrorCode::DigestInvalid,
             E::ManifestBlobUnknown { .. } => ErrorCode::ManifestBlobUnknown,
             E::Body { .. } => ErrorCode::BlobUploadInvalid,
-            E::TagImmutable { .. } => ErrorCode::Denied,
+            E::TagImmutable { .. } | E::GateRefused { .. } => ErrorCode::Denied,
+            E::GateFailed { .. } => ErrorCode::Other("GATE_FAILED".into()),
+            E::LabelInvalid { .. } => ErrorCode::Other("LABEL_INVALID".into()),
+            E::LabelUnknown { .. } => ErrorCode::Other("LABEL_UNKNOWN".into()),
+            E::OwnerInvalid { .. } | E::BadBody { .. } => ErrorCode::Other("BAD_REQUEST".into()),
+            E::GateUnavailable { .. } => ErrorCode::Denied,
             E::Storage(StorageError::DigestMismatch { .. }) => ErrorCode::DigestInvalid,
             E::Storage(StorageError::Body { .. }) => ErrorCode::BlobUploadInvalid,
             E::Storage(StorageError::UploadNotFound { .. }) => ErrorCode::BlobUploadUnknown,
@@ -122,6 +168,11 @@ impl ServiceError {
         match self {
             ServiceError::ChunkOutOfOrder { .. } | ServiceError::ChunkLength { .. } => 416,
             ServiceError::ManifestTooLarge { .. } => 413,
+            ServiceError::GateFailed { .. } => 412,
+            ServiceError::LabelUnknown { .. } => 404,
+            ServiceError::LabelInvalid { .. }
+            | ServiceError::OwnerInvalid { .. }
+            | ServiceError::BadBody { .. } => 400,
             other => other.code().map_or(500, |c| c.status()),
         }
     }

@@ -11,14 +11,26 @@ use serde::Deserialize;
 use strata_distribution::{ManifestKind, ManifestRef, Referrer, RepositoryName};
 use strata_oci::Digest;
 
+use super::govern::gates::Pushed;
 use super::{Registry, ServiceError};
 use crate::events::Action;
-use crate::meta::{NewManifest, TagGuard};
+use crate::meta::{ImageFacts, NewManifest, TagGuard};
+
+/// Config media types of container images (OCI's and docker's).
+const IMAGE_CONFIGS: [&str; 2] = [
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+];
 
 /// A descriptor as far as a registry checks it.
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Desc {
     digest: Digest,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    media_type: Option<String>,
     #[serde(default)]
     urls: Vec<String>,
 }
@@ -79,6 +91,35 @@ fn references(kind: ManifestKind, view: &View) -> Result<(Vec<Digest>, Vec<Diges
     Ok((blobs, Vec::new()))
 }
 
+/// What governance records of a manifest: images and indexes, not artifacts or referrers.
+fn facts(kind: ManifestKind, view: &View, size: u64, subject: bool) -> Option<ImageFacts> {
+    if subject || view.artifact_type.is_some() {
+        return None;
+    }
+    if kind.is_index() {
+        let children = view.manifests.as_ref()?;
+        return Some(ImageFacts {
+            config: None,
+            layers: Vec::new(),
+            size: size + children.iter().map(|c| c.size).sum::<u64>(),
+        });
+    }
+    let config = view.config.as_ref()?;
+    let is_image = config
+        .media_type
+        .as_deref()
+        .is_some_and(|m| IMAGE_CONFIGS.contains(&m));
+    if !is_image {
+        return None;
+    }
+    let layers = view.layers.as_ref()?;
+    Some(ImageFacts {
+        config: Some(config.digest.clone()),
+        layers: layers.iter().map(|l| l.digest.clone()).collect(),
+        size: size + config.size + layers.iter().map(|l| l.size).sum::<u64>(),
+    })
+}
+
 impl Registry {
     /// Pushes manifest `body` as `reference` of `name`.
     pub async fn put_manifest(
@@ -105,12 +146,30 @@ impl Registry {
             }
         }
         let manifest = self.read_manifest(name, reference, content_type, &body, &digest)?;
+        if let Some(facts) = &manifest.facts {
+            self.gate_push(Pushed {
+                name,
+                reference,
+                digest: &digest,
+                facts,
+                annotations: &manifest.annotations,
+                index: facts.config.is_none(),
+                body: &body,
+            })
+            .await?;
+        }
+        let moved = match reference.tag() {
+            Some(_) => self.meta.manifest(name, reference).await?.map(|m| m.digest),
+            None => None,
+        };
         let subject = manifest.subject.clone();
         let (media_type, size) = (manifest.media_type.clone(), manifest.size);
         let pin = self.meta.pin_blob(&digest).await?;
         let stored = self.store_manifest(&digest, body, manifest).await;
         self.meta.unpin_blob(&pin).await?;
         stored?;
+        let changed: Vec<Digest> = std::iter::once(digest.clone()).chain(moved).collect();
+        self.lineage_changed(name, &changed).await;
         tracing::info!(name = %name, %reference, %digest, "manifest pushed");
         let events = &self.events;
         events.manifest(Action::Push, name, reference, &digest, &media_type, size);
@@ -155,6 +214,7 @@ impl Registry {
         let (blobs, children) = references(kind, &view).map_err(invalid)?;
         let referrer = Referrer::from_manifest(body, digest, kind.media_type())
             .map_err(|e| invalid(e.to_string()))?;
+        let facts = facts(kind, &view, body.len() as u64, referrer.is_some());
         Ok(NewManifest {
             name: name.clone(),
             digest: digest.clone(),
@@ -172,6 +232,7 @@ impl Registry {
                 .and_then(|t| self.immutable.rule_for(name.as_str(), t.as_str()))
                 .map(str::to_owned),
             tag: reference.tag().cloned(),
+            facts,
         })
     }
 
@@ -206,6 +267,9 @@ impl Registry {
         }
         // A HEAD is a pull too, as in distribution: clients resolve a tag with HEAD and
         // then GET by digest, so only the HEAD's event names the tag.
+        if with_body {
+            self.note_pull(name, &record.digest).await;
+        }
         let (digest, media_type) = (&record.digest, &record.media_type);
         let events = &self.events;
         events.manifest(
@@ -230,6 +294,10 @@ impl Registry {
         name: &RepositoryName,
         reference: &ManifestRef,
     ) -> Result<(), ServiceError> {
+        let target = match reference {
+            ManifestRef::Digest(d) => Some(d.clone()),
+            ManifestRef::Tag(_) => self.meta.manifest(name, reference).await?.map(|m| m.digest),
+        };
         let found = match reference {
             ManifestRef::Digest(d) => {
                 self.meta
@@ -253,6 +321,8 @@ impl Registry {
                 reference: reference.clone(),
             });
         }
+        self.lineage_changed(name, &target.into_iter().collect::<Vec<_>>())
+            .await;
         tracing::info!(name = %name, %reference, "manifest deleted");
         match reference {
             ManifestRef::Digest(d) => self.events.deleted(name, Some(d), None),

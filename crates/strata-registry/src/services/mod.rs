@@ -7,7 +7,9 @@ mod blobs;
 mod discovery;
 mod error;
 mod gc;
+pub mod govern;
 mod immutable;
+mod inspect;
 mod manifests;
 mod uploads;
 
@@ -56,6 +58,8 @@ pub struct Registry {
     upload_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Where pushes, pulls and deletes are announced (no endpoints: nowhere).
     events: Events,
+    /// Gates, the lineage index, last-pull writes.
+    govern: govern::Governance,
 }
 
 impl Registry {
@@ -67,6 +71,7 @@ impl Registry {
             immutable: ImmutableTags::default(),
             upload_locks: Mutex::new(HashMap::new()),
             events: Events::default(),
+            govern: govern::Governance::default(),
         }
     }
 
