@@ -586,3 +586,30 @@ fn a_pushed_image_keeps_its_annotations() {
         digest(&env, &tagged)
     );
 }
+
+#[test]
+fn the_base_is_the_final_stages_image_through_stage_chains_and_none_for_scratch() {
+    let env = Env::with_base();
+    let ctx = env.path("stages");
+    fs::create_dir_all(&ctx).unwrap();
+    fs::write(ctx.join("f"), "x\n").unwrap();
+    let dockerfile = "FROM scratch AS tools\nCOPY f /tool\n\
+                      FROM busybox:test AS runtime\nCOPY f /rt\n\
+                      FROM runtime\nCOPY --from=tools /tool /tool\n";
+    fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+    ok(&env, &["build", "-q", "-t", "app:1", s(&ctx)], &[]);
+    let a = annotations(&env, "app:1");
+    assert_eq!(a[BASE_NAME], "docker.io/library/busybox:test");
+    assert_eq!(a[BASE_DIGEST], digest(&env, "busybox:test"));
+
+    ok(
+        &env,
+        &["build", "-q", "--target", "tools", "-t", "tools:1", s(&ctx)],
+        &[],
+    );
+    let a = annotations(&env, "tools:1");
+    assert!(
+        !a.contains_key(BASE_NAME) && !a.contains_key(BASE_DIGEST),
+        "{a:?}"
+    );
+}
