@@ -286,7 +286,7 @@ fn tag_from_git_on_an_untagged_commit_gives_sha_and_refuses_only_latest() {
         &[],
     );
     let tag = format!("app:sha-{}", &commit[..7]);
-    assert_eq!(tags_of(&env), [tag.clone()]);
+    assert_eq!(tags_of(&env), std::slice::from_ref(&tag));
     assert!(
         !annotations(&env, &tag).contains_key(VERSION),
         "no exact tag"
@@ -447,7 +447,7 @@ fn outside_git_the_record_is_the_context_path() {
             "--build-arg",
             "A=1",
             "--target",
-            "stage-0",
+            "app",
             s(&ctx),
         ],
         &[],
@@ -471,6 +471,13 @@ fn outside_git_the_record_is_the_context_path() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no git commit"), "{}", stderr(&out));
+
+    // Reproducible output names no place on this machine.
+    let epoch = [("SOURCE_DATE_EPOCH", "1700000000")];
+    ok(&env, &["build", "-q", "-t", "app:2", s(&ctx)], &epoch);
+    let a = annotations(&env, "app:2");
+    assert!(!a.contains_key(BUILD), "{a:?}");
+    assert_eq!(a[CREATED], "2023-11-14T22:13:20Z");
 }
 
 #[test]
@@ -577,5 +584,32 @@ fn a_pushed_image_keeps_its_annotations() {
     assert_eq!(
         strata_oci::Digest::of(&raw).to_string(),
         digest(&env, &tagged)
+    );
+}
+
+#[test]
+fn the_base_is_the_final_stages_image_through_stage_chains_and_none_for_scratch() {
+    let env = Env::with_base();
+    let ctx = env.path("stages");
+    fs::create_dir_all(&ctx).unwrap();
+    fs::write(ctx.join("f"), "x\n").unwrap();
+    let dockerfile = "FROM scratch AS tools\nCOPY f /tool\n\
+                      FROM busybox:test AS runtime\nCOPY f /rt\n\
+                      FROM runtime\nCOPY --from=tools /tool /tool\n";
+    fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+    ok(&env, &["build", "-q", "-t", "app:1", s(&ctx)], &[]);
+    let a = annotations(&env, "app:1");
+    assert_eq!(a[BASE_NAME], "docker.io/library/busybox:test");
+    assert_eq!(a[BASE_DIGEST], digest(&env, "busybox:test"));
+
+    ok(
+        &env,
+        &["build", "-q", "--target", "tools", "-t", "tools:1", s(&ctx)],
+        &[],
+    );
+    let a = annotations(&env, "tools:1");
+    assert!(
+        !a.contains_key(BASE_NAME) && !a.contains_key(BASE_DIGEST),
+        "{a:?}"
     );
 }

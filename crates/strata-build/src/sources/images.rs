@@ -138,9 +138,12 @@ pub(crate) struct Images<'a> {
     policy: PullPolicy,
     puller: Option<&'a dyn ImagePuller>,
     progress: &'a dyn Progress,
-    /// Names pulled in this build, and the digest and reference each gave.
-    pulled: Mutex<HashMap<String, Arc<Mutex<Option<(Digest, Reference)>>>>>,
+    /// Names pulled in this build, and what each gave.
+    pulled: Mutex<HashMap<String, Arc<Mutex<Option<Pulled>>>>>,
 }
+
+/// The manifest digest a pull stored and the reference it was pulled from.
+type Pulled = (Digest, Reference);
 
 /// An image a name resolved to, with the full reference it was found or pulled under
 /// (`None` for a name that is no reference: an image ID).

@@ -169,6 +169,7 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
         tags: &o.tags,
         source: &source,
         explicit: &args.annotations,
+        reproducible: o.source_date_epoch.is_some(),
     })?;
     Ok(o)
 }
@@ -204,10 +205,11 @@ fn tags(args: &BuildArgs, source: &metadata::Source) -> Result<Vec<strata_oci::R
             crate::cli::TagFromGit::Exact => Derive::Exact,
             crate::cli::TagFromGit::Full => Derive::Full,
         };
+        let tags = apply(&args.tags, &derived(source, derive)?)?;
         if source.dirty {
             tracing::warn!("--tag-from-git: the work tree has changes that are not committed");
         }
-        return apply(&args.tags, &derived(source, derive)?);
+        return Ok(tags);
     }
     Ok(args
         .tags

@@ -99,6 +99,8 @@ pub struct Inputs<'a> {
     pub tags: &'a [Reference],
     pub source: &'a Source,
     pub explicit: &'a [Annotation],
+    /// `SOURCE_DATE_EPOCH` is set: the output must not depend on where it was built.
+    pub reproducible: bool,
 }
 
 /// The manifest annotations of the build: git and CI, the build record, `ref.name`, then
@@ -121,9 +123,10 @@ pub fn annotations(inputs: &Inputs<'_>) -> Result<BTreeMap<String, String>> {
         keys::REF_NAME,
         inputs.tags.first().and_then(|t| t.tag()).map(str::to_owned),
     );
-    let record = build_record(inputs)?;
-    let record = serde_json::to_string(&record).context("encoding the build record")?;
-    put(keys::BUILD, Some(record));
+    if let Some(record) = build_record(inputs)? {
+        let record = serde_json::to_string(&record).context("encoding the build record")?;
+        put(keys::BUILD, Some(record));
+    }
     for a in inputs.explicit {
         out.insert(a.key.clone(), a.value.clone());
     }
@@ -132,8 +135,9 @@ pub fn annotations(inputs: &Inputs<'_>) -> Result<BTreeMap<String, String>> {
 
 /// How to build the image again: the repository and commit with the context and
 /// Dockerfile relative to its root when the source is a git repository with a URL; else
-/// the context's absolute path.
-fn build_record(inputs: &Inputs<'_>) -> Result<BuildRecord> {
+/// the context's absolute path — left out when the build is to be reproducible
+/// (`SOURCE_DATE_EPOCH`), since it names a place on this machine.
+fn build_record(inputs: &Inputs<'_>) -> Result<Option<BuildRecord>> {
     let context = absolute(inputs.context)?;
     let dockerfile = absolute(inputs.dockerfile)?;
     let s = inputs.source;
@@ -142,16 +146,17 @@ fn build_record(inputs: &Inputs<'_>) -> Result<BuildRecord> {
             let root = s.root.clone().unwrap_or_else(|| context.clone());
             (url.clone(), Some(commit.clone()), root)
         }
+        _ if inputs.reproducible => return Ok(None),
         _ => (context.display().to_string(), None, context.clone()),
     };
-    Ok(BuildRecord {
+    Ok(Some(BuildRecord {
         source,
         commit,
         context: relative(&context, &base),
         dockerfile: relative(&dockerfile, &base),
         target: inputs.target.map(str::to_owned),
         args: inputs.build_args.clone(),
-    })
+    }))
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
