@@ -222,6 +222,29 @@ fn a_new_base_rebuilds_exactly_its_three_dependents_in_order() {
         );
     }
 
+    // Lineage through the CLI: the old base's dependents are the originals, the new base's
+    // tree holds the rebuilt ones, indented under their parents.
+    let old_base = format!("{reg}/base@{}", before[0]);
+    let (out, _) = env.ok(&["lineage", "dependents", "--format", "json", &old_base]);
+    let deps: Value = serde_json::from_str(&out).unwrap();
+    let mut names: Vec<String> = deps["dependents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["names"][0].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["app1:1", "app2:1", "runtime:1"], "{out}");
+    let (out, _) = env.ok(&["lineage", "tree", &target]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("base:1 "), "{out}");
+    assert!(lines[1].starts_with("└─ runtime:1-rebuild.1 "), "{out}");
+    assert!(lines[2].contains("├─ app1:1-rebuild.1 "), "{out}");
+    assert!(lines[3].contains("└─ app2:1-rebuild.1 "), "{out}");
+    let (out, _) = env.ok(&["lineage", "tree", "--registry", &reg, "--format", "json"]);
+    let forest: Value = serde_json::from_str(&out).unwrap();
+    assert!(!forest["tree"].as_array().unwrap().is_empty(), "{out}");
+
     // A second run never overwrites: it takes the next number.
     let (plan, _) = env.ok(&["rebuild", "--dependents-of", &target, "--dry-run"]);
     assert!(

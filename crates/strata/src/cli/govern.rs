@@ -72,9 +72,14 @@ pub struct PromotionsArgs {
 pub enum LineageCommand {
     /// The tree of images derived from ROOT, or (with --registry) every tree of a registry
     Tree {
-        /// registry/repo:tag or registry/repo@digest
-        #[arg(required_unless_present = "registry", conflicts_with = "registry")]
-        root: Option<Reference>,
+        /// The root image: registry/repo:tag or registry/repo@digest (named `tree_root`
+        /// inside: `root` is the global --root)
+        #[arg(
+            value_name = "ROOT",
+            required_unless_present = "registry",
+            conflicts_with = "registry"
+        )]
+        tree_root: Option<Reference>,
         /// The registry (host[:port]) whose whole forest to show
         #[arg(long, value_name = "HOST")]
         registry: Option<String>,

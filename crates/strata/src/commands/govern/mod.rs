@@ -156,10 +156,10 @@ pub fn promotions(args: PromotionsArgs) -> Result<()> {
 pub fn lineage(command: LineageCommand) -> Result<()> {
     match command {
         LineageCommand::Tree {
-            root,
+            tree_root,
             registry,
             format,
-        } => tree(root, registry, format),
+        } => tree(tree_root, registry, format),
         LineageCommand::Dependents { image, format } => {
             let (_client, registry) = registry_of(&image)?;
             let answer = registry
