@@ -322,3 +322,102 @@ fn owners_labels_promotion_and_promotions_through_the_cli() {
         "removing an absent label: {err}"
     );
 }
+
+/// A build context `name` with a Dockerfile FROM `from` copying `name.txt`.
+fn plain_context(env: &Env, name: &str, from: &str) -> String {
+    let d = env.path(name);
+    fs::create_dir_all(&d).unwrap();
+    fs::write(
+        d.join("Dockerfile"),
+        format!("FROM {from}\nCOPY {name}.txt /\n"),
+    )
+    .unwrap();
+    fs::write(d.join(format!("{name}.txt")), format!("{name} v1\n")).unwrap();
+    d.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn images_without_a_record_are_skipped_local_sources_warned_and_failures_exit_1() {
+    let served = Served::start();
+    let reg = served.host();
+    let env = Env::with_base();
+    let base = format!("{reg}/base:1");
+    let base_ctx = plain_context(&env, "base", "busybox:test");
+    env.ok(&["build", "-q", "--push", "-t", &base, &base_ctx]);
+    // No git here: the record names the local context; with SOURCE_DATE_EPOCH and no git
+    // there is no record at all; `gone` loses its source before the rebuild.
+    let local = plain_context(&env, "local", &base);
+    env.ok(&[
+        "build",
+        "-q",
+        "--push",
+        "-t",
+        &format!("{reg}/local:1"),
+        &local,
+    ]);
+    let norecord = plain_context(&env, "norecord", &base);
+    env.ok(&[
+        "build",
+        "-q",
+        "--push",
+        "--source-date-epoch",
+        "1700000000",
+        "-t",
+        &format!("{reg}/norecord:1"),
+        &norecord,
+    ]);
+    let gone = plain_context(&env, "gone", &base);
+    env.ok(&[
+        "build",
+        "-q",
+        "--push",
+        "-t",
+        &format!("{reg}/gone:1"),
+        &gone,
+    ]);
+    fs::remove_dir_all(&gone).unwrap();
+
+    fs::write(env.path("base/base.txt"), "base v2\n").unwrap();
+    env.ok(&["build", "-q", "--push", "-t", &base, &base_ctx]);
+
+    let (plan, _) = env.ok(&["rebuild", "--dependents-of", &base, "--dry-run"]);
+    let row = |name: &str| {
+        plan.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert!(
+        row("norecord:1").contains("skipped: no build record"),
+        "{plan}"
+    );
+    assert!(
+        row("local:1").ends_with(&format!("{reg}/local:1-rebuild.1")),
+        "{plan}"
+    );
+
+    let out = env.strata(&["rebuild", "--dependents-of", &base]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed rebuild: exit 1\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("rebuilt local:1 as "), "{stdout}");
+    assert!(
+        stdout.contains("skipped norecord:1: no build record"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("failed gone:1: "), "{stdout}");
+    assert!(stderr.contains("is a local path"), "the warning: {stderr}");
+    assert!(stderr.contains("1 rebuild(s) failed"), "{stderr}");
+    // The failure left no tag behind; the others were pushed.
+    let gone_tags = image(&env, &format!("{reg}/gone:1"))["tags"].clone();
+    assert_eq!(gone_tags, serde_json::json!(["1"]));
+    let local_new = image(&env, &format!("{reg}/local:1-rebuild.1"));
+    assert_eq!(
+        local_new["annotations"]["org.strata.rebuild.of"],
+        image(&env, &format!("{reg}/local:1"))["digest"]
+    );
+}
