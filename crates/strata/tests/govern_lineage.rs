@@ -421,3 +421,51 @@ fn images_without_a_record_are_skipped_local_sources_warned_and_failures_exit_1(
         image(&env, &format!("{reg}/local:1"))["digest"]
     );
 }
+
+#[test]
+fn the_cli_authenticates_as_pull_does_and_the_registry_decides_who_may_change() {
+    require_tool("htpasswd");
+    let conf = tempfile::tempdir().unwrap();
+    let mut users = String::new();
+    for (user, password) in [("alice", "alice-pw"), ("bob", "bob-pw")] {
+        let out = Command::new("htpasswd")
+            .args(["-Bbn", user, password])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        users.push_str(String::from_utf8(out.stdout).unwrap().trim());
+        users.push('\n');
+    }
+    fs::write(conf.path().join("htpasswd"), users).unwrap();
+    let config = conf.path().join("registry.toml");
+    let htpasswd = conf.path().join("htpasswd");
+    fs::write(
+        &config,
+        "[auth]\nhtpasswd = \"HTPASSWD\"\n\n[[auth.access]]\naccount = \"alice\"\nrepository = \"team/**\"\nactions = [\"pull\", \"push\"]\n\n[[auth.access]]\naccount = \"bob\"\nrepository = \"team/**\"\nactions = [\"pull\"]\n"
+            .replace("HTPASSWD", htpasswd.to_str().unwrap()),
+    )
+    .unwrap();
+    let served = Served::start_with(&["--config", config.to_str().unwrap()]);
+    let reg = served.host();
+
+    let alice = Env::with_base();
+    alice.ok(&["login", "-u", "alice", "-p", "alice-pw", &reg]);
+    let ctx = plain_context(&alice, "app", "busybox:test");
+    let app = format!("{reg}/team/app:1");
+    alice.ok(&["build", "-q", "--push", "-t", &app, &ctx]);
+    alice.ok(&["owner", "set", &format!("{reg}/team/app"), "team-a"]);
+    alice.ok(&["label", "add", &app, "maybe_prod"]);
+
+    let bob = Env::new();
+    bob.ok(&["login", "-u", "bob", "-p", "bob-pw", &reg]);
+    let (out, _) = bob.ok(&["label", "ls", &app]);
+    assert!(out.contains("maybe_prod"), "bob may read: {out}");
+    let err = bob.fails(&["label", "add", &app, "prod"], 1);
+    assert!(err.contains("push"), "the scope refused is named: {err}");
+    let err = bob.fails(&["promote", &app, "prod"], 1);
+    assert!(err.contains("push"), "{err}");
+
+    let anonymous = Env::new();
+    let err = anonymous.fails(&["owner", "show", &format!("{reg}/team/app")], 1);
+    assert!(err.contains("team/app"), "{err}");
+}
