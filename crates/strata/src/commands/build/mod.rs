@@ -166,7 +166,7 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
         dockerfile: &o.dockerfile,
         target: o.target.as_deref(),
         build_args: &o.build_args,
-        tags: &o.tags,
+        tags: &named(&o),
         source: &source,
         explicit: &args.annotations,
         reproducible: o.source_date_epoch.is_some(),
@@ -194,6 +194,20 @@ fn named_contexts(
         }
     }
     Ok(out)
+}
+
+/// The names the image is given: the `-t` tags, else `-o type=registry,name=REF`.
+fn named(o: &BuildOptions) -> Vec<strata_oci::Reference> {
+    if !o.tags.is_empty() {
+        return o.tags.clone();
+    }
+    o.outputs
+        .iter()
+        .filter_map(|out| match out {
+            Output::Registry { name } => name.clone(),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The `-t` tags: a NAME without a tag is `NAME:latest`, as docker takes it, or with
