@@ -81,6 +81,8 @@ fn node_line(digest: &strata_oci::Digest, names: &[String]) -> String {
 
 /// Each tree, children indented under their parent.
 pub fn forest(trees: &[TreeNode]) -> Result<()> {
+    let mut trees: Vec<&TreeNode> = trees.iter().collect();
+    trees.sort_by(|a, b| a.names.cmp(&b.names));
     for t in trees {
         out(node_line(&t.digest, &t.names))?;
         children(&t.children, "")?;
@@ -88,7 +90,10 @@ pub fn forest(trees: &[TreeNode]) -> Result<()> {
     Ok(())
 }
 
+/// Children by name, so the same forest always prints the same.
 fn children(nodes: &[TreeNode], indent: &str) -> Result<()> {
+    let mut nodes: Vec<&TreeNode> = nodes.iter().collect();
+    nodes.sort_by(|a, b| a.names.cmp(&b.names));
     for (i, n) in nodes.iter().enumerate() {
         let last = i + 1 == nodes.len();
         let (branch, more) = if last {
@@ -118,7 +123,8 @@ pub fn dependents(answer: &Dependents) -> Result<()> {
 }
 
 fn dependents_under(all: &[Dependent], parent: &strata_oci::Digest, indent: &str) -> Result<()> {
-    let kids: Vec<&Dependent> = all.iter().filter(|d| &d.parent == parent).collect();
+    let mut kids: Vec<&Dependent> = all.iter().filter(|d| &d.parent == parent).collect();
+    kids.sort_by(|a, b| a.names.cmp(&b.names));
     for (i, d) in kids.iter().enumerate() {
         let last = i + 1 == kids.len();
         let (branch, more) = if last {
