@@ -3,8 +3,9 @@
 
 use strata_content::{Image, Store};
 
-use crate::error::Result;
-use crate::options::{BuildOptions, Output};
+use crate::error::{BuildError, Result};
+use crate::options::{BuildOptions, Built, Output};
+use crate::output::annotate::{manifest_annotations, BaseImage};
 use crate::output::export::{commit_image, export};
 use crate::output::snapshots::{executor_dir, open_snapshots};
 use crate::plan::Plan;
@@ -20,6 +21,8 @@ pub struct BuildOutcome {
     pub image: Image,
     /// What it used of the cache: the input of [`crate::export_cache`] (`--cache-to`).
     pub cache: CacheUse,
+    /// The image the target is built on (`None`: `FROM scratch`).
+    pub base: Option<BaseImage>,
 }
 
 /// Builds the target stage of `opts.dockerfile` and runs the exporters, with RUN steps in
@@ -60,6 +63,20 @@ pub fn build_with(
     remote: &dyn RemoteCache,
 ) -> Result<BuildOutcome> {
     let architecture = strata_oci::config::host_architecture();
+    let loaded;
+    let opts = if opts
+        .named_contexts
+        .values()
+        .any(|c| matches!(c, crate::options::context::NamedContext::Dir(_)))
+    {
+        loaded = BuildOptions {
+            named_contexts: crate::sources::named::load_dirs(store, opts, architecture)?,
+            ..opts.clone()
+        };
+        &loaded
+    } else {
+        opts
+    };
     let plan = Plan::new(opts, architecture)?;
     for w in &plan.warnings {
         progress.event(Event::Warning(w.clone()));
@@ -85,11 +102,25 @@ pub fn build_with(
     for (k, v) in &opts.labels {
         state.config.config.labels.insert(k.clone(), v.clone());
     }
-    let image = commit_image(store, &state)?;
+    let base = solver.target_base();
+    let annotations = manifest_annotations(opts, base.as_ref(), state.config.created.as_deref());
+    let image = commit_image(store, &state, annotations)?;
     solver.context.finish(store)?;
     warn_unused_args(progress, &solver.unused_args());
     let cache = solver.usage.finish(solver.final_stages());
     keep_imported(store, &cache)?;
+    if let Some(gate) = &opts.gate {
+        let built = Built {
+            image: &image,
+            base: base.as_ref(),
+            tags: &opts.tags,
+        };
+        gate.check(store, &built)
+            .map_err(|source| BuildError::Gate {
+                digest: image.manifest_digest.clone(),
+                source,
+            })?;
+    }
     let outputs = if opts.outputs.is_empty() {
         vec![Output::Image]
     } else {
@@ -106,7 +137,7 @@ pub fn build_with(
         )));
         export(store, &image, &opts.tags, output)?;
     }
-    Ok(BuildOutcome { image, cache })
+    Ok(BuildOutcome { image, cache, base })
 }
 
 fn warn_unused_args(progress: &dyn Progress, unused: &[String]) {

@@ -72,6 +72,14 @@ pub enum BuildError {
         exit_code: i32,
         tail: String,
     },
+    /// The built image failed the [`crate::BuildGate`] (`--policy`): nothing was tagged or
+    /// exported; the image stays in the store, untagged.
+    #[error("image {digest} refused by the build gates")]
+    Gate {
+        digest: Digest,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("target stage {target:?} could not be found")]
     UnknownTarget { target: String },
     /// A stage cannot be set up (its FROM, its dependencies, an ONBUILD trigger).
@@ -182,6 +190,13 @@ pub enum StageError {
     EmptyTrigger { trigger: String },
     #[error("FROM --platform={platform}: strata builds for this machine's platform ({host}) only; cross-platform builds are not supported")]
     ForeignPlatform { platform: String, host: String },
+    #[error("build context {name}: directory {dir:?} was not loaded before planning")]
+    UnloadedContext {
+        name: String,
+        dir: std::path::PathBuf,
+    },
+    #[error("build context {name} names stage {stage:?}: replacing a stage with a named context is not supported")]
+    ContextOverridesStage { name: String, stage: String },
 }
 
 /// Why a step failed (the step's location and instruction are in [`BuildError::Step`]).

@@ -39,9 +39,12 @@ mod steps;
 pub use build::{build, build_in, build_with, build_with_cache, BuildOutcome};
 pub use error::{BuildError, FetchError, Location, StageError, StepError};
 pub use options::cache::{CacheFrom, CacheLocation, CacheMode, CacheTo};
+pub use options::context::{BuildContextArg, BuildContextError, NamedContext};
 pub use options::{
-    BuildOptions, NetworkMode, OptionParseError, Output, SecretArg, SecretSource, SshArg,
+    BuildGate, BuildOptions, Built, NetworkMode, OptionParseError, Output, SecretArg, SecretSource,
+    SshArg,
 };
+pub use output::annotate::BaseImage;
 pub use output::export::write_rootfs;
 pub use output::import::{import_rootfs, ImportOptions};
 pub use output::snapshots::{prune_snapshots, SnapshotPrune};

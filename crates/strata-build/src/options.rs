@@ -3,6 +3,7 @@
 //! `--cache-from`) as `FromStr` types the CLI parses with.
 
 pub mod cache;
+pub mod context;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,37 @@ pub struct BuildOptions {
     /// Where they are pulled from (the registry client, given by the binary); without one,
     /// an image the store lacks is an error.
     pub puller: Option<Arc<dyn ImagePuller>>,
+    /// `--build-context NAME=VALUE` by normalised name (see [`context`]).
+    pub named_contexts: BTreeMap<String, context::NamedContext>,
+    /// Annotations on the image manifest (`--annotation`, git/CI metadata, the build record).
+    pub annotations: BTreeMap<String, String>,
+    /// Whether the builder adds its own annotations (`base.name`, `base.digest`, `created`;
+    /// see `output::annotate`); the ones in [`BuildOptions::annotations`] win.
+    pub auto_annotations: bool,
+    /// Checked on the built image before any exporter runs (`--policy`); a refusal fails
+    /// the build with nothing tagged or exported.
+    pub gate: Option<Arc<dyn BuildGate>>,
+}
+
+/// A check of the built image before it is tagged or exported (the quality gates of
+/// `strata build --policy`).
+pub trait BuildGate: Send + Sync + std::fmt::Debug {
+    /// `Err` with why the image is refused (every failed rule).
+    fn check(
+        &self,
+        store: &strata_content::Store,
+        built: &Built<'_>,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// The built image a [`BuildGate`] looks at.
+#[derive(Debug)]
+pub struct Built<'a> {
+    pub image: &'a strata_content::Image,
+    /// The image the target is built on (`None`: `FROM scratch`).
+    pub base: Option<&'a crate::output::annotate::BaseImage>,
+    /// The tags it is to get.
+    pub tags: &'a [Reference],
 }
 
 impl BuildOptions {
@@ -75,6 +107,10 @@ impl BuildOptions {
             labels: BTreeMap::new(),
             pull: PullPolicy::default(),
             puller: None,
+            named_contexts: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            auto_annotations: false,
+            gate: None,
         }
     }
 }

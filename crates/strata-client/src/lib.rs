@@ -64,6 +64,7 @@
 pub mod cache;
 pub mod config;
 mod error;
+pub mod govern;
 pub mod image;
 pub mod parallel;
 pub mod pull;

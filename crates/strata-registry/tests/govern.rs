@@ -257,6 +257,13 @@ fn rule(account: &str, repository: &str, actions: &[&str], catalog: bool) -> Acc
     }
 }
 
+/// The `WWW-Authenticate` of an anonymous `PUT` to `path`.
+fn r_challenge(s: &TestServer, path: &str) -> String {
+    let r = s.send("PUT", path).body(b"");
+    r.expect_status(401);
+    r.header("www-authenticate").unwrap().to_owned()
+}
+
 fn basic(user: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{user}:{user}-pw")))
 }
@@ -321,6 +328,26 @@ fn only_pushers_label_and_promote_and_listings_name_only_pullable_repositories()
     let r = as_user("POST", promote_path, "alice").body(br#"{"env":"prod"}"#);
     r.expect_status(200);
     assert_eq!(r.json()["by"], "alice");
+    // Docker's token flow: the challenge's scope, a token for it, the request again.
+    let challenge = r_challenge(&s, label);
+    assert!(
+        challenge.contains(r#"scope="repository:team/app:push""#),
+        "{challenge}"
+    );
+    let token = as_user(
+        "GET",
+        "/token?service=strata-registry&scope=repository%3Ateam%2Fapp%3Apush",
+        "alice",
+    )
+    .call();
+    token.expect_status(200);
+    let bearer = format!("Bearer {}", token.json()["token"].as_str().unwrap());
+    let r = s
+        .send("PUT", label)
+        .header("Authorization", &bearer)
+        .body(b"");
+    r.expect_status(200);
+    assert_eq!(strings(&r.json()["labels"]), ["prod"]);
     s.send("GET", "/strata/v1/repositories/team/app/-/images")
         .call()
         .expect_error(401, "UNAUTHORIZED");

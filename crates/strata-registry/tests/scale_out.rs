@@ -726,9 +726,19 @@ fn replicas_share_labels_and_each_lineage_index_follows_the_others_pushes() {
         .send("GET", "/strata/v1/repositories/apps/one/-/images/v1")
         .call();
     assert_eq!(image.json()["labels"], serde_json::json!(["maybe_prod"]));
+    // A tag added on A (no new image) renames the node in B's index.
+    let body = a.send("GET", "/v2/apps/one/manifests/v1").call().body;
+    a.push_manifest("apps/one", "stable", OCI, &body)
+        .expect_status(201);
+    let r = b
+        .send("GET", "/strata/v1/lineage/tree?root=base/os%3A1")
+        .call();
+    r.expect_status(200);
+    assert!(r.text().contains("apps/one:stable"), "{}", r.text());
     // A delete on A leaves B's index at the next query.
     a.send("DELETE", &format!("/v2/apps/two/manifests/{two}"))
         .call()
         .expect_status(202);
-    assert_eq!(dependents(&b, "base/os:1"), ["apps/one:v1"]);
+    // (names sorted: `stable` before `v1`)
+    assert_eq!(dependents(&b, "base/os:1"), ["apps/one:stable"]);
 }

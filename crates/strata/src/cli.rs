@@ -9,6 +9,9 @@ use strata_client::config::registries::ImageName;
 use strata_client::Location;
 use strata_oci::{Platform, Reference};
 
+mod govern;
+pub use govern::*;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "strata",
@@ -150,6 +153,21 @@ pub enum Command {
     /// docs/BASE.md)
     #[command(subcommand)]
     Base(BaseCommand),
+    /// A repository's owning team, in its registry (see docs/GOVERN.md)
+    #[command(subcommand)]
+    Owner(OwnerCommand),
+    /// An image's promotion labels, in its registry
+    #[command(subcommand)]
+    Label(LabelCommand),
+    /// Promote an image to an environment: its registry checks the gates, then adds the label
+    Promote(PromoteArgs),
+    /// What was promoted in a repository, when and by whom (newest first)
+    Promotions(PromotionsArgs),
+    /// Which images derive from which, as the registry's lineage index knows them
+    #[command(subcommand)]
+    Lineage(LineageCommand),
+    /// Rebuild the images downstream of a base whose tag moved (docs/GOVERN.md)
+    Rebuild(Box<RebuildArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -704,8 +722,9 @@ pub struct BuildArgs {
     /// Dockerfile path (default: CONTEXT/Dockerfile)
     #[arg(short = 'f', long = "file")]
     pub file: Option<PathBuf>,
-    /// Name and tag the result (repeatable)
-    #[arg(short = 't', long = "tag", value_name = "NAME:TAG")]
+    /// Name and tag the result (repeatable; NAME alone is NAME:latest, or with
+    /// --tag-from-git the tags git gives)
+    #[arg(short = 't', long = "tag", value_name = "NAME:TAG", value_parser = parse_tag)]
     pub tags: Vec<Reference>,
     /// The stage to build
     #[arg(long)]
@@ -783,6 +802,37 @@ pub struct BuildArgs {
     /// Only run the build checks (BuildKit's): print them and exit 1 when any, build nothing
     #[arg(long)]
     pub check: bool,
+    /// A named context (buildx): NAME=docker-image://REF or NAME=DIR; a FROM NAME or
+    /// --from=NAME that names no stage uses it (repeatable)
+    #[arg(long = "build-context", value_name = "NAME=VALUE")]
+    pub build_contexts: Vec<strata_build::BuildContextArg>,
+    // Metadata and gates at build (docs/GOVERN.md "Metadata at build", "Gates at build").
+    /// Add an annotation to the image manifest: K=V or manifest:K=V (repeatable; wins over
+    /// the automatic ones)
+    #[arg(long = "annotation", value_name = "K=V")]
+    pub annotations: Vec<crate::commands::build::metadata::Annotation>,
+    /// Record no metadata from git or the CI environment (source, revision, version,
+    /// authors, branch, CI run)
+    #[arg(long)]
+    pub no_git_metadata: bool,
+    /// Derive the tags of each -t NAME without a tag from git: the exact release tag on HEAD
+    /// (with =full also MAJOR.MINOR and MAJOR), else sha-<7 hex>
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true,
+          default_missing_value = "exact", value_name = "full", conflicts_with = "no_git_metadata")]
+    pub tag_from_git: Option<TagFromGit>,
+    /// Check the built image against a gate policy (TOML, or YAML for .yaml/.yml) before
+    /// it is tagged or pushed; a violation fails the build
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+}
+
+/// `--tag-from-git[=full]`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TagFromGit {
+    /// The release tag alone (`v1.2.0`)
+    Exact,
+    /// Also `1.2` and `1` for a release (not a pre-release)
+    Full,
 }
 
 #[derive(Args, Debug)]
@@ -969,6 +1019,11 @@ pub enum ExportFormat {
 pub struct KeyValue {
     pub key: String,
     pub value: Option<String>,
+}
+
+/// A `-t` value; a name without a tag keeps no tag (see `commands::build::tags`).
+fn parse_tag(s: &str) -> Result<Reference, String> {
+    Reference::parse_name_only(s).map_err(|e| e.to_string())
 }
 
 fn parse_key_value(s: &str) -> Result<KeyValue, String> {

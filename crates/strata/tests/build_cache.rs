@@ -89,8 +89,10 @@ fn ran_runs(log: &str) -> Vec<String> {
         .collect()
 }
 
+/// The image ID (the config's digest: config and layers). Not the manifest's: that carries
+/// the build record, which names each runner's own context path.
 fn image_digest(env: &Env, image: &str) -> String {
-    env.inspect(image)["Digest"].as_str().unwrap().to_owned()
+    env.inspect(image)["Id"].as_str().unwrap().to_owned()
 }
 
 fn rootfs(env: &Env, image: &str, name: &str) -> PathBuf {

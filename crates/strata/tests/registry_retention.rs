@@ -275,17 +275,25 @@ fn the_default_policy_keeps_exactly_the_right_22_and_gc_frees_the_rest() {
 }
 
 #[test]
-fn serve_applies_the_policy_on_its_schedule() {
+fn serve_applies_the_policy_on_its_schedule_and_keeps_the_gate_allow_list() {
     let conf = tempfile::tempdir().unwrap();
     let policy = team_policy(conf.path());
     let config = write_config(conf.path(), &policy, Some("1s"));
+    let gates = conf.path().join("gates.toml");
+    fs::write(&gates, "allow = [\"team/app:build-0\"]\n").unwrap();
+    let mut text = fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("gates = \"{}\"\n", gates.display()));
+    fs::write(&config, text).unwrap();
     let served = Served::start_with(&["--config", config.to_str().unwrap()]);
     let shared = push_blob(&served, "team/app", SHARED);
-    for n in 0..4 {
+    // build-0 is the oldest, but the gate policy's allow list names it.
+    push_image(&served, "team/app", "build-0", &shared);
+    std::thread::sleep(Duration::from_millis(1100));
+    for n in 1..4 {
         push_image(&served, "team/app", &format!("build-{n}"), &shared);
     }
     let deadline = Instant::now() + Duration::from_secs(20);
-    while tags(&served, "team/app").len() > 2 {
+    while tags(&served, "team/app").len() > 3 {
         assert!(
             Instant::now() < deadline,
             "no scheduled run deleted anything: {:?}\n{}",
@@ -294,7 +302,10 @@ fn serve_applies_the_policy_on_its_schedule() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(tags(&served, "team/app").len(), 2);
+    std::thread::sleep(Duration::from_millis(1500)); // another run or two: nothing more goes
+    let left = tags(&served, "team/app");
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert!(left.contains(&"build-0".to_owned()), "{left:?}");
     assert!(
         served.log().contains("retention run done"),
         "{}",
@@ -339,4 +350,120 @@ fn a_bad_policy_stops_serve_and_the_cli_naming_file_and_rule() {
         stderr.contains("bad.toml") && stderr.contains("retention rule 1"),
         "{stderr}"
     );
+}
+
+/// PUTs manifest `body` of `media` as `reference` of `repo`; its digest.
+fn put_manifest(
+    served: &Served,
+    repo: &str,
+    reference: &str,
+    media: &str,
+    body: &serde_json::Value,
+) -> Digest {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let digest = Digest::of(&bytes);
+    let reference = if reference.is_empty() {
+        digest.to_string()
+    } else {
+        reference.to_owned()
+    };
+    let url = format!("http://{}/v2/{repo}/manifests/{reference}", served.host());
+    let r = ureq::put(&url)
+        .set("content-type", media)
+        .send_bytes(&bytes)
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    digest
+}
+
+#[test]
+fn index_children_go_with_their_index_and_images_with_referrers_are_skipped() {
+    let conf = tempfile::tempdir().unwrap();
+    let policy = team_policy(conf.path());
+    let config = write_config(conf.path(), &policy, None);
+    let served = Served::start_with(&["--config", config.to_str().unwrap()]);
+    let repo = "team/multi";
+    let shared = push_blob(&served, repo, SHARED);
+    let manifest_media = "application/vnd.oci.image.manifest.v1+json";
+
+    // The oldest: an image with a signature-like referrer.
+    let signed = push_image(&served, repo, "signed", &shared);
+    let empty = push_blob(&served, repo, b"{}");
+    let referrer = json!({"schemaVersion": 2, "mediaType": manifest_media,
+        "artifactType": "application/vnd.example.signature",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty.to_string(), "size": 2},
+        "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty.to_string(), "size": 2}],
+        "subject": {"mediaType": manifest_media, "digest": signed.digest.to_string(), "size": 1}});
+    let referrer = put_manifest(&served, repo, "", manifest_media, &referrer);
+    std::thread::sleep(Duration::from_millis(1100));
+    // Then an index of two images pushed by digest (untagged).
+    let children: Vec<Pushed> = (0..2)
+        .map(|n| push_image(&served, repo, &format!("child-{n}"), &shared))
+        .collect();
+    let size_of = |d: &Digest| {
+        let url = format!("http://{}/v2/{repo}/manifests/{d}", served.host());
+        ureq::head(&url)
+            .set("accept", manifest_media)
+            .call()
+            .unwrap()
+            .header("content-length")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let index = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": children.iter().map(|c| json!({"mediaType": manifest_media,
+            "digest": c.digest.to_string(), "size": size_of(&c.digest)})).collect::<Vec<_>>()});
+    let index = put_manifest(
+        &served,
+        repo,
+        "multi",
+        "application/vnd.oci.image.index.v1+json",
+        &index,
+    );
+    for n in 0..2 {
+        let url = format!("http://{}/v2/{repo}/manifests/child-{n}", served.host());
+        assert_eq!(
+            ureq::delete(&url).call().unwrap().status(),
+            202,
+            "untag child-{n}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    let newer: Vec<Pushed> = (0..2)
+        .map(|n| push_image(&served, repo, &format!("new-{n}"), &shared))
+        .collect();
+
+    let (dry, _) = retention(&served, &config, &["--dry-run"]);
+    let rows: Vec<&str> = dry.lines().filter(|l| l.starts_with(repo)).collect();
+    assert_eq!(
+        rows.len(),
+        4,
+        "signed, the index, 2 new (children not judged alone): {dry}"
+    );
+    let row = |needle: &str| {
+        *rows
+            .iter()
+            .find(|l| l.split_whitespace().nth(2) == Some(needle))
+            .unwrap_or_else(|| panic!("{needle}: {dry}"))
+    };
+    assert!(row("multi").contains(" DELETE "), "{dry}");
+    assert!(
+        row("signed").contains(" SKIP ") && row("signed").contains(&referrer.to_string()),
+        "{dry}"
+    );
+
+    retention(&served, &config, &[]);
+    assert!(!exists(&served, repo, &index));
+    for c in &children {
+        assert!(
+            !exists(&served, repo, &c.digest),
+            "a child outlived its index"
+        );
+        assert!(!blob_file(&served, &c.layer).exists());
+    }
+    assert!(exists(&served, repo, &signed.digest) && exists(&served, repo, &referrer));
+    for p in &newer {
+        assert!(exists(&served, repo, &p.digest));
+    }
 }

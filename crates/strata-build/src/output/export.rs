@@ -1,5 +1,6 @@
 //! Turning the target stage into an image and handing it to the exporters.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use strata_archive::{apply_layer, ApplyOptions, WhiteoutMode};
@@ -11,7 +12,11 @@ use crate::options::Output;
 use crate::state::ImageState;
 
 /// Writes the config and manifest blobs of a finished image and returns the stored image.
-pub fn commit_image(store: &Store, state: &ImageState) -> Result<Image> {
+pub fn commit_image(
+    store: &Store,
+    state: &ImageState,
+    annotations: BTreeMap<String, String>,
+) -> Result<Image> {
     let config_bytes = to_canonical_json(&state.config);
     let config_digest = store.put_blob(&config_bytes)?;
     let config = Descriptor::new(
@@ -20,7 +25,8 @@ pub fn commit_image(store: &Store, state: &ImageState) -> Result<Image> {
         config_bytes.len() as u64,
     );
     let layers = state.layers.iter().map(|l| l.descriptor.clone()).collect();
-    let manifest = ImageManifest::oci(config, layers);
+    let mut manifest = ImageManifest::oci(config, layers);
+    manifest.annotations = annotations;
     let digest = store.put_image(&manifest)?;
     Ok(store.image(&digest)?)
 }

@@ -73,7 +73,7 @@ pub fn import_rootfs(
         layers: Vec::new(),
     };
     state.push_layer(layer);
-    let image = commit_image(store, &state)?;
+    let image = commit_image(store, &state, Default::default())?;
     if let Some(r) = reference {
         store.tag(r, &image.manifest_digest)?;
     }

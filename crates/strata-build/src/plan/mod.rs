@@ -13,6 +13,7 @@ use strata_dockerfile::instructions::{parse_instructions, MetaArg, Stage};
 use strata_dockerfile::{Lexer, ParseError};
 
 use crate::error::{BuildError, Location, Result, StageError};
+use crate::options::context::{normalize_name, NamedContext};
 use crate::options::BuildOptions;
 use args::ArgSources;
 
@@ -40,6 +41,8 @@ pub struct Plan {
     pub target: usize,
     /// The stages the target needs, dependencies first.
     pub order: Vec<usize>,
+    /// `--build-context`s by normalised name.
+    pub named_contexts: BTreeMap<String, NamedContext>,
     /// `--build-arg`s consumed by the meta ARGs.
     pub used_args: BTreeSet<String>,
     /// Parser warnings, as `Dockerfile:LINE: text`.
@@ -95,6 +98,7 @@ impl Plan {
             target: 0,
             order: Vec::new(),
             used_args,
+            named_contexts: opts.named_contexts.clone(),
             warnings,
             platform: format!("linux/{architecture}"),
         };
@@ -149,6 +153,14 @@ impl Plan {
         if let Some(platform) = &stage.platform {
             self.check_platform(platform, scope)?;
         }
+        if let Some(own) = stage.name.as_deref() {
+            if let Some(key) = normalize_name(own).filter(|k| self.named_contexts.contains_key(k)) {
+                return Err(StageError::ContextOverridesStage {
+                    name: key,
+                    stage: own.to_owned(),
+                });
+            }
+        }
         let name = self
             .lexer
             .process_word(&stage.base_name, scope)
@@ -163,10 +175,29 @@ impl Plan {
             })
         } else if let Some(j) = self.stages[..i].iter().rposition(named) {
             Ok(Base::Stage(j))
+        } else if let Some(base) = self.named_context(&name)? {
+            Ok(base)
         } else if name == "scratch" {
             Ok(Base::Scratch)
         } else {
             Ok(Base::Image(name))
+        }
+    }
+
+    /// The `--build-context` a base or `--from` name selects (BuildKit matches the name as
+    /// written, after ARG expansion, normalised). Directory contexts are images by then
+    /// ([`crate::sources::named::load_dirs`], run by the build before planning).
+    pub fn named_context(&self, name: &str) -> Result<Option<Base>, StageError> {
+        let Some(key) = normalize_name(name) else {
+            return Ok(None);
+        };
+        match self.named_contexts.get(&key) {
+            None => Ok(None),
+            Some(NamedContext::Image(reference)) => Ok(Some(Base::Image(reference.clone()))),
+            Some(NamedContext::Dir(dir)) => Err(StageError::UnloadedContext {
+                name: key,
+                dir: dir.clone(),
+            }),
         }
     }
 

@@ -130,6 +130,9 @@ impl Plan {
                 };
             }
         }
+        if let Some(base) = self.named_context(from)? {
+            return Ok(base);
+        }
         Ok(if from == "scratch" {
             Base::Scratch
         } else {

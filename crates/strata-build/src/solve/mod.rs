@@ -6,7 +6,7 @@
 pub mod scheduler;
 pub mod stage;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
@@ -15,6 +15,7 @@ use strata_snapshot::SnapshotStore;
 
 use crate::error::{Result, StageError, StepError};
 use crate::options::BuildOptions;
+use crate::output::annotate::BaseImage;
 use crate::plan::{Base, Plan};
 use crate::progress::Progress;
 use crate::remote::usage::CacheUsage;
@@ -48,6 +49,8 @@ pub struct Solver<'a> {
     remote: &'a dyn RemoteCache,
     /// What the build used of the cache.
     pub usage: CacheUsage,
+    /// The image each stage built `FROM` an image was built on, by stage.
+    bases: Mutex<BTreeMap<usize, BaseImage>>,
 }
 
 impl<'a> Solver<'a> {
@@ -76,6 +79,7 @@ impl<'a> Solver<'a> {
             images: Images::new(store, opts.pull, opts.puller.as_deref(), progress),
             remote: &NoRemoteCache,
             usage: CacheUsage::default(),
+            bases: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -97,6 +101,21 @@ impl<'a> Solver<'a> {
             }
         }
         out
+    }
+
+    /// The image the target's image is built on: the first image down its chain of `FROM`
+    /// stages; `None` when that chain ends in `scratch`.
+    pub fn target_base(&self) -> Option<BaseImage> {
+        let bases = self.bases.lock().expect("bases lock poisoned");
+        self.final_stages()
+            .iter()
+            .find_map(|idx| bases.get(idx).cloned())
+    }
+
+    /// Records the image stage `idx` was built on.
+    fn record_base(&self, idx: usize, base: BaseImage) {
+        let mut bases = self.bases.lock().expect("bases lock poisoned");
+        bases.insert(idx, base);
     }
 
     /// Runs every stage the target needs; returns the target's result.

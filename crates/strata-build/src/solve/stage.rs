@@ -8,6 +8,7 @@ use strata_dockerfile::ExpandError;
 use strata_oci::Digest;
 
 use crate::error::{BuildError, Result, StageError, StepError};
+use crate::output::annotate::BaseImage;
 use crate::plan::args::ArgSources;
 use crate::plan::reads::{parse_trigger, reads_of, ReadKind};
 use crate::plan::Base;
@@ -99,12 +100,22 @@ impl<'s, 'a> StageRunner<'s, 'a> {
                 self.stage.scope = dep.scope.clone();
             }
             Base::Image(name) => {
-                let image = solver.images.get(name).map_err(|source| {
+                let resolved = solver.images.resolve(name).map_err(|source| {
                     let name = name.clone();
                     let e = super::bad_name(&name, &source)
                         .unwrap_or(StageError::BaseImage { name, source });
                     solver.plan.stage_error(self.idx, e)
                 })?;
+                let image = resolved.image;
+                solver.record_base(
+                    self.idx,
+                    BaseImage {
+                        name: resolved
+                            .reference
+                            .map_or_else(|| name.clone(), |r| r.to_string()),
+                        digest: image.manifest_digest.clone(),
+                    },
+                );
                 self.stage.image = ImageState::from_image(&image)?;
                 self.stage.key = KeyBuilder::new("from", &Digest::of(b""))
                     .field("manifest", image.manifest_digest.to_string())

@@ -138,8 +138,18 @@ pub(crate) struct Images<'a> {
     policy: PullPolicy,
     puller: Option<&'a dyn ImagePuller>,
     progress: &'a dyn Progress,
-    /// Names pulled in this build, and the digest each gave.
-    pulled: Mutex<HashMap<String, Arc<Mutex<Option<Digest>>>>>,
+    /// Names pulled in this build, and what each gave.
+    pulled: Mutex<HashMap<String, Arc<Mutex<Option<Pulled>>>>>,
+}
+
+/// The manifest digest a pull stored and the reference it was pulled from.
+type Pulled = (Digest, Reference);
+
+/// An image a name resolved to, with the full reference it was found or pulled under
+/// (`None` for a name that is no reference: an image ID).
+pub(crate) struct Resolved {
+    pub image: Image,
+    pub reference: Option<Reference>,
 }
 
 impl<'a> Images<'a> {
@@ -161,31 +171,45 @@ impl<'a> Images<'a> {
     /// The image `name` names. A name that is no valid reference is looked up in the store
     /// only (an image ID, or a name the caller reports as a bad stage name).
     pub fn get(&self, name: &str) -> Result<Image, ImageError> {
-        let image = self.lookup(name)?;
-        // Used as a base or a --from source: `prune --keep-last` counts it.
-        if let Err(e) = self.store.touch_image(&image.manifest_digest) {
-            tracing::warn!(image = %image.manifest_digest, error = %e, "cannot record the image's use");
-        }
-        Ok(image)
+        self.resolve(name).map(|r| r.image)
     }
 
-    fn lookup(&self, name: &str) -> Result<Image, ImageError> {
+    /// [`Images::get`], with the reference the image was found or pulled under. The image's
+    /// use (as a base or a --from source) is recorded for `prune --keep-last`.
+    pub fn resolve(&self, name: &str) -> Result<Resolved, ImageError> {
+        let resolved = self.lookup(name)?;
+        let digest = &resolved.image.manifest_digest;
+        if let Err(e) = self.store.touch_image(digest) {
+            tracing::warn!(image = %digest, error = %e, "cannot record the image's use");
+        }
+        Ok(resolved)
+    }
+
+    fn lookup(&self, name: &str) -> Result<Resolved, ImageError> {
         let Ok(reference) = Reference::parse(name) else {
-            return self.stored(name)?.ok_or(ImageError::Missing);
+            let image = self.stored(name)?.ok_or(ImageError::Missing)?;
+            return Ok(Resolved {
+                image,
+                reference: None,
+            });
         };
         // A digest names one manifest for ever: stored means current, even with Always.
         if self.policy != PullPolicy::Always || reference.digest().is_some() {
-            if let Some(image) = self.find(name)? {
-                return Ok(image);
+            if let Some(found) = self.find(name, &reference)? {
+                return Ok(found);
             }
         }
-        let digest = self.pull_once(name)?;
-        self.store.image(&digest).map_err(ImageError::Store)
+        let (digest, reference) = self.pull_once(name)?;
+        let image = self.store.image(&digest).map_err(ImageError::Store)?;
+        Ok(Resolved {
+            image,
+            reference: Some(reference),
+        })
     }
 
     /// The stored image under the first of `name`'s candidates that the store has, else
     /// `name` itself (an image ID or its prefix).
-    fn find(&self, name: &str) -> Result<Option<Image>, ImageError> {
+    fn find(&self, name: &str, reference: &Reference) -> Result<Option<Resolved>, ImageError> {
         if let Some(puller) = self.puller {
             let candidates =
                 puller
@@ -196,11 +220,17 @@ impl<'a> Images<'a> {
                     })?;
             for candidate in candidates {
                 if let Some(image) = self.stored(&candidate.to_string())? {
-                    return Ok(Some(image));
+                    return Ok(Some(Resolved {
+                        image,
+                        reference: Some(candidate),
+                    }));
                 }
             }
         }
-        self.stored(name)
+        Ok(self.stored(name)?.map(|image| Resolved {
+            image,
+            reference: Some(reference.clone()),
+        }))
     }
 
     fn stored(&self, name: &str) -> Result<Option<Image>, ImageError> {
@@ -212,7 +242,7 @@ impl<'a> Images<'a> {
     }
 
     /// Pulls `name` unless this build already did; concurrent callers wait for the first.
-    fn pull_once(&self, name: &str) -> Result<Digest, ImageError> {
+    fn pull_once(&self, name: &str) -> Result<(Digest, Reference), ImageError> {
         let puller = match (self.policy, self.puller) {
             (PullPolicy::Never, _) => return Err(ImageError::PullForbidden),
             (_, None) => return Err(ImageError::Missing),
@@ -223,8 +253,8 @@ impl<'a> Images<'a> {
             map.entry(name.to_owned()).or_default().clone()
         };
         let mut slot = slot.lock().expect("pull slot poisoned");
-        if let Some(d) = &*slot {
-            return Ok(d.clone());
+        if let Some(pulled) = &*slot {
+            return Ok(pulled.clone());
         }
         let candidates = puller
             .pull_candidates(name)
@@ -232,9 +262,9 @@ impl<'a> Images<'a> {
                 name: name.to_owned(),
                 source,
             })?;
-        let digest = self.pull_first(puller, name, &candidates)?;
-        *slot = Some(digest.clone());
-        Ok(digest)
+        let pulled = self.pull_first(puller, name, &candidates)?;
+        *slot = Some(pulled.clone());
+        Ok(pulled)
     }
 
     /// The first candidate that pulls, each announced (`pulling REF`).
@@ -243,7 +273,7 @@ impl<'a> Images<'a> {
         puller: &dyn ImagePuller,
         name: &str,
         candidates: &[Reference],
-    ) -> Result<Digest, ImageError> {
+    ) -> Result<(Digest, Reference), ImageError> {
         let say = |text: String| self.progress.event(Event::Message(text));
         let mut failures = Vec::new();
         for reference in candidates {
@@ -251,7 +281,7 @@ impl<'a> Images<'a> {
             match puller.pull(self.store, reference) {
                 Ok(digest) => {
                     say(format!("pulled {reference}@{digest}"));
-                    return Ok(digest);
+                    return Ok((digest, reference.clone()));
                 }
                 Err(error) => failures.push(FailedPull {
                     reference: reference.to_string(),
@@ -310,7 +340,7 @@ mod tests {
             let mut state = crate::state::ImageState::scratch("amd64");
             let labels = &mut state.config.config.labels;
             labels.insert("pull".into(), n.to_string());
-            let image = crate::output::export::commit_image(store, &state)?;
+            let image = crate::output::export::commit_image(store, &state, Default::default())?;
             store.tag(reference, &image.manifest_digest)?;
             Ok(image.manifest_digest)
         }

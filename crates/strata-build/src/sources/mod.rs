@@ -10,6 +10,7 @@ pub mod context;
 pub mod filter;
 pub mod glob;
 pub mod images;
+pub mod named;
 pub mod rootfs;
 pub mod select;
 pub mod users;

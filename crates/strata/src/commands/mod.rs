@@ -3,9 +3,10 @@
 
 mod analyze;
 mod base;
-mod build;
+pub(crate) mod build;
 mod checks;
 mod container;
+mod govern;
 mod image_source;
 mod images;
 mod import;
@@ -44,6 +45,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Logout { registry } => return login::logout(&registry),
         Command::Registry(command) => return registry::run(command),
         Command::Lint(args) => return lint::run(args),
+        Command::Owner(c) => return govern::owner(c),
+        Command::Label(c) => return govern::label(c),
+        Command::Promote(args) => return govern::promote(args),
+        Command::Promotions(args) => return govern::promotions(args),
+        Command::Lineage(c) => return govern::lineage(c),
         Command::Copy(args) if !args.uses_store() => return transfer::copy(None, args),
         // The monitor must not open the store (its database): it only needs the root.
         Command::ContainerMonitor { id, attach } => {
@@ -83,6 +89,12 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::ContainerMonitor { .. } => unreachable!("handled above"),
         Command::Base(command) => base::run(&store, command),
+        Command::Rebuild(args) => govern::rebuild::run(&store, *args),
+        Command::Owner(_)
+        | Command::Label(_)
+        | Command::Promote(_)
+        | Command::Promotions(_)
+        | Command::Lineage(_) => unreachable!("handled above"),
         Command::Login(_) | Command::Logout { .. } | Command::Registry(_) | Command::Lint(_) => {
             unreachable!("handled above")
         }

@@ -13,6 +13,8 @@ use crate::progress::{self, Mode};
 
 mod cache;
 mod checks;
+pub(crate) mod metadata;
+mod policy;
 mod registry;
 mod sbom;
 
@@ -121,7 +123,11 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
     if let Some(f) = &args.file {
         o.dockerfile = f.clone();
     }
-    o.tags = args.tags.clone();
+    let source = match args.no_git_metadata {
+        true => metadata::Source::default(),
+        false => metadata::Source::detect(&o.context, &o.dockerfile)?,
+    };
+    o.tags = tags(args, &source)?;
     o.target = args.target.clone();
     o.build_args = build_args(&args.build_args);
     o.secrets = secrets(&args.secret)?;
@@ -145,12 +151,88 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
         o.jobs = j.max(1);
     }
     o.runtime = args.runtime.clone();
+    o.named_contexts = named_contexts(&args.build_contexts)?;
     o.labels = args
         .labels
         .iter()
         .map(|l| (l.key.clone(), l.value.clone().unwrap_or_default()))
         .collect();
+    o.auto_annotations = true;
+    if let Some(path) = &args.policy {
+        o.gate = Some(Arc::new(policy::PolicyGate::load(path)?));
+    }
+    o.annotations = metadata::annotations(&metadata::Inputs {
+        context: &o.context,
+        dockerfile: &o.dockerfile,
+        target: o.target.as_deref(),
+        build_args: &o.build_args,
+        tags: &named(&o),
+        source: &source,
+        explicit: &args.annotations,
+        reproducible: o.source_date_epoch.is_some(),
+    })?;
     Ok(o)
+}
+
+/// `--build-context`s by name; a directory must exist (buildx checks it before building).
+fn named_contexts(
+    list: &[strata_build::BuildContextArg],
+) -> Result<BTreeMap<String, strata_build::NamedContext>> {
+    let mut out = BTreeMap::new();
+    for c in list {
+        if let strata_build::NamedContext::Dir(dir) = &c.context {
+            if !dir.is_dir() {
+                bail!(
+                    "build context {}: {} is not a directory",
+                    c.name,
+                    dir.display()
+                );
+            }
+        }
+        if out.insert(c.name.clone(), c.context.clone()).is_some() {
+            bail!("build context {} given twice", c.name);
+        }
+    }
+    Ok(out)
+}
+
+/// The names the image is given: the `-t` tags, else `-o type=registry,name=REF`.
+fn named(o: &BuildOptions) -> Vec<strata_oci::Reference> {
+    if !o.tags.is_empty() {
+        return o.tags.clone();
+    }
+    o.outputs
+        .iter()
+        .filter_map(|out| match out {
+            Output::Registry { name } => name.clone(),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The `-t` tags: a NAME without a tag is `NAME:latest`, as docker takes it, or with
+/// `--tag-from-git` gets the tags git gives.
+fn tags(args: &BuildArgs, source: &metadata::Source) -> Result<Vec<strata_oci::Reference>> {
+    use metadata::tags::{apply, derived, Derive};
+    if let Some(kind) = args.tag_from_git {
+        let derive = match kind {
+            crate::cli::TagFromGit::Exact => Derive::Exact,
+            crate::cli::TagFromGit::Full => Derive::Full,
+        };
+        let tags = apply(&args.tags, &derived(source, derive)?)?;
+        if source.dirty {
+            tracing::warn!("--tag-from-git: the work tree has changes that are not committed");
+        }
+        return Ok(tags);
+    }
+    Ok(args
+        .tags
+        .iter()
+        .map(|r| match (r.tag(), r.digest()) {
+            (None, None) => r.with_tag("latest"),
+            _ => r.clone(),
+        })
+        .collect())
 }
 
 /// `K=V`, or `K` alone to take the value from the environment (skipped when unset), as
