@@ -148,9 +148,7 @@ fn a_linked_app_is_rebased_without_a_build_and_an_unlinked_one_rebuilt() {
     let check = context(
         &env,
         "check",
-        &format!(
-            "FROM scratch\nCOPY --from={reg}/app:1-rebuild.1 /app/app.txt /base.txt /\n"
-        ),
+        &format!("FROM scratch\nCOPY --from={reg}/app:1-rebuild.1 /app/app.txt /base.txt /\n"),
         &[],
     );
     env.ok(&[
@@ -164,7 +162,10 @@ fn a_linked_app_is_rebased_without_a_build_and_an_unlinked_one_rebuilt() {
         fs::read_to_string(out.join("app.txt")).unwrap(),
         "app.txt of app\n"
     );
-    assert_eq!(fs::read_to_string(out.join("base.txt")).unwrap(), "base v2\n");
+    assert_eq!(
+        fs::read_to_string(out.join("base.txt")).unwrap(),
+        "base v2\n"
+    );
 }
 
 fn served_digest(env: &Env, reference: &str) -> Value {
@@ -194,7 +195,14 @@ fn an_app_with_a_run_is_rebuilt_and_a_rebased_one_runs() {
         &LINKED.replace("{base}", &base),
         &["app.txt", "b.txt"],
     );
-    env.ok(&["build", "-q", "--push", "-t", &format!("{reg}/app:1"), &app_ctx]);
+    env.ok(&[
+        "build",
+        "-q",
+        "--push",
+        "-t",
+        &format!("{reg}/app:1"),
+        &app_ctx,
+    ]);
     let ran = format!("{reg}/ran:1");
     let ran_ctx = context(
         &env,
