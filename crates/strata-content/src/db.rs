@@ -57,6 +57,11 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX repo_digests_manifest ON repo_digests(manifest_digest);
 "#,
+    r#"
+    -- When an image was last used (pulled, run, used as a base, tagged); NULL when never
+    -- since it was stored. `prune --keep-last` ranks images by it (see usage.rs).
+    ALTER TABLE images ADD COLUMN last_used INTEGER;
+"#,
 ];
 
 /// The schema version this code writes.

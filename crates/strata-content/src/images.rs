@@ -204,7 +204,13 @@ impl Store {
                 name: manifest_digest.to_string(),
             });
         }
-        upsert_tag(&tx, reference, manifest_digest, now_ns())?;
+        let now = now_ns();
+        upsert_tag(&tx, reference, manifest_digest, now)?;
+        // Tagging an image is a use of it (`prune --keep-last`).
+        tx.execute(
+            "UPDATE images SET last_used = ?2 WHERE manifest_digest = ?1",
+            params![manifest_digest.to_string(), now],
+        )?;
         tx.commit()?;
         tracing::debug!(%reference, %manifest_digest, "tagged image");
         Ok(())

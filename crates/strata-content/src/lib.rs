@@ -6,7 +6,8 @@
 //!   written through a temp file in `root/tmp`, fsynced, verified and renamed — a killed
 //!   process never leaves a half-written blob where a reader would trust it;
 //! - **the database** (`db.rs`): SQLite in WAL mode with a versioned schema: image records
-//!   and tags (`images.rs`), build-cache records and context file stamps (`cache.rs`);
+//!   and tags (`images.rs`), build-cache records and context file stamps (`cache.rs`), and
+//!   each image's last use (`usage.rs`, ranked by `prune --keep-last`);
 //! - **concurrency** (`store.rs`): a `Store` is `Send + Sync` and cheap to clone; each handle
 //!   holds a shared advisory lock on `root/lock`, and `prune` (`gc.rs`) takes it exclusively
 //!   so it never sweeps a blob another process has written but not yet referenced;
@@ -28,6 +29,7 @@ pub mod load;
 pub mod oci_layout;
 mod store;
 mod tar_writer;
+mod usage;
 
 pub use blobs::{BlobSource, BlobWriter};
 pub use cache::{CacheRecord, FileStamp};
@@ -37,3 +39,4 @@ pub use gc::{human_size, PruneOptions, PruneReport};
 pub use images::{Image, ImageRow, RemoveReport};
 pub use load::LoadedImage;
 pub use store::{ExclusiveLock, Store};
+pub use usage::ImageUse;

@@ -373,3 +373,59 @@ fn repo_digests_find_an_image_by_its_index_and_go_with_it() {
         Err(Error::NoSuchImage { .. })
     ));
 }
+
+#[test]
+fn keep_last_ranks_tagged_images_by_last_use_and_dry_run_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    let imgs: Vec<Digest> = (0..4u8)
+        .map(|i| {
+            let d = make_image(&s, &[("f", &[b'0' + i])], false);
+            s.tag(&r(&format!("app:{i}")), &d).unwrap();
+            d
+        })
+        .collect();
+    let dangling = make_image(&s, &[("g", b"dangling")], false);
+    s.touch_image(&imgs[0]).unwrap();
+    s.touch_image(&imgs[2]).unwrap();
+    // Last use: app:2, app:0, then by storing (tagging) time the dangling one, app:3, app:1.
+    let ranked: Vec<Digest> = s
+        .images_by_last_use()
+        .unwrap()
+        .into_iter()
+        .filter(|u| !u.tags.is_empty())
+        .map(|u| u.manifest_digest)
+        .collect();
+    assert_eq!(
+        ranked,
+        [&imgs[2], &imgs[0], &imgs[3], &imgs[1]].map(Clone::clone)
+    );
+
+    let opts = PruneOptions {
+        keep_last: Some(2),
+        keep_images: vec![imgs[1].clone()],
+        dry_run: true,
+        ..Default::default()
+    };
+    let blobs = s.list_blobs().unwrap();
+    let dry = s.prune(&opts).unwrap();
+    assert_eq!(dry.removed_images, [dangling.clone(), imgs[3].clone()]);
+    assert_eq!(dry.untagged, [r("app:3")]);
+    assert!(dry.freed_bytes > 0 && !dry.removed_blobs.is_empty());
+    assert_eq!(s.list_blobs().unwrap(), blobs, "a dry run removes nothing");
+    assert!(s.resolve("app:3").is_ok());
+
+    let real = s
+        .prune(&PruneOptions {
+            dry_run: false,
+            ..opts
+        })
+        .unwrap();
+    assert_eq!(real.removed_images, dry.removed_images);
+    assert_eq!(real.removed_blobs, dry.removed_blobs);
+    assert_eq!(real.freed_bytes, dry.freed_bytes);
+    assert!(matches!(s.resolve("app:3"), Err(Error::NoSuchImage { .. })));
+    for kept in ["app:0", "app:1", "app:2"] {
+        s.resolve(kept).unwrap();
+    }
+}

@@ -1,7 +1,8 @@
 //! Starting and stopping the server: open the stores a [`Config`] names (filesystem +
 //! SQLite in the data directory, or S3 + PostgreSQL shared by replicas), bind, serve until a
 //! shutdown future resolves (SIGINT/SIGTERM from the binary), removing abandoned uploads
-//! and (every `gc.interval_secs`) garbage in the background meanwhile; at the stop, the
+//! and (every `gc.interval_secs`) garbage and (every `[govern] retention-schedule`) what
+//! the retention policy deletes in the background meanwhile; at the stop, the
 //! event senders get [`SHUTDOWN_GRACE`] to deliver what is queued.
 
 use std::future::Future;
@@ -23,6 +24,7 @@ use crate::services::{GcPolicy, ImmutableTags, Registry, RuleError};
 use crate::storage::{FsBlobs, S3Blobs, StorageError};
 use crate::tls::{server_config, TlsError, TlsListener};
 use strata_govern::gates::GatePolicy;
+use strata_govern::retention::RetentionPolicy;
 
 /// Why the server cannot start or stopped.
 #[derive(Debug, Error)]
@@ -56,6 +58,20 @@ pub enum ServeError {
         #[source]
         source: strata_govern::gates::GateError,
     },
+    #[error("cannot read the retention policy {path}")]
+    RetentionRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the retention policy {path} cannot be used")]
+    Retention {
+        path: PathBuf,
+        #[source]
+        source: strata_govern::retention::PolicyError,
+    },
+    #[error("[govern] retention-schedule needs [govern] retention (the policy to apply)")]
+    RetentionScheduleWithoutPolicy,
     #[error("cannot create the data directory {path}")]
     DataDir {
         path: PathBuf,
@@ -96,6 +112,8 @@ pub struct Server {
     registry: Arc<Registry>,
     access: Arc<AccessLog>,
     gc: Option<(GcPolicy, Duration)>,
+    /// `[govern] retention` applied every `retention-schedule`, then GC under the policy.
+    retention: Option<(RetentionPolicy, Duration, GcPolicy)>,
     tls: Option<Arc<rustls::ServerConfig>>,
     auth: Option<Arc<Auth>>,
 }
@@ -153,6 +171,40 @@ fn with_gates(registry: Registry, config: &Config) -> Result<Registry, ServeErro
     Ok(registry.with_gates(policy))
 }
 
+/// Reads and checks a retention policy file (TOML, or YAML by extension); an error names
+/// the file and the rule.
+pub fn load_retention_policy(path: &Path) -> Result<RetentionPolicy, ServeError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ServeError::RetentionRead {
+        path: path.to_owned(),
+        source,
+    })?;
+    let yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    RetentionPolicy::parse(&text, yaml).map_err(|source| ServeError::Retention {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// The scheduled retention `config` asks for: its policy (loaded now, so a bad file stops
+/// the start), its period and the GC policy that follows each run.
+fn scheduled_retention(
+    config: &Config,
+) -> Result<Option<(RetentionPolicy, Duration, GcPolicy)>, ServeError> {
+    let every = config.govern.retention_every().unwrap_or(None);
+    let policy = match &config.govern.retention {
+        Some(path) => Some(load_retention_policy(path)?),
+        None => None,
+    };
+    match (policy, every) {
+        (Some(policy), Some(every)) => Ok(Some((policy, every, config.gc_policy()))),
+        (None, Some(_)) => Err(ServeError::RetentionScheduleWithoutPolicy),
+        (_, None) => Ok(None),
+    }
+}
+
 fn open_embedded_stores(
     data: &Path,
     config: &Config,
@@ -201,6 +253,7 @@ impl Server {
         let tls = config.tls.as_ref().map(server_config).transpose()?;
         config.notifications.settings()?;
         let access = open_access_log(&config.log.access)?;
+        let retention = scheduled_retention(config)?;
         let (registry, meta) = open_stores(data, config).await?;
         let auth = match &config.auth {
             Some(auth) => Some(Arc::new(
@@ -221,6 +274,7 @@ impl Server {
             gc: config
                 .gc_interval()
                 .map(|every| (config.gc_policy(), every)),
+            retention,
             tls,
             auth,
         })
@@ -255,6 +309,9 @@ impl Server {
         let gc = self
             .gc
             .map(|(policy, every)| tokio::spawn(collect_garbage(registry, policy, every)));
+        let retention = self.retention.map(|(policy, every, gc)| {
+            tokio::spawn(apply_retention(self.registry.clone(), policy, gc, every))
+        });
         let stopping = self.registry.clone();
         let app = router(self.registry, self.auth, self.access);
         let app = app.into_make_service_with_connect_info::<crate::request::Peer>();
@@ -275,6 +332,9 @@ impl Server {
         expiry.abort();
         if let Some(gc) = gc {
             gc.abort();
+        }
+        if let Some(retention) = retention {
+            retention.abort();
         }
         let events =
             tokio::task::spawn_blocking(move || stopping.events().shutdown(SHUTDOWN_GRACE));
@@ -326,6 +386,25 @@ async fn collect_garbage(registry: Arc<Registry>, policy: GcPolicy, every: Durat
         ticker.tick().await;
         if let Err(error) = registry.collect_garbage(&policy, false).await {
             tracing::warn!(error = %error, "garbage collection failed");
+        }
+    }
+}
+
+/// Applies the retention policy every `every` (the first run one period after the start);
+/// each run logs its summary (`retention run done`).
+async fn apply_retention(
+    registry: Arc<Registry>,
+    policy: RetentionPolicy,
+    gc: GcPolicy,
+    every: Duration,
+) {
+    let start = tokio::time::Instant::now() + every;
+    let mut ticker = tokio::time::interval_at(start, every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = registry.apply_retention(&policy, &gc, false).await {
+            tracing::warn!(error = %error, "scheduled retention failed");
         }
     }
 }

@@ -72,14 +72,7 @@ pub enum Command {
     },
     /// Remove unused blobs, untagged images and (with --all) the build cache; with
     /// --containers (or --all) stopped containers first
-    Prune {
-        /// Also drop the build cache and stopped containers
-        #[arg(short, long)]
-        all: bool,
-        /// Also remove stopped containers (like `docker system prune`)
-        #[arg(long)]
-        containers: bool,
-    },
+    Prune(PruneArgs),
     /// Save images to a docker-archive tar
     Save {
         #[arg(short, long)]
@@ -642,6 +635,9 @@ pub enum RegistryCommand {
     /// Remove unreferenced blobs (and, with gc.untagged, untagged manifests) from a data
     /// directory; safe while `serve` runs on it
     Gc(GcArgs),
+    /// Apply a retention policy to a data directory (docs/GOVERN.md "Retention in the
+    /// registry"), then collect garbage; safe while `serve` runs on it
+    Retention(RetentionArgs),
     /// Manage robot accounts (`robot$NAME`: CI credentials with their own permissions and
     /// expiry), in a data directory; safe while `serve` runs on it
     #[command(subcommand)]
@@ -1124,4 +1120,42 @@ mod run_volume_tests {
         let e = docker_volume_flag(args("strata run -e -v -v /a:/b img"));
         assert_eq!(e, args("strata run -e -v --volume /a:/b img"));
     }
+}
+
+/// `strata prune` (see docs/GOVERN.md "Node keep-last" for --keep-last).
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Also drop the build cache and stopped containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Also remove stopped containers (like `docker system prune`)
+    #[arg(long)]
+    pub containers: bool,
+    /// Keep only the N most recently used tagged images (pulled, run, used as a base,
+    /// built or tagged); remove the others. Images of containers are always kept
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<usize>,
+    /// Print what would be removed and change nothing (not with --all or --containers,
+    /// which remove containers)
+    #[arg(long, conflicts_with_all = ["all", "containers"])]
+    pub dry_run: bool,
+}
+
+/// `strata registry retention`.
+#[derive(Args, Debug)]
+pub struct RetentionArgs {
+    /// A config file, TOML or YAML by extension (its [govern] retention, [gc] and data)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The data directory [default: as for `serve`]
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// The retention policy (TOML, or YAML by extension), over the config's
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Print the decisions, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }

@@ -132,7 +132,13 @@ fn a_new_base_rebuilds_exactly_its_three_dependents_in_order() {
     let repo = env.path("src");
     make_repo(&repo, &reg);
     for name in ["base", "runtime", "app1", "app2"] {
+        // app2 is built from a dirty tree (an untracked file): its revision says so.
+        let scratch = repo.join("notes.txt");
+        if name == "app2" {
+            fs::write(&scratch, "not committed\n").unwrap();
+        }
         build_push(&env, &repo, name, &format!("{reg}/{name}:1"));
+        let _ = fs::remove_file(&scratch);
     }
     let before: Vec<String> = ["base", "runtime", "app1", "app2"]
         .iter()
@@ -191,6 +197,11 @@ fn a_new_base_rebuilds_exactly_its_three_dependents_in_order() {
     assert!(lines[0].starts_with("rebuilt runtime:1 as "), "{done}");
     assert!(lines[1].starts_with("rebuilt app1:1 as "), "{done}");
     assert!(lines[2].starts_with("rebuilt app2:1 as "), "{done}");
+    assert!(
+        log.contains("app2:1 was built from a work tree with uncommitted changes"),
+        "{log}"
+    );
+    assert!(!log.contains("app1:1 was built from a work tree"), "{log}");
     let runtime_at = log.find("rebuilt runtime:1 as").expect("runtime rebuilt");
     let app_at = log.find("rebuilt app1:1 as").expect("app1 rebuilt");
     assert!(runtime_at < app_at, "runtime before the apps:\n{log}");

@@ -174,8 +174,18 @@ impl<'a> Images<'a> {
         self.resolve(name).map(|r| r.image)
     }
 
-    /// [`Images::get`], with the reference the image was found or pulled under.
+    /// [`Images::get`], with the reference the image was found or pulled under. The image's
+    /// use (as a base or a --from source) is recorded for `prune --keep-last`.
     pub fn resolve(&self, name: &str) -> Result<Resolved, ImageError> {
+        let resolved = self.lookup(name)?;
+        let digest = &resolved.image.manifest_digest;
+        if let Err(e) = self.store.touch_image(digest) {
+            tracing::warn!(image = %digest, error = %e, "cannot record the image's use");
+        }
+        Ok(resolved)
+    }
+
+    fn lookup(&self, name: &str) -> Result<Resolved, ImageError> {
         let Ok(reference) = Reference::parse(name) else {
             let image = self.stored(name)?.ok_or(ImageError::Missing)?;
             return Ok(Resolved {

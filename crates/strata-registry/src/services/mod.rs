@@ -11,6 +11,7 @@ pub mod govern;
 mod immutable;
 mod inspect;
 mod manifests;
+mod retention;
 mod uploads;
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ pub use error::ServiceError;
 pub use gc::{GcPolicy, GcReport, Protected};
 pub use immutable::{ImmutableRuleConfig, ImmutableTags, RuleError};
 pub use manifests::{ManifestRead, PushedManifest};
+pub use retention::{RetentionAction, RetentionItem, RetentionReport};
 pub use uploads::{ChunkRange, UploadState};
 
 /// Limits a registry enforces.

@@ -16,6 +16,7 @@ mod lint;
 mod login;
 mod prune;
 mod registry;
+mod retention;
 mod robot;
 mod sbom;
 mod scan;
@@ -65,7 +66,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Inspect(args) => inspect::run(&store, args),
         Command::Tag { source, target } => images::tag(&store, &source, &target),
         Command::Rmi { images, force } => images::rmi(&store, &images, force),
-        Command::Prune { all, containers } => prune::run(&store, all, containers),
+        Command::Prune(args) => prune::run(&store, args),
         Command::Save { output, images } => interop::save(&store, &output, &images),
         Command::Load { input } => interop::load(&store, &input),
         Command::Import(args) => import::run(&store, args),

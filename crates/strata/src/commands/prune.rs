@@ -1,12 +1,16 @@
 //! `strata prune`: remove untagged images, unreferenced blobs and snapshots, and (with
 //! `--all`) the build cache; with `--containers` (or `--all`) stopped containers first, like
-//! `docker system prune`. The image of any remaining container is kept.
+//! `docker system prune`. With `--keep-last N`, also every tagged image but the N most
+//! recently used (see docs/GOVERN.md "Node keep-last"); `--dry-run` prints what would go.
+//! The image of any remaining container is kept.
 
 use anyhow::Result;
-use strata_content::{PruneOptions, Store};
+use strata_content::{human_size, PruneOptions, PruneReport, Store};
 
-pub fn run(store: &Store, all: bool, containers: bool) -> Result<()> {
-    if all || containers {
+use crate::cli::PruneArgs;
+
+pub fn run(store: &Store, args: PruneArgs) -> Result<()> {
+    if args.all || args.containers {
         for id in super::container::prune_stopped(store.root())? {
             super::out(format_args!("Deleted container {id}"))?;
         }
@@ -17,12 +21,20 @@ pub fn run(store: &Store, all: bool, containers: bool) -> Result<()> {
         .filter_map(|c| c.config.image_digest.parse().ok())
         .collect();
     let opts = PruneOptions {
-        cache: all,
+        cache: args.all,
         keep_images,
+        keep_last: args.keep_last,
+        dry_run: args.dry_run,
         ..PruneOptions::default()
     };
     let report = store.prune(&opts)?;
+    if args.dry_run {
+        return print_dry_run(&report);
+    }
     let snapshots = strata_build::prune_snapshots(store)?;
+    for line in report.lines() {
+        super::out(line)?;
+    }
     super::out(&report)?;
     if snapshots.removed > 0 {
         super::out(format_args!(
@@ -31,4 +43,18 @@ pub fn run(store: &Store, all: bool, containers: bool) -> Result<()> {
         ))?;
     }
     Ok(())
+}
+
+/// `Would untag: app:1`, `Would delete: sha256:…` and the space a real run would reclaim.
+fn print_dry_run(report: &PruneReport) -> Result<()> {
+    for r in &report.untagged {
+        super::out(format_args!("Would untag: {}", r.familiar()))?;
+    }
+    for id in &report.removed_ids {
+        super::out(format_args!("Would delete: {id}"))?;
+    }
+    super::out(format_args!(
+        "Total reclaimable space: {}",
+        human_size(report.freed_bytes)
+    ))
 }

@@ -3,6 +3,7 @@
 //! PostgreSQL: several replicas), configured by flags over an optional config file, stopped
 //! by SIGINT/SIGTERM after the requests in flight finish.
 //! `strata registry gc`: one garbage collection run on the registry's stores (online-safe).
+//! `strata registry retention`: one retention run (see `retention.rs`).
 //! `strata registry robot`: robot accounts (see `robot.rs`).
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ pub fn run(command: RegistryCommand) -> Result<()> {
     match command {
         RegistryCommand::Serve(args) => serve(args),
         RegistryCommand::Gc(args) => gc(args),
+        RegistryCommand::Retention(args) => super::retention::run(args),
         RegistryCommand::Robot(command) => super::robot::run(command),
     }
 }
@@ -82,7 +84,7 @@ fn gc(args: GcArgs) -> Result<()> {
 }
 
 /// Where the registry's content lives, for messages: the data directory, or the bucket.
-fn describe(config: &Config, data: &Path) -> String {
+pub(super) fn describe(config: &Config, data: &Path) -> String {
     match config.storage.s3_settings() {
         Some(s3) if config.is_shared() => format!("S3 bucket {} and PostgreSQL", s3.bucket),
         _ => data.display().to_string(),

@@ -55,6 +55,9 @@ pub fn pull(store: &Store, args: PullArgs) -> Result<()> {
     let pulled = client.pull_first(store, &resolved.candidates, &opts);
     display.finish();
     let pulled = pulled.with_context(|| format!("pulling {}", args.image))?;
+    if let Err(e) = store.touch_image(&pulled.manifest_digest) {
+        tracing::warn!(image = %pulled.manifest_digest, error = %e, "cannot record the image's use");
+    }
     display.line(format!("Digest: {}", pulled.repo_digest()));
     let status = match pulled.up_to_date {
         true => "Image is up to date for",

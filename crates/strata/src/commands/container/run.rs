@@ -22,6 +22,9 @@ use crate::commands::ExitWith;
 
 pub fn run(store: &Store, args: RunArgs) -> Result<()> {
     let image = store.resolve(&args.image)?;
+    if let Err(e) = store.touch_image(&image.manifest_digest) {
+        tracing::warn!(image = %image.manifest_digest, error = %e, "cannot record the image's use");
+    }
     let runtime = find_runtime()?;
     let lowers = snapshot_dirs(store, &image)?;
     let config = resolve(&args, &image, lowers, runtime.path.clone())?;

@@ -203,6 +203,16 @@ fn try_build(store: &Store, p: &Planned, parent: &Reference, args: &RebuildArgs)
         .from_name
         .as_deref()
         .expect("planned images have a base name");
+    if p.dirty {
+        eprintln!(
+            "warning: {} was built from a work tree with uncommitted changes: the rebuild \
+             uses commit {} without them",
+            p.names
+                .first()
+                .map_or_else(|| p.digest.to_string(), Clone::clone),
+            record.commit.as_deref().unwrap_or("(none)")
+        );
+    }
     let checkout = Checkout::of(record)?;
     let context = checkout.root().join(&record.context);
     let dockerfile = checkout.root().join(&record.dockerfile);

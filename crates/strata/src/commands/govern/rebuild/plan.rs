@@ -38,6 +38,8 @@ pub struct Planned {
     pub new_tag: Option<Reference>,
     /// Its base as its Dockerfile names it (the `base.name` annotation).
     pub from_name: Option<String>,
+    /// Built from a work tree with uncommitted changes (its revision ends in `-dirty`).
+    pub dirty: bool,
     pub skip: Option<Skip>,
 }
 
@@ -154,6 +156,7 @@ fn plan_one(
         build: d.build.clone(),
         new_tag: None,
         from_name: None,
+        dirty: false,
         skip: None,
     };
     let tagged = d.names.iter().find_map(|n| match split_name(n) {
@@ -181,6 +184,10 @@ fn plan_one(
         .annotations
         .get(strata_govern::annotations::BASE_NAME)
         .cloned();
+    p.dirty = json
+        .annotations
+        .get(strata_govern::annotations::REVISION)
+        .is_some_and(|r| r.ends_with("-dirty"));
     if p.from_name.is_none() {
         p.skip = Some(Skip::BaseName);
         return Ok(p);
