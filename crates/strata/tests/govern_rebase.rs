@@ -127,7 +127,7 @@ fn a_linked_app_is_rebased_without_a_build_and_an_unlinked_one_rebuilt() {
     let ids = digests(&c["rootfs"]["diff_ids"], None);
     assert_eq!(ids.len(), base_ids.len() + 2);
     assert_eq!(ids[..base_ids.len()], base_ids[..]);
-    assert_eq!(c["config"]["Env"].to_string().contains("GREETING=hi"), true);
+    assert!(c["config"]["Env"].to_string().contains("GREETING=hi"));
     assert_eq!(
         m["annotations"]["org.opencontainers.image.base.digest"],
         served_digest(&env, &base)
