@@ -5,7 +5,7 @@ use strata_content::{Image, Store};
 
 use crate::error::{BuildError, Result};
 use crate::options::{BuildOptions, Built, Output};
-use crate::output::annotate::{manifest_annotations, BaseImage};
+use crate::output::annotate::{manifest_annotations, record_linked_layers, BaseImage};
 use crate::output::export::{commit_image, export};
 use crate::output::snapshots::{executor_dir, open_snapshots};
 use crate::plan::Plan;
@@ -103,7 +103,11 @@ pub fn build_with(
         state.config.config.labels.insert(k.clone(), v.clone());
     }
     let base = solver.target_base();
-    let annotations = manifest_annotations(opts, base.as_ref(), state.config.created.as_deref());
+    let mut annotations =
+        manifest_annotations(opts, base.as_ref(), state.config.created.as_deref());
+    if let (Some(key), Some(_), Some(n)) = (&opts.linked_layers_into, &base, state.own.linked()) {
+        record_linked_layers(&mut annotations, key, n);
+    }
     let image = commit_image(store, &state, annotations)?;
     solver.context.finish(store)?;
     warn_unused_args(progress, &solver.unused_args());

@@ -63,6 +63,10 @@ pub struct BuildOptions {
     /// Checked on the built image before any exporter runs (`--policy`); a refusal fails
     /// the build with nothing tagged or exported.
     pub gate: Option<Arc<dyn BuildGate>>,
+    /// The key of a JSON-object annotation in [`BuildOptions::annotations`] (the binary's
+    /// build record) that gets `"linkedLayers": N` when every one of the N layers the target
+    /// added above its base image came from a linked copy (see `output::annotate`).
+    pub linked_layers_into: Option<String>,
 }
 
 /// A check of the built image before it is tagged or exported (the quality gates of
@@ -111,6 +115,7 @@ impl BuildOptions {
             annotations: BTreeMap::new(),
             auto_annotations: false,
             gate: None,
+            linked_layers_into: None,
         }
     }
 }

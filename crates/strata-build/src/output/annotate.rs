@@ -48,6 +48,21 @@ pub fn manifest_annotations(
     out
 }
 
+/// Adds `"linkedLayers": n` to the JSON object in annotation `key`: the image's `n` layers
+/// above its base all came from linked copies, so it can be re-based without a rebuild. An
+/// annotation that is absent or not a JSON object (an `--annotation` replaced it) is left
+/// as it is.
+pub fn record_linked_layers(annotations: &mut BTreeMap<String, String>, key: &str, n: usize) {
+    let Some(text) = annotations.get_mut(key) else {
+        return;
+    };
+    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(text) else {
+        return;
+    };
+    object.insert("linkedLayers".to_owned(), n.into());
+    *text = serde_json::Value::Object(object).to_string();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +89,20 @@ mod tests {
         assert_eq!(got[BASE_DIGEST], Digest::of(b"m").to_string());
         assert_eq!(got[CREATED], "2000-01-01T00:00:00Z");
         assert_eq!(got["a"], "1");
+    }
+
+    #[test]
+    fn linked_layers_go_into_a_json_object_only() {
+        let mut a = BTreeMap::from([
+            ("rec".to_owned(), r#"{"source":"/src"}"#.to_owned()),
+            ("text".to_owned(), "plain".to_owned()),
+        ]);
+        record_linked_layers(&mut a, "rec", 2);
+        record_linked_layers(&mut a, "text", 2);
+        record_linked_layers(&mut a, "absent", 2);
+        assert_eq!(a["rec"], r#"{"linkedLayers":2,"source":"/src"}"#);
+        assert_eq!(a["text"], "plain");
+        assert_eq!(a.len(), 2);
     }
 
     #[test]

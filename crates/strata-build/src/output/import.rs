@@ -71,6 +71,7 @@ pub fn import_rootfs(
     let mut state = ImageState {
         config,
         layers: Vec::new(),
+        own: Default::default(),
     };
     state.push_layer(layer);
     let image = commit_image(store, &state, Default::default())?;

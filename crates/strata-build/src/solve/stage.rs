@@ -96,6 +96,7 @@ impl<'s, 'a> StageRunner<'s, 'a> {
                     .result(*j)
                     .expect("dependency finished before its dependents");
                 self.stage.image = dep.state.clone();
+                self.stage.image.own = crate::state::OwnLayers::from_stage(dep.state.own);
                 self.stage.key = dep.key.clone();
                 self.stage.scope = dep.scope.clone();
             }

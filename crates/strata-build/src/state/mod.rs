@@ -37,6 +37,48 @@ pub struct StageResult {
 pub struct ImageState {
     pub config: ImageConfig,
     pub layers: Vec<LayerRef>,
+    /// The layers it added above the image it was built `FROM`.
+    pub own: OwnLayers,
+}
+
+/// The layers a stage added above its base image, and whether each came from a linked
+/// copy (`COPY --link` / `ADD --link` without `--chmod`): what decides whether the image can
+/// be re-based without a rebuild. History text is not touched (fidelity with BuildKit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnLayers {
+    pub count: usize,
+    pub all_linked: bool,
+}
+
+impl Default for OwnLayers {
+    fn default() -> Self {
+        OwnLayers {
+            count: 0,
+            all_linked: true,
+        }
+    }
+}
+
+impl OwnLayers {
+    /// A stage built `FROM` another stage: that stage's layers are not linked onto an image
+    /// the registry knows, so the image cannot be re-based (none at all: nothing changes).
+    pub fn from_stage(dep: OwnLayers) -> OwnLayers {
+        OwnLayers {
+            count: dep.count,
+            all_linked: dep.count == 0,
+        }
+    }
+
+    /// One more layer, linked or not.
+    pub fn add(&mut self, linked: bool) {
+        self.count += 1;
+        self.all_linked &= linked;
+    }
+
+    /// The number of layers when every one is linked.
+    pub fn linked(&self) -> Option<usize> {
+        self.all_linked.then_some(self.count)
+    }
 }
 
 impl ImageState {
@@ -45,6 +87,7 @@ impl ImageState {
         ImageState {
             config: ImageConfig::scratch(architecture),
             layers: Vec::new(),
+            own: OwnLayers::default(),
         }
     }
 
@@ -71,6 +114,7 @@ impl ImageState {
         Ok(ImageState {
             config: image.config.clone(),
             layers,
+            own: OwnLayers::default(),
         })
     }
 

@@ -68,9 +68,32 @@ impl StageState {
         created_by: String,
         clock: &BuildClock,
     ) {
+        self.commit(key, rec, created_by, clock, false);
+    }
+
+    /// [`Self::commit_layer`] of a linked copy's layer (`COPY --link` without `--chmod`).
+    pub fn commit_linked_layer(
+        &mut self,
+        key: Digest,
+        rec: &LayerRecord,
+        created_by: String,
+        clock: &BuildClock,
+    ) {
+        self.commit(key, rec, created_by, clock, true);
+    }
+
+    fn commit(
+        &mut self,
+        key: Digest,
+        rec: &LayerRecord,
+        created_by: String,
+        clock: &BuildClock,
+        linked: bool,
+    ) {
         self.key = key;
         if let Some(layer) = &rec.layer {
             self.image.push_layer(layer.clone());
+            self.image.own.add(linked);
         }
         let created = clock.clamp(&rec.created);
         self.history(created_by, rec.layer.is_some(), Some(created));

@@ -53,6 +53,12 @@ pub struct BuildRecord {
     /// Build args (never secrets).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub args: BTreeMap<String, String>,
+    /// How many layers the image added above its base, when every one of them came from a
+    /// linked copy (`COPY --link` / `ADD --link` without `--chmod`): the image can be
+    /// re-based onto a new base without a rebuild (docs/GOVERN.md "Re-base without rebuild").
+    /// Absent when any of them came from anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_layers: Option<usize>,
 }
 
 /// One image downstream of another.

@@ -280,6 +280,7 @@ fn build_record_round_trips_as_json() {
         dockerfile: "Dockerfile".to_owned(),
         target: None,
         args: [("VERSION".to_owned(), "1".to_owned())].into(),
+        linked_layers: None,
     };
     let json = serde_json::to_string(&record).unwrap();
     assert_eq!(
@@ -287,6 +288,13 @@ fn build_record_round_trips_as_json() {
         r#"{"source":"https://git.example/team/app.git","commit":"0123abc","context":".","dockerfile":"Dockerfile","args":{"VERSION":"1"}}"#
     );
     assert_eq!(serde_json::from_str::<BuildRecord>(&json).unwrap(), record);
+    let linked = BuildRecord {
+        linked_layers: Some(2),
+        ..record
+    };
+    let json = serde_json::to_string(&linked).unwrap();
+    assert!(json.ends_with(r#","linkedLayers":2}"#), "{json}");
+    assert_eq!(serde_json::from_str::<BuildRecord>(&json).unwrap(), linked);
 }
 
 #[test]

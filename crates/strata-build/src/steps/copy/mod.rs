@@ -130,7 +130,13 @@ pub fn run(env: &StepEnv<'_>, stage: &mut StageState, step: &Step<'_>) -> Result
     };
     let keyed = key_step(&cx, stage, linked, excludes.as_ref())?;
     if let Some(rec) = env.cached(step, &keyed.key)? {
-        stage.commit_layer(keyed.stage_key, &rec, keyed.created_by, env.clock);
+        commit(
+            stage,
+            (keyed.linked, keyed.stage_key),
+            keyed.created_by,
+            &rec,
+            env,
+        );
         return Ok(true);
     }
     plan_and_store(&cx, stage, keyed, excludes.as_ref(), link_chown)?;
@@ -242,8 +248,29 @@ fn plan_and_store(
     };
     let layer = env.store_layer(planned.entries.into_values().collect())?;
     let rec = env.record(&keyed.key, Some(layer))?;
-    stage.commit_layer(keyed.stage_key, &rec, keyed.created_by, env.clock);
+    commit(
+        stage,
+        (keyed.linked, keyed.stage_key),
+        keyed.created_by,
+        &rec,
+        env,
+    );
     Ok(())
+}
+
+/// Commits the step's layer, as linked when it is.
+fn commit(
+    stage: &mut StageState,
+    (linked, key): (bool, Digest),
+    created_by: String,
+    rec: &crate::state::cache::LayerRecord,
+    env: &StepEnv<'_>,
+) {
+    if linked {
+        stage.commit_linked_layer(key, rec, created_by, env.clock);
+    } else {
+        stage.commit_layer(key, rec, created_by, env.clock);
+    }
 }
 
 /// The sources of a step, resolved, with their cache-key description.

@@ -171,6 +171,8 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
         explicit: &args.annotations,
         reproducible: o.source_date_epoch.is_some(),
     })?;
+    // The build record learns at the end whether the image can be re-based.
+    o.linked_layers_into = Some(strata_govern::annotations::BUILD.to_owned());
     Ok(o)
 }
 

@@ -10,8 +10,14 @@
 //! name>=docker-image://<new parent>@<digest>` so its base resolves to the new parent,
 //! annotated `org.strata.rebuild.of=<previous digest>`, and pushed as
 //! `<original tag>-rebuild.N` (never over an existing tag).
+//!
+//! With `--rebase`, an image whose build record says its own layers are all linked copies
+//! (`linkedLayers`) is re-based instead ([`rebase`]): no build, its manifest and config put
+//! on the new parent; when that cannot be (the parent's config changed…), it is rebuilt and
+//! the reason printed.
 
 mod plan;
+mod rebase;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,9 +33,6 @@ use crate::cli::{Cli, ProgressKind, RebuildArgs};
 use plan::{Plan, Planned, Skip};
 
 pub fn run(store: &Store, args: RebuildArgs) -> Result<()> {
-    if args.rebase {
-        bail!("strata rebuild --rebase is not implemented yet: rebuild without --rebase");
-    }
     let plan = plan::make(&args.dependents_of)?;
     plan.print()?;
     if args.dry_run {
@@ -43,6 +46,7 @@ pub fn run(store: &Store, args: RebuildArgs) -> Result<()> {
 #[derive(Debug, Clone)]
 enum Outcome {
     Rebuilt { tag: Reference, digest: Digest },
+    Rebased { tag: Reference, digest: Digest },
     Failed(String),
     Skipped(String),
 }
@@ -65,7 +69,12 @@ fn execute(store: &Store, plan: &Plan, args: &RebuildArgs) -> Result<BTreeMap<Di
                 let handles: Vec<_> = chunk
                     .iter()
                     .map(|(p, parent)| {
-                        s.spawn(move || (p.digest.clone(), build_one(store, p, parent, args)))
+                        s.spawn(move || {
+                            (
+                                p.digest.clone(),
+                                rebase_or_build(store, plan, p, parent, args),
+                            )
+                        })
                     })
                     .collect();
                 handles
@@ -94,11 +103,80 @@ fn ready_to_build(
         return Ok(plan.new_parent.clone());
     }
     match outcomes.get(&p.parent) {
-        Some(Outcome::Rebuilt { tag, digest }) => Ok(tag.with_digest(digest.clone())),
+        Some(Outcome::Rebuilt { tag, digest } | Outcome::Rebased { tag, digest }) => {
+            Ok(tag.with_digest(digest.clone()))
+        }
         Some(Outcome::Failed(_)) => Err(format!("its parent {} failed to rebuild", p.parent)),
         Some(Outcome::Skipped(_)) => Err(format!("its parent {} was skipped", p.parent)),
         None => Err(format!("its parent {} is not in the plan", p.parent)),
     }
+}
+
+/// Re-bases `p` with `--rebase` when its record allows it and the parents agree, else
+/// rebuilds it (saying why on stderr).
+fn rebase_or_build(
+    store: &Store,
+    plan: &Plan,
+    p: &Planned,
+    parent: &Reference,
+    args: &RebuildArgs,
+) -> Outcome {
+    let linked = p.build.as_ref().and_then(|b| b.linked_layers);
+    let (true, Some(n)) = (args.rebase, linked) else {
+        return build_one(store, p, parent, args);
+    };
+    let tag = p.new_tag.clone().expect("planned images have a new tag");
+    match try_rebase(store, plan, p, parent, n) {
+        Ok(Ok(digest)) => {
+            eprintln!("rebased {} as {tag} ({digest}): no build", p.shown());
+            Outcome::Rebased { tag, digest }
+        }
+        Ok(Err(why)) => {
+            eprintln!("{}: not re-based ({why}): rebuilding it", p.shown());
+            build_one(store, p, parent, args)
+        }
+        Err(e) => {
+            eprintln!("error: re-basing {}: {e:#}", p.shown());
+            Outcome::Failed(format!("{e:#}"))
+        }
+    }
+}
+
+/// The re-based image's digest, or why it cannot be re-based.
+fn try_rebase(
+    store: &Store,
+    plan: &Plan,
+    p: &Planned,
+    parent: &Reference,
+    n: usize,
+) -> Result<Result<Digest, String>> {
+    let tag = p.new_tag.as_ref().expect("planned images have a new tag");
+    let (_client, registry) = super::registry_of(tag)?;
+    let repo_of = |r: &str| -> Result<strata_distribution::names::RepositoryName> {
+        r.parse()
+            .with_context(|| format!("{r}: not a repository name"))
+    };
+    let old_repo = repo_of(&plan.repository_of(&p.parent)?)?;
+    let new_repo = repo_of(parent.repository())?;
+    let child_repo = repo_of(tag.repository())?;
+    let new_digest = parent
+        .digest()
+        .with_context(|| format!("{parent}: the new parent has no digest"))?;
+    let old = rebase::fetch(&registry, store, &old_repo, &p.parent)?;
+    let new = rebase::fetch(&registry, store, &new_repo, new_digest)?;
+    let child = rebase::fetch(&registry, store, &child_repo, &p.digest)?;
+    let image = match rebase::compose(&old, &new, &child, n) {
+        Ok(image) => image,
+        Err(why) => return Ok(Err(why)),
+    };
+    let parent_layers = new
+        .manifest
+        .get("layers")
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let digest = rebase::push(&registry, store, &image, tag, &new_repo, &parent_layers)?;
+    Ok(Ok(digest))
 }
 
 fn build_one(store: &Store, p: &Planned, parent: &Reference, args: &RebuildArgs) -> Outcome {
@@ -263,6 +341,7 @@ fn report(plan: &Plan, outcomes: &BTreeMap<Digest, Outcome>) -> Result<()> {
         let name = p.shown();
         let line = match outcomes.get(&p.digest) {
             Some(Outcome::Rebuilt { tag, digest }) => format!("rebuilt {name} as {tag}@{digest}"),
+            Some(Outcome::Rebased { tag, digest }) => format!("rebased {name} as {tag}@{digest}"),
             Some(Outcome::Failed(e)) => {
                 failed += 1;
                 format!("failed {name}: {e}")

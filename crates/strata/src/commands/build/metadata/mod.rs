@@ -156,6 +156,8 @@ fn build_record(inputs: &Inputs<'_>) -> Result<Option<BuildRecord>> {
         dockerfile: relative(&dockerfile, &base),
         target: inputs.target.map(str::to_owned),
         args: inputs.build_args.clone(),
+        // Known once the build is done: the builder fills it in (`linked_layers_into`).
+        linked_layers: None,
     }))
 }
 

@@ -99,6 +99,22 @@ pub fn make(target: &Reference) -> Result<Plan> {
     })
 }
 
+impl Plan {
+    /// The repository digest `d` (an old digest of the target, or a planned image) is in.
+    pub fn repository_of(&self, d: &Digest) -> Result<String> {
+        if self.old_digests.contains(d) {
+            return Ok(self.target.repository().to_owned());
+        }
+        self.waves
+            .iter()
+            .flatten()
+            .find(|p| p.digest == *d)
+            .and_then(|p| p.names.first())
+            .map(|n| split_name(n).0.to_owned())
+            .with_context(|| format!("{d}: not in the plan, no repository to read it from"))
+    }
+}
+
 /// Groups by depth, each wave sorted by name.
 fn waves(planned: Vec<Planned>) -> Vec<Vec<Planned>> {
     let mut by_depth: BTreeMap<usize, Vec<Planned>> = BTreeMap::new();
@@ -240,6 +256,9 @@ impl Plan {
                     source_text(p.build.as_ref()),
                     match (&p.skip, &p.new_tag) {
                         (Some(s), _) => format!("skipped: {s}"),
+                        (None, Some(t)) if p.rebase_possible() => {
+                            format!("{t} (rebase possible)")
+                        }
                         (None, Some(t)) => t.to_string(),
                         (None, None) => "-".into(),
                     },
@@ -247,6 +266,16 @@ impl Plan {
             }
         }
         table(&rows)
+    }
+}
+
+impl Planned {
+    /// Its record says its own layers are all linked copies: `--rebase` can re-base it
+    /// (unless the new parent's config changed, found out when re-basing).
+    pub fn rebase_possible(&self) -> bool {
+        self.build
+            .as_ref()
+            .is_some_and(|b| b.linked_layers.is_some())
     }
 }
 
