@@ -100,7 +100,7 @@ mod tests {
         record_linked_layers(&mut a, "rec", 2);
         record_linked_layers(&mut a, "text", 2);
         record_linked_layers(&mut a, "absent", 2);
-        assert_eq!(a["rec"], r#"{"linkedLayers":2,"source":"/src"}"#);
+        assert_eq!(a["rec"], r#"{"source":"/src","linkedLayers":2}"#);
         assert_eq!(a["text"], "plain");
         assert_eq!(a.len(), 2);
     }
