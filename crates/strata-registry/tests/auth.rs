@@ -5,44 +5,21 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use common::{Resp, TestServer};
+use common::{htpasswd, rule, Resp, TestServer};
 use serde_json::{json, Value};
 use strata_oci::Digest;
-use strata_registry::auth::{robots, AccessRuleConfig, AuthConfig};
+use strata_registry::auth::{robots, AuthConfig};
 use strata_registry::meta::{Meta, SqliteMeta};
 use strata_registry::Config;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-
-/// An htpasswd file made by `htpasswd -Bbn` with these users.
-fn htpasswd(dir: &Path, users: &[(&str, &str)]) -> PathBuf {
-    strata_testkit::require_tool("htpasswd");
-    let mut text = String::new();
-    for (user, password) in users {
-        let out = strata_testkit::run_ok(Command::new("htpasswd").args(["-Bbn", user, password]));
-        text.push_str(String::from_utf8(out.stdout).unwrap().trim());
-        text.push('\n');
-    }
-    let path = dir.join("htpasswd");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn rule(account: &str, repository: &str, actions: &[&str]) -> AccessRuleConfig {
-    AccessRuleConfig {
-        account: account.into(),
-        repository: Some(repository.into()),
-        actions: actions.iter().map(|a| a.to_string()).collect(),
-        catalog: false,
-    }
-}
 
 /// A server with users alice (pull, push on team/**), bob (pull on team/**), admin
 /// (everything, catalog), anonymous pull on public/**.

@@ -6,12 +6,9 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use common::{oci_manifest, Resp, TestServer, OCI_MANIFEST};
+use common::{htpasswd, oci_manifest, Resp, TestServer, OCI_MANIFEST};
 use serde_json::{json, Value};
 use strata_oci::Digest;
 use strata_registry::auth::{AccessRuleConfig, AuthConfig};
@@ -232,20 +229,6 @@ fn the_promote_gate_refuses_latest_and_forbidden_tags() {
     assert_eq!(promotions["promotions"], json!([]));
     // The same image may go to maybe_prod.
     promote(&s, "team/app", "1.0-rc1", "maybe_prod").expect_status(200);
-}
-
-/// An htpasswd file made by `htpasswd -Bbn`.
-fn htpasswd(dir: &Path, users: &[(&str, &str)]) -> std::path::PathBuf {
-    strata_testkit::require_tool("htpasswd");
-    let mut text = String::new();
-    for (user, password) in users {
-        let out = strata_testkit::run_ok(Command::new("htpasswd").args(["-Bbn", user, password]));
-        text.push_str(String::from_utf8(out.stdout).unwrap().trim());
-        text.push('\n');
-    }
-    let path = dir.join("htpasswd");
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 fn rule(account: &str, repository: &str, actions: &[&str], catalog: bool) -> AccessRuleConfig {

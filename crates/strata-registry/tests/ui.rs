@@ -8,13 +8,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use common::{oci_manifest, TestServer, OCI_MANIFEST};
+use common::{htpasswd, oci_manifest, rule, TestServer, OCI_MANIFEST};
 use serde_json::{json, Value};
 use strata_oci::Digest;
-use strata_registry::auth::{robots, AccessRuleConfig, AuthConfig};
+use strata_registry::auth::{robots, AuthConfig};
 use strata_registry::meta::SqliteMeta;
 use strata_registry::Config;
 use strata_testkit::chromium::Browser;
@@ -409,29 +408,6 @@ fn looking_at_an_image_is_not_pulling_it() {
     let r = server.send("HEAD", "/ui/").call();
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty());
-}
-
-/// An htpasswd file made by `htpasswd -Bbn` with these users.
-fn htpasswd(dir: &Path, users: &[(&str, &str)]) -> PathBuf {
-    strata_testkit::require_tool("htpasswd");
-    let mut text = String::new();
-    for (user, password) in users {
-        let out = strata_testkit::run_ok(Command::new("htpasswd").args(["-Bbn", user, password]));
-        text.push_str(String::from_utf8(out.stdout).unwrap().trim());
-        text.push('\n');
-    }
-    let path = dir.join("htpasswd");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn rule(account: &str, repository: &str, actions: &[&str]) -> AccessRuleConfig {
-    AccessRuleConfig {
-        account: account.into(),
-        repository: Some(repository.into()),
-        actions: actions.iter().map(|a| a.to_string()).collect(),
-        catalog: false,
-    }
 }
 
 /// Creates a pull-only robot on `repo` in the server's metadata store (as `strata registry

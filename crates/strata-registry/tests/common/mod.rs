@@ -291,3 +291,33 @@ pub fn pull_and_verify(server: &TestServer, repo: &str, j: usize, parts: &[Vec<u
         assert_eq!(Digest::of(&r.body), d, "{repo}:t{j} blob {d} corrupted");
     }
 }
+
+/// An htpasswd file made by `htpasswd -Bbn` with these users.
+pub fn htpasswd(dir: &Path, users: &[(&str, &str)]) -> PathBuf {
+    strata_testkit::require_tool("htpasswd");
+    let mut text = String::new();
+    for (user, password) in users {
+        let out = strata_testkit::run_ok(
+            std::process::Command::new("htpasswd").args(["-Bbn", user, password]),
+        );
+        text.push_str(String::from_utf8(out.stdout).unwrap().trim());
+        text.push('\n');
+    }
+    let path = dir.join("htpasswd");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// An `[[auth.access]]` rule granting `actions` on `repository` to `account`.
+pub fn rule(
+    account: &str,
+    repository: &str,
+    actions: &[&str],
+) -> strata_registry::auth::rules::AccessRuleConfig {
+    strata_registry::auth::rules::AccessRuleConfig {
+        account: account.into(),
+        repository: Some(repository.into()),
+        actions: actions.iter().map(|a| a.to_string()).collect(),
+        catalog: false,
+    }
+}
